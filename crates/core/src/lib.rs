@@ -1,0 +1,12 @@
+//! Pure-Rust core of VirNucPro Desktop (no libtorch).
+//!
+//! Data flows one way: reads ([`fasta`]) → chunks ([`chunk`]) → six-frame pairs
+//! ([`frames`]) → shards ([`prepare`]) → embeddings → merged rows → scores → reports.
+//! Every failure is carried to the end as a typed value.
+
+pub mod atomic;
+pub mod cancel;
+pub mod chunk;
+pub mod frames;
+
+pub use cancel::CancelToken;

@@ -1,0 +1,35 @@
+//! Make binaries that use the engine find libtorch without LD_LIBRARY_PATH, and pin its version.
+//!
+//! tch's own link arguments never reach dependent targets, so nothing sets a RUNPATH unless
+//! we do (../shared/docs/libtorch.md, "Linking traps"). With LIBTORCH set, torch-sys checks no
+//! version either, so we read `torch/version.py` ourselves and refuse anything but 2.13.
+use std::path::PathBuf;
+
+const REQUIRED_LIBTORCH: &str = "2.13.";
+
+fn main() {
+    println!("cargo::rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    let Ok(lib_dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
+        panic!("torch-sys did not report its libtorch lib directory; run `make setup`");
+    };
+    let lib_dir = PathBuf::from(lib_dir);
+    let version_py = lib_dir.join("../version.py");
+    println!("cargo::rerun-if-changed={}", version_py.display());
+    let version = std::fs::read_to_string(&version_py)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("__version__ = '"))
+                .map(|v| v.trim_end_matches('\'').to_string())
+        })
+        .unwrap_or_else(|| panic!("cannot read the libtorch version from {}", version_py.display()));
+    if !version.starts_with(REQUIRED_LIBTORCH) {
+        panic!("libtorch {version} found in {}, but {REQUIRED_LIBTORCH}x is required; run `make setup`", lib_dir.display());
+    }
+    println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_VERSION={version}");
+    println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_LIB={}", lib_dir.display());
+    // For this package's own tests and examples; dependent binaries call `emit_rpath` below.
+    println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    // Exported to dependents as DEP_VIRNUCPRO_ENGINE_LIBTORCH_LIB (see `links` in Cargo.toml).
+    println!("cargo::metadata=libtorch_lib={}", lib_dir.display());
+}

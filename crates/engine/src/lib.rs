@@ -1,0 +1,7 @@
+//! The libtorch side of VirNucPro: models, weight loading, device workers and the stage
+//! runner. For now it holds the runtime facts every later stage needs: which libtorch the
+//! binary was built against and whether the CUDA backend could be loaded.
+
+pub mod backend;
+
+pub use backend::{Backend, CudaBackend};

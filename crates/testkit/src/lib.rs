@@ -1,0 +1,48 @@
+//! Helpers for tests only: where the shared fixtures are, and FASTA files as records.
+use std::path::{Path, PathBuf};
+
+/// `../shared` next to the repository root, where the reference fixtures live.
+///
+/// Panics with a message that says what is missing: a test without its fixtures must fail
+/// loudly, never pass vacuously.
+pub fn shared_dir() -> PathBuf {
+    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = repo_root.join("../shared");
+    assert!(
+        shared.join("fixtures").is_dir(),
+        "the shared fixtures are missing: expected {} (a checkout of the project with ../shared beside it)",
+        shared.display()
+    );
+    shared
+}
+
+/// A path under `../shared/fixtures`, which must exist.
+pub fn fixture(relative: &str) -> PathBuf {
+    let path = shared_dir().join("fixtures").join(relative);
+    assert!(path.exists(), "fixture missing: {}", path.display());
+    path
+}
+
+/// The repository root (for files shipped in the repo, such as the demo sample).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A FASTA file read naively as `(header, sequence)` pairs, line wrapping removed.
+///
+/// Deliberately independent of the production reader, so that comparisons do not test the
+/// reader against itself.
+pub fn fasta_records(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut records: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(header) = line.strip_prefix('>') {
+            records.push((header.to_string(), String::new()));
+        } else if let Some((_, seq)) = records.last_mut() {
+            seq.push_str(line.trim());
+        }
+    }
+    records
+}
