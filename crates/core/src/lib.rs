@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod cancel;
 pub mod chunk;
+pub mod features;
 pub mod frames;
 
 pub use cancel::CancelToken;
