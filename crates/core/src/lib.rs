@@ -9,5 +9,6 @@ pub mod cancel;
 pub mod chunk;
 pub mod features;
 pub mod frames;
+pub mod merge;
 
 pub use cancel::CancelToken;

@@ -1,0 +1,253 @@
+//! Merging one pair: checksums, checkpoint check, ID matching, row copy.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::features::{
+    checksum_file, FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum,
+};
+
+use super::discover::{expected_names, PairSpec};
+use super::ids::match_ids;
+use super::report::{FailureDetails, FailureKind, PairFailure, PairOutcome, PairReport, Side};
+use super::source::{InputFailure, Source};
+use super::MergeOptions;
+
+/// Rows copied between two looks at the cancel token.
+const CANCEL_CHECK_ROWS: usize = 1024;
+
+/// Counts the pairs whose inputs are open at once, and the most there ever were.
+#[derive(Default)]
+pub(crate) struct Gauge {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) -> InFlight<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn fail(kind: FailureKind, details: FailureDetails, paths: Vec<PathBuf>) -> PairFailure {
+    PairFailure {
+        kind,
+        details,
+        paths,
+    }
+}
+
+fn input_failure(side: Side, path: &Path, e: InputFailure) -> PairFailure {
+    fail(
+        e.kind,
+        FailureDetails::Input {
+            side,
+            reason: e.reason,
+        },
+        vec![path.to_path_buf()],
+    )
+}
+
+fn cancelled(paths: Vec<PathBuf>) -> PairFailure {
+    fail(FailureKind::Cancelled, FailureDetails::Cancelled, paths)
+}
+
+/// The single input of `side`, or why there is not exactly one.
+fn single_input(spec: &PairSpec, side: Side) -> Result<&Path, PairFailure> {
+    match spec.inputs(side) {
+        [one] => Ok(one),
+        [] => {
+            let other = match side {
+                Side::Nucleotide => Side::Protein,
+                Side::Protein => Side::Nucleotide,
+            };
+            Err(fail(
+                FailureKind::MissingInput { side },
+                FailureDetails::MissingPartner {
+                    expected: expected_names(&spec.shard, side),
+                },
+                spec.inputs(other).to_vec(),
+            ))
+        }
+        many => Err(fail(
+            FailureKind::AmbiguousInput { side },
+            FailureDetails::Ambiguous,
+            many.to_vec(),
+        )),
+    }
+}
+
+/// Merge one pair. Never panics on bad input; every way it can end is in the report.
+pub(crate) fn merge_pair(spec: &PairSpec, opts: &MergeOptions, gauge: &Gauge) -> PairReport {
+    let mut report = PairReport {
+        shard: spec.shard.clone(),
+        nucleotide: spec.nucleotide.clone(),
+        protein: spec.protein.clone(),
+        output: spec.output.clone(),
+        outcome: PairOutcome::Merged { rows: 0 },
+        bytes_in: 0,
+        bytes_out: 0,
+    };
+    report.outcome = match run(spec, opts, gauge, &mut report) {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            tracing::warn!(shard = %spec.shard, kind = %failure.kind, "{failure}");
+            PairOutcome::Failed(failure)
+        }
+    };
+    report
+}
+
+fn run(
+    spec: &PairSpec,
+    opts: &MergeOptions,
+    gauge: &Gauge,
+    report: &mut PairReport,
+) -> Result<PairOutcome, PairFailure> {
+    if opts.cancel.is_cancelled() {
+        return Err(cancelled(Vec::new()));
+    }
+    let nuc_path = single_input(spec, Side::Nucleotide)?;
+    let prot_path = single_input(spec, Side::Protein)?;
+    let checksum = |side, path: &Path| {
+        checksum_file(path).map_err(|e| {
+            input_failure(
+                side,
+                path,
+                InputFailure {
+                    kind: FailureKind::Unreadable,
+                    reason: format!("{}: {e}", path.display()),
+                },
+            )
+        })
+    };
+    let inputs = vec![
+        checksum(Side::Nucleotide, nuc_path)?,
+        checksum(Side::Protein, prot_path)?,
+    ];
+    report.bytes_in = inputs.iter().map(|i| i.bytes).sum();
+
+    let stale_output = match up_to_date(&spec.output, &inputs) {
+        Ok(rows) => {
+            tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
+            return Ok(PairOutcome::Skipped { rows });
+        }
+        Err(stale) => stale,
+    };
+    let result = write_merged(spec, opts, gauge, nuc_path, prot_path, inputs);
+    match result {
+        Ok((rows, bytes)) => {
+            report.bytes_out = bytes;
+            tracing::info!(shard = %spec.shard, rows, "merged");
+            Ok(PairOutcome::Merged { rows })
+        }
+        Err(failure) => {
+            // Never leave an output that does not belong to the current inputs.
+            if stale_output {
+                if let Err(e) = std::fs::remove_file(&spec.output) {
+                    tracing::warn!(path = %spec.output.display(), "cannot remove stale output: {e}");
+                }
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// `Ok(rows)` when `output` is a valid merged file made from exactly `inputs`;
+/// otherwise `Err(true)` when a stale or broken output file is in the way.
+fn up_to_date(output: &Path, inputs: &[InputChecksum]) -> Result<usize, bool> {
+    match std::fs::symlink_metadata(output) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return Err(false),
+    }
+    match FeatureFile::validate_header(output) {
+        Ok(h) if h.meta.kind == FeatureKind::Merged && h.meta.inputs == inputs => Ok(h.rows),
+        Ok(_) => {
+            tracing::info!(path = %output.display(), "output is stale, redoing");
+            Err(true)
+        }
+        Err(e) => {
+            tracing::info!("output is invalid, redoing: {e}");
+            Err(true)
+        }
+    }
+}
+
+fn write_merged(
+    spec: &PairSpec,
+    opts: &MergeOptions,
+    gauge: &Gauge,
+    nuc_path: &Path,
+    prot_path: &Path,
+    inputs: Vec<InputChecksum>,
+) -> Result<(usize, u64), PairFailure> {
+    let _in_flight = gauge.enter();
+    let nuc = Source::open(nuc_path, Side::Nucleotide)
+        .map_err(|e| input_failure(Side::Nucleotide, nuc_path, e))?;
+    let prot = Source::open(prot_path, Side::Protein)
+        .map_err(|e| input_failure(Side::Protein, prot_path, e))?;
+    let both = || vec![nuc_path.to_path_buf(), prot_path.to_path_buf()];
+    let index = match_ids(nuc.ids(), prot.ids(), opts.max_id_examples)
+        .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
+
+    let (dim_n, dim_p) = (nuc.dim(), prot.dim());
+    let meta = FeatureMeta {
+        kind: FeatureKind::Merged,
+        model: format!("{} + {}", nuc.model(), prot.model()),
+        dim: dim_n + dim_p,
+        ids: nuc.ids().to_vec(),
+        inputs,
+    };
+    let output_failure = |e: crate::features::FeatureError| {
+        fail(
+            FailureKind::OutputWrite,
+            FailureDetails::Output {
+                reason: e.to_string(),
+            },
+            vec![spec.output.clone()],
+        )
+    };
+    let mut writer = FeatureWriter::create(&spec.output, &meta).map_err(output_failure)?;
+    let mut row = vec![0f32; dim_n + dim_p];
+    for (i, id) in nuc.ids().iter().enumerate() {
+        if i % CANCEL_CHECK_ROWS == 0 && opts.cancel.is_cancelled() {
+            return Err(cancelled(both()));
+        }
+        let j = index[id.as_str()];
+        nuc.row_into(i, &mut row[..dim_n]);
+        prot.row_into(j, &mut row[dim_n..]);
+        if let Some(column) = row.iter().position(|v| !v.is_finite()) {
+            let (side, path, row, column) = if column < dim_n {
+                (Side::Nucleotide, nuc_path, i, column)
+            } else {
+                (Side::Protein, prot_path, j, column - dim_n)
+            };
+            return Err(fail(
+                FailureKind::Corrupt,
+                FailureDetails::NonFinite {
+                    side,
+                    id: id.clone(),
+                    row,
+                    column,
+                },
+                vec![path.to_path_buf()],
+            ));
+        }
+        writer.write_row(&row).map_err(output_failure)?;
+    }
+    let bytes = writer.finish().map_err(output_failure)?;
+    Ok((meta.ids.len(), bytes))
+}
