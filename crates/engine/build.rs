@@ -22,12 +22,20 @@ fn main() {
                 .find_map(|l| l.strip_prefix("__version__ = '"))
                 .map(|v| v.trim_end_matches('\'').to_string())
         })
-        .unwrap_or_else(|| panic!("cannot read the libtorch version from {}", version_py.display()));
+        .unwrap_or_else(|| {
+            panic!(
+                "cannot read the libtorch version from {}",
+                version_py.display()
+            )
+        });
     if !version.starts_with(REQUIRED_LIBTORCH) {
         panic!("libtorch {version} found in {}, but {REQUIRED_LIBTORCH}x is required; run `make setup`", lib_dir.display());
     }
     println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_VERSION={version}");
-    println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_LIB={}", lib_dir.display());
+    println!(
+        "cargo::rustc-env=VIRNUCPRO_LIBTORCH_LIB={}",
+        lib_dir.display()
+    );
     // For this package's own tests and examples; dependent binaries call `emit_rpath` below.
     println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
     // Exported to dependents as DEP_VIRNUCPRO_ENGINE_LIBTORCH_LIB (see `links` in Cargo.toml).

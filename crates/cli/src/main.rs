@@ -4,7 +4,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "virnucpro", version, about = "Identify viral sequences among short sequencing reads")]
+#[command(
+    name = "virnucpro",
+    version,
+    about = "Identify viral sequences among short sequencing reads"
+)]
 struct Cli {}
 
 fn main() -> ExitCode {

@@ -104,14 +104,26 @@ mod tests {
     #[test]
     fn documented_example_1200_by_500() {
         let plan = ChunkPlan::new(1200, 500);
-        assert_eq!(plan.ranges().collect::<Vec<_>>(), vec![0..500, 399..899, 798..1200]);
+        assert_eq!(
+            plan.ranges().collect::<Vec<_>>(),
+            vec![0..500, 399..899, 798..1200]
+        );
     }
 
     #[test]
     fn short_and_exact_reads() {
-        assert_eq!(ChunkPlan::new(120, 500).ranges().collect::<Vec<_>>(), vec![0..120]);
-        assert_eq!(ChunkPlan::new(500, 500).ranges().collect::<Vec<_>>(), vec![0..500]);
-        assert_eq!(ChunkPlan::new(1000, 500).ranges().collect::<Vec<_>>(), vec![0..500, 500..1000]);
+        assert_eq!(
+            ChunkPlan::new(120, 500).ranges().collect::<Vec<_>>(),
+            vec![0..120]
+        );
+        assert_eq!(
+            ChunkPlan::new(500, 500).ranges().collect::<Vec<_>>(),
+            vec![0..500]
+        );
+        assert_eq!(
+            ChunkPlan::new(1000, 500).ranges().collect::<Vec<_>>(),
+            vec![0..500, 500..1000]
+        );
         assert!(ChunkPlan::new(0, 500).is_empty());
     }
 

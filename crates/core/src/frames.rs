@@ -6,7 +6,9 @@
 //! and has no stop; the nucleotide written for a frame is one base longer than its codons.
 
 /// The six reading frames, in the order the original emits them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Frame {
     F1,
     F2,
@@ -17,7 +19,14 @@ pub enum Frame {
 }
 
 impl Frame {
-    pub const ALL: [Frame; 6] = [Frame::F1, Frame::F2, Frame::F3, Frame::R1, Frame::R2, Frame::R3];
+    pub const ALL: [Frame; 6] = [
+        Frame::F1,
+        Frame::F2,
+        Frame::F3,
+        Frame::R1,
+        Frame::R2,
+        Frame::R3,
+    ];
 
     /// The suffix appended to the chunk ID (`F1` … `R3`).
     pub fn suffix(self) -> &'static str {
@@ -144,9 +153,14 @@ impl SixFrames {
         self.upper.extend(chunk.iter().map(u8::to_ascii_uppercase));
         reverse_complement_into(&self.upper, &mut self.reverse);
         for frame in Frame::ALL {
-            let strand = if frame.is_reverse() { &self.reverse } else { &self.upper };
+            let strand = if frame.is_reverse() {
+                &self.reverse
+            } else {
+                &self.upper
+            };
             let offset = frame.offset();
-            if translate_frame(strand, offset, &mut self.protein, true) && !self.protein.is_empty() {
+            if translate_frame(strand, offset, &mut self.protein, true) && !self.protein.is_empty()
+            {
                 // One base longer than the codons, clipped at the end: the trained quirk.
                 let end = (offset + 3 * self.protein.len() + 1).min(strand.len());
                 keep(frame, &strand[offset..end], &self.protein);
@@ -185,17 +199,70 @@ mod tests {
     /// A plain codon table written out by name, independent of the packed table above.
     fn reference_table() -> HashMap<&'static str, char> {
         let pairs = [
-            ("TTT", 'F'), ("TTC", 'F'), ("TTA", 'L'), ("TTG", 'L'), ("CTT", 'L'), ("CTC", 'L'),
-            ("CTA", 'L'), ("CTG", 'L'), ("ATT", 'I'), ("ATC", 'I'), ("ATA", 'I'), ("ATG", 'M'),
-            ("GTT", 'V'), ("GTC", 'V'), ("GTA", 'V'), ("GTG", 'V'), ("TCT", 'S'), ("TCC", 'S'),
-            ("TCA", 'S'), ("TCG", 'S'), ("CCT", 'P'), ("CCC", 'P'), ("CCA", 'P'), ("CCG", 'P'),
-            ("ACT", 'T'), ("ACC", 'T'), ("ACA", 'T'), ("ACG", 'T'), ("GCT", 'A'), ("GCC", 'A'),
-            ("GCA", 'A'), ("GCG", 'A'), ("TAT", 'Y'), ("TAC", 'Y'), ("TAA", '*'), ("TAG", '*'),
-            ("CAT", 'H'), ("CAC", 'H'), ("CAA", 'Q'), ("CAG", 'Q'), ("AAT", 'N'), ("AAC", 'N'),
-            ("AAA", 'K'), ("AAG", 'K'), ("GAT", 'D'), ("GAC", 'D'), ("GAA", 'E'), ("GAG", 'E'),
-            ("TGT", 'C'), ("TGC", 'C'), ("TGA", '*'), ("TGG", 'W'), ("CGT", 'R'), ("CGC", 'R'),
-            ("CGA", 'R'), ("CGG", 'R'), ("AGT", 'S'), ("AGC", 'S'), ("AGA", 'R'), ("AGG", 'R'),
-            ("GGT", 'G'), ("GGC", 'G'), ("GGA", 'G'), ("GGG", 'G'),
+            ("TTT", 'F'),
+            ("TTC", 'F'),
+            ("TTA", 'L'),
+            ("TTG", 'L'),
+            ("CTT", 'L'),
+            ("CTC", 'L'),
+            ("CTA", 'L'),
+            ("CTG", 'L'),
+            ("ATT", 'I'),
+            ("ATC", 'I'),
+            ("ATA", 'I'),
+            ("ATG", 'M'),
+            ("GTT", 'V'),
+            ("GTC", 'V'),
+            ("GTA", 'V'),
+            ("GTG", 'V'),
+            ("TCT", 'S'),
+            ("TCC", 'S'),
+            ("TCA", 'S'),
+            ("TCG", 'S'),
+            ("CCT", 'P'),
+            ("CCC", 'P'),
+            ("CCA", 'P'),
+            ("CCG", 'P'),
+            ("ACT", 'T'),
+            ("ACC", 'T'),
+            ("ACA", 'T'),
+            ("ACG", 'T'),
+            ("GCT", 'A'),
+            ("GCC", 'A'),
+            ("GCA", 'A'),
+            ("GCG", 'A'),
+            ("TAT", 'Y'),
+            ("TAC", 'Y'),
+            ("TAA", '*'),
+            ("TAG", '*'),
+            ("CAT", 'H'),
+            ("CAC", 'H'),
+            ("CAA", 'Q'),
+            ("CAG", 'Q'),
+            ("AAT", 'N'),
+            ("AAC", 'N'),
+            ("AAA", 'K'),
+            ("AAG", 'K'),
+            ("GAT", 'D'),
+            ("GAC", 'D'),
+            ("GAA", 'E'),
+            ("GAG", 'E'),
+            ("TGT", 'C'),
+            ("TGC", 'C'),
+            ("TGA", '*'),
+            ("TGG", 'W'),
+            ("CGT", 'R'),
+            ("CGC", 'R'),
+            ("CGA", 'R'),
+            ("CGG", 'R'),
+            ("AGT", 'S'),
+            ("AGC", 'S'),
+            ("AGA", 'R'),
+            ("AGG", 'R'),
+            ("GGT", 'G'),
+            ("GGC", 'G'),
+            ("GGA", 'G'),
+            ("GGG", 'G'),
         ];
         pairs.into_iter().collect()
     }
@@ -255,7 +322,11 @@ mod tests {
         }
         assert_eq!(codon_to_amino_acid(*b"ANA"), None);
         assert_eq!(codon_to_amino_acid(*b"AUG"), None);
-        assert_eq!(codon_to_amino_acid(*b"atg"), None, "callers upper-case first");
+        assert_eq!(
+            codon_to_amino_acid(*b"atg"),
+            None,
+            "callers upper-case first"
+        );
     }
 
     #[test]
@@ -277,7 +348,10 @@ mod tests {
 
     fn dna_with_iupac() -> impl Strategy<Value = String> {
         prop::collection::vec(
-            prop::sample::select(vec!['A', 'C', 'G', 'T', 'a', 'c', 'g', 't', 'N', 'R', 'Y', 'K', 'M', 'S', 'W', 'U', '-', 'n']),
+            prop::sample::select(vec![
+                'A', 'C', 'G', 'T', 'a', 'c', 'g', 't', 'N', 'R', 'Y', 'K', 'M', 'S', 'W', 'U',
+                '-', 'n',
+            ]),
             0..400,
         )
         .prop_map(|v| v.into_iter().collect())

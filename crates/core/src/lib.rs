@@ -7,6 +7,8 @@
 pub mod atomic;
 pub mod cancel;
 pub mod chunk;
+pub mod fasta;
 pub mod frames;
+pub mod prepare;
 
 pub use cancel::CancelToken;

@@ -105,7 +105,12 @@ mod tests {
     fn libtorch_computes_on_cpu() {
         let a = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).reshape([2, 2]);
         let b = a.matmul(&a.transpose(0, 1));
-        let got: Vec<f32> = b.to_kind(Kind::Float).to_device(Device::Cpu).view([-1]).try_into().unwrap();
+        let got: Vec<f32> = b
+            .to_kind(Kind::Float)
+            .to_device(Device::Cpu)
+            .view([-1])
+            .try_into()
+            .unwrap();
         assert_eq!(got, vec![5.0, 11.0, 11.0, 25.0]);
     }
 
