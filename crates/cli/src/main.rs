@@ -1,18 +1,72 @@
 //! `virnucpro`: the headless face of VirNucPro.
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+mod exit;
+mod logging;
+mod prepare_cmd;
 
 #[derive(Parser)]
 #[command(
     name = "virnucpro",
-    version,
-    about = "Identify viral sequences among short sequencing reads"
+    version = version(),
+    about = "Identify viral sequences among short sequencing reads",
+    after_help = "Exit codes: 0 ok, 1 failed or bad arguments, 2 partial, 3 bad input data, \
+                  4 input missing or unreadable, 5 cannot write output, 130 cancelled."
 )]
-struct Cli {}
+struct Cli {
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cut reads into chunks, translate six frames, write (DNA, protein) shards.
+    Prepare(prepare_cmd::PrepareArgs),
+}
+
+fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (libtorch {})",
+            env!("CARGO_PKG_VERSION"),
+            virnucpro_engine::backend::LIBTORCH_VERSION
+        )
+    })
+}
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    println!("{}", virnucpro_engine::Backend::detect().describe());
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() {
+                exit::FAILED
+            } else {
+                exit::OK
+            };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    logging::init(cli.verbose, cli.quiet);
+    let cancel = virnucpro_core::CancelToken::new();
+    exit::cancel_on_ctrl_c(&cancel);
+    let result = match &cli.command {
+        Command::Prepare(args) => prepare_cmd::run(args, &cancel),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::code_for(&err))
+        }
+    }
 }

@@ -7,8 +7,10 @@
 pub mod atomic;
 pub mod cancel;
 pub mod chunk;
+pub mod fasta;
 pub mod features;
 pub mod frames;
 pub mod merge;
+pub mod prepare;
 
 pub use cancel::CancelToken;

@@ -1,0 +1,52 @@
+//! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
+use virnucpro_core::fasta::InputError;
+use virnucpro_core::prepare::PrepareError;
+use virnucpro_core::CancelToken;
+
+pub const OK: u8 = 0;
+/// Failed, or bad arguments.
+pub const FAILED: u8 = 1;
+/// Finished, but some items were skipped or failed (they are listed).
+pub const PARTIAL: u8 = 2;
+/// The input data is not acceptable (not FASTA, truncated, a bad record).
+pub const BAD_INPUT: u8 = 3;
+/// An input path is missing or cannot be read.
+pub const INPUT_UNREADABLE: u8 = 4;
+/// An output cannot be written.
+pub const OUTPUT_FAILED: u8 = 5;
+/// Stopped by Ctrl-C or a cancel request.
+pub const CANCELLED: u8 = 130;
+
+/// The exit code for an error that ended a command.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<PrepareError>() {
+        Some(PrepareError::Input(input)) => match input {
+            InputError::NotFound { .. }
+            | InputError::Unreadable { .. }
+            | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
+            InputError::NoInputs => FAILED,
+            InputError::EmptyFile { .. }
+            | InputError::NotFasta { .. }
+            | InputError::Truncated { .. } => BAD_INPUT,
+        },
+        Some(PrepareError::BadRecord { .. }) => BAD_INPUT,
+        Some(PrepareError::Output { .. }) => OUTPUT_FAILED,
+        Some(PrepareError::Cancelled) => CANCELLED,
+        Some(PrepareError::InvalidOptions(_) | PrepareError::WorkerPanicked) | None => FAILED,
+    }
+}
+
+/// The first Ctrl-C asks the running command to stop cleanly; a second one exits at once.
+pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
+    let cancel = cancel.clone();
+    let installed = ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            std::process::exit(i32::from(CANCELLED));
+        }
+        eprintln!("stopping… (Ctrl-C again to quit at once)");
+        cancel.cancel();
+    });
+    if let Err(err) = installed {
+        tracing::warn!(%err, "cannot install the Ctrl-C handler");
+    }
+}

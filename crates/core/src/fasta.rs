@@ -1,0 +1,534 @@
+//! Reading reads: finding the input files, decoding them (plain, .gz, .bz2, .xz, .zst, by
+//! their magic bytes) with `needletail`, and checking every record.
+//!
+//! Record ID = header text up to the first whitespace (as Biopython's `record.id`), CRLF is
+//! tolerated, spaces inside sequence lines are dropped (as Biopython does). Every problem
+//! names the file, the record (number, ID, line) and what is wrong.
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use needletail::errors::ParseErrorKind;
+use needletail::FastxReader;
+use xxhash_rust::xxh3::xxh3_128;
+
+/// File name endings taken from a folder (after removing a compression suffix).
+const FASTA_EXTENSIONS: &[&str] = &[
+    "fa", "fasta", "fna", "fas", "ffn", "frn", "fsa", "fq", "fastq",
+];
+const COMPRESSION_SUFFIXES: &[&str] = &["gz", "bgz", "bz2", "xz", "zst", "zstd"];
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    /// Size on disk (compressed size for compressed files).
+    pub bytes: u64,
+}
+
+/// Problems with the input as a whole; each stops the work.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: no such file or folder")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the folder holds no FASTA files (looked for *.{{{}}}, optionally compressed)", FASTA_EXTENSIONS.join(","))]
+    EmptyFolder { path: PathBuf },
+    #[error("no input files given")]
+    NoInputs,
+    #[error("{path}: the file is empty")]
+    EmptyFile { path: PathBuf },
+    #[error("{path}: not a FASTA file: {detail}")]
+    NotFasta { path: PathBuf, detail: String },
+    #[error("{path}: the data ends abruptly after record {after_record} (truncated or corrupt file): {detail}")]
+    Truncated {
+        path: PathBuf,
+        after_record: u64,
+        detail: String,
+    },
+}
+
+/// Where a record is: file, 1-based record number within the file, header line, ID.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordLocation {
+    pub file: PathBuf,
+    pub record: u64,
+    pub line: u64,
+    pub id: String,
+}
+
+impl fmt::Display for RecordLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: record {} ('{}', line {})",
+            self.file.display(),
+            self.record,
+            self.id,
+            self.line
+        )
+    }
+}
+
+/// What is wrong with one record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordProblem {
+    /// A header with no sequence (the original crashes on it).
+    EmptySequence,
+    /// A header with no ID before the first whitespace.
+    EmptyId,
+    /// The header is not UTF-8 text.
+    HeaderNotText,
+    /// A byte that is not a nucleotide or IUPAC code (1-based position in the sequence).
+    InvalidCharacter { position: u64, byte: u8 },
+    /// The ID was already used by an earlier record (chunk IDs would collide).
+    DuplicateId,
+    /// Longer than the configured maximum.
+    TooLong { length: u64, max: u64 },
+}
+
+impl fmt::Display for RecordProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordProblem::EmptySequence => write!(f, "header without a sequence"),
+            RecordProblem::EmptyId => write!(f, "header without an ID"),
+            RecordProblem::HeaderNotText => write!(f, "header is not UTF-8 text (binary data?)"),
+            RecordProblem::InvalidCharacter { position, byte } => write!(
+                f,
+                "character {} at position {position} is not a nucleotide or IUPAC code",
+                describe_byte(*byte)
+            ),
+            RecordProblem::DuplicateId => write!(f, "the ID is used by an earlier record"),
+            RecordProblem::TooLong { length, max } => write!(
+                f,
+                "{length} bp is longer than the maximum of {max} bp (raise it with --max-record-length)"
+            ),
+        }
+    }
+}
+
+fn describe_byte(byte: u8) -> String {
+    if byte.is_ascii_graphic() {
+        format!("'{}'", byte as char)
+    } else {
+        format!("0x{byte:02X}")
+    }
+}
+
+/// A record with a problem.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordIssue {
+    pub location: RecordLocation,
+    pub problem: RecordProblem,
+}
+
+impl fmt::Display for RecordIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.problem)
+    }
+}
+
+/// A checked read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub id: String,
+    /// Bases as in the file (case kept), line breaks and spaces removed.
+    pub seq: Vec<u8>,
+    pub location: RecordLocation,
+}
+
+/// Resolve files and folders to the list of input files, in the order given (a folder's
+/// files sorted by name). Files under `exclude` (the output folder) are left out, so a
+/// re-run never reads its own outputs.
+pub fn discover_inputs(
+    paths: &[PathBuf],
+    exclude: Option<&Path>,
+) -> Result<Vec<InputFile>, InputError> {
+    if paths.is_empty() {
+        return Err(InputError::NoInputs);
+    }
+    let exclude = exclude.and_then(|p| fs::canonicalize(p).ok());
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => InputError::NotFound { path: path.clone() },
+            _ => InputError::Unreadable {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        if meta.is_dir() {
+            let before = files.len();
+            let mut entries: Vec<PathBuf> = fs::read_dir(path)
+                .map_err(|source| InputError::Unreadable {
+                    path: path.clone(),
+                    source,
+                })?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && looks_like_fasta(p))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let under_output = match (&exclude, fs::canonicalize(&entry)) {
+                    (Some(out), Ok(canon)) => canon.starts_with(out),
+                    _ => false,
+                };
+                if under_output {
+                    tracing::warn!(file = %entry.display(), "skipping a file inside the output folder");
+                    continue;
+                }
+                let bytes = fs::metadata(&entry).map(|m| m.len()).unwrap_or(0);
+                files.push(InputFile { path: entry, bytes });
+            }
+            if files.len() == before {
+                return Err(InputError::EmptyFolder { path: path.clone() });
+            }
+        } else {
+            files.push(InputFile {
+                path: path.clone(),
+                bytes: meta.len(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+fn looks_like_fasta(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with('.') {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    let mut parts = lower.rsplit('.');
+    let mut ext = parts.next().unwrap_or("");
+    if COMPRESSION_SUFFIXES.contains(&ext) {
+        ext = parts.next().unwrap_or("");
+    }
+    FASTA_EXTENSIONS.contains(&ext)
+}
+
+/// Checks applied to every record.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadChecks {
+    pub max_record_len: u64,
+}
+
+impl Default for ReadChecks {
+    fn default() -> Self {
+        Self {
+            // Longer than the largest known chromosome; anything above is almost surely a
+            // wrong file, and the whole record has to sit in memory.
+            max_record_len: 250_000_000,
+        }
+    }
+}
+
+/// One item from [`ReadStream`].
+#[derive(Debug)]
+pub enum ReadItem {
+    Read(Read),
+    Issue(RecordIssue),
+}
+
+/// Streams checked reads from a list of files, one file after the other.
+pub struct ReadStream {
+    files: Vec<InputFile>,
+    next_file: usize,
+    current: Option<(usize, Box<dyn FastxReader>)>,
+    record_in_file: u64,
+    seen_ids: HashSet<u128>,
+    checks: ReadChecks,
+}
+
+impl ReadStream {
+    pub fn new(files: Vec<InputFile>, checks: ReadChecks) -> Self {
+        Self {
+            files,
+            next_file: 0,
+            current: None,
+            record_in_file: 0,
+            seen_ids: HashSet::new(),
+            checks,
+        }
+    }
+
+    pub fn files(&self) -> &[InputFile] {
+        &self.files
+    }
+
+    /// The next read or record problem; `None` at the end of the last file.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<ReadItem, InputError>> {
+        loop {
+            if self.current.is_none() {
+                let index = self.next_file;
+                let file = self.files.get(index)?;
+                self.next_file += 1;
+                self.record_in_file = 0;
+                match open_fastx(&file.path) {
+                    Ok(reader) => self.current = Some((index, reader)),
+                    Err(err) => return Some(Err(err)),
+                }
+            }
+            let (index, reader) = self.current.as_mut()?;
+            let path = &self.files[*index].path;
+            match reader.next() {
+                None => {
+                    self.current = None;
+                    continue;
+                }
+                Some(Err(err)) => {
+                    let err = parse_error(path, self.record_in_file, err);
+                    self.current = None;
+                    self.next_file = self.files.len();
+                    return Some(Err(err));
+                }
+                Some(Ok(record)) => {
+                    self.record_in_file += 1;
+                    let location_line = record.start_line_number();
+                    let item = check_record(
+                        path,
+                        self.record_in_file,
+                        location_line,
+                        record.id(),
+                        &record.seq(),
+                        &mut self.seen_ids,
+                        &self.checks,
+                    );
+                    return Some(Ok(item));
+                }
+            }
+        }
+    }
+}
+
+fn open_fastx(path: &Path) -> Result<Box<dyn FastxReader>, InputError> {
+    let file = fs::File::open(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => InputError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => InputError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    needletail::parse_fastx_reader(reader).map_err(|err| parse_error(path, 0, err))
+}
+
+fn parse_error(path: &Path, after_record: u64, err: needletail::errors::ParseError) -> InputError {
+    let path = path.to_path_buf();
+    match err.kind {
+        ParseErrorKind::EmptyFile => InputError::EmptyFile { path },
+        ParseErrorKind::Io | ParseErrorKind::UnexpectedEnd => InputError::Truncated {
+            path,
+            after_record,
+            detail: err.msg,
+        },
+        ParseErrorKind::UnknownFormat | ParseErrorKind::InvalidStart => InputError::NotFasta {
+            path,
+            detail: format!("{} ({})", err.msg, err.position),
+        },
+        _ => InputError::NotFasta {
+            path,
+            detail: format!("{} ({})", err.msg, err.position),
+        },
+    }
+}
+
+/// Python's `str.isspace` for the characters that split a FASTA title into ID and rest.
+fn is_title_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Bytes allowed in a sequence: nucleotides, IUPAC ambiguity codes, U and the gap '-'.
+const ALLOWED: [bool; 256] = {
+    let mut table = [false; 256];
+    let letters = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn-";
+    let mut i = 0;
+    while i < letters.len() {
+        table[letters[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+fn check_record(
+    path: &Path,
+    record: u64,
+    line: u64,
+    header: &[u8],
+    seq: &[u8],
+    seen_ids: &mut HashSet<u128>,
+    checks: &ReadChecks,
+) -> ReadItem {
+    let mut location = RecordLocation {
+        file: path.to_path_buf(),
+        record,
+        line,
+        id: String::new(),
+    };
+    let issue =
+        |location: RecordLocation, problem| ReadItem::Issue(RecordIssue { location, problem });
+    let Ok(title) = std::str::from_utf8(header) else {
+        location.id = String::from_utf8_lossy(header).chars().take(40).collect();
+        return issue(location, RecordProblem::HeaderNotText);
+    };
+    let id = title
+        .trim_start_matches(is_title_space)
+        .split(is_title_space)
+        .next()
+        .unwrap_or("");
+    location.id = id.to_string();
+    if id.is_empty() {
+        return issue(location, RecordProblem::EmptyId);
+    }
+    if !seen_ids.insert(xxh3_128(id.as_bytes())) {
+        return issue(location, RecordProblem::DuplicateId);
+    }
+    let seq: Vec<u8> = if seq.iter().any(|&b| b == b' ' || b == b'\t') {
+        seq.iter()
+            .copied()
+            .filter(|&b| b != b' ' && b != b'\t')
+            .collect()
+    } else {
+        seq.to_vec()
+    };
+    if seq.is_empty() {
+        return issue(location, RecordProblem::EmptySequence);
+    }
+    if seq.len() as u64 > checks.max_record_len {
+        return issue(
+            location,
+            RecordProblem::TooLong {
+                length: seq.len() as u64,
+                max: checks.max_record_len,
+            },
+        );
+    }
+    if let Some(pos) = seq.iter().position(|&b| !ALLOWED[b as usize]) {
+        return issue(
+            location,
+            RecordProblem::InvalidCharacter {
+                position: pos as u64 + 1,
+                byte: seq[pos],
+            },
+        );
+    }
+    ReadItem::Read(Read {
+        id: location.id.clone(),
+        seq,
+        location,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_of(bytes: &[u8]) -> (tempfile::TempDir, ReadStream) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.fa");
+        fs::write(&path, bytes).unwrap();
+        let files = discover_inputs(&[path], None).unwrap();
+        (dir, ReadStream::new(files, ReadChecks::default()))
+    }
+
+    fn collect(stream: &mut ReadStream) -> Vec<Result<ReadItem, InputError>> {
+        std::iter::from_fn(|| stream.next()).collect()
+    }
+
+    #[test]
+    fn ids_stop_at_whitespace_and_crlf_is_tolerated() {
+        let (_d, mut s) = stream_of(b">r1 sample=1\r\nACGT\r\nacgt\r\n>r2\tx\nAC GT\n");
+        let items = collect(&mut s);
+        let reads: Vec<_> = items
+            .into_iter()
+            .map(|i| match i.unwrap() {
+                ReadItem::Read(r) => (r.id, r.seq),
+                ReadItem::Issue(i) => panic!("{i}"),
+            })
+            .collect();
+        assert_eq!(
+            reads,
+            vec![
+                ("r1".into(), b"ACGTacgt".to_vec()),
+                ("r2".into(), b"ACGT".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn record_problems_name_the_record() {
+        let (_d, mut s) = stream_of(b">a\nACGT\n>b\n>c\nACXT\n>a\nAC\n> nothing\nAC\n");
+        let issues: Vec<String> = collect(&mut s)
+            .into_iter()
+            .filter_map(|i| match i.unwrap() {
+                ReadItem::Issue(issue) => Some(issue.to_string()),
+                ReadItem::Read(_) => None,
+            })
+            .collect();
+        assert_eq!(issues.len(), 4, "{issues:?}");
+        assert!(
+            issues[0].contains("record 2 ('b', line 3): header without a sequence"),
+            "{}",
+            issues[0]
+        );
+        assert!(
+            issues[1].contains("record 3 ('c', line 4): character 'X' at position 3"),
+            "{}",
+            issues[1]
+        );
+        assert!(
+            issues[2].contains("record 4 ('a', line 6): the ID is used by an earlier record"),
+            "{}",
+            issues[2]
+        );
+        assert!(
+            issues[3].contains("record 5 ('', line 8): header without an ID"),
+            "{}",
+            issues[3]
+        );
+    }
+
+    #[test]
+    fn folder_discovery_sorts_and_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.fasta", "a.fa.gz", "notes.txt", ".hidden.fa", "c.FNA.zst"] {
+            fs::write(dir.path().join(name), b">x\nA\n").unwrap();
+        }
+        let files = discover_inputs(&[dir.path().to_path_buf()], None).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, vec!["a.fa.gz", "b.fasta", "c.FNA.zst"]);
+    }
+
+    #[test]
+    fn missing_paths_and_empty_folders_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        assert!(matches!(
+            discover_inputs(&[missing], None),
+            Err(InputError::NotFound { .. })
+        ));
+        assert!(matches!(
+            discover_inputs(&[dir.path().to_path_buf()], None),
+            Err(InputError::EmptyFolder { .. })
+        ));
+        assert!(matches!(
+            discover_inputs(&[], None),
+            Err(InputError::NoInputs)
+        ));
+    }
+}

@@ -1,0 +1,408 @@
+//! Orchestration of `prepare`: options, the reader / workers / ordered-writer pipeline,
+//! and moving the finished outputs into place.
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::bounded;
+
+use super::layout::{chunked_file_name, MANIFEST_FILE, NUCLEOTIDE_DIR, PROTEIN_DIR};
+use super::render::{render, Batch, Rendered, WorkItem};
+use super::writer::{StagedWriter, WriteError};
+use super::FrameCounts;
+use crate::cancel::CancelToken;
+use crate::chunk::ChunkPlan;
+use crate::fasta::{
+    discover_inputs, InputError, InputFile, ReadChecks, ReadItem, ReadStream, RecordIssue,
+    RecordProblem,
+};
+use crate::frames::SixFrames;
+
+/// Chunks per batch handed to a worker: big enough to amortise the hand-off, small enough
+/// that the batches in flight stay a few MB.
+const BATCH_CHUNKS: usize = 1024;
+/// Reads longer than this are processed, with a warning: they are not sequencing reads.
+const LONG_READ_WARNING: usize = 1_000_000;
+
+/// Settings of one `prepare`.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// Expected read length `L` (300 or 500 for the released models).
+    pub chunk_len: usize,
+    /// Frame pairs per shard (10 000 in the original).
+    pub shard_size: usize,
+    /// Translation workers; 1 runs everything on the calling thread.
+    pub threads: usize,
+    /// Skip records with invalid characters, duplicate or missing IDs, or excess length
+    /// (listed in the summary) instead of stopping. Empty records are always skipped.
+    pub skip_bad_records: bool,
+    pub checks: ReadChecks,
+    pub cancel: CancelToken,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        Self {
+            chunk_len: 500,
+            shard_size: 10_000,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            skip_bad_records: false,
+            checks: ReadChecks::default(),
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// One pair of shard files, paths relative to the output folder.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShardInfo {
+    pub index: usize,
+    pub records: usize,
+    pub nucleotide: PathBuf,
+    pub protein: PathBuf,
+}
+
+/// What a finished `prepare` did; also written as `prepare.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrepareSummary {
+    pub version: &'static str,
+    pub inputs: Vec<InputFile>,
+    pub chunk_len: usize,
+    pub shard_size: usize,
+    pub reads: u64,
+    pub bases: u64,
+    pub chunks: u64,
+    pub frames_kept: u64,
+    pub frames: FrameCounts,
+    /// Records left out, in input order, with the reason.
+    pub skipped: Vec<RecordIssue>,
+    pub warnings: Vec<String>,
+    /// Paths relative to the output folder.
+    pub chunked: PathBuf,
+    pub shards: Vec<ShardInfo>,
+}
+
+/// Running totals, reported after each batch is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrepareProgress {
+    pub reads: u64,
+    pub bases: u64,
+    pub chunks: u64,
+    pub frames_kept: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{issue}")]
+    BadRecord { issue: RecordIssue },
+    #[error("cannot write {path}: {source}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid settings: {0}")]
+    InvalidOptions(String),
+    #[error("cancelled; nothing was written")]
+    Cancelled,
+    #[error("internal error: a worker thread panicked")]
+    WorkerPanicked,
+}
+
+impl From<WriteError> for PrepareError {
+    fn from(e: WriteError) -> Self {
+        PrepareError::Output {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
+fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError + '_ {
+    move |source| PrepareError::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Run `prepare` on `inputs` (files or folders) into `out_dir`.
+pub fn prepare(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    options: &PrepareOptions,
+    progress: &mut dyn FnMut(&PrepareProgress),
+) -> Result<PrepareSummary, PrepareError> {
+    if options.chunk_len == 0 || options.shard_size == 0 || options.threads == 0 {
+        return Err(PrepareError::InvalidOptions(
+            "chunk length, shard size and threads must be at least 1".into(),
+        ));
+    }
+    fs::create_dir_all(out_dir).map_err(output_error(out_dir))?;
+    let files = discover_inputs(inputs, Some(out_dir))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".prepare-staging-")
+        .tempdir_in(out_dir)
+        .map_err(output_error(out_dir))?;
+    let mut writer = StagedWriter::create(staging.path(), options.chunk_len, options.shard_size)?;
+    let mut stream = ReadStream::new(files.clone(), options.checks);
+
+    let mut totals = Totals::default();
+    let report = if options.threads == 1 {
+        run_inline(&mut stream, options, &mut writer, &mut totals, progress)?
+    } else {
+        run_parallel(&mut stream, options, &mut writer, &mut totals, progress)?
+    };
+    let shards = writer.finish()?;
+
+    let summary = PrepareSummary {
+        version: env!("CARGO_PKG_VERSION"),
+        inputs: files,
+        chunk_len: options.chunk_len,
+        shard_size: options.shard_size,
+        reads: totals.progress.reads,
+        bases: totals.progress.bases,
+        chunks: totals.progress.chunks,
+        frames_kept: totals.frames.total(),
+        frames: totals.frames,
+        skipped: report.skipped,
+        warnings: report.warnings,
+        chunked: PathBuf::from(chunked_file_name(options.chunk_len)),
+        shards,
+    };
+    install_outputs(staging.path(), out_dir, &summary)?;
+    Ok(summary)
+}
+
+#[derive(Default)]
+struct Totals {
+    progress: PrepareProgress,
+    frames: FrameCounts,
+}
+
+impl Totals {
+    fn add(&mut self, batch: &Rendered) {
+        self.progress.reads += batch.reads;
+        self.progress.bases += batch.bases;
+        self.progress.chunks += batch.chunks;
+        self.progress.frames_kept += batch.frames.total();
+        self.frames.add(&batch.frames);
+    }
+}
+
+/// What the reader saw besides reads.
+#[derive(Default)]
+struct ReaderReport {
+    skipped: Vec<RecordIssue>,
+    warnings: Vec<String>,
+}
+
+/// Read, check and batch every record; `send` returns false when nobody listens any more.
+fn read_batches(
+    stream: &mut ReadStream,
+    options: &PrepareOptions,
+    mut send: impl FnMut(Batch) -> bool,
+) -> Result<ReaderReport, PrepareError> {
+    let mut report = ReaderReport::default();
+    let mut batch = Batch {
+        seq_no: 0,
+        items: Vec::new(),
+    };
+    let mut batch_chunks = 0;
+    let mut seq_no = 0;
+    let mut flush = |batch: &mut Batch, batch_chunks: &mut usize| -> bool {
+        let full = std::mem::replace(
+            batch,
+            Batch {
+                seq_no: seq_no + 1,
+                items: Vec::new(),
+            },
+        );
+        seq_no += 1;
+        *batch_chunks = 0;
+        send(full)
+    };
+    while let Some(item) = stream.next() {
+        if options.cancel.is_cancelled() {
+            return Err(PrepareError::Cancelled);
+        }
+        let read = match item? {
+            ReadItem::Issue(issue) => {
+                if issue.problem == RecordProblem::EmptySequence || options.skip_bad_records {
+                    tracing::warn!("skipped {issue}");
+                    report.skipped.push(issue);
+                    continue;
+                }
+                return Err(PrepareError::BadRecord { issue });
+            }
+            ReadItem::Read(read) => read,
+        };
+        let chunks = ChunkPlan::new(read.seq.len(), options.chunk_len).len();
+        if read.seq.len() > LONG_READ_WARNING {
+            let warning = format!(
+                "{}: {} bp is far longer than a sequencing read; it is cut into {chunks} chunks",
+                read.location,
+                read.seq.len()
+            );
+            tracing::warn!("{warning}");
+            report.warnings.push(warning);
+        }
+        let read = Arc::new(read);
+        let mut start = 0;
+        while start < chunks {
+            let take = (BATCH_CHUNKS - batch_chunks).min(chunks - start);
+            batch.items.push(WorkItem {
+                read: Arc::clone(&read),
+                chunks: start..start + take,
+                last_part: start + take == chunks,
+            });
+            start += take;
+            batch_chunks += take;
+            if batch_chunks >= BATCH_CHUNKS && !flush(&mut batch, &mut batch_chunks) {
+                return Ok(report);
+            }
+        }
+    }
+    if options.cancel.is_cancelled() {
+        return Err(PrepareError::Cancelled);
+    }
+    if !batch.items.is_empty() {
+        flush(&mut batch, &mut batch_chunks);
+    }
+    Ok(report)
+}
+
+fn run_inline(
+    stream: &mut ReadStream,
+    options: &PrepareOptions,
+    writer: &mut StagedWriter,
+    totals: &mut Totals,
+    progress: &mut dyn FnMut(&PrepareProgress),
+) -> Result<ReaderReport, PrepareError> {
+    let mut six = SixFrames::new();
+    let mut write_error = None;
+    let report = read_batches(stream, options, |batch| {
+        let rendered = render(&batch, options.chunk_len, &mut six);
+        match writer.write(&rendered) {
+            Ok(()) => {
+                totals.add(&rendered);
+                progress(&totals.progress);
+                true
+            }
+            Err(e) => {
+                write_error = Some(e);
+                false
+            }
+        }
+    })?;
+    match write_error {
+        Some(e) => Err(e.into()),
+        None => Ok(report),
+    }
+}
+
+fn run_parallel(
+    stream: &mut ReadStream,
+    options: &PrepareOptions,
+    writer: &mut StagedWriter,
+    totals: &mut Totals,
+    progress: &mut dyn FnMut(&PrepareProgress),
+) -> Result<ReaderReport, PrepareError> {
+    // Tokens bound the batches in flight (queued, being translated, or waiting for their
+    // turn to be written), which bounds memory whatever the input size.
+    let in_flight = options.threads * 4;
+    std::thread::scope(|scope| {
+        let (work_tx, work_rx) = bounded::<Batch>(options.threads);
+        let (done_tx, done_rx) = bounded::<Rendered>(in_flight);
+        let (token_tx, token_rx) = bounded::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = token_tx.send(());
+        }
+        let reader = scope.spawn(move || {
+            read_batches(stream, options, |batch| {
+                token_rx.recv().is_ok() && work_tx.send(batch).is_ok()
+            })
+        });
+        let mut workers = Vec::new();
+        for _ in 0..options.threads {
+            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+            workers.push(scope.spawn(move || {
+                let mut six = SixFrames::new();
+                for batch in work_rx {
+                    if done_tx
+                        .send(render(&batch, options.chunk_len, &mut six))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }));
+        }
+        drop((work_rx, done_tx));
+
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        for rendered in &done_rx {
+            pending.insert(rendered.seq_no, rendered);
+            while let Some(rendered) = pending.remove(&next) {
+                // On error, returning drops the channels, which stops reader and workers.
+                writer.write(&rendered)?;
+                totals.add(&rendered);
+                progress(&totals.progress);
+                let _ = token_tx.send(());
+                next += 1;
+            }
+        }
+        let report = reader.join().map_err(|_| PrepareError::WorkerPanicked)??;
+        for worker in workers {
+            worker.join().map_err(|_| PrepareError::WorkerPanicked)?;
+        }
+        if !pending.is_empty() {
+            return Err(PrepareError::WorkerPanicked);
+        }
+        Ok(report)
+    })
+}
+
+/// Move the staged outputs over the old ones. The manifest goes first (so an interrupted
+/// swap leaves no manifest to trust) and comes back last.
+fn install_outputs(
+    staging: &Path,
+    out_dir: &Path,
+    summary: &PrepareSummary,
+) -> Result<(), PrepareError> {
+    let manifest = out_dir.join(MANIFEST_FILE);
+    match fs::remove_file(&manifest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(output_error(&manifest)(e)),
+    }
+    remove_other_chunked_files(out_dir, &summary.chunked)?;
+    let chunked = summary.chunked.to_string_lossy().into_owned();
+    for name in [chunked.as_str(), NUCLEOTIDE_DIR, PROTEIN_DIR] {
+        let target = out_dir.join(name);
+        crate::atomic::replace_path(
+            &staging.join(name),
+            &target,
+            &staging.join(format!("old-{name}")),
+        )
+        .map_err(output_error(&target))?;
+    }
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| output_error(&manifest)(e.into()))?;
+    crate::atomic::write_atomic(&manifest, &json).map_err(output_error(&manifest))
+}
+
+/// A previous prepare with another read length left its chunked file; it no longer matches.
+fn remove_other_chunked_files(out_dir: &Path, keep: &Path) -> Result<(), PrepareError> {
+    let entries = fs::read_dir(out_dir).map_err(output_error(out_dir))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("reads_chunked") && name.ends_with(".fa") && Path::new(&*name) != keep {
+            fs::remove_file(entry.path()).map_err(output_error(&entry.path()))?;
+        }
+    }
+    Ok(())
+}

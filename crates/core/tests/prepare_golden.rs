@@ -1,0 +1,176 @@
+//! `prepare` against the original tool's own outputs (../shared/fixtures), byte for byte.
+use std::fs;
+use std::path::Path;
+
+use virnucpro_core::prepare::{prepare, PrepareOptions, PrepareSummary};
+use virnucpro_testkit::{fasta_records, fixture};
+
+fn run(
+    input: &Path,
+    chunk_len: usize,
+    threads: usize,
+    shard_size: usize,
+) -> (tempfile::TempDir, PrepareSummary) {
+    let out = tempfile::tempdir().unwrap();
+    let options = PrepareOptions {
+        chunk_len,
+        threads,
+        shard_size,
+        ..PrepareOptions::default()
+    };
+    let summary = prepare(&[input.to_path_buf()], out.path(), &options, &mut |_| {}).unwrap();
+    (out, summary)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// All shards of one side, concatenated in shard order.
+fn concatenated(out: &Path, summary: &PrepareSummary, protein: bool) -> Vec<u8> {
+    summary
+        .shards
+        .iter()
+        .flat_map(|s| read(&out.join(if protein { &s.protein } else { &s.nucleotide })))
+        .collect()
+}
+
+/// The reference fixtures of virnucpro-broad: `<stem>.fa` → `<stem>_chunked500.fa`,
+/// `<stem>_identified_nucleotide.fa`, `<stem>_identified_protein.faa`.
+fn check_reference(stem: &str, expect_frames: bool) {
+    for threads in [1, 2] {
+        let (out, summary) = run(
+            &fixture(&format!("reference/{stem}.fa")),
+            500,
+            threads,
+            10_000,
+        );
+        let chunked = read(&out.path().join(&summary.chunked));
+        assert_eq!(
+            chunked,
+            read(&fixture(&format!("reference/{stem}_chunked500.fa"))),
+            "{stem} chunked"
+        );
+        if expect_frames {
+            let nuc = fixture(&format!("reference/{stem}_identified_nucleotide.fa"));
+            let prot = fixture(&format!("reference/{stem}_identified_protein.faa"));
+            assert_eq!(
+                concatenated(out.path(), &summary, false),
+                read(&nuc),
+                "{stem} nucleotide"
+            );
+            assert_eq!(
+                concatenated(out.path(), &summary, true),
+                read(&prot),
+                "{stem} protein"
+            );
+            assert!(summary.frames_kept > 0);
+        } else {
+            assert_eq!(summary.frames_kept, 0, "{stem} keeps no frame");
+            assert!(summary.shards.is_empty());
+        }
+    }
+}
+
+#[test]
+fn reference_with_orfs() {
+    check_reference("test_with_orfs", true);
+}
+
+#[test]
+fn reference_fixed_500bp() {
+    check_reference("test_fixed_500bp", true);
+}
+
+#[test]
+fn reference_small_sequences_keep_no_frame() {
+    check_reference("test_sequences_small", false);
+}
+
+/// The full original pipeline's files for `e2e/a500` and `e2e/a300`.
+fn check_e2e(name: &str, chunk_len: usize) {
+    let expected = fixture(&format!("e2e/{name}/expected"));
+    for threads in [1, 2] {
+        let (out, summary) = run(
+            &fixture(&format!("e2e/{name}/input.fa")),
+            chunk_len,
+            threads,
+            10_000,
+        );
+        let chunked = read(&out.path().join(&summary.chunked));
+        assert_eq!(
+            chunked,
+            read(&expected.join(format!("input_chunked{chunk_len}.fa")))
+        );
+        assert_eq!(summary.shards.len(), 1);
+        let shard = &summary.shards[0];
+        assert_eq!(
+            read(&out.path().join(&shard.nucleotide)),
+            read(&expected.join("input_nucleotide/output_1.fa"))
+        );
+        assert_eq!(
+            read(&out.path().join(&shard.protein)),
+            read(&expected.join("input_protein/output_1.fa"))
+        );
+        assert_eq!(
+            concatenated(out.path(), &summary, false),
+            read(&expected.join("input_identified_nucleotide.fa"))
+        );
+        let reads = fasta_records(&fixture(&format!("e2e/{name}/input.fa"))).len() as u64;
+        assert_eq!(summary.reads, reads);
+        assert_eq!(
+            summary.chunks as usize,
+            fasta_records(&out.path().join(&summary.chunked)).len()
+        );
+        assert_eq!(summary.frames_kept as usize, shard.records);
+    }
+}
+
+#[test]
+fn e2e_a500() {
+    check_e2e("a500", 500);
+}
+
+#[test]
+fn e2e_a300() {
+    check_e2e("a300", 300);
+}
+
+#[test]
+fn small_shards_split_in_order_and_threads_agree() {
+    let input = fixture("e2e/a300/input.fa");
+    let (one, s1) = run(&input, 300, 1, 7);
+    let (two, s2) = run(&input, 300, 2, 7);
+    assert!(s1.shards.len() > 10);
+    assert_eq!(s1.shards, s2.shards);
+    for (a, b) in s1.shards.iter().zip(&s2.shards) {
+        assert_eq!(
+            read(&one.path().join(&a.nucleotide)),
+            read(&two.path().join(&b.nucleotide))
+        );
+        assert_eq!(
+            read(&one.path().join(&a.protein)),
+            read(&two.path().join(&b.protein))
+        );
+    }
+    for shard in &s1.shards[..s1.shards.len() - 1] {
+        assert_eq!(shard.records, 7);
+        let ids: Vec<_> = fasta_records(&one.path().join(&shard.nucleotide))
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        let prot_ids: Vec<_> = fasta_records(&one.path().join(&shard.protein))
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(
+            ids, prot_ids,
+            "shard {} pairs the same IDs in the same order",
+            shard.index
+        );
+    }
+    let expected = read(&fixture("e2e/a300/expected/input_identified_protein.faa"));
+    assert_eq!(concatenated(one.path(), &s1, true), expected);
+    assert_eq!(s1.shards[0].nucleotide, Path::new("nucleotide/output_1.fa"));
+    assert_eq!(s1.shards[0].protein, Path::new("protein/output_1.faa"));
+}
