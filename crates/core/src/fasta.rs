@@ -261,6 +261,27 @@ impl ReadStream {
         }
     }
 
+    /// A stream over data already in memory or behind any reader (`label` names it in
+    /// messages). Compression is detected as for files.
+    pub fn from_reader(
+        label: &Path,
+        reader: impl std::io::Read + Send + 'static,
+        checks: ReadChecks,
+    ) -> Result<Self, InputError> {
+        let parser =
+            needletail::parse_fastx_reader(reader).map_err(|err| parse_error(label, 0, err))?;
+        let mut stream = Self::new(
+            vec![InputFile {
+                path: label.to_path_buf(),
+                bytes: 0,
+            }],
+            checks,
+        );
+        stream.current = Some((0, parser));
+        stream.next_file = 1;
+        Ok(stream)
+    }
+
     pub fn files(&self) -> &[InputFile] {
         &self.files
     }

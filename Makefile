@@ -1,0 +1,40 @@
+# The two commands in README.md: `make demo` and `make test`. Every target runs setup
+# first, which is idempotent and fast when everything is in place.
+CARGO ?= cargo
+DEMO_OUT ?= demo-output
+
+.PHONY: setup build demo test lint fmt bench-prepare fuzz-fasta clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release -p virnucpro-cli
+
+demo: build
+	./target/release/virnucpro prepare demo/sample_reads.fa --length 500 --out $(DEMO_OUT)
+	@echo
+	@echo "Demo output is in $(DEMO_OUT)/ (chunked reads, nucleotide/ and protein/ shards, prepare.json)."
+
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	$(CARGO) test --workspace
+
+fmt:
+	$(CARGO) fmt --all
+
+# Benchmarks: see docs/benchmarks.md for what they measure and the recorded numbers.
+bench-prepare: build
+	bash scripts/bench-prepare.sh
+
+# Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+FUZZ_SECONDS ?= 600
+fuzz-fasta:
+	mkdir -p fuzz/corpus/fasta && cd fuzz && $(CARGO) +nightly fuzz run fasta corpus/fasta seeds/fasta -- -max_total_time=$(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DEMO_OUT)
