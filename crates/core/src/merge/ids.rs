@@ -26,7 +26,7 @@ pub fn match_ids<'a>(
     nucleotide: &[String],
     protein: &'a [String],
     max_examples: usize,
-) -> Result<HashMap<&'a str, usize>, IdReport> {
+) -> Result<HashMap<&'a str, usize>, Box<IdReport>> {
     let mut index = HashMap::with_capacity(protein.len());
     let mut dup_p = Collector::default();
     for (row, id) in protein.iter().enumerate() {
@@ -59,7 +59,7 @@ pub fn match_ids<'a>(
     if report == IdReport::default() {
         Ok(index)
     } else {
-        Err(report)
+        Err(Box::new(report))
     }
 }
 

@@ -124,7 +124,7 @@ pub enum FailureDetails {
         row: usize,
         column: usize,
     },
-    Ids(IdReport),
+    Ids(Box<IdReport>),
     /// The output could not be written.
     Output {
         reason: String,

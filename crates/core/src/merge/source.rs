@@ -15,6 +15,8 @@ pub(crate) struct InputFailure {
 
 pub(crate) enum Source {
     Features(FeatureFile),
+    // Built by `read_legacy` once the pickle reader is merged.
+    #[allow(dead_code)]
     Legacy {
         ids: Vec<String>,
         dim: usize,
