@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod exit;
 mod logging;
+mod merge_cmd;
 mod prepare_cmd;
 
 #[derive(Parser)]
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Cut reads into chunks, translate six frames, write (DNA, protein) shards.
     Prepare(prepare_cmd::PrepareArgs),
+    /// Join nucleotide and protein feature files, shard by shard, into merged features.
+    Merge(merge_cmd::MergeArgs),
 }
 
 fn version() -> &'static str {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     exit::cancel_on_ctrl_c(&cancel);
     let result = match &cli.command {
         Command::Prepare(args) => prepare_cmd::run(args, &cancel),
+        Command::Merge(args) => merge_cmd::run(args, &cancel),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,9 @@ use super::{FeatureKind, FeatureMeta, InputChecksum};
 pub const TENSOR_NAME: &str = "embeddings";
 /// Headers longer than this are rejected before any allocation (the safetensors limit).
 pub const MAX_HEADER_LEN: u64 = 100 << 20;
+/// Widest row accepted (embeddings are 768 to 3328 wide): a row buffer of this many values
+/// is allocated per pair, so a crafted header must not ask for more.
+pub const MAX_DIM: u64 = 1 << 20;
 const METADATA_KEY: &str = "__metadata__";
 
 /// Element types we read. We write only F32.
@@ -189,8 +192,8 @@ impl Header {
                 found: raw.shape.len() as u64,
             });
         };
-        if dim == 0 {
-            return Err(malformed("dim is 0"));
+        if dim == 0 || dim > MAX_DIM {
+            return Err(malformed(format!("dim {dim} is outside 1..={MAX_DIM}")));
         }
         let data_len = rows
             .checked_mul(dim)
@@ -374,6 +377,21 @@ mod tests {
             Header::parse(&bytes[..20], len),
             Err(HeaderError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn absurd_widths_are_rejected() {
+        for dim in [0, MAX_DIM + 1] {
+            let json = format!(
+                r#"{{"__metadata__":{{"ids":"[]","kind":"merged","dim":"{dim}"}},"embeddings":{{"dtype":"F32","shape":[0,{dim}],"data_offsets":[0,0]}}}}"#
+            );
+            let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(json.as_bytes());
+            assert!(matches!(
+                Header::parse(&bytes, bytes.len() as u64),
+                Err(HeaderError::Malformed(_))
+            ));
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use checksum::checksum_file;
 pub use error::{FeatureError, FeatureErrorKind};
 pub use file::FeatureFile;
-pub use header::{Dtype, Header, HeaderError, MAX_HEADER_LEN, TENSOR_NAME};
+pub use header::{Dtype, Header, HeaderError, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME};
 pub use writer::{write_features, FeatureWriter};
 
 /// File name suffix shared by all our feature files.

@@ -141,6 +141,18 @@ pub struct PairFailure {
     pub paths: Vec<PathBuf>,
 }
 
+impl PairFailure {
+    /// The side at fault, where one is.
+    pub fn side(&self) -> Option<Side> {
+        match &self.details {
+            FailureDetails::Input { side, .. } | FailureDetails::NonFinite { side, .. } => {
+                Some(*side)
+            }
+            _ => self.kind.side(),
+        }
+    }
+}
+
 impl fmt::Display for PairFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.details {

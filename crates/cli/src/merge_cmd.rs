@@ -1,0 +1,181 @@
+//! `virnucpro merge`: nucleotide + protein feature files → merged feature files, per shard.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use virnucpro_core::atomic::write_atomic;
+use virnucpro_core::merge::{
+    merge_dirs, MergeOptions, MergeProgress, MergeReport, PairFailure, PairOutcome,
+};
+use virnucpro_core::CancelToken;
+
+use crate::exit;
+
+/// The failure list written to the output folder on every run.
+pub const FAILURES_FILE: &str = "failures.tsv";
+
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// Folder of nucleotide feature files: `{shard}.nucleotide.safetensors` or the Python
+    /// tools' `{shard}_DNABERT_S.pt`.
+    #[arg(long, value_name = "DIR")]
+    nucleotide: PathBuf,
+    /// Folder of protein feature files: `{shard}.protein.safetensors` or `{shard}_ESM.pt`
+    /// (may be the nucleotide folder).
+    #[arg(long, value_name = "DIR")]
+    protein: PathBuf,
+    /// Output folder for `{shard}.merged.safetensors` and failures.tsv (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Pairs merged at once (default: all cores; never more than there are pairs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
+    /// Print the result as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
+    let options = MergeOptions {
+        threads: args
+            .threads
+            .map(usize::try_from)
+            .transpose()
+            .context("--threads")?,
+        cancel: cancel.clone(),
+        ..MergeOptions::default()
+    };
+    let report = merge_dirs(
+        &args.nucleotide,
+        &args.protein,
+        &args.out,
+        &options,
+        &log_progress,
+    )?;
+    let failures_path = args.out.join(FAILURES_FILE);
+    write_atomic(&failures_path, failures_tsv(&report).as_bytes())
+        .with_context(|| format!("cannot write {}", failures_path.display()))?;
+
+    let code = exit_code(&report, cancel);
+    if args.json {
+        let json = serde_json::json!({
+            "exit_code": code,
+            "merged": report.merged().count(),
+            "skipped": report.skipped().count(),
+            "failed": report.failed().count(),
+            "failures_tsv": failures_path,
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print!("{}", summary(&report, &failures_path));
+    }
+    Ok(ExitCode::from(code))
+}
+
+fn log_progress(p: &MergeProgress) {
+    let status = match &p.pair.outcome {
+        PairOutcome::Merged { rows } => format!("merged {rows} rows"),
+        PairOutcome::Skipped { .. } => "up to date".to_string(),
+        PairOutcome::Failed(f) => format!("failed: {}", f.kind),
+    };
+    tracing::info!(
+        "[{}/{}] {}: {status} ({:.0} MB/s in)",
+        p.done,
+        p.total,
+        p.pair.shard,
+        p.rate_in() / 1e6
+    );
+}
+
+/// 0: every pair merged or up to date; 2: some failed; 1: none merged (or no pairs);
+/// 130: cancelled.
+fn exit_code(report: &MergeReport, cancel: &CancelToken) -> u8 {
+    let failed = report.failed().count();
+    if cancel.is_cancelled() {
+        exit::CANCELLED
+    } else if report.pairs.is_empty() || failed == report.pairs.len() {
+        exit::FAILED
+    } else if failed > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}
+
+fn summary(report: &MergeReport, failures_path: &Path) -> String {
+    let mut out = String::new();
+    let secs = report.elapsed.as_secs_f64();
+    if report.pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "no feature files found (see `virnucpro merge --help` for the names)"
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} pairs: {} merged, {} up to date, {} failed ({} threads, {:.2} GB in, {:.2} GB out, {secs:.1} s)",
+        report.pairs.len(),
+        report.merged().count(),
+        report.skipped().count(),
+        report.failed().count(),
+        report.threads,
+        report.bytes_in() as f64 / 1e9,
+        report.bytes_out() as f64 / 1e9,
+    );
+    let mut by_kind: BTreeMap<String, Vec<(&str, &PairFailure)>> = BTreeMap::new();
+    for (pair, failure) in report.failed() {
+        by_kind
+            .entry(failure.kind.to_string())
+            .or_default()
+            .push((&pair.shard, failure));
+    }
+    for (kind, failures) in &by_kind {
+        let _ = writeln!(out, "\n{kind} ({}):", failures.len());
+        for (shard, failure) in failures {
+            let _ = writeln!(out, "  {shard}: {failure}");
+            for path in &failure.paths {
+                let _ = writeln!(out, "    {}", path.display());
+            }
+        }
+    }
+    if !by_kind.is_empty() {
+        let _ = writeln!(out, "\nfailures listed in {}", failures_path.display());
+    }
+    out
+}
+
+/// `pair  kind  side  paths  message`, one line per failed pair; paths joined by `;`.
+fn failures_tsv(report: &MergeReport) -> String {
+    let mut out = String::from("pair\tkind\tside\tpaths\tmessage\n");
+    for (pair, failure) in report.failed() {
+        let side = failure.side().map_or("", |s| s.as_str());
+        let paths: Vec<String> = failure
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let fields = [
+            pair.shard.clone(),
+            failure.kind.name().to_string(),
+            side.to_string(),
+            paths.join(";"),
+            failure.to_string(),
+        ];
+        let fields: Vec<String> = fields.iter().map(|f| tsv_field(f)).collect();
+        out.push_str(&fields.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Tabs, line breaks and backslashes escaped, so every record is one line of 5 fields.
+fn tsv_field(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
