@@ -12,7 +12,7 @@ fn virnucpro() -> Command {
 }
 
 struct Dirs {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     nuc: PathBuf,
     prot: PathBuf,
     out: PathBuf,
@@ -26,7 +26,7 @@ fn dirs() -> Dirs {
     fs::create_dir(&prot).unwrap();
     Dirs {
         out: tmp.path().join("merged"),
-        _tmp: tmp,
+        tmp: tmp,
         nuc,
         prot,
     }
@@ -50,17 +50,21 @@ fn pair(d: &Dirs, shard: &str) {
     features(&d.prot, shard, FeatureKind::Protein, 5);
 }
 
-fn merge(d: &Dirs, extra: &[&str]) -> assert_cmd::assert::Assert {
+fn merge_into(nuc: &Path, prot: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     virnucpro()
         .arg("merge")
         .arg("--nucleotide")
-        .arg(&d.nuc)
+        .arg(nuc)
         .arg("--protein")
-        .arg(&d.prot)
+        .arg(prot)
         .arg("--out")
-        .arg(&d.out)
+        .arg(out)
         .args(extra)
         .assert()
+}
+
+fn merge(d: &Dirs, extra: &[&str]) -> assert_cmd::assert::Assert {
+    merge_into(&d.nuc, &d.prot, &d.out, extra)
 }
 
 fn tsv_rows(d: &Dirs) -> Vec<Vec<String>> {
@@ -171,25 +175,13 @@ fn bad_arguments_are_exit_1() {
     let d = dirs();
     pair(&d, "output_1");
     merge(&d, &["--threads", "0"]).code(1);
-    virnucpro()
-        .args(["merge", "--nucleotide", "/nonexistent/nuc", "--protein"])
-        .arg(&d.prot)
-        .arg("--out")
-        .arg(&d.out)
-        .assert()
+    merge_into(Path::new("/nonexistent/nuc"), &d.prot, &d.out, &[])
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/nuc"));
     // The output folder is a file.
-    fs::write(d._tmp.path().join("file"), b"x").unwrap();
-    virnucpro()
-        .arg("merge")
-        .arg("--nucleotide")
-        .arg(&d.nuc)
-        .arg("--protein")
-        .arg(&d.prot)
-        .arg("--out")
-        .arg(d._tmp.path().join("file"))
-        .assert()
+    let file = d.tmp.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    merge_into(&d.nuc, &d.prot, &file, &[])
         .code(1)
         .stderr(predicate::str::contains("cannot create output folder"));
 }

@@ -1,8 +1,10 @@
 //! Feature files: our writer against the reference safetensors implementation, both ways.
-use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{serialize, Dtype as StDtype, SafeTensors, TensorView};
+mod common;
+
+use common::write_safetensors;
+use safetensors::tensor::{Dtype as StDtype, SafeTensors};
 use virnucpro_core::features::{
     checksum_file, write_features, Dtype, FeatureErrorKind, FeatureFile, FeatureKind, FeatureMeta,
     InputChecksum,
@@ -26,16 +28,6 @@ fn data(rows: usize, dim: usize) -> Vec<f32> {
     (0..rows * dim)
         .map(|i| (i as f32 * 0.37).sin() * 1e3 + f32::EPSILON * i as f32)
         .collect()
-}
-
-/// Safetensors metadata as our format defines it, for files written by another tool.
-fn st_metadata(ids: &[&str], kind: &str, dim: usize) -> HashMap<String, String> {
-    HashMap::from([
-        ("ids".to_string(), serde_json::to_string(ids).unwrap()),
-        ("kind".to_string(), kind.to_string()),
-        ("model".to_string(), "external".to_string()),
-        ("dim".to_string(), dim.to_string()),
-    ])
 }
 
 #[test]
@@ -97,14 +89,16 @@ fn half_precision_files_from_another_writer_are_read() {
                 .collect::<Vec<u8>>(),
         ),
     ] {
-        let view = TensorView::new(dtype, vec![2, 3], &bytes).unwrap();
-        let file = serialize(
-            [("embeddings", view)],
-            Some(st_metadata(&["a", "b"], "protein", 3)),
-        )
-        .unwrap();
         let path = dir.path().join(format!("x_{dtype:?}.protein.safetensors"));
-        std::fs::write(&path, &file).unwrap();
+        write_safetensors(
+            &path,
+            dtype,
+            [2, 3],
+            &bytes,
+            &["a".into(), "b".into()],
+            "protein",
+            3,
+        );
         let read = FeatureFile::open(&path).unwrap();
         assert_eq!(read.dtype(), ours);
         assert_eq!(read.ids(), ["a", "b"]);
@@ -152,31 +146,29 @@ fn bad_files_are_classified() {
     assert_eq!(error_kind(&empty), FeatureErrorKind::Corrupt);
 
     let f64_bytes: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let view = TensorView::new(StDtype::F64, vec![1, 2], &f64_bytes).unwrap();
     let f64_file = dir.path().join("f64");
-    std::fs::write(
+    write_safetensors(
         &f64_file,
-        serialize(
-            [("embeddings", view)],
-            Some(st_metadata(&["a"], "protein", 2)),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+        StDtype::F64,
+        [1, 2],
+        &f64_bytes,
+        &["a".into()],
+        "protein",
+        2,
+    );
     assert_eq!(error_kind(&f64_file), FeatureErrorKind::UnsupportedDtype);
 
     let f32_bytes: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let view = TensorView::new(StDtype::F32, vec![1, 2], &f32_bytes).unwrap();
     let wrong_dim = dir.path().join("wrong_dim");
-    std::fs::write(
+    write_safetensors(
         &wrong_dim,
-        serialize(
-            [("embeddings", view)],
-            Some(st_metadata(&["a"], "protein", 3)),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+        StDtype::F32,
+        [1, 2],
+        &f32_bytes,
+        &["a".into()],
+        "protein",
+        3,
+    );
     assert_eq!(error_kind(&wrong_dim), FeatureErrorKind::DimensionMismatch);
 
     let missing = dir.path().join("missing");

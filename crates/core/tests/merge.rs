@@ -1,11 +1,13 @@
 //! Merge: parallel = sequential, threads, checkpoint skip, bounded pairs in flight, and
 //! every failure kind from a real bad file.
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use safetensors::tensor::{serialize, Dtype as StDtype, TensorView};
+mod common;
+
+use common::write_safetensors;
+use safetensors::tensor::Dtype as StDtype;
 use virnucpro_core::features::{write_features, FeatureFile, FeatureKind, FeatureMeta};
 use virnucpro_core::merge::{
     merge_dirs, no_progress, FailureDetails, FailureKind, MergeOptions, MergeReport, PairFailure,
@@ -293,25 +295,6 @@ fn one_bad_pair_does_not_stop_the_others() {
     }
 }
 
-fn raw_file(
-    path: &Path,
-    dtype: StDtype,
-    bytes: &[u8],
-    rows: usize,
-    ids: &[String],
-    kind: &str,
-    dim: usize,
-) {
-    let declared_cols = bytes.len() * 8 / (rows * dtype.bitsize());
-    let view = TensorView::new(dtype, vec![rows, declared_cols], bytes).unwrap();
-    let md = HashMap::from([
-        ("ids".to_string(), serde_json::to_string(ids).unwrap()),
-        ("kind".to_string(), kind.to_string()),
-        ("dim".to_string(), dim.to_string()),
-    ]);
-    std::fs::write(path, serialize([("embeddings", view)], Some(md)).unwrap()).unwrap();
-}
-
 #[test]
 fn every_failure_kind_from_a_real_bad_file() {
     let s = sets();
@@ -345,18 +328,26 @@ fn every_failure_kind_from_a_real_bad_file() {
     write_features(&nuc(4), &meta, &data).unwrap();
     // 5: header dim disagrees with the tensor.
     let f32s: Vec<u8> = vec![0u8; 8 * DIM_P * 4];
-    raw_file(
+    write_safetensors(
         &prot(5),
         StDtype::F32,
+        [8, DIM_P],
         &f32s,
-        8,
         &pids(5),
         "protein",
         DIM_P + 1,
     );
     // 6: F64.
     let f64s: Vec<u8> = vec![0u8; 8 * DIM_P * 8];
-    raw_file(&prot(6), StDtype::F64, &f64s, 8, &pids(6), "protein", DIM_P);
+    write_safetensors(
+        &prot(6),
+        StDtype::F64,
+        [8, DIM_P],
+        &f64s,
+        &pids(6),
+        "protein",
+        DIM_P,
+    );
     // 7: an ID on the protein side only.
     let mut other = pids(7);
     other[0] = "stranger".into();
