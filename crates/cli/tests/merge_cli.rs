@@ -26,7 +26,7 @@ fn dirs() -> Dirs {
     fs::create_dir(&prot).unwrap();
     Dirs {
         out: tmp.path().join("merged"),
-        tmp: tmp,
+        tmp,
         nuc,
         prot,
     }
