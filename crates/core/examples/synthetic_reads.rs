@@ -30,10 +30,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let reads: u64 = args[1].parse()?;
     let length: usize = args[2].parse()?;
-    let seed: u64 = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0x5eed);
+    let seed: u64 = args
+        .get(4)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(0x5eed);
     let mut rng = XorShift(seed | 1);
     let sense: Vec<[u8; 3]> = (0..64u8)
-        .map(|i| [BASES[(i >> 4) as usize], BASES[((i >> 2) & 3) as usize], BASES[(i & 3) as usize]])
+        .map(|i| {
+            [
+                BASES[(i >> 4) as usize],
+                BASES[((i >> 2) & 3) as usize],
+                BASES[(i & 3) as usize],
+            ]
+        })
         .filter(|c| !matches!(c, b"TAA" | b"TAG" | b"TGA"))
         .collect();
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[3])?);
@@ -59,7 +69,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         } else {
-            seq.extend((0..length).map(|_| if rng.below(100) == 0 { b'N' } else { BASES[rng.below(4) as usize] }));
+            seq.extend((0..length).map(|_| {
+                if rng.below(100) == 0 {
+                    b'N'
+                } else {
+                    BASES[rng.below(4) as usize]
+                }
+            }));
         }
         writeln!(out, ">read_{i} synthetic")?;
         for line in seq.chunks(80) {
