@@ -251,7 +251,6 @@ fn missing_path_and_missing_folder() {
     prepare(&[&empty], &out, &[])
         .code(4)
         .stderr(predicate::str::contains("holds no FASTA files"));
-    // A folder given where a file is read: unreadable, not a crash.
     assert_no_outputs(&out);
 }
 

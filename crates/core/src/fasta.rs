@@ -489,8 +489,18 @@ mod tests {
     }
 
     #[test]
+    fn leading_whitespace_is_skipped_like_biopython() {
+        // Biopython: "> x y".split(None, 1)[0] == "x"
+        let (_d, mut s) = stream_of(b">  x y\nACGT\n");
+        match s.next() {
+            Some(Ok(ReadItem::Read(read))) => assert_eq!(read.id, "x"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn record_problems_name_the_record() {
-        let (_d, mut s) = stream_of(b">a\nACGT\n>b\n>c\nACXT\n>a\nAC\n> nothing\nAC\n");
+        let (_d, mut s) = stream_of(b">a\nACGT\n>b\n>c\nACXT\n>a\nAC\n>\nAC\n");
         let issues: Vec<String> = collect(&mut s)
             .into_iter()
             .filter_map(|i| match i.unwrap() {

@@ -146,15 +146,18 @@ pub fn prepare(
         .prefix(".prepare-staging-")
         .tempdir_in(out_dir)
         .map_err(output_error(out_dir))?;
-    let mut writer = StagedWriter::create(staging.path(), options.chunk_len, options.shard_size)?;
-    let mut stream = ReadStream::new(files.clone(), options.checks);
-
-    let mut totals = Totals::default();
-    let report = if options.threads == 1 {
-        run_inline(&mut stream, options, &mut writer, &mut totals, progress)?
-    } else {
-        run_parallel(&mut stream, options, &mut writer, &mut totals, progress)?
+    let mut sink = Sink {
+        writer: StagedWriter::create(staging.path(), options.chunk_len, options.shard_size)?,
+        totals: Totals::default(),
+        progress,
     };
+    let mut stream = ReadStream::new(files.clone(), options.checks);
+    let report = if options.threads == 1 {
+        run_inline(&mut stream, options, &mut sink)?
+    } else {
+        run_parallel(&mut stream, options, &mut sink)?
+    };
+    let Sink { writer, totals, .. } = sink;
     let shards = writer.finish()?;
 
     let summary = PrepareSummary {
@@ -174,6 +177,22 @@ pub fn prepare(
     };
     install_outputs(staging.path(), out_dir, &summary)?;
     Ok(summary)
+}
+
+/// The ordered end of the pipeline: writes rendered batches and reports progress.
+struct Sink<'a> {
+    writer: StagedWriter,
+    totals: Totals,
+    progress: &'a mut dyn FnMut(&PrepareProgress),
+}
+
+impl Sink<'_> {
+    fn accept(&mut self, batch: &Rendered) -> Result<(), WriteError> {
+        self.writer.write(batch)?;
+        self.totals.add(batch);
+        (self.progress)(&self.totals.progress);
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -277,25 +296,15 @@ fn read_batches(
 fn run_inline(
     stream: &mut ReadStream,
     options: &PrepareOptions,
-    writer: &mut StagedWriter,
-    totals: &mut Totals,
-    progress: &mut dyn FnMut(&PrepareProgress),
+    sink: &mut Sink,
 ) -> Result<ReaderReport, PrepareError> {
     let mut six = SixFrames::new();
     let mut write_error = None;
     let report = read_batches(stream, options, |batch| {
         let rendered = render(&batch, options.chunk_len, &mut six);
-        match writer.write(&rendered) {
-            Ok(()) => {
-                totals.add(&rendered);
-                progress(&totals.progress);
-                true
-            }
-            Err(e) => {
-                write_error = Some(e);
-                false
-            }
-        }
+        sink.accept(&rendered)
+            .map_err(|e| write_error = Some(e))
+            .is_ok()
     })?;
     match write_error {
         Some(e) => Err(e.into()),
@@ -306,9 +315,7 @@ fn run_inline(
 fn run_parallel(
     stream: &mut ReadStream,
     options: &PrepareOptions,
-    writer: &mut StagedWriter,
-    totals: &mut Totals,
-    progress: &mut dyn FnMut(&PrepareProgress),
+    sink: &mut Sink,
 ) -> Result<ReaderReport, PrepareError> {
     // Tokens bound the batches in flight (queued, being translated, or waiting for their
     // turn to be written), which bounds memory whatever the input size.
@@ -348,9 +355,7 @@ fn run_parallel(
             pending.insert(rendered.seq_no, rendered);
             while let Some(rendered) = pending.remove(&next) {
                 // On error, returning drops the channels, which stops reader and workers.
-                writer.write(&rendered)?;
-                totals.add(&rendered);
-                progress(&totals.progress);
+                sink.accept(&rendered)?;
                 let _ = token_tx.send(());
                 next += 1;
             }
