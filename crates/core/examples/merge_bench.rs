@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! merge_bench gen DIR [PAIRS ROWS DIM_N DIM_P]   write DIR/nuc, DIR/prot (safetensors)
-//! merge_bench run DIR THREADS                    merge DIR/{nuc,prot} into DIR/out-THREADS
+//! merge_bench run DIR THREADS [OUT]              merge DIR/{nuc,prot} into OUT (default DIR/out-THREADS)
 //! merge_bench memcpy MIB                         memcpy bandwidth over a MIB-sized buffer
 //! ```
 use std::path::Path;
@@ -28,7 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("run") => {
             let dir = Path::new(&args[2]);
             let threads: usize = arg(&args, 3, 1);
-            run(dir, threads)
+            let out = args
+                .get(4)
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| dir.join(format!("out-{threads}")));
+            run(dir, threads, &out)
         }
         Some("memcpy") => {
             memcpy(arg(&args, 2, 512));
@@ -73,10 +77,9 @@ fn generate(
     Ok(())
 }
 
-fn run(dir: &Path, threads: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let out = dir.join(format!("out-{threads}"));
+fn run(dir: &Path, threads: usize, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     if out.exists() {
-        std::fs::remove_dir_all(&out)?;
+        std::fs::remove_dir_all(out)?;
     }
     let opts = MergeOptions {
         threads: Some(threads),

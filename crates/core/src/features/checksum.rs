@@ -2,7 +2,7 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use memmap2::Mmap;
+use memmap2::MmapOptions;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::InputChecksum;
@@ -15,7 +15,7 @@ pub fn checksum_file(path: &Path) -> io::Result<InputChecksum> {
         xxh3_64(&[])
     } else {
         // SAFETY: read-only map; see `FeatureFile::open`.
-        let map = unsafe { Mmap::map(&file) }?;
+        let map = unsafe { MmapOptions::new().populate().map(&file) }?;
         xxh3_64(&map)
     };
     Ok(InputChecksum {

@@ -2,7 +2,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapOptions};
 
 use super::{Dtype, FeatureError, FeatureMeta, Header, HeaderError};
 
@@ -52,7 +52,7 @@ impl FeatureFile {
         }
         // SAFETY: the map is read-only; as with every memory-mapped reader, a file truncated
         // by another process while mapped is outside what we can guard against.
-        let map = unsafe { Mmap::map(&file) }.map_err(read_err(path))?;
+        let map = unsafe { MmapOptions::new().populate().map(&file) }.map_err(read_err(path))?;
         let header = Header::parse(&map, map.len() as u64).map_err(header_err(path))?;
         Ok(Self {
             path: path.to_path_buf(),

@@ -51,9 +51,9 @@ impl FeatureWriter {
                 self.dim
             )));
         }
-        self.buf.clear();
-        for v in row {
-            self.buf.extend_from_slice(&v.to_le_bytes());
+        self.buf.resize(row.len() * 4, 0);
+        for (bytes, v) in self.buf.chunks_exact_mut(4).zip(row) {
+            bytes.copy_from_slice(&v.to_le_bytes());
         }
         self.file
             .write_all(&self.buf)

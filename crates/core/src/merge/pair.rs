@@ -251,3 +251,50 @@ fn write_merged(
     let bytes = writer.finish().map_err(output_failure)?;
     Ok((meta.ids.len(), bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::write_features;
+
+    fn side(dir: &Path, kind: FeatureKind, rows: usize, dim: usize) -> PathBuf {
+        let path = dir.join(kind.file_name("output_1"));
+        let meta = FeatureMeta {
+            kind,
+            model: "m".into(),
+            dim,
+            ids: (0..rows).map(|i| format!("r{i}")).collect(),
+            inputs: vec![],
+        };
+        write_features(&path, &meta, &vec![0.25; rows * dim]).unwrap();
+        path
+    }
+
+    #[test]
+    fn cancellation_inside_a_pair_leaves_no_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let nuc = side(
+            dir.path(),
+            FeatureKind::Nucleotide,
+            3 * CANCEL_CHECK_ROWS,
+            2,
+        );
+        let prot = side(dir.path(), FeatureKind::Protein, 3 * CANCEL_CHECK_ROWS, 3);
+        let spec = PairSpec {
+            shard: "output_1".into(),
+            nucleotide: vec![nuc.clone()],
+            protein: vec![prot.clone()],
+            output: dir.path().join("output_1.merged.safetensors"),
+        };
+        let opts = MergeOptions::default();
+        opts.cancel.cancel();
+        let gauge = Gauge::default();
+        // Past the check at the start of the pair: the row loop must notice on its own.
+        let failure = write_merged(&spec, &opts, &gauge, &nuc, &prot, Vec::new()).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Cancelled);
+        assert!(!spec.output.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert_eq!(gauge.peak(), 1);
+        assert_eq!(gauge.now.load(Ordering::SeqCst), 0);
+    }
+}
