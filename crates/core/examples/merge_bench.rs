@@ -89,7 +89,7 @@ fn run(dir: &Path, threads: usize, out: &Path) -> Result<(), Box<dyn std::error:
     let report = merge_dirs(
         &dir.join("nuc"),
         &dir.join("prot"),
-        &out,
+        out,
         &opts,
         &no_progress,
     )?;
