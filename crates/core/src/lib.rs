@@ -8,5 +8,7 @@ pub mod atomic;
 pub mod cancel;
 pub mod chunk;
 pub mod frames;
+pub mod legacy;
+pub mod pickle;
 
 pub use cancel::CancelToken;
