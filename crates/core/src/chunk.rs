@@ -11,7 +11,7 @@ use std::ops::Range;
 /// The chunks of a read of length `len`, as ranges into the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkPlan {
-    len: usize,
+    read_len: usize,
     chunk_len: usize,
     count: usize,
     lower: usize,
@@ -26,7 +26,7 @@ impl ChunkPlan {
         let count = len.div_ceil(chunk_len);
         if count == 0 {
             return Self {
-                len,
+                read_len: len,
                 chunk_len,
                 count,
                 lower: 0,
@@ -39,7 +39,7 @@ impl ChunkPlan {
         // which is the same as every step being `upper`.
         let need = repeat - lower * (count - 1);
         Self {
-            len,
+            read_len: len,
             chunk_len,
             count,
             lower,
@@ -62,7 +62,7 @@ impl ChunkPlan {
         let upper_steps = j.min(self.need);
         let moved = upper_steps * (self.lower + 1) + (j - upper_steps) * self.lower;
         let start = j * self.chunk_len - moved;
-        start..(start + self.chunk_len).min(self.len)
+        start..(start + self.chunk_len).min(self.read_len)
     }
 
     /// All chunk ranges in order.
