@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Expected values for the Rust torch-pickle reader tests, computed independently of it.
 
+Floats are written as `repr` strings: they round-trip exactly through Rust's `str::parse`,
+whereas a JSON number may be parsed one ulp off.
+
 Uses Python's own `pickle` module with a restricted Unpickler (no torch, no numpy): known
 globals become small stand-in objects and storages are decoded with `struct`. Writes
 crates/core/tests/data/torch_fixtures_expected.json.
@@ -115,8 +118,8 @@ def summary(rows):
     return {
         "rows": n,
         "dim": dim,
-        "row_sums": sums,
-        "spots": [[i, j, rows[i][j]] for i in picks for j in cols],
+        "row_sums": [repr(x) for x in sums],
+        "spots": [[i, j, repr(rows[i][j])] for i in picks for j in cols],
     }
 
 
@@ -177,7 +180,7 @@ def checkpoint(path):
             s = 0.0
             for v in vals:
                 s += v
-            entry.update(sum=s, head=vals[:3], tail=vals[-1:])
+            entry.update(sum=repr(s), head=[repr(v) for v in vals[:3]], tail=[repr(v) for v in vals[-1:]])
         tensors.append(entry)
     extra = {}
     cfg = root.get("cfg") if isinstance(root, dict) else None

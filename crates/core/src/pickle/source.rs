@@ -23,8 +23,18 @@ pub struct FileSource {
 
 impl FileSource {
     pub fn new(file: File) -> io::Result<Self> {
-        let len = file.metadata()?.len();
-        Ok(Self { file, len })
+        let metadata = file.metadata()?;
+        // Opening a folder succeeds on Unix; say what is wrong rather than "too short".
+        if metadata.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a folder, not a file",
+            ));
+        }
+        Ok(Self {
+            file,
+            len: metadata.len(),
+        })
     }
 }
 

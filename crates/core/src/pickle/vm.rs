@@ -593,7 +593,7 @@ impl Vm<'_, '_> {
 
 /// Key/value pairs from a flat run of stack items.
 fn pairs(items: Vec<Node>, opcode: &'static str) -> Result<Vec<(Node, Node)>, Kind> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(Kind::BadOperand(format!(
             "{opcode} with an odd number of items"
         )));

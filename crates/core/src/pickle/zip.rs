@@ -30,10 +30,11 @@ pub struct ZipEntry {
 /// All entries of the archive, in directory order.
 pub fn read_entries<S: ByteSource + ?Sized>(source: &S) -> Result<Vec<ZipEntry>, Problem> {
     let file_len = source.len();
-    let mut magic = [0u8; 4];
-    if file_len < EOCD_LEN || source.read_exact_at(0, &mut magic).is_err() {
+    if file_len < EOCD_LEN {
         return Err(Problem::NotZip("the file is too short"));
     }
+    let mut magic = [0u8; 4];
+    source.read_exact_at(0, &mut magic)?;
     if u32::from_le_bytes(magic) != LOCAL_SIG {
         return Err(Problem::NotZip("it does not start with a zip header"));
     }

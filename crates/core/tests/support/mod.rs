@@ -201,3 +201,74 @@ pub fn write_temp(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf 
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// One tensor of a safetensors file: dtype tag, shape and raw little-endian bytes.
+pub struct SafeTensor {
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub bytes: Vec<u8>,
+}
+
+impl SafeTensor {
+    pub fn f32_values(&self) -> Vec<f32> {
+        assert_eq!(self.dtype, "F32");
+        self.bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+}
+
+/// All tensors of a `.safetensors` file (8-byte header length, JSON header, data).
+pub fn read_safetensors(path: &std::path::Path) -> std::collections::BTreeMap<String, SafeTensor> {
+    let file = std::fs::read(path).unwrap();
+    let header_len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&file[8..8 + header_len]).unwrap();
+    let data = &file[8 + header_len..];
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__metadata__")
+        .map(|(name, info)| {
+            let offsets: Vec<usize> = info["data_offsets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let tensor = SafeTensor {
+                dtype: info["dtype"].as_str().unwrap().to_owned(),
+                shape: info["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .collect(),
+                bytes: data[offsets[0]..offsets[1]].to_vec(),
+            };
+            (name.clone(), tensor)
+        })
+        .collect()
+}
+
+/// The expected values written by `scripts/torch_fixture_expected.py`.
+pub fn expected() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/torch_fixtures_expected.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Sum in f64, front to back, as the Python script does.
+pub fn sequential_sum(values: &[f32]) -> f64 {
+    values.iter().fold(0.0f64, |acc, &v| acc + f64::from(v))
+}
+
+/// A float the Python script wrote as its `repr` string (exact, unlike a JSON number).
+pub fn exact_f64(value: &serde_json::Value) -> f64 {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a repr string, got {value}"))
+        .parse()
+        .unwrap()
+}
