@@ -145,7 +145,9 @@ impl Vm<'_, '_> {
             b'L' => {
                 let text = self.input.line("LONG")?;
                 let digits = text.strip_suffix('L').unwrap_or(text);
-                let v = digits.parse().map_err(|_| Kind::BadText("LONG"))?;
+                let v = digits.parse().map_err(|_| {
+                    Kind::BadOperand("a protocol-0 LONG beyond 64 bits is not supported".into())
+                })?;
                 self.push_value(Value::Int(v))?
             }
             b'F' => {
@@ -316,10 +318,19 @@ impl Vm<'_, '_> {
                 let kwargs = self.pop("NEWOBJ_EX")?;
                 let args = self.pop("NEWOBJ_EX")?;
                 let class = self.pop("NEWOBJ_EX")?;
-                let Node::Dict(kwargs, _) = kwargs else {
-                    return Err(Kind::BadOperand(
-                        "NEWOBJ_EX keyword arguments are not a dict".into(),
-                    ));
+                let kwargs = match kwargs {
+                    Node::Dict(pairs, _) => pairs,
+                    other => match self.resolve(other, false)? {
+                        Value::Dict(pairs) => pairs
+                            .into_iter()
+                            .map(|(k, v)| (Node::leaf(k), Node::leaf(v)))
+                            .collect(),
+                        _ => {
+                            return Err(Kind::BadOperand(
+                                "NEWOBJ_EX keyword arguments are not a dict".into(),
+                            ))
+                        }
+                    },
                 };
                 self.call(class, args, kwargs)?
             }
