@@ -372,3 +372,33 @@ fn every_truncation_of_a_real_archive_is_an_error() {
         assert!(loaded.is_err(), "archive cut at {cut} bytes was accepted");
     }
 }
+
+#[test]
+fn long_alias_chains_stay_linear() {
+    // l = []; memo 0 = l; memo i+1 = memo i (100 000 aliases); then 100 000 appends through
+    // the last alias. Walking the chain on every append would take ~10^10 steps.
+    let links = 100_000u32;
+    let mut bytes = vec![0x80, 2, b']', b'r'];
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    for id in 0..links {
+        bytes.push(b'j');
+        bytes.extend_from_slice(&id.to_le_bytes());
+        bytes.push(b'r');
+        bytes.extend_from_slice(&(id + 1).to_le_bytes());
+        bytes.push(b'0'); // POP the alias; keep only the list on the stack
+    }
+    bytes.push(b'j');
+    bytes.extend_from_slice(&links.to_le_bytes());
+    for _ in 0..links {
+        bytes.extend_from_slice(&[b'K', 7, b'a']);
+    }
+    bytes.push(b'.');
+    let started = std::time::Instant::now();
+    let value = run(&bytes).unwrap();
+    assert_eq!(value.as_seq().map(<[Value]>::len), Some(links as usize));
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -131,7 +131,7 @@ impl Memo {
     }
 
     /// Store `node` as entry `id` and return the reference that replaces it on the stack.
-    pub fn put(&mut self, id: u32, node: Node) -> Result<Node, Kind> {
+    pub fn put(&mut self, id: u32, mut node: Node) -> Result<Node, Kind> {
         if self.entries.contains_key(&id) {
             // CPython's pickler never reuses an id; honouring a rewrite would change what
             // earlier references mean, so refuse it.
@@ -144,6 +144,22 @@ impl Memo {
                 what: "memo size",
                 limit: self.limit as u64,
             });
+        }
+        // Keep every entry at most one hop from its value: memoising a reference to an alias
+        // stores a reference to the aliased entry. Chains would make each later mutation
+        // walk them (quadratic time on a crafted stream).
+        if let Node::Ref(alias) = node {
+            if let Some(Node::Ref(target)) = self.entries.get(&alias).and_then(|e| e.node.as_ref())
+            {
+                let target = *target;
+                if let Some(e) = self.entries.get_mut(&alias) {
+                    e.refs = e.refs.saturating_sub(1);
+                }
+                if let Some(e) = self.entries.get_mut(&target) {
+                    e.refs = e.refs.saturating_add(1);
+                }
+                node = Node::Ref(target);
+            }
         }
         self.entries.insert(
             id,
@@ -165,14 +181,10 @@ impl Memo {
         Ok(Node::Ref(id))
     }
 
-    /// The container behind reference `id`, following chains of references.
+    /// The container behind reference `id` (entries are at most one hop from a value).
     pub fn target_mut(&mut self, mut id: u32) -> Result<&mut Node, Kind> {
-        // A chain longer than the memo must loop.
-        for _ in 0..=self.entries.len() {
-            match self.node(id)? {
-                Node::Ref(next) => id = *next,
-                _ => break,
-            }
+        if let Node::Ref(next) = self.node(id)? {
+            id = *next;
         }
         match self.entries.get_mut(&id).and_then(|e| e.node.as_mut()) {
             Some(Node::Ref(_)) => Err(Kind::RecursiveStructure),
