@@ -191,6 +191,7 @@ impl<S: ByteSource> TorchArchive<S> {
 }
 
 /// Append little-endian elements of `dtype` (a float type) to `out` as `f32`.
+/// (`chunks_exact` yields slices of exactly the element width, so the indexing is in bounds.)
 fn convert(dtype: Dtype, bytes: &[u8], out: &mut Vec<f32>) {
     match dtype {
         Dtype::F32 => out.extend(
