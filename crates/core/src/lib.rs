@@ -9,6 +9,8 @@ pub mod cancel;
 pub mod chunk;
 pub mod fasta;
 pub mod frames;
+pub mod legacy;
+pub mod pickle;
 pub mod prepare;
 
 pub use cancel::CancelToken;
