@@ -66,8 +66,30 @@ const BASE_CODE: [u8; 256] = {
     table
 };
 
+/// [`BASE_CODE`] of the upper-cased byte (the chunk is upper-cased before translation).
+const BASE_CODE_ANY_CASE: [u8; 256] = {
+    let mut table = BASE_CODE;
+    table[b'a' as usize] = 0;
+    table[b'c' as usize] = 1;
+    table[b'g' as usize] = 2;
+    table[b't' as usize] = 3;
+    table
+};
+
 /// Standard genetic code indexed by `16*b1 + 4*b2 + b3` with A=0 C=1 G=2 T=3.
 const CODON_TABLE: &[u8; 64] = b"KNKNTTTTRSRSIIMIQHQHPPPPRRRRLLLLEDEDAAAAGGGGVVVV*Y*YSSSS*CWCLFLF";
+
+/// Amino acid per `c1 << 6 | c2 << 3 | c3` of 3-bit base codes (0..=3 for A C G T, 4 for
+/// anything else); 0 where a code is 4, i.e. the codon is not one of the 64.
+const CODON_BY_CODES: [u8; 512] = {
+    let mut table = [0u8; 512];
+    let mut i = 0;
+    while i < 64 {
+        table[(i >> 4) << 6 | ((i >> 2) & 3) << 3 | (i & 3)] = CODON_TABLE[i];
+        i += 1;
+    }
+    table
+};
 
 const COMPLEMENT: [u8; 256] = {
     let mut table = [0u8; 256];
@@ -107,37 +129,22 @@ pub fn reverse_complement_into(seq: &[u8], out: &mut Vec<u8>) {
 /// Translation of `seq` from `offset`, with stops as `*` and unknown codons skipped.
 pub fn translate(seq: &[u8], offset: usize) -> Vec<u8> {
     let mut protein = Vec::new();
-    translate_frame(seq, offset, &mut protein, false);
-    protein
-}
-
-/// Translate into `protein` (cleared first); returns whether the frame is stop-free. With
-/// `stop_early` it returns at the first stop, since such a frame is never kept.
-#[inline]
-fn translate_frame(seq: &[u8], offset: usize, protein: &mut Vec<u8>, stop_early: bool) -> bool {
-    protein.clear();
-    let mut stop_free = true;
     let mut i = offset;
     while i + 2 < seq.len() {
         if let Some(aa) = codon_to_amino_acid([seq[i], seq[i + 1], seq[i + 2]]) {
             protein.push(aa);
-            if aa == b'*' {
-                stop_free = false;
-                if stop_early {
-                    return false;
-                }
-            }
         }
         i += 3;
     }
-    stop_free
+    protein
 }
 
 /// Reusable buffers for [`SixFrames::translate`], so the hot loop does not allocate.
 #[derive(Debug, Default)]
 pub struct SixFrames {
-    upper: Vec<u8>,
-    reverse: Vec<u8>,
+    forward_codes: Vec<u8>,
+    reverse_codes: Vec<u8>,
+    nucleotide: Vec<u8>,
     protein: Vec<u8>,
 }
 
@@ -147,26 +154,68 @@ impl SixFrames {
     }
 
     /// Translate one chunk (any case) in six frames and call `keep(frame, nucleotide,
-    /// protein)` for every kept frame, in frame order.
+    /// protein)` for every kept frame, in frame order. The nucleotide is upper-cased (and
+    /// reverse-complemented for R frames), as the original writes it.
     pub fn translate(&mut self, chunk: &[u8], mut keep: impl FnMut(Frame, &[u8], &[u8])) {
-        self.upper.clear();
-        self.upper.extend(chunk.iter().map(u8::to_ascii_uppercase));
-        reverse_complement_into(&self.upper, &mut self.reverse);
+        // Each strand is encoded once and shared by its three frames; the complement of a
+        // code c < 4 is 3 - c, and a non-ACGT code stays non-ACGT, as in the byte complement.
+        self.forward_codes.clear();
+        self.forward_codes
+            .extend(chunk.iter().map(|&b| BASE_CODE_ANY_CASE[b as usize]));
+        self.reverse_codes.clear();
+        self.reverse_codes
+            .extend(
+                self.forward_codes
+                    .iter()
+                    .rev()
+                    .map(|&c| if c < INVALID { 3 - c } else { INVALID }),
+            );
+        let len = chunk.len();
         for frame in Frame::ALL {
-            let strand = if frame.is_reverse() {
-                &self.reverse
+            let codes = if frame.is_reverse() {
+                &self.reverse_codes
             } else {
-                &self.upper
+                &self.forward_codes
             };
             let offset = frame.offset();
-            if translate_frame(strand, offset, &mut self.protein, true) && !self.protein.is_empty()
-            {
-                // One base longer than the codons, clipped at the end: the trained quirk.
-                let end = (offset + 3 * self.protein.len() + 1).min(strand.len());
-                keep(frame, &strand[offset..end], &self.protein);
+            if !translate_codes(codes, offset, &mut self.protein) || self.protein.is_empty() {
+                continue;
             }
+            // One base longer than the codons, clipped at the end: the trained quirk.
+            let end = (offset + 3 * self.protein.len() + 1).min(len);
+            self.nucleotide.clear();
+            if frame.is_reverse() {
+                // Positions offset..end of the reverse complement are len-end..len-offset
+                // of the chunk, read backwards.
+                let bases = chunk[len - end..len - offset].iter().rev();
+                self.nucleotide
+                    .extend(bases.map(|b| COMPLEMENT[b.to_ascii_uppercase() as usize]));
+            } else {
+                self.nucleotide
+                    .extend(chunk[offset..end].iter().map(u8::to_ascii_uppercase));
+            }
+            keep(frame, &self.nucleotide, &self.protein);
         }
     }
+}
+
+/// Translate encoded bases from `offset` into `protein` (cleared first), skipping codons
+/// that are not one of the 64; returns false at the first stop (the frame is not kept).
+#[inline]
+fn translate_codes(codes: &[u8], offset: usize, protein: &mut Vec<u8>) -> bool {
+    protein.clear();
+    let Some(codes) = codes.get(offset..) else {
+        return true;
+    };
+    for codon in codes.chunks_exact(3) {
+        let index = (codon[0] as usize) << 6 | (codon[1] as usize) << 3 | codon[2] as usize;
+        match CODON_BY_CODES[index] {
+            0 => {}
+            b'*' => return false,
+            aa => protein.push(aa),
+        }
+    }
+    true
 }
 
 /// A kept frame, owned (for tests and small inputs; the pipeline uses [`SixFrames`]).
@@ -327,6 +376,21 @@ mod tests {
             None,
             "callers upper-case first"
         );
+    }
+
+    #[test]
+    fn encoded_table_agrees_with_the_byte_table_exhaustively() {
+        for codon in (0..125u32).map(|i| [i / 25, (i / 5) % 5, i % 5].map(|d| b"ACGTN"[d as usize]))
+        {
+            let mut protein = Vec::new();
+            let codes = codon.map(|b| BASE_CODE[b as usize]);
+            let stop_free = translate_codes(&codes, 0, &mut protein);
+            match codon_to_amino_acid(codon) {
+                Some(b'*') => assert!(!stop_free),
+                Some(aa) => assert_eq!(protein, vec![aa]),
+                None => assert!(stop_free && protein.is_empty()),
+            }
+        }
     }
 
     #[test]

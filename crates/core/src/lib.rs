@@ -10,7 +10,9 @@ pub mod chunk;
 pub mod fasta;
 pub mod features;
 pub mod frames;
+pub mod legacy;
 pub mod merge;
+pub mod pickle;
 pub mod prepare;
 
 pub use cancel::CancelToken;

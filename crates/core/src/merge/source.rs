@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::features::{FeatureErrorKind, FeatureFile, FeatureKind};
+use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 use super::report::{FailureKind, Side};
 
@@ -15,14 +16,7 @@ pub(crate) struct InputFailure {
 
 pub(crate) enum Source {
     Features(FeatureFile),
-    // Built by `read_legacy` once the pickle reader is merged.
-    #[allow(dead_code)]
-    Legacy {
-        ids: Vec<String>,
-        dim: usize,
-        data: Vec<f32>,
-        model: String,
-    },
+    Legacy(LegacyFeatures),
 }
 
 impl Source {
@@ -57,21 +51,25 @@ impl Source {
     pub fn ids(&self) -> &[String] {
         match self {
             Self::Features(f) => f.ids(),
-            Self::Legacy { ids, .. } => ids,
+            Self::Legacy(f) => &f.ids,
         }
     }
 
     pub fn dim(&self) -> usize {
         match self {
             Self::Features(f) => f.dim(),
-            Self::Legacy { dim, .. } => *dim,
+            Self::Legacy(f) => f.dim,
         }
     }
 
     pub fn model(&self) -> &str {
         match self {
             Self::Features(f) => &f.meta().model,
-            Self::Legacy { model, .. } => model,
+            Self::Legacy(f) => match f.kind {
+                LegacyKind::Dnabert => "DNABERT-S (legacy .pt)",
+                LegacyKind::Esm => "ESM-2 (legacy .pt)",
+                LegacyKind::Merged => "merged (legacy .pt)",
+            },
         }
     }
 
@@ -79,22 +77,46 @@ impl Source {
     pub fn row_into(&self, row: usize, out: &mut [f32]) {
         match self {
             Self::Features(f) => f.row_into(row, out),
-            Self::Legacy { dim, data, .. } => {
-                out.copy_from_slice(&data[row * dim..(row + 1) * dim])
-            }
+            Self::Legacy(f) => out.copy_from_slice(&f.data[row * f.dim..(row + 1) * f.dim]),
         }
     }
 }
 
-/// The adapter to the legacy `.pt` reader. The safe PyTorch pickle reader is being written
-/// on another branch; until it is merged, legacy inputs are reported, not guessed at.
+/// The adapter to the legacy `.pt` reader ([`crate::legacy`], safe pickle, no code run).
 fn read_legacy(path: &Path, side: Side) -> Result<Source, InputFailure> {
-    let _ = side;
-    Err(InputFailure {
-        kind: FailureKind::Unreadable,
-        reason: format!(
-            "{}: reading legacy .pt feature files is not available in this build yet",
-            path.display()
-        ),
-    })
+    let features = read_legacy_features(path).map_err(|e| InputFailure {
+        kind: match e.kind() {
+            LegacyErrorKind::Unreadable => FailureKind::Unreadable,
+            LegacyErrorKind::Corrupt => FailureKind::Corrupt,
+            LegacyErrorKind::UnsupportedDtype => FailureKind::UnsupportedDtype,
+        },
+        reason: e.to_string(),
+    })?;
+    let expected = match side {
+        Side::Nucleotide => LegacyKind::Dnabert,
+        Side::Protein => LegacyKind::Esm,
+    };
+    if features.kind != expected {
+        return Err(InputFailure {
+            kind: FailureKind::Corrupt,
+            reason: format!(
+                "{}: holds {:?} features, expected {expected:?}",
+                path.display(),
+                features.kind
+            ),
+        });
+    }
+    if features.dim == 0 || features.data.len() != features.ids.len() * features.dim {
+        return Err(InputFailure {
+            kind: FailureKind::DimensionMismatch,
+            reason: format!(
+                "{}: {} values for {} rows of {}",
+                path.display(),
+                features.data.len(),
+                features.ids.len(),
+                features.dim
+            ),
+        });
+    }
+    Ok(Source::Legacy(features))
 }
