@@ -1,0 +1,138 @@
+//! Legacy `.pt` input: the Python tools' DNABERT-S and ESM files merge to exactly the rows
+//! and IDs of the original's `*_merged.pt`.
+use std::path::{Path, PathBuf};
+
+use virnucpro_core::features::{write_features, FeatureFile, FeatureKind, FeatureMeta};
+use virnucpro_core::legacy::{read_legacy_features, LegacyKind};
+use virnucpro_core::merge::{
+    merge_dirs, no_progress, FailureDetails, FailureKind, MergeOptions, PairOutcome, Side,
+};
+use virnucpro_testkit::fixture;
+
+fn merge(nuc: &Path, prot: &Path, out: &Path) -> virnucpro_core::merge::MergeReport {
+    merge_dirs(nuc, prot, out, &MergeOptions::default(), &no_progress).unwrap()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Merge the fixture's legacy pair and compare with the original's merged file.
+fn assert_matches_original(nuc: PathBuf, prot: PathBuf, merged_pt: PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let report = merge(&nuc, &prot, out.path());
+    assert_eq!(report.pairs.len(), 1, "{:?}", report.pairs);
+    let expected = read_legacy_features(&merged_pt).unwrap();
+    assert_eq!(expected.kind, LegacyKind::Merged);
+    assert!(!expected.ids.is_empty(), "{}: no rows", merged_pt.display());
+    assert_eq!(
+        report.pairs[0].outcome,
+        PairOutcome::Merged {
+            rows: expected.ids.len()
+        }
+    );
+    let merged = FeatureFile::open(&out.path().join("output_1.merged.safetensors")).unwrap();
+    assert_eq!(merged.ids(), expected.ids.as_slice());
+    assert_eq!(merged.dim(), expected.dim);
+    assert_eq!(bits(&merged.to_vec()), bits(&expected.data));
+    // The widths come from the files (96 + 64 for the tiny models, 768 + 2560 for the real ones).
+    let n = read_legacy_features(&nuc.join("output_1_DNABERT_S.pt")).unwrap();
+    let p = read_legacy_features(&prot.join("output_1_ESM.pt")).unwrap();
+    assert_eq!(merged.dim(), n.dim + p.dim);
+}
+
+#[test]
+fn real_model_features_match_the_original_merged_file() {
+    let dir = fixture("reference/test_with_orfs_vanilla");
+    assert_matches_original(dir.clone(), dir.clone(), dir.join("output_1_merged.pt"));
+}
+
+#[test]
+fn e2e_fixtures_match_the_original_merged_files() {
+    for length in ["a500", "a300"] {
+        let dir = fixture(&format!("e2e/{length}/expected"));
+        assert_matches_original(
+            dir.join("input_nucleotide"),
+            dir.join("input_protein"),
+            dir.join("input_merged/output_1_merged.pt"),
+        );
+    }
+}
+
+#[test]
+fn legacy_and_safetensors_inputs_mix_and_merge_the_same() {
+    // Our nucleotide file holding the legacy DNABERT rows + the legacy ESM file.
+    let dir = fixture("e2e/a500/expected");
+    let legacy_n =
+        read_legacy_features(&dir.join("input_nucleotide/output_1_DNABERT_S.pt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let nuc = tmp.path().join("nuc");
+    std::fs::create_dir(&nuc).unwrap();
+    let meta = FeatureMeta {
+        kind: FeatureKind::Nucleotide,
+        model: "DNABERT-S".into(),
+        dim: legacy_n.dim,
+        ids: legacy_n.ids.clone(),
+        inputs: vec![],
+    };
+    write_features(
+        &nuc.join("output_1.nucleotide.safetensors"),
+        &meta,
+        &legacy_n.data,
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let report = merge(&nuc, &dir.join("input_protein"), &out);
+    assert!(matches!(
+        report.pairs[0].outcome,
+        PairOutcome::Merged { .. }
+    ));
+    let expected = read_legacy_features(&dir.join("input_merged/output_1_merged.pt")).unwrap();
+    let merged = FeatureFile::open(&out.join("output_1.merged.safetensors")).unwrap();
+    assert_eq!(merged.ids(), expected.ids.as_slice());
+    assert_eq!(bits(&merged.to_vec()), bits(&expected.data));
+    // Unchanged inputs: skipped on the next run.
+    let again = merge(&nuc, &dir.join("input_protein"), &out);
+    assert!(matches!(
+        again.pairs[0].outcome,
+        PairOutcome::Skipped { .. }
+    ));
+}
+
+#[test]
+fn bad_legacy_files_are_typed_failures() {
+    let dir = fixture("e2e/a500/expected");
+    let tmp = tempfile::tempdir().unwrap();
+    let (nuc, prot) = (tmp.path().join("nuc"), tmp.path().join("prot"));
+    std::fs::create_dir(&nuc).unwrap();
+    std::fs::create_dir(&prot).unwrap();
+    let dnabert = dir.join("input_nucleotide/output_1_DNABERT_S.pt");
+    let esm = dir.join("input_protein/output_1_ESM.pt");
+    // output_1: garbage ESM file. output_2: a DNABERT file named as an ESM file.
+    // output_3: truncated DNABERT file.
+    std::fs::copy(&dnabert, nuc.join("output_1_DNABERT_S.pt")).unwrap();
+    std::fs::write(prot.join("output_1_ESM.pt"), b"not a zip archive").unwrap();
+    std::fs::copy(&dnabert, nuc.join("output_2_DNABERT_S.pt")).unwrap();
+    std::fs::copy(&dnabert, prot.join("output_2_ESM.pt")).unwrap();
+    let bytes = std::fs::read(&dnabert).unwrap();
+    std::fs::write(nuc.join("output_3_DNABERT_S.pt"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::copy(&esm, prot.join("output_3_ESM.pt")).unwrap();
+
+    let report = merge(&nuc, &prot, &tmp.path().join("out"));
+    let expect = [
+        ("output_1", Side::Protein),
+        ("output_2", Side::Protein),
+        ("output_3", Side::Nucleotide),
+    ];
+    for (shard, side) in expect {
+        let pair = report.pairs.iter().find(|p| p.shard == shard).unwrap();
+        let failure = pair
+            .failure()
+            .unwrap_or_else(|| panic!("{shard}: {:?}", pair.outcome));
+        assert_eq!(failure.kind, FailureKind::Corrupt, "{shard}: {failure}");
+        assert!(
+            matches!(&failure.details, FailureDetails::Input { side: s, .. } if *s == side),
+            "{shard}: {failure:?}"
+        );
+    }
+}
