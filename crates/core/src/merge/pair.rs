@@ -140,13 +140,11 @@ fn run(
     ];
     report.bytes_in = inputs.iter().map(|i| i.bytes).sum();
 
-    let stale_output = match up_to_date(&spec.output, &inputs) {
-        Ok(rows) => {
-            tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
-            return Ok(PairOutcome::Skipped { rows });
-        }
-        Err(stale) => stale,
-    };
+    let existing = existing_output(&spec.output, &inputs);
+    if let Existing::UpToDate { rows } = existing {
+        tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
+        return Ok(PairOutcome::Skipped { rows });
+    }
     let result = write_merged(spec, opts, gauge, nuc_path, prot_path, inputs);
     match result {
         Ok((rows, bytes)) => {
@@ -156,7 +154,7 @@ fn run(
         }
         Err(failure) => {
             // Never leave an output that does not belong to the current inputs.
-            if stale_output {
+            if existing == Existing::Stale {
                 if let Err(e) = std::fs::remove_file(&spec.output) {
                     tracing::warn!(path = %spec.output.display(), "cannot remove stale output: {e}");
                 }
@@ -166,22 +164,32 @@ fn run(
     }
 }
 
-/// `Ok(rows)` when `output` is a valid merged file made from exactly `inputs`;
-/// otherwise `Err(true)` when a stale or broken output file is in the way.
-fn up_to_date(output: &Path, inputs: &[InputChecksum]) -> Result<usize, bool> {
+#[derive(Debug, PartialEq, Eq)]
+enum Existing {
+    /// No file at the output path (or something that is not a file, left to the writer).
+    Absent,
+    /// A valid merged file made from exactly the current inputs.
+    UpToDate { rows: usize },
+    /// A file made from other inputs, or not a valid merged file.
+    Stale,
+}
+
+fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
     match std::fs::symlink_metadata(output) {
         Ok(meta) if meta.is_file() => {}
-        _ => return Err(false),
+        _ => return Existing::Absent,
     }
     match FeatureFile::validate_header(output) {
-        Ok(h) if h.meta.kind == FeatureKind::Merged && h.meta.inputs == inputs => Ok(h.rows),
+        Ok(h) if h.meta.kind == FeatureKind::Merged && h.meta.inputs == inputs => {
+            Existing::UpToDate { rows: h.rows }
+        }
         Ok(_) => {
             tracing::info!(path = %output.display(), "output is stale, redoing");
-            Err(true)
+            Existing::Stale
         }
         Err(e) => {
             tracing::info!("output is invalid, redoing: {e}");
-            Err(true)
+            Existing::Stale
         }
     }
 }
