@@ -3,7 +3,8 @@
 CARGO ?= cargo
 DEMO_OUT ?= demo-output
 
-.PHONY: setup build demo test lint fmt bench-prepare fuzz-fasta clean
+# fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
+.PHONY: setup build demo test lint fmt bench-prepare clean
 
 setup:
 	@bash scripts/setup.sh
@@ -32,8 +33,8 @@ bench-prepare: build
 
 # Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 600
-fuzz-fasta:
-	mkdir -p fuzz/corpus/fasta && cd fuzz && $(CARGO) +nightly fuzz run fasta corpus/fasta seeds/fasta -- -max_total_time=$(FUZZ_SECONDS)
+fuzz-%:
+	mkdir -p fuzz/corpus/$* && cd fuzz && $(CARGO) +nightly fuzz run $* corpus/$* seeds/$* -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	$(CARGO) clean
