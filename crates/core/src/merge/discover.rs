@@ -37,24 +37,29 @@ impl PairSpec {
     }
 }
 
+/// The legacy (Python tools) file name suffix of `side`.
+pub fn legacy_suffix(side: Side) -> &'static str {
+    match side {
+        Side::Nucleotide => LEGACY_NUCLEOTIDE_SUFFIX,
+        Side::Protein => LEGACY_PROTEIN_SUFFIX,
+    }
+}
+
 /// The shard a file of `side` belongs to, from its name: ours
 /// (`{shard}.nucleotide.safetensors`, `{shard}.protein.safetensors`) or legacy.
 pub fn shard_of(name: &str, side: Side) -> Option<&str> {
-    let (kind, legacy) = match side {
-        Side::Nucleotide => (FeatureKind::Nucleotide, LEGACY_NUCLEOTIDE_SUFFIX),
-        Side::Protein => (FeatureKind::Protein, LEGACY_PROTEIN_SUFFIX),
-    };
-    kind.shard_of(name)
-        .or_else(|| name.strip_suffix(legacy).filter(|s| !s.is_empty()))
+    side.feature_kind().shard_of(name).or_else(|| {
+        name.strip_suffix(legacy_suffix(side))
+            .filter(|s| !s.is_empty())
+    })
 }
 
 /// The names a file of `shard` on `side` may have.
 pub fn expected_names(shard: &str, side: Side) -> Vec<String> {
-    let (kind, legacy) = match side {
-        Side::Nucleotide => (FeatureKind::Nucleotide, LEGACY_NUCLEOTIDE_SUFFIX),
-        Side::Protein => (FeatureKind::Protein, LEGACY_PROTEIN_SUFFIX),
-    };
-    vec![kind.file_name(shard), format!("{shard}{legacy}")]
+    vec![
+        side.feature_kind().file_name(shard),
+        format!("{shard}{}", legacy_suffix(side)),
+    ]
 }
 
 /// Pair the nucleotide files of one folder with the protein files of another (possibly

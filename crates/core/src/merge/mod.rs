@@ -22,8 +22,8 @@ use rayon::prelude::*;
 use crate::cancel::CancelToken;
 
 pub use discover::{
-    discover, expected_names, natural_cmp, shard_of, PairSpec, LEGACY_NUCLEOTIDE_SUFFIX,
-    LEGACY_PROTEIN_SUFFIX,
+    discover, expected_names, legacy_suffix, natural_cmp, shard_of, PairSpec,
+    LEGACY_NUCLEOTIDE_SUFFIX, LEGACY_PROTEIN_SUFFIX,
 };
 pub use ids::match_ids;
 pub use report::{

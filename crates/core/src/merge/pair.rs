@@ -69,19 +69,13 @@ fn cancelled(paths: Vec<PathBuf>) -> PairFailure {
 fn single_input(spec: &PairSpec, side: Side) -> Result<&Path, PairFailure> {
     match spec.inputs(side) {
         [one] => Ok(one),
-        [] => {
-            let other = match side {
-                Side::Nucleotide => Side::Protein,
-                Side::Protein => Side::Nucleotide,
-            };
-            Err(fail(
-                FailureKind::MissingInput { side },
-                FailureDetails::MissingPartner {
-                    expected: expected_names(&spec.shard, side),
-                },
-                spec.inputs(other).to_vec(),
-            ))
-        }
+        [] => Err(fail(
+            FailureKind::MissingInput { side },
+            FailureDetails::MissingPartner {
+                expected: expected_names(&spec.shard, side),
+            },
+            spec.inputs(side.other()).to_vec(),
+        )),
         many => Err(fail(
             FailureKind::AmbiguousInput { side },
             FailureDetails::Ambiguous,

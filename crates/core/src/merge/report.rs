@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::features::FeatureKind;
+
 /// Which of the two inputs of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -15,9 +17,21 @@ pub enum Side {
 
 impl Side {
     pub fn as_str(self) -> &'static str {
+        self.feature_kind().as_str()
+    }
+
+    /// The kind of our feature files on this side.
+    pub fn feature_kind(self) -> FeatureKind {
         match self {
-            Self::Nucleotide => "nucleotide",
-            Self::Protein => "protein",
+            Self::Nucleotide => FeatureKind::Nucleotide,
+            Self::Protein => FeatureKind::Protein,
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Self::Nucleotide => Self::Protein,
+            Self::Protein => Self::Nucleotide,
         }
     }
 }

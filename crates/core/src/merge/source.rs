@@ -2,7 +2,7 @@
 //! legacy PyTorch `.pt` file of the Python tools (decoded into memory).
 use std::path::Path;
 
-use crate::features::{FeatureErrorKind, FeatureFile, FeatureKind};
+use crate::features::{FeatureErrorKind, FeatureFile};
 use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 use super::report::{FailureKind, Side};
@@ -35,10 +35,7 @@ impl Source {
             },
             reason: e.to_string(),
         })?;
-        let expected = match side {
-            Side::Nucleotide => FeatureKind::Nucleotide,
-            Side::Protein => FeatureKind::Protein,
-        };
+        let expected = side.feature_kind();
         if file.meta().kind != expected {
             return Err(InputFailure {
                 kind: FailureKind::Corrupt,
