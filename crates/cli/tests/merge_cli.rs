@@ -129,6 +129,10 @@ fn partial_failure_is_exit_2_with_failures_grouped_and_listed() {
     assert_eq!(json["exit_code"], 2);
     assert_eq!(json["skipped"], 1);
     assert_eq!(json["failed"], 2);
+    // Default threads: the cores, capped by the 2 pairs that have both inputs.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(json["report"]["threads"], cores.min(2));
+    assert!(json["report"]["elapsed_s"].as_f64().is_some());
     let pairs = json["report"]["pairs"].as_array().unwrap();
     assert_eq!(pairs[0]["outcome"]["status"], "skipped");
     assert_eq!(pairs[1]["outcome"]["status"], "failed");

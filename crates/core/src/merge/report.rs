@@ -267,6 +267,8 @@ pub struct MergeReport {
     pub threads: usize,
     /// The most pairs whose inputs were open at the same time (never above `threads`).
     pub peak_pairs_in_flight: usize,
+    /// Wall-clock time (serialized as `elapsed_s`, seconds).
+    #[serde(rename = "elapsed_s", serialize_with = "as_seconds")]
     pub elapsed: Duration,
     /// Pairs in shard order (`output_2` before `output_10`).
     pub pairs: Vec<PairReport>,
@@ -298,6 +300,10 @@ impl MergeReport {
     pub fn bytes_out(&self) -> u64 {
         self.pairs.iter().map(|p| p.bytes_out).sum()
     }
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// Sent after each pair ends.
