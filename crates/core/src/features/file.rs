@@ -1,23 +1,20 @@
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use memmap2::{Mmap, MmapOptions};
-
-use super::{Dtype, FeatureError, FeatureMeta, Header, HeaderError};
+use super::{Dtype, FeatureError, FeatureMeta, Header, HeaderError, MappedFile};
 
 /// A feature file opened read-only and memory-mapped; its header is validated on open,
 /// rows are decoded on demand.
 pub struct FeatureFile {
-    path: PathBuf,
-    map: Mmap,
+    file: MappedFile,
     header: Header,
 }
 
 impl std::fmt::Debug for FeatureFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FeatureFile")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .field("dtype", &self.header.dtype)
             .field("rows", &self.header.rows)
             .field("dim", &self.header.meta.dim)
@@ -42,23 +39,14 @@ fn header_err(path: &Path) -> impl FnOnce(HeaderError) -> FeatureError + '_ {
 impl FeatureFile {
     /// Open and map `path`, validating its header against its size.
     pub fn open(path: &Path) -> Result<Self, FeatureError> {
-        let file = File::open(path).map_err(read_err(path))?;
-        let len = file.metadata().map_err(read_err(path))?.len();
-        if len < 8 {
-            return Err(header_err(path)(HeaderError::Truncated {
-                expected: 8,
-                actual: len,
-            }));
-        }
-        // SAFETY: the map is read-only; as with every memory-mapped reader, a file truncated
-        // by another process while mapped is outside what we can guard against.
-        let map = unsafe { MmapOptions::new().populate().map(&file) }.map_err(read_err(path))?;
-        let header = Header::parse(&map, map.len() as u64).map_err(header_err(path))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            map,
-            header,
-        })
+        Self::from_mapped(MappedFile::open(path).map_err(read_err(path))?)
+    }
+
+    /// A feature file from a file already mapped (e.g. to hash it first).
+    pub fn from_mapped(file: MappedFile) -> Result<Self, FeatureError> {
+        let bytes = file.bytes();
+        let header = Header::parse(bytes, bytes.len() as u64).map_err(header_err(file.path()))?;
+        Ok(Self { file, header })
     }
 
     /// Decide whether `path` is a complete, well-formed feature file from its header and
@@ -82,7 +70,7 @@ impl FeatureFile {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn header(&self) -> &Header {
@@ -111,23 +99,27 @@ impl FeatureFile {
 
     /// Size of the file in bytes.
     pub fn len_bytes(&self) -> u64 {
-        self.map.len() as u64
+        self.file.bytes().len() as u64
     }
 
     /// Decode row `row` into `out` (`out.len() == dim`). Panics if `row >= rows()`.
     pub fn row_into(&self, row: usize, out: &mut [f32]) {
         let width = self.dim() * self.dtype().size();
         let start = self.header.data_start() + row * width;
-        self.dtype()
-            .decode(&self.map[start..start + width], &mut out[..self.dim()]);
+        self.dtype().decode(
+            &self.file.bytes()[start..start + width],
+            &mut out[..self.dim()],
+        );
     }
 
     /// All rows, decoded to f32, row-major.
     pub fn to_vec(&self) -> Vec<f32> {
         let mut out = vec![0f32; self.rows() * self.dim()];
         let start = self.header.data_start();
-        self.dtype()
-            .decode(&self.map[start..start + self.header.data_len()], &mut out);
+        self.dtype().decode(
+            &self.file.bytes()[start..start + self.header.data_len()],
+            &mut out,
+        );
         out
     }
 }

@@ -26,7 +26,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use checksum::checksum_file;
+pub use checksum::{checksum_file, MappedFile};
 pub use error::{FeatureError, FeatureErrorKind};
 pub use file::FeatureFile;
 pub use header::{Dtype, Header, HeaderError, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME};

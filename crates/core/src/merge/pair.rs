@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::features::{
-    checksum_file, FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum,
+    FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum, MappedFile,
 };
 
 use super::discover::{expected_names, PairSpec};
@@ -116,8 +116,10 @@ fn run(
     }
     let nuc_path = single_input(spec, Side::Nucleotide)?;
     let prot_path = single_input(spec, Side::Protein)?;
-    let checksum = |side, path: &Path| {
-        checksum_file(path).map_err(|e| {
+    // Each input is mapped once: hashed for the checkpoint, then read through the same map.
+    let _in_flight = gauge.enter();
+    let map = |side, path: &Path| {
+        MappedFile::open(path).map_err(|e| {
             input_failure(
                 side,
                 path,
@@ -128,10 +130,9 @@ fn run(
             )
         })
     };
-    let inputs = vec![
-        checksum(Side::Nucleotide, nuc_path)?,
-        checksum(Side::Protein, prot_path)?,
-    ];
+    let nuc = map(Side::Nucleotide, nuc_path)?;
+    let prot = map(Side::Protein, prot_path)?;
+    let inputs = vec![nuc.checksum(), prot.checksum()];
     report.bytes_in = inputs.iter().map(|i| i.bytes).sum();
 
     let existing = existing_output(&spec.output, &inputs);
@@ -139,7 +140,7 @@ fn run(
         tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
         return Ok(PairOutcome::Skipped { rows });
     }
-    let result = write_merged(spec, opts, gauge, nuc_path, prot_path, inputs);
+    let result = write_merged(spec, opts, nuc, prot, inputs);
     match result {
         Ok((rows, bytes)) => {
             report.bytes_out = bytes;
@@ -191,17 +192,19 @@ fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
 fn write_merged(
     spec: &PairSpec,
     opts: &MergeOptions,
-    gauge: &Gauge,
-    nuc_path: &Path,
-    prot_path: &Path,
+    nuc_file: MappedFile,
+    prot_file: MappedFile,
     inputs: Vec<InputChecksum>,
 ) -> Result<(usize, u64), PairFailure> {
-    let _in_flight = gauge.enter();
-    let nuc = Source::open(nuc_path, Side::Nucleotide)
-        .map_err(|e| input_failure(Side::Nucleotide, nuc_path, e))?;
-    let prot = Source::open(prot_path, Side::Protein)
-        .map_err(|e| input_failure(Side::Protein, prot_path, e))?;
-    let both = || vec![nuc_path.to_path_buf(), prot_path.to_path_buf()];
+    let (nuc_path, prot_path) = (
+        nuc_file.path().to_path_buf(),
+        prot_file.path().to_path_buf(),
+    );
+    let nuc = Source::open(nuc_file, Side::Nucleotide)
+        .map_err(|e| input_failure(Side::Nucleotide, &nuc_path, e))?;
+    let prot = Source::open(prot_file, Side::Protein)
+        .map_err(|e| input_failure(Side::Protein, &prot_path, e))?;
+    let both = || vec![nuc_path.clone(), prot_path.clone()];
     let index = match_ids(nuc.ids(), prot.ids(), opts.max_id_examples)
         .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
 
@@ -233,9 +236,9 @@ fn write_merged(
         prot.row_into(j, &mut row[dim_n..]);
         if let Some(column) = row.iter().position(|v| !v.is_finite()) {
             let (side, path, row, column) = if column < dim_n {
-                (Side::Nucleotide, nuc_path, i, column)
+                (Side::Nucleotide, &nuc_path, i, column)
             } else {
-                (Side::Protein, prot_path, j, column - dim_n)
+                (Side::Protein, &prot_path, j, column - dim_n)
             };
             return Err(fail(
                 FailureKind::Corrupt,
@@ -290,13 +293,14 @@ mod tests {
         };
         let opts = MergeOptions::default();
         opts.cancel.cancel();
-        let gauge = Gauge::default();
+        let (nuc, prot) = (
+            MappedFile::open(&nuc).unwrap(),
+            MappedFile::open(&prot).unwrap(),
+        );
         // Past the check at the start of the pair: the row loop must notice on its own.
-        let failure = write_merged(&spec, &opts, &gauge, &nuc, &prot, Vec::new()).unwrap_err();
+        let failure = write_merged(&spec, &opts, nuc, prot, Vec::new()).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Cancelled);
         assert!(!spec.output.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
-        assert_eq!(gauge.peak(), 1);
-        assert_eq!(gauge.now.load(Ordering::SeqCst), 0);
     }
 }

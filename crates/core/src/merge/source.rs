@@ -2,7 +2,7 @@
 //! legacy PyTorch `.pt` file of the Python tools (decoded into memory).
 use std::path::Path;
 
-use crate::features::{FeatureErrorKind, FeatureFile};
+use crate::features::{FeatureErrorKind, FeatureFile, MappedFile};
 use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 use super::report::{FailureKind, Side};
@@ -20,13 +20,15 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    /// Open `path` as the `side` input; the format follows the file name.
-    pub fn open(path: &Path, side: Side) -> Result<Self, InputFailure> {
-        let is_legacy = path.extension().is_some_and(|e| e == "pt");
-        if is_legacy {
-            return read_legacy(path, side);
+    /// Use `file` as the `side` input; the format follows the file name.
+    pub fn open(file: MappedFile, side: Side) -> Result<Self, InputFailure> {
+        if file.path().extension().is_some_and(|e| e == "pt") {
+            // The pickle reader reads the archive itself.
+            let path = file.path().to_path_buf();
+            drop(file);
+            return read_legacy(&path, side);
         }
-        let file = FeatureFile::open(path).map_err(|e| InputFailure {
+        let file = FeatureFile::from_mapped(file).map_err(|e| InputFailure {
             kind: match e.kind() {
                 FeatureErrorKind::Unreadable | FeatureErrorKind::Write => FailureKind::Unreadable,
                 FeatureErrorKind::Corrupt => FailureKind::Corrupt,
