@@ -4,7 +4,7 @@ CARGO ?= cargo
 DEMO_OUT ?= demo-output
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo test lint fmt bench-prepare clean
+.PHONY: setup build demo test lint fmt bench-prepare bench-merge clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,10 @@ fmt:
 # Benchmarks: see docs/benchmarks.md for what they measure and the recorded numbers.
 bench-prepare: build
 	bash scripts/bench-prepare.sh
+
+# Needs python3 for the legacy .pt inputs (standard library only).
+bench-merge: setup
+	LEGACY=1 bash scripts/bench-merge.sh
 
 # Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 600
