@@ -174,3 +174,85 @@ fn small_shards_split_in_order_and_threads_agree() {
     assert_eq!(s1.shards[0].nucleotide, Path::new("nucleotide/output_1.fa"));
     assert_eq!(s1.shards[0].protein, Path::new("protein/output_1.faa"));
 }
+
+/// Reads longer than one batch (1024 chunks) are split across batches and workers; the
+/// outputs must equal a naive, single-pass rendering built from the (separately tested)
+/// chunk plan and frame selection.
+#[test]
+fn reads_split_across_batches_equal_a_naive_rendering() {
+    use virnucpro_core::chunk::ChunkPlan;
+    use virnucpro_core::frames::kept_frames;
+
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut base = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        b"ACGTACGTACGTACGTacgtN"[(state % 21) as usize]
+    };
+    let lengths = [350_000usize, 17, 1_000, 700_001, 299, 301, 5];
+    let reads: Vec<(String, Vec<u8>)> = lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (format!("r{i}"), (0..n).map(|_| base()).collect()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.fa");
+    let mut text = Vec::new();
+    for (id, seq) in &reads {
+        text.extend_from_slice(format!(">{id} description\n").as_bytes());
+        for line in seq.chunks(70) {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+    }
+    fs::write(&input, text).unwrap();
+
+    let (mut chunked, mut nucleotide, mut protein) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, seq) in &reads {
+        for (j, range) in ChunkPlan::new(seq.len(), 300).ranges().enumerate() {
+            let chunk = &seq[range];
+            chunked.extend_from_slice(format!(">{id}_chunk_{}\n", j + 1).as_bytes());
+            for line in chunk.chunks(60) {
+                chunked.extend_from_slice(line);
+                chunked.push(b'\n');
+            }
+            for frame in kept_frames(chunk) {
+                let header = format!(">{id}_chunk_{}{}\n", j + 1, frame.frame.suffix());
+                nucleotide.extend_from_slice(header.as_bytes());
+                nucleotide.extend_from_slice(&frame.nucleotide);
+                nucleotide.push(b'\n');
+                protein.extend_from_slice(header.as_bytes());
+                protein.extend_from_slice(&frame.protein);
+                protein.push(b'\n');
+            }
+        }
+    }
+    let kept = nucleotide.iter().filter(|&&b| b == b'>').count();
+    assert!(
+        kept > 100,
+        "the input must keep frames to test anything ({kept})"
+    );
+    for threads in [1, 2] {
+        let (out, summary) = run(&input, 300, threads, 50);
+        assert_eq!(summary.reads, reads.len() as u64);
+        assert_eq!(summary.frames_kept as usize, kept);
+        assert!(summary.shards.len() > 2);
+        assert_eq!(
+            read(&out.path().join(&summary.chunked)),
+            chunked,
+            "threads {threads}"
+        );
+        assert_eq!(
+            concatenated(out.path(), &summary, false),
+            nucleotide,
+            "threads {threads}"
+        );
+        assert_eq!(
+            concatenated(out.path(), &summary, true),
+            protein,
+            "threads {threads}"
+        );
+        assert!(summary.shards.iter().rev().skip(1).all(|s| s.records == 50));
+    }
+}
