@@ -256,3 +256,43 @@ fn reads_split_across_batches_equal_a_naive_rendering() {
         assert!(summary.shards.iter().rev().skip(1).all(|s| s.records == 50));
     }
 }
+
+/// Cancelling mid-run stops at the next record and leaves nothing behind: no outputs, no
+/// staging folder, and earlier outputs untouched.
+#[test]
+fn cancellation_leaves_no_partial_output() {
+    use virnucpro_core::prepare::PrepareError;
+    use virnucpro_core::CancelToken;
+
+    for threads in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let cancel = CancelToken::new();
+        let options = PrepareOptions {
+            // 3 bp chunks: the 120 reads make ~53,000 chunks, many batches.
+            chunk_len: 3,
+            threads,
+            cancel: cancel.clone(),
+            ..PrepareOptions::default()
+        };
+        let mut batches_seen = 0;
+        let result = prepare(
+            &[fixture("e2e/a500/input.fa")],
+            out.path(),
+            &options,
+            &mut |_| {
+                batches_seen += 1;
+                cancel.cancel();
+            },
+        );
+        assert!(
+            matches!(result, Err(PrepareError::Cancelled)),
+            "threads {threads}: {result:?}"
+        );
+        assert!(batches_seen >= 1);
+        let left: Vec<_> = fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "threads {threads}: left behind {left:?}");
+    }
+}

@@ -230,18 +230,13 @@ fn read_batches(
         items: Vec::new(),
     };
     let mut batch_chunks = 0;
-    let mut seq_no = 0;
     let mut flush = |batch: &mut Batch, batch_chunks: &mut usize| -> bool {
-        let full = std::mem::replace(
-            batch,
-            Batch {
-                seq_no: seq_no + 1,
-                items: Vec::new(),
-            },
-        );
-        seq_no += 1;
+        let next = Batch {
+            seq_no: batch.seq_no + 1,
+            items: Vec::new(),
+        };
         *batch_chunks = 0;
-        send(full)
+        send(std::mem::replace(batch, next))
     };
     while let Some(item) = stream.next() {
         if options.cancel.is_cancelled() {
