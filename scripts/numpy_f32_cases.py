@@ -63,6 +63,11 @@ for _ in range(500):
     bits.add(bits_of(10.0 ** rng.uniform(-30, 0)))
 for _ in range(300):
     bits.add(bits_of(1.0 - 10.0 ** rng.uniform(-8, 0)))
+# Exactly halfway between two shortest candidates (numpy takes the even last digit).
+for k in range(300):
+    bits.add(bits_of(2.0 ** 20 + k + 0.25))
+    bits.add(bits_of(2.0 ** 20 + k + 0.75))
+    bits.add(bits_of(2.0 ** 21 + 2 * k + 0.25 * 2))
 # Small integers and simple decimals.
 for i in range(0, 1001):
     bits.add(bits_of(i / 100))

@@ -28,8 +28,7 @@ pub fn write(out: &mut String, x: f32) {
         out.push_str(if x > 0.0 { "inf" } else { "-inf" });
         return;
     }
-    // `{:e}` gives the shortest round-trip digits: `-1.2345e-5`, `1e0`, `0e0`.
-    let sci = std::format!("{:e}", x);
+    let sci = shortest_digits(x);
     let (negative, body) = match sci.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, sci.as_str()),
@@ -48,6 +47,26 @@ pub fn write(out: &mut String, x: f32) {
         positional(out, &digits, exponent);
     } else {
         scientific(out, lead, rest, exponent);
+    }
+}
+
+/// The shortest round-trip digits of `x` as `{:e}` writes them (`-1.2345e-5`, `1e0`, `0e0`),
+/// with numpy's choice when two such digit strings are equally close to `x`.
+///
+/// Rust's `{:e}` picks the shortest digits closest to `x`, but when `x` lies exactly halfway
+/// between two of them it takes the upper one, where numpy's Dragon4 takes the one with an
+/// even last digit (2**-12 = 0.000244140625 prints `0.00024414062`; 1558090.25 prints
+/// `1558090.2`). Rust's fixed-precision `{:.N$e}` is correctly rounded with ties to even, so
+/// at the shortest length it gives numpy's digits whenever they read back as `x`.
+fn shortest_digits(x: f32) -> String {
+    let shortest = std::format!("{:e}", x);
+    let mantissa = shortest.split('e').next().unwrap_or("");
+    let len = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    let even = std::format!("{:.*e}", len.saturating_sub(1), x);
+    if even != shortest && even.parse::<f32>() == Ok(x) {
+        even
+    } else {
+        shortest
     }
 }
 
@@ -117,5 +136,9 @@ mod tests {
         assert_eq!(format(f32::NEG_INFINITY), "-inf");
         assert_eq!(format(f32::from_bits(1)), "1e-45");
         assert_eq!(format(f32::MAX), "3.4028235e+38");
+        // Exactly halfway between two shortest candidates: the even last digit.
+        assert_eq!(format(2f32.powi(-12)), "0.00024414062");
+        assert_eq!(format(1_558_090.2), "1558090.2");
+        assert_eq!(format(3_775_872.2), "3775872.2");
     }
 }
