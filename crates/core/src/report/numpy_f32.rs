@@ -5,8 +5,9 @@
 //! `1e-04`, `1e+16`, `3.4028235e+38`). Non-finite values print `nan`, `inf`, `-inf`
 //! (a NaN's sign is not printed).
 //!
-//! The digits come from Rust's own shortest round-trip formatting (`{:e}`), which picks the
-//! same digits as numpy; this module only applies numpy's layout.
+//! The digits come from Rust's own formatting: shortest round-trip `{:e}`, and its
+//! correctly rounded `{:.N$e}` to settle exact ties the way numpy does (see
+//! [`shortest_digits`]); this module only applies numpy's layout.
 //!
 //! numpy >= 2.3 switches float32 to scientific notation already at 1e6 (numpy gh-28679);
 //! the original tool's outputs are probabilities in [0, 1], printed the same by both.
@@ -42,6 +43,8 @@ pub fn write(out: &mut String, x: f32) {
     if negative {
         out.push('-');
     }
+    // numpy compares with the long double 1e-4L; no float32 lies between it and 1e-4f64,
+    // and 1e16 is exact in both.
     let magnitude = f64::from(x).abs();
     if magnitude == 0.0 || (1e-4..1e16).contains(&magnitude) {
         positional(out, &digits, exponent);

@@ -90,10 +90,12 @@ impl ReportWriter {
         check_id(&row.id)?;
         self.line.clear();
         push_row(&mut self.line, row);
-        let path = self.results.target().to_path_buf();
         self.results
             .write_all(self.line.as_bytes())
-            .map_err(io_at(&path))?;
+            .map_err(|source| ReportError::Io {
+                path: self.results.target().to_path_buf(),
+                source,
+            })?;
         self.consensus.add(row);
         self.rows += 1;
         Ok(())
