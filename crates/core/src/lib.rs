@@ -14,5 +14,6 @@ pub mod legacy;
 pub mod merge;
 pub mod pickle;
 pub mod prepare;
+pub mod report;
 
 pub use cancel::CancelToken;

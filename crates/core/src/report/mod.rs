@@ -1,0 +1,53 @@
+//! The original tool's two report files, byte for byte: `prediction_results.txt` (one row
+//! per scored frame) and `prediction_results_highestscore.csv` (one verdict per read chunk).
+//! See docs/formats.md, "Reports".
+mod consensus;
+mod error;
+pub mod numpy_f32;
+mod writer;
+
+pub use consensus::{modified_id, Consensus};
+pub use error::ReportError;
+pub use writer::{
+    write_highestscore, write_reports, ReportSummary, ReportWriter, HIGHESTSCORE_FILE,
+    HIGHESTSCORE_HEADER, RESULTS_FILE, RESULTS_HEADER,
+};
+
+/// One scored frame: its sequence ID (`<chunk id><strand><frame>`, e.g. `read_1_chunk_1F2`)
+/// and the classifier's softmax probabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRow {
+    pub id: String,
+    /// P(others), class 0: `score1`.
+    pub p_others: f32,
+    /// P(virus), class 1: `score2`.
+    pub p_virus: f32,
+}
+
+/// The `Prediction` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    Others,
+    Virus,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Others => "others",
+            Label::Virus => "virus",
+        }
+    }
+}
+
+impl PredictionRow {
+    /// The argmax of the two probabilities, ties going to class 0 (`others`), as
+    /// `torch.argmax` does; a NaN score also gives `others`.
+    pub fn label(&self) -> Label {
+        if self.p_virus > self.p_others {
+            Label::Virus
+        } else {
+            Label::Others
+        }
+    }
+}
