@@ -12,6 +12,7 @@ pub mod features;
 pub mod frames;
 pub mod legacy;
 pub mod merge;
+pub mod merged_input;
 pub mod pickle;
 pub mod prepare;
 pub mod report;
