@@ -422,3 +422,30 @@ fn tensor_and_slice_apis_agree_and_f64_input_is_converted() {
         .collect();
     assert_eq!(probs, from_slice);
 }
+
+#[test]
+fn a_negative_eps_and_non_finite_weights_are_refused() {
+    let eps = |v: f64| [&[b'G'][..], &v.to_be_bytes()].concat();
+    let (_dir, path) = patched(&tiny(), &eps(1e-5), &eps(-1.0));
+    let err = load_err(&path);
+    match &err.problem {
+        ClassifierProblem::BadAttribute { attr, .. } => assert_eq!(attr, "bn1.eps"),
+        other => panic!("{other}"),
+    }
+
+    // The first running variance, found through the reader, overwritten with a NaN.
+    let archive = virnucpro_core::pickle::TorchArchive::open(&tiny()).unwrap();
+    let root = archive.load().unwrap();
+    let var = virnucpro_core::pickle::named_tensors(&root)
+        .into_iter()
+        .find(|(name, _)| name == "bn1.running_var")
+        .unwrap()
+        .1;
+    let first = archive.read_f32(&var).unwrap()[0];
+    let (_dir, path) = patched(&tiny(), &first.to_le_bytes(), &f32::NAN.to_le_bytes());
+    let err = load_err(&path);
+    match &err.problem {
+        ClassifierProblem::NonFiniteWeight(key) => assert_eq!(key, "bn1.running_var"),
+        other => panic!("{other}"),
+    }
+}
