@@ -1,7 +1,10 @@
 //! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
 use virnucpro_core::fasta::InputError;
+use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::PrepareError;
+use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
+use virnucpro_engine::ClassifierError;
 
 pub const OK: u8 = 0;
 /// Failed, or bad arguments.
@@ -19,6 +22,20 @@ pub const CANCELLED: u8 = 130;
 
 /// The exit code for an error that ended a command.
 pub fn code_for(err: &anyhow::Error) -> u8 {
+    if let Some(err) = err.downcast_ref::<MergedInputError>() {
+        return match err {
+            MergedInputError::NotFound { .. }
+            | MergedInputError::Unreadable { .. }
+            | MergedInputError::EmptyFolder { .. } => INPUT_UNREADABLE,
+            _ => BAD_INPUT,
+        };
+    }
+    if err.downcast_ref::<ClassifierError>().is_some() {
+        return BAD_INPUT;
+    }
+    if err.downcast_ref::<ReportError>().is_some() {
+        return OUTPUT_FAILED;
+    }
     match err.downcast_ref::<PrepareError>() {
         Some(PrepareError::Input(input)) => match input {
             InputError::NotFound { .. }

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod classify_cmd;
 mod exit;
 mod logging;
 mod merge_cmd;
@@ -33,6 +34,8 @@ enum Command {
     Prepare(prepare_cmd::PrepareArgs),
     /// Join nucleotide and protein feature files, shard by shard, into merged features.
     Merge(merge_cmd::MergeArgs),
+    /// Score merged features with the MLP classifier; write the original's two reports.
+    Classify(classify_cmd::ClassifyArgs),
 }
 
 fn version() -> &'static str {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Prepare(args) => prepare_cmd::run(args, &cancel),
         Command::Merge(args) => merge_cmd::run(args, &cancel),
+        Command::Classify(args) => classify_cmd::run(args, &cancel),
     };
     match result {
         Ok(code) => code,

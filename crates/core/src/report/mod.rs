@@ -32,6 +32,16 @@ pub enum Label {
 }
 
 impl Label {
+    /// The argmax of the two probabilities, ties going to class 0 (`others`), as
+    /// `torch.argmax` does; a NaN score also gives `others`.
+    pub fn from_probabilities(p_others: f32, p_virus: f32) -> Self {
+        if p_virus > p_others {
+            Label::Virus
+        } else {
+            Label::Others
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Label::Others => "others",
@@ -41,13 +51,8 @@ impl Label {
 }
 
 impl PredictionRow {
-    /// The argmax of the two probabilities, ties going to class 0 (`others`), as
-    /// `torch.argmax` does; a NaN score also gives `others`.
+    /// See [`Label::from_probabilities`].
     pub fn label(&self) -> Label {
-        if self.p_virus > self.p_others {
-            Label::Virus
-        } else {
-            Label::Others
-        }
+        Label::from_probabilities(self.p_others, self.p_virus)
     }
 }
