@@ -10,6 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use needletail::errors::ParseErrorKind;
+
+use crate::input_paths::{expand, PathError};
 use needletail::FastxReader;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -52,6 +54,15 @@ pub enum InputError {
         after_record: u64,
         detail: String,
     },
+}
+
+impl From<PathError> for InputError {
+    fn from(e: PathError) -> Self {
+        match e {
+            PathError::NotFound { path } => InputError::NotFound { path },
+            PathError::Unreadable { path, source } => InputError::Unreadable { path, source },
+        }
+    }
 }
 
 /// Where a record is: file, 1-based record number within the file, header line, ID.
@@ -156,45 +167,21 @@ pub fn discover_inputs(
     }
     let exclude = exclude.and_then(|p| fs::canonicalize(p).ok());
     let mut files = Vec::new();
-    for path in paths {
-        let meta = fs::metadata(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => InputError::NotFound { path: path.clone() },
-            _ => InputError::Unreadable {
-                path: path.clone(),
-                source,
-            },
-        })?;
-        if meta.is_dir() {
-            let before = files.len();
-            let mut entries: Vec<PathBuf> = fs::read_dir(path)
-                .map_err(|source| InputError::Unreadable {
-                    path: path.clone(),
-                    source,
-                })?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && looks_like_fasta(p))
-                .collect();
-            entries.sort();
-            for entry in entries {
-                let under_output = match (&exclude, fs::canonicalize(&entry)) {
-                    (Some(out), Ok(canon)) => canon.starts_with(out),
-                    _ => false,
-                };
-                if under_output {
-                    tracing::warn!(file = %entry.display(), "skipping a file inside the output folder");
-                    continue;
-                }
-                let bytes = fs::metadata(&entry).map(|m| m.len()).unwrap_or(0);
-                files.push(InputFile { path: entry, bytes });
+    for given in expand(paths, looks_like_fasta)? {
+        if given.is_folder && given.files.is_empty() {
+            return Err(InputError::EmptyFolder { path: given.given });
+        }
+        for file in given.files {
+            let under_output = match (&exclude, fs::canonicalize(&file)) {
+                (Some(out), Ok(canon)) => given.is_folder && canon.starts_with(out),
+                _ => false,
+            };
+            if under_output {
+                tracing::warn!(file = %file.display(), "skipping a file inside the output folder");
+                continue;
             }
-            if files.len() == before {
-                return Err(InputError::EmptyFolder { path: path.clone() });
-            }
-        } else {
-            files.push(InputFile {
-                path: path.clone(),
-                bytes: meta.len(),
-            });
+            let bytes = fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            files.push(InputFile { path: file, bytes });
         }
     }
     Ok(files)

@@ -10,6 +10,7 @@ pub mod chunk;
 pub mod fasta;
 pub mod features;
 pub mod frames;
+pub mod input_paths;
 pub mod legacy;
 pub mod merge;
 pub mod merged_input;

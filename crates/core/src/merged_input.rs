@@ -1,9 +1,9 @@
 //! Merged feature rows as the classifier consumes them: our `{shard}.merged.safetensors`
 //! or the Python tools' `{shard}_merged.pt`, one shard at a time, in shard order.
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::features::{FeatureFile, FeatureKind};
+use crate::input_paths::{expand, PathError};
 use crate::legacy::{read_legacy_features, LegacyKind};
 use crate::merge::natural_cmp;
 
@@ -47,6 +47,15 @@ pub enum MergedInputError {
     Legacy(#[from] crate::legacy::LegacyError),
 }
 
+impl From<PathError> for MergedInputError {
+    fn from(e: PathError) -> Self {
+        match e {
+            PathError::NotFound { path } => MergedInputError::NotFound { path },
+            PathError::Unreadable { path, source } => MergedInputError::Unreadable { path, source },
+        }
+    }
+}
+
 /// The shard name of a merged file, from its name.
 fn shard_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
@@ -60,33 +69,15 @@ fn shard_name(path: &Path) -> Option<String> {
 /// `output_2` comes before `output_10`). A shard present twice is an error, never a guess.
 pub fn find_merged_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, MergedInputError> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
-    for path in paths {
-        let meta = fs::metadata(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => MergedInputError::NotFound { path: path.clone() },
-            _ => MergedInputError::Unreadable {
-                path: path.clone(),
-                source,
-            },
-        })?;
-        if meta.is_dir() {
-            let entries = fs::read_dir(path).map_err(|source| MergedInputError::Unreadable {
-                path: path.clone(),
-                source,
-            })?;
-            let before = found.len();
-            for entry in entries.flatten() {
-                let file = entry.path();
-                if let Some(shard) = shard_name(&file).filter(|_| file.is_file()) {
-                    found.push((shard, file));
-                }
-            }
-            if found.len() == before {
-                return Err(MergedInputError::EmptyFolder { path: path.clone() });
-            }
-        } else {
-            let shard = shard_name(path)
-                .ok_or_else(|| MergedInputError::NotMerged { path: path.clone() })?;
-            found.push((shard, path.clone()));
+    let is_merged = |p: &Path| shard_name(p).is_some();
+    for given in expand(paths, is_merged)? {
+        if given.is_folder && given.files.is_empty() {
+            return Err(MergedInputError::EmptyFolder { path: given.given });
+        }
+        for file in given.files {
+            let shard = shard_name(&file)
+                .ok_or_else(|| MergedInputError::NotMerged { path: file.clone() })?;
+            found.push((shard, file));
         }
     }
     found.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
@@ -135,6 +126,7 @@ pub fn read_merged(path: &Path) -> Result<MergedTable, MergedInputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn shard_order_is_natural_and_duplicates_are_refused() {
