@@ -24,9 +24,7 @@ pub const CANCELLED: u8 = 130;
 pub fn code_for(err: &anyhow::Error) -> u8 {
     if let Some(err) = err.downcast_ref::<MergedInputError>() {
         return match err {
-            MergedInputError::NotFound { .. }
-            | MergedInputError::Unreadable { .. }
-            | MergedInputError::EmptyFolder { .. } => INPUT_UNREADABLE,
+            MergedInputError::Path(_) | MergedInputError::EmptyFolder { .. } => INPUT_UNREADABLE,
             _ => BAD_INPUT,
         };
     }
@@ -38,9 +36,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
     match err.downcast_ref::<PrepareError>() {
         Some(PrepareError::Input(input)) => match input {
-            InputError::NotFound { .. }
-            | InputError::Unreadable { .. }
-            | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
+            InputError::Path(_) | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
             InputError::NoInputs => FAILED,
             InputError::EmptyFile { .. }
             | InputError::NotFasta { .. }

@@ -32,14 +32,8 @@ pub struct InputFile {
 /// Problems with the input as a whole; each stops the work.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: no such file or folder")]
-    NotFound { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
-    Unreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("{path}: the folder holds no FASTA files (looked for *.{{{}}}, optionally compressed)", FASTA_EXTENSIONS.join(","))]
     EmptyFolder { path: PathBuf },
     #[error("no input files given")]
@@ -54,15 +48,6 @@ pub enum InputError {
         after_record: u64,
         detail: String,
     },
-}
-
-impl From<PathError> for InputError {
-    fn from(e: PathError) -> Self {
-        match e {
-            PathError::NotFound { path } => InputError::NotFound { path },
-            PathError::Unreadable { path, source } => InputError::Unreadable { path, source },
-        }
-    }
 }
 
 /// Where a record is: file, 1-based record number within the file, header line, ID.
@@ -320,15 +305,7 @@ impl ReadStream {
 }
 
 fn open_fastx(path: &Path) -> Result<Box<dyn FastxReader>, InputError> {
-    let file = fs::File::open(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => InputError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => InputError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let file = fs::File::open(path).map_err(|source| PathError::from_io(path, source))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     needletail::parse_fastx_reader(reader).map_err(|err| parse_error(path, 0, err))
 }
@@ -566,7 +543,7 @@ mod tests {
         let missing = dir.path().join("nope");
         assert!(matches!(
             discover_inputs(&[missing], None),
-            Err(InputError::NotFound { .. })
+            Err(InputError::Path(PathError::NotFound { .. }))
         ));
         assert!(matches!(
             discover_inputs(&[dir.path().to_path_buf()], None),

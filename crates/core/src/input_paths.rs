@@ -12,10 +12,32 @@ pub struct ExpandedPath {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Debug)]
+/// A path that cannot be used, with the path in the message.
+#[derive(Debug, thiserror::Error)]
 pub enum PathError {
+    #[error("{}: no such file or folder", path.display())]
     NotFound { path: PathBuf },
-    Unreadable { path: PathBuf, source: io::Error },
+    #[error("{}: cannot read: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl PathError {
+    /// Classify an I/O error on `path`.
+    pub fn from_io(path: &Path, source: io::Error) -> Self {
+        match source.kind() {
+            io::ErrorKind::NotFound => PathError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => PathError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    }
 }
 
 /// A file stands for itself (whatever its name); a folder for the files directly in it
@@ -26,10 +48,7 @@ pub fn expand(
 ) -> Result<Vec<ExpandedPath>, PathError> {
     let unreadable = |path: &Path| {
         let path = path.to_path_buf();
-        move |source: io::Error| match source.kind() {
-            io::ErrorKind::NotFound => PathError::NotFound { path },
-            _ => PathError::Unreadable { path, source },
-        }
+        move |source: io::Error| PathError::from_io(&path, source)
     };
     let mut expanded = Vec::with_capacity(paths.len());
     for path in paths {

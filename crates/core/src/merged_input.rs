@@ -21,14 +21,8 @@ pub struct MergedTable {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergedInputError {
-    #[error("{path}: no such file or folder")]
-    NotFound { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
-    Unreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("{path}: the folder holds no merged feature files (*.merged.safetensors or *{LEGACY_SUFFIX})")]
     EmptyFolder { path: PathBuf },
     #[error("shard {shard} is given twice: {first} and {second}")]
@@ -45,15 +39,6 @@ pub enum MergedInputError {
     Features(#[from] crate::features::FeatureError),
     #[error(transparent)]
     Legacy(#[from] crate::legacy::LegacyError),
-}
-
-impl From<PathError> for MergedInputError {
-    fn from(e: PathError) -> Self {
-        match e {
-            PathError::NotFound { path } => MergedInputError::NotFound { path },
-            PathError::Unreadable { path, source } => MergedInputError::Unreadable { path, source },
-        }
-    }
 }
 
 /// The shard name of a merged file, from its name.
