@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use virnucpro_core::merged_input::{find_merged_files, read_merged};
-use virnucpro_core::report::{PredictionRow, ReportWriter};
+use virnucpro_core::report::{Label, PredictionRow, ReportError, ReportWriter};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::classifier::MlpClassifier;
 
@@ -35,8 +35,11 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
     // CPU for now: device selection arrives with the embedding workers (issue 4). The MLP is
     // tiny next to the embedders; a shard of 10 000 rows takes well under a second on CPU.
     let model = MlpClassifier::load(&args.classifier, tch::Device::Cpu)?;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    // A typed report error, so that an unwritable output folder exits 5 like any other.
+    std::fs::create_dir_all(&args.out).map_err(|source| ReportError::Io {
+        path: args.out.clone(),
+        source,
+    })?;
     let mut writer = ReportWriter::create(&args.out)?;
     let mut virus_rows = 0usize;
     for file in &files {
@@ -46,15 +49,14 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         let table = read_merged(file)?;
         let predictions = model.classify(&table.rows, table.dim)?;
         for (id, prediction) in table.ids.into_iter().zip(predictions) {
-            let row = PredictionRow {
+            if prediction.label == Label::Virus {
+                virus_rows += 1;
+            }
+            writer.push(&PredictionRow {
                 id,
                 p_others: prediction.p_others,
                 p_virus: prediction.p_virus,
-            };
-            if row.label() == virnucpro_core::report::Label::Virus {
-                virus_rows += 1;
-            }
-            writer.push(&row)?;
+            })?;
         }
         tracing::info!(file = %file.display(), "classified");
     }

@@ -123,6 +123,19 @@ fn bad_inputs_are_named() {
         .code(3)
         .stderr(predicate::str::contains("width 160").and(predicate::str::contains("3328")));
     assert!(!out.join("prediction_results.txt").exists());
+    // An output folder that cannot be created: exit 5, naming it.
+    let blocker = dir.path().join("blocker");
+    fs::write(&blocker, b"a file where the output folder should be").unwrap();
+    virnucpro()
+        .arg("classify")
+        .arg(fixture("e2e/a500/expected/input_merged/output_1_merged.pt"))
+        .arg("--classifier")
+        .arg(fixture("e2e/a500/classifier.pth"))
+        .arg("--out")
+        .arg(&blocker)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("blocker"));
     virnucpro()
         .args([
             "classify",
