@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod classifier;
+pub mod dnabert;
 pub mod embed;
 pub mod layers;
 pub mod weights;
