@@ -541,3 +541,29 @@ fn a_checkpoint_missing_a_layer_tensor_names_it() {
         "{err}"
     );
 }
+
+#[test]
+fn runner_traits_match_the_model() {
+    use virnucpro_engine::embed::{Encode, Tokenize};
+    let model = load(&tiny_dir());
+    let tokenizer: &dyn Tokenize = model.tokenizer();
+    assert_eq!(tokenizer.pad_id(), 3);
+    assert_eq!(
+        tokenizer.encode("ACGTACGTTTGA").unwrap(),
+        vec![1, 5, 194, 134, 23, 2]
+    );
+
+    let seqs = [
+        "ACGTACGTTTGA",
+        "ACGTNNNNACGTTTGACCATGGNATTTAAACCCGGGTTTA",
+        "N",
+    ];
+    let (ids, mask) = model.tokenizer().batch(&seqs).unwrap();
+    let lengths: Vec<i64> =
+        Vec::try_from(mask.sum_dim_intlist([1].as_slice(), false, Kind::Int64)).unwrap();
+    let encoder: &dyn Encode = &model;
+    assert_eq!(encoder.dim(), 96);
+    let got = encoder.embed(&ids, &lengths).unwrap();
+    assert_eq!(got.device(), Device::Cpu);
+    assert!(got.equal(&model.embed(&ids, &mask)));
+}

@@ -8,6 +8,7 @@
 
 mod alibi;
 mod config;
+mod encoder;
 mod error;
 mod layer;
 mod layout;
