@@ -6,6 +6,8 @@
 pub mod backend;
 pub mod classifier;
 pub mod esm2;
+pub mod layers;
+pub mod weights;
 
 pub use backend::{Backend, CudaBackend};
 pub use classifier::{ClassifierError, ClassifierProblem, Label, MlpClassifier, Prediction};

@@ -113,6 +113,63 @@ impl<S: ByteSource> TorchArchive<S> {
             Some(other) => return Err(self.unsupported_dtype(other.name())),
             None => return Err(self.unsupported_dtype(&tensor.storage.class)),
         };
+        let (entry, first, end) = self.checked_span(tensor, dtype)?;
+        if tensor.is_contiguous() {
+            return self.read_elements(entry, dtype, first, end);
+        }
+        // A strided view (e.g. a saved transpose) is gathered from the span it covers.
+        let span = self.read_elements(entry, dtype, first, end)?;
+        tensor
+            .strided_indices(first)
+            .into_iter()
+            .map(|i| usize::try_from(i).ok().and_then(|i| span.get(i).copied()))
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| self.error(Problem::UnsupportedLayout("index outside span".into())))
+    }
+
+    /// The storage elements a tensor view covers, as `(first, end)` element indexes, after
+    /// checking that the archive holds them. A view that repeats elements (stride 0) is
+    /// refused: it could ask for more memory than the file holds.
+    pub fn element_span(&self, tensor: &TensorRef) -> Result<(u64, u64), TorchFileError> {
+        let dtype = tensor
+            .storage
+            .dtype
+            .ok_or_else(|| self.unsupported_dtype(&tensor.storage.class))?;
+        self.checked_span(tensor, dtype)
+            .map(|(_, first, end)| (first, end))
+    }
+
+    /// Fill `out` with the raw little-endian bytes of storage elements `first..end` of
+    /// `tensor`'s storage (as returned by [`Self::element_span`]); `out` must be exactly
+    /// that long. Lets a caller read straight into memory it owns (a tensor's buffer).
+    pub fn read_span_bytes(
+        &self,
+        tensor: &TensorRef,
+        first: u64,
+        out: &mut [u8],
+    ) -> Result<(), TorchFileError> {
+        let dtype = tensor
+            .storage
+            .dtype
+            .ok_or_else(|| self.unsupported_dtype(&tensor.storage.class))?;
+        let (entry, span_first, span_end) = self.checked_span(tensor, dtype)?;
+        let wanted = (span_end - span_first) * dtype.size();
+        if first != span_first || out.len() as u64 != wanted {
+            return Err(self.error(Problem::UnsupportedLayout(format!(
+                "asked for {} bytes from element {first}, the view covers {wanted} from {span_first}",
+                out.len()
+            ))));
+        }
+        self.source
+            .read_exact_at(entry.data_start + first * dtype.size(), out)
+            .map_err(|e| self.error(Problem::Io(e)))
+    }
+
+    fn checked_span(
+        &self,
+        tensor: &TensorRef,
+        dtype: Dtype,
+    ) -> Result<(&ZipEntry, u64, u64), TorchFileError> {
         let key = &tensor.storage.key;
         let entry = self
             .storages
@@ -134,24 +191,13 @@ impl<S: ByteSource> TorchArchive<S> {
             }));
         }
         let numel = tensor.numel().unwrap_or(u64::MAX);
-        if tensor.is_contiguous() {
-            return self.read_elements(entry, dtype, first, end);
-        }
-        // A strided view (e.g. a saved transpose) is gathered from the span it covers; views
-        // that repeat elements (stride 0) could ask for more than the file holds.
         if numel > end - first {
             return Err(self.error(Problem::UnsupportedLayout(format!(
                 "shape {:?} with stride {:?} repeats storage elements",
                 tensor.shape, tensor.stride
             ))));
         }
-        let span = self.read_elements(entry, dtype, first, end)?;
-        tensor
-            .strided_indices(first)
-            .into_iter()
-            .map(|i| usize::try_from(i).ok().and_then(|i| span.get(i).copied()))
-            .collect::<Option<Vec<f32>>>()
-            .ok_or_else(|| self.error(Problem::UnsupportedLayout("index outside span".into())))
+        Ok((entry, first, end))
     }
 
     fn unsupported_dtype(&self, dtype: &str) -> TorchFileError {
