@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod classifier;
+pub mod embed;
 pub mod esm2;
 pub mod layers;
 pub mod weights;

@@ -1,0 +1,137 @@
+//! Embedding FASTA files with a model on one or more devices: the `embed` stage.
+//!
+//! A producer thread reads and tokenizes one input file at a time and plans token-budget
+//! batches ([`batch`]); one worker thread per device owns a model copy and takes batches
+//! from a shared queue as it becomes free ([`worker`]); the calling thread collects rows,
+//! puts them back in input order, and writes one feature file per input, atomically, as
+//! soon as the file is complete. A failed file is reported and the others go on. A file
+//! whose feature file already exists for the same input checksum and model is skipped, so
+//! an interrupted run resumes where it stopped.
+pub mod batch;
+mod encoder;
+mod error;
+mod run;
+mod sequences;
+mod worker;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tch::Device;
+use virnucpro_core::features::FeatureKind;
+
+pub use encoder::{Encode, EncoderFactory, Precision, Tokenize};
+pub use error::{EmbedError, FailureKind, FileFailure};
+pub use run::{embed_files, output_path};
+pub use sequences::{read_and_tokenize, TokenizedFile};
+
+/// What to embed, with which model, into which folder.
+pub struct EmbedJob<'a> {
+    /// FASTA files, one feature file each.
+    pub inputs: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    /// Recorded in the feature files (`nucleotide` for DNABERT-S, `protein` for ESM-2).
+    pub kind: FeatureKind,
+    /// Model name recorded in the feature files; a change makes old outputs stale.
+    pub model: String,
+    pub tokenizer: &'a dyn Tokenize,
+    pub factory: &'a dyn EncoderFactory,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// One worker per device.
+    pub devices: Vec<Device>,
+    /// Padded tokens per batch (rows × longest row).
+    pub batch_tokens: usize,
+    /// Recompute files whose outputs are up to date.
+    pub force: bool,
+}
+
+/// Progress, delivered on the calling thread in the order things happen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EmbedEvent {
+    WorkerReady {
+        device: String,
+        dim: usize,
+        load_seconds: f64,
+    },
+    FileQueued {
+        input: PathBuf,
+        sequences: usize,
+        tokens: usize,
+        batches: usize,
+    },
+    BatchDone {
+        device: String,
+        sequences: usize,
+        tokens: usize,
+        seconds: f64,
+    },
+    /// A batch ran out of memory; the device now runs batches in `parts` pieces.
+    BudgetHalved {
+        device: String,
+        parts: usize,
+    },
+    FileDone(FileOutcome),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FileStatus {
+    Written,
+    /// The existing output matches the input and model; nothing was recomputed.
+    UpToDate,
+    Failed(FileFailure),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileOutcome {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub sequences: usize,
+    pub status: FileStatus,
+}
+
+/// Work done by one device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeviceStats {
+    pub device: String,
+    pub sequences: usize,
+    pub tokens: usize,
+    /// Time spent in forward passes.
+    pub seconds: f64,
+    pub oom_splits: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmbedReport {
+    /// One outcome per input, in input order.
+    pub files: Vec<FileOutcome>,
+    pub devices: Vec<DeviceStats>,
+    pub cancelled: bool,
+}
+
+impl EmbedReport {
+    pub fn failed(&self) -> impl Iterator<Item = &FileOutcome> {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.status, FileStatus::Failed(_)))
+    }
+}
+
+/// Default batch budget in padded tokens when the user gives none. On the CPU, larger
+/// batches gain little; on a GPU the budget scales with free memory (after the model is
+/// loaded), at roughly `dim × 64` bytes of activations per token, clamped to a sane range.
+pub fn default_batch_tokens(device: Device, free_bytes: Option<u64>, dim: usize) -> usize {
+    const CPU_TOKENS: usize = 8192;
+    match (device, free_bytes) {
+        (Device::Cpu, _) => CPU_TOKENS,
+        (_, Some(free)) => {
+            let per_token = (dim.max(1) * 64) as u64;
+            ((free / 2 / per_token) as usize).clamp(1024, 1 << 20)
+        }
+        (_, None) => 16384,
+    }
+}

@@ -1,0 +1,481 @@
+//! The embedding runner with test doubles for the model: order, batching, devices,
+//! out-of-memory retries, per-file failures, resume and cancellation. (The real models'
+//! numbers are checked in the parity tests.)
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tch::{Device, Kind, Tensor};
+use virnucpro_core::cancel::CancelToken;
+use virnucpro_core::features::{FeatureFile, FeatureKind};
+use virnucpro_engine::embed::{
+    embed_files, EmbedError, EmbedEvent, EmbedJob, EmbedOptions, Encode, EncoderFactory,
+    FailureKind, FileStatus, Tokenize,
+};
+
+/// A=1, C=2, G=3, T=4; anything else is refused.
+struct Letters;
+
+const PAD: i64 = 99;
+
+impl Tokenize for Letters {
+    fn encode(&self, seq: &str) -> Result<Vec<i64>, String> {
+        let mut ids = vec![7]; // a "CLS" token
+        for (i, c) in seq.chars().enumerate() {
+            ids.push(match c {
+                'A' => 1,
+                'C' => 2,
+                'G' => 3,
+                'T' => 4,
+                other => {
+                    return Err(format!(
+                        "character {other:?} at position {} is not a base",
+                        i + 1
+                    ))
+                }
+            });
+        }
+        Ok(ids)
+    }
+    fn pad_id(&self) -> i64 {
+        PAD
+    }
+}
+
+/// Row = [sum of the row's real tokens, its length, sum of squares]; pads (99) included by
+/// mistake would show. Fails like a GPU out of memory above `max_tokens` padded tokens.
+struct Summer {
+    max_tokens: i64,
+    panic_on_oom: bool,
+}
+
+impl Encode for Summer {
+    fn dim(&self) -> usize {
+        3
+    }
+    fn embed(&self, ids: &Tensor, lengths: &[i64]) -> Result<Tensor, tch::TchError> {
+        let (b, t) = ids.size2()?;
+        if b * t > self.max_tokens {
+            let msg = format!("CUDA out of memory. Tried to allocate {} tokens", b * t);
+            if self.panic_on_oom {
+                panic!("{msg}");
+            }
+            return Err(tch::TchError::Torch(msg));
+        }
+        let positions = Tensor::arange(t, (Kind::Int64, Device::Cpu)).unsqueeze(0);
+        let lens = Tensor::from_slice(lengths).unsqueeze(1);
+        let mask = positions.lt_tensor(&lens).to_kind(Kind::Float);
+        let x = ids.to_kind(Kind::Float) * &mask;
+        let sum = x.sum_dim_intlist(1, false, Kind::Float);
+        let sq = (&x * &x).sum_dim_intlist(1, false, Kind::Float);
+        Ok(Tensor::stack(
+            &[sum, lens.squeeze_dim(1).to_kind(Kind::Float), sq],
+            1,
+        ))
+    }
+}
+
+fn expected_row(seq: &str) -> Vec<f32> {
+    let ids = Letters.encode(seq).unwrap();
+    let sum: i64 = ids.iter().sum();
+    let sq: i64 = ids.iter().map(|v| v * v).sum();
+    vec![sum as f32, ids.len() as f32, sq as f32]
+}
+
+fn write_fasta(dir: &Path, name: &str, records: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join(name);
+    let text: String = records
+        .iter()
+        .map(|(id, s)| format!(">{id} desc\n{s}\n"))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn random_records(n: usize, seed: u64) -> Vec<(String, String)> {
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    (0..n)
+        .map(|i| {
+            let len = 1 + next() % 60;
+            let seq: String = (0..len).map(|_| b"ACGT"[next() % 4] as char).collect();
+            (format!("r{i}"), seq)
+        })
+        .collect()
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    inputs: Vec<PathBuf>,
+    out: PathBuf,
+    records: Vec<Vec<(String, String)>>,
+}
+
+fn setup(files: usize, per_file: usize) -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    let mut records = Vec::new();
+    for f in 0..files {
+        let recs = random_records(per_file, f as u64 + 1);
+        let refs: Vec<(&str, &str)> = recs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        inputs.push(write_fasta(
+            tmp.path(),
+            &format!("output_{}.fa", f + 1),
+            &refs,
+        ));
+        records.push(recs);
+    }
+    let out = tmp.path().join("features");
+    Setup {
+        _tmp: tmp,
+        inputs,
+        out,
+        records,
+    }
+}
+
+fn run(
+    s: &Setup,
+    devices: Vec<Device>,
+    batch_tokens: usize,
+    model: &dyn EncoderFactory,
+    cancel: &CancelToken,
+) -> (
+    Result<virnucpro_engine::embed::EmbedReport, EmbedError>,
+    Vec<EmbedEvent>,
+) {
+    let job = EmbedJob {
+        inputs: s.inputs.clone(),
+        out_dir: s.out.clone(),
+        kind: FeatureKind::Nucleotide,
+        model: "summer".into(),
+        tokenizer: &Letters,
+        factory: model,
+    };
+    let options = EmbedOptions {
+        devices,
+        batch_tokens,
+        force: false,
+    };
+    let mut events = Vec::new();
+    let report = embed_files(&job, &options, cancel, &mut |e| events.push(e.clone()));
+    (report, events)
+}
+
+fn summer(max_tokens: i64) -> impl Fn(Device) -> Result<Box<dyn Encode>, EmbedError> + Sync {
+    move |_| {
+        Ok(Box::new(Summer {
+            max_tokens,
+            panic_on_oom: false,
+        }) as Box<dyn Encode>)
+    }
+}
+
+fn check_outputs(s: &Setup) {
+    for (f, recs) in s.records.iter().enumerate() {
+        let path = s
+            .out
+            .join(format!("output_{}.nucleotide.safetensors", f + 1));
+        let file = FeatureFile::open(&path).unwrap();
+        let ids: Vec<&str> = recs.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(file.ids(), ids.as_slice());
+        assert_eq!(file.meta().model, "summer");
+        assert_eq!(file.dim(), 3);
+        let mut row = vec![0f32; 3];
+        for (i, (_, seq)) in recs.iter().enumerate() {
+            file.row_into(i, &mut row);
+            assert_eq!(row, expected_row(seq), "file {f} row {i}");
+        }
+    }
+}
+
+#[test]
+fn rows_come_back_in_input_order_for_any_budget_and_worker_count() {
+    for (budget, workers) in [(1, 1), (64, 1), (300, 2), (100_000, 3)] {
+        let s = setup(3, 40);
+        let (report, events) = run(
+            &s,
+            vec![Device::Cpu; workers],
+            budget,
+            &summer(i64::MAX),
+            &CancelToken::new(),
+        );
+        let report = report.unwrap();
+        assert!(
+            report.files.iter().all(|f| f.status == FileStatus::Written),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.devices.iter().map(|d| d.sequences).sum::<usize>(),
+            120
+        );
+        check_outputs(&s);
+        let batches = events
+            .iter()
+            .filter(|e| matches!(e, EmbedEvent::BatchDone { .. }))
+            .count();
+        assert!(batches >= 1);
+        if budget == 1 {
+            assert_eq!(
+                batches, 120,
+                "a budget below one sequence runs them one by one"
+            );
+        }
+    }
+}
+
+#[test]
+fn out_of_memory_halves_the_batches_and_retries() {
+    for panic_on_oom in [false, true] {
+        let s = setup(2, 50);
+        let model = move |_: Device| -> Result<Box<dyn Encode>, EmbedError> {
+            Ok(Box::new(Summer {
+                max_tokens: 200,
+                panic_on_oom,
+            }))
+        };
+        let (report, events) = run(&s, vec![Device::Cpu], 4000, &model, &CancelToken::new());
+        let report = report.unwrap();
+        assert!(report.files.iter().all(|f| f.status == FileStatus::Written));
+        assert!(report.devices[0].oom_splits >= 1);
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, EmbedEvent::BudgetHalved { parts: 2, .. })));
+        check_outputs(&s);
+    }
+}
+
+#[test]
+fn a_sequence_too_large_for_memory_fails_its_file_only() {
+    let s = setup(2, 10);
+    // File 1 gets one 120-base read, more than the fake device holds on its own.
+    let long = "A".repeat(120);
+    write_fasta(
+        s.inputs[0].parent().unwrap(),
+        "output_1.fa",
+        &[("big", &long), ("small", "ACGT")],
+    );
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        4000,
+        &summer(100),
+        &CancelToken::new(),
+    );
+    let report = report.unwrap();
+    let FileStatus::Failed(failure) = &report.files[0].status else {
+        panic!("{report:?}")
+    };
+    assert_eq!(failure.kind, FailureKind::OutOfMemory);
+    assert!(
+        failure
+            .message
+            .contains("a sequence of 121 tokens does not fit"),
+        "{failure}"
+    );
+    assert_eq!(report.files[1].status, FileStatus::Written);
+    assert!(!report.files[0].output.exists());
+}
+
+#[test]
+fn bad_records_name_the_file_and_record_and_others_go_on() {
+    let s = setup(3, 5);
+    write_fasta(
+        s.inputs[1].parent().unwrap(),
+        "output_2.fa",
+        &[("ok", "ACGT"), ("bad", "ACxT")],
+    );
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    let report = report.unwrap();
+    let FileStatus::Failed(failure) = &report.files[1].status else {
+        panic!("{report:?}")
+    };
+    assert_eq!(failure.kind, FailureKind::BadRecord);
+    let name = s.inputs[1].display().to_string();
+    assert_eq!(
+        failure.message,
+        format!("{name}: record 2 ('bad'): character 'x' at position 3 is not a base")
+    );
+    assert_eq!(report.failed().count(), 1);
+    assert_eq!(report.files[2].status, FileStatus::Written);
+
+    // Duplicate IDs and empty records.
+    write_fasta(
+        s.inputs[1].parent().unwrap(),
+        "output_2.fa",
+        &[("a", "AC"), ("a", "GT")],
+    );
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
+        panic!()
+    };
+    assert!(
+        f.message
+            .ends_with("record 2 ('a'): the ID appears twice in the file"),
+        "{f}"
+    );
+    std::fs::write(&s.inputs[1], ">a\n\n>b\nAC\n").unwrap();
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
+        panic!()
+    };
+    assert!(
+        f.message.ends_with("record 1 ('a'): the sequence is empty"),
+        "{f}"
+    );
+    std::fs::remove_file(&s.inputs[1]).unwrap();
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
+        panic!()
+    };
+    assert_eq!(f.kind, FailureKind::Unreadable);
+}
+
+#[test]
+fn finished_files_are_not_recomputed_and_changed_inputs_are() {
+    let s = setup(2, 20);
+    let calls = AtomicUsize::new(0);
+    let model = |_: Device| -> Result<Box<dyn Encode>, EmbedError> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(Box::new(Summer {
+            max_tokens: i64::MAX,
+            panic_on_oom: false,
+        }) as Box<dyn Encode>)
+    };
+    let (report, _) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    assert!(report
+        .unwrap()
+        .files
+        .iter()
+        .all(|f| f.status == FileStatus::Written));
+    let (report, events) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    assert!(report
+        .unwrap()
+        .files
+        .iter()
+        .all(|f| f.status == FileStatus::UpToDate));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, EmbedEvent::BatchDone { .. })));
+
+    write_fasta(
+        s.inputs[0].parent().unwrap(),
+        "output_1.fa",
+        &[("changed", "GGGG")],
+    );
+    let (report, _) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    let report = report.unwrap();
+    assert_eq!(report.files[0].status, FileStatus::Written);
+    assert_eq!(report.files[1].status, FileStatus::UpToDate);
+    let file = FeatureFile::open(&report.files[0].output).unwrap();
+    assert_eq!(file.ids(), ["changed"]);
+}
+
+#[test]
+fn cancellation_leaves_only_complete_files() {
+    let s = setup(4, 30);
+    let cancel = CancelToken::new();
+    let seen = AtomicUsize::new(0);
+    let job = EmbedJob {
+        inputs: s.inputs.clone(),
+        out_dir: s.out.clone(),
+        kind: FeatureKind::Nucleotide,
+        model: "summer".into(),
+        tokenizer: &Letters,
+        factory: &summer(i64::MAX),
+    };
+    let options = EmbedOptions {
+        devices: vec![Device::Cpu],
+        batch_tokens: 50,
+        force: false,
+    };
+    let report = embed_files(&job, &options, &cancel, &mut |e| {
+        if matches!(e, EmbedEvent::BatchDone { .. }) && seen.fetch_add(1, Ordering::SeqCst) == 3 {
+            cancel.cancel();
+        }
+    })
+    .unwrap();
+    assert!(report.cancelled);
+    for f in &report.files {
+        match &f.status {
+            FileStatus::Written => assert!(FeatureFile::open(&f.output).is_ok()),
+            FileStatus::Failed(failure) => {
+                assert_eq!(failure.kind, FailureKind::Cancelled);
+                assert!(!f.output.exists());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(report.failed().count() >= 3);
+    let leftovers: Vec<_> = std::fs::read_dir(&s.out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".safetensors"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // Running again finishes the rest.
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        50,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    assert!(report.unwrap().failed().next().is_none());
+    check_outputs(&s);
+}
+
+#[test]
+fn model_load_failure_is_an_error_and_settings_are_checked() {
+    let s = setup(1, 3);
+    let broken = |_: Device| -> Result<Box<dyn Encode>, EmbedError> {
+        Err(EmbedError::Load {
+            device: "cpu".into(),
+            message: "weights.bin: missing".into(),
+        })
+    };
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu, Device::Cpu],
+        100,
+        &broken,
+        &CancelToken::new(),
+    );
+    let err = report.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot load the model on cpu: weights.bin: missing"
+    );
+
+    let (report, _) = run(&s, vec![], 100, &summer(i64::MAX), &CancelToken::new());
+    assert!(report.unwrap_err().to_string().contains("no device"));
+}
