@@ -7,6 +7,7 @@ pub mod backend;
 pub mod classifier;
 pub mod dnabert;
 pub mod embed;
+pub mod esm2;
 pub mod layers;
 pub mod weights;
 

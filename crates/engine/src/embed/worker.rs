@@ -188,6 +188,7 @@ fn forward(
         }
         let out = out
             .f_to_kind(tch::Kind::Float)?
+            .f_to(Device::Cpu)?
             .f_contiguous()?
             .f_view([-1])?;
         Vec::<f32>::try_from(&out)
