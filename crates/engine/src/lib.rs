@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod classifier;
+pub mod devices;
 
 pub use backend::{Backend, CudaBackend};
 pub use classifier::{ClassifierError, ClassifierProblem, Label, MlpClassifier, Prediction};
