@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod classifier;
 pub mod devices;
+pub mod discovery;
 
 pub use backend::{Backend, CudaBackend};
 pub use classifier::{ClassifierError, ClassifierProblem, Label, MlpClassifier, Prediction};
