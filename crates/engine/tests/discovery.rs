@@ -548,3 +548,19 @@ fn the_json_form_names_kinds_layouts_and_sources_in_kebab_case() {
     assert_eq!(json["searched"][0]["source"], "hf-hub");
     assert_eq!(json["searched"][0]["present"], true);
 }
+
+#[test]
+fn a_snapshot_named_as_a_folder_keeps_its_repository_name() {
+    let hub = tempfile::tempdir().unwrap();
+    let repo = dnabert_repo(hub.path());
+    let found = run(&SearchRoots::default().with_extra([repo.snapshot.clone()]));
+    let model = only(&found);
+    assert_eq!(model.kind, ModelKind::DnabertS);
+    assert_eq!(model.name, "DNABERT-S");
+    assert_eq!(model.source, Source::Folder);
+    assert_eq!(
+        model.revision.as_deref(),
+        Some("1cdf84d992ace6f3e75c7356774b4da088c8dc7d")
+    );
+    assert!(model.is_complete(), "{:?}", model.problems);
+}

@@ -28,17 +28,15 @@ pub(super) fn inspect(
             problems.push(format!("{label} is not a file"));
             return None;
         }
-        Err(err) if fs::symlink_metadata(path).is_ok() => {
-            let target = fs::read_link(path)
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            problems.push(format!(
-                "{label} is a link to a missing file {target} ({err})"
-            ));
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            problems.push(match fs::read_link(path) {
+                Ok(target) => format!("{label} is a link to a missing file {}", target.display()),
+                Err(_) => format!("{label} is missing"),
+            });
             return None;
         }
-        Err(_) => {
-            problems.push(format!("{label} is missing"));
+        Err(err) => {
+            problems.push(format!("{label} cannot be read: {err}"));
             return None;
         }
     };

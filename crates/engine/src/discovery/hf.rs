@@ -37,6 +37,13 @@ pub(super) fn kind_from_name(name: &str) -> Option<ModelKind> {
     }
 }
 
+/// NAME of a hub cache folder `models--ORG--NAME` (or `models--NAME`): what fair-esm and
+/// users call the model.
+fn repo_name(folder_name: &str) -> Option<&str> {
+    let repo = folder_name.strip_prefix("models--")?;
+    Some(repo.split_once("--").map_or(repo, |(_, name)| name))
+}
+
 pub(super) fn is_hub_repo(path: &Path) -> bool {
     file_name(path).starts_with("models--")
 }
@@ -49,17 +56,12 @@ pub(super) fn scan_hub(
 ) -> Vec<ModelCandidate> {
     let mut found = Vec::new();
     for repo_dir in sorted_entries(hub) {
-        let Some(repo) = file_name(&repo_dir).strip_prefix("models--") else {
+        let Some(name) = repo_name(file_name(&repo_dir)) else {
             continue;
         };
-        // `models--ORG--NAME`; NAME alone is what fair-esm and users call the model.
-        let name = repo
-            .split_once("--")
-            .map_or(repo, |(_, name)| name)
-            .to_string();
-        match kind_from_name(&name) {
-            Some(kind) => found.extend(scan_repo(&repo_dir, kind, &name, source, options)),
-            None => tracing::debug!(repo, "not DNABERT-S or ESM-2; skipped"),
+        match kind_from_name(name) {
+            Some(kind) => found.extend(scan_repo(&repo_dir, kind, name, source, options)),
+            None => tracing::debug!(name, "not DNABERT-S or ESM-2; skipped"),
         }
     }
     found
@@ -126,7 +128,13 @@ pub(super) fn inspect_named_folder(
     if fs::symlink_metadata(folder.join("config.json")).is_err() {
         return None;
     }
-    let name = file_name(folder);
+    // A hub snapshot named directly (`models--ORG--NAME/snapshots/REV`) keeps NAME and REV.
+    let repo = folder
+        .parent()
+        .filter(|parent| file_name(parent) == "snapshots")
+        .and_then(Path::parent)
+        .and_then(|repo| repo_name(file_name(repo)));
+    let name = repo.unwrap_or(file_name(folder));
     let kind = kind_from_name(name).or_else(|| match read_config(folder) {
         // DNABERT-S's config says only "bert", like any BERT: only ESM can be told apart.
         Ok(config) if config["model_type"] == "esm" => Some(ModelKind::Esm2),
@@ -136,7 +144,11 @@ pub(super) fn inspect_named_folder(
         tracing::debug!(folder = %folder.display(), "not DNABERT-S or ESM-2; skipped");
         return None;
     };
-    Some(inspect_folder(folder, kind, name, Source::Folder, options))
+    let mut candidate = inspect_folder(folder, kind, name, Source::Folder, options);
+    if repo.is_some() {
+        candidate.revision = Some(file_name(folder).to_string());
+    }
+    Some(candidate)
 }
 
 /// Everything about one Hugging Face model folder.

@@ -31,7 +31,7 @@ pub enum ModelKind {
 
 impl fmt::Display for ModelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             ModelKind::DnabertS => "DNABERT-S",
             ModelKind::Esm2 => "ESM-2",
         })
@@ -54,7 +54,7 @@ pub enum Layout {
 
 impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Layout::HfSafetensors => "hf-safetensors",
             Layout::HfShardedSafetensors => "hf-sharded-safetensors",
             Layout::HfPytorchBin => "hf-pytorch-bin",
@@ -75,7 +75,7 @@ pub enum Source {
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Source::HfHub => "hf-hub",
             Source::TorchHub => "torch-hub",
             Source::Folder => "folder",
