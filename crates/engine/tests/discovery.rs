@@ -12,6 +12,7 @@ use virnucpro_engine::discovery::{
 use virnucpro_testkit::fixture;
 
 const DNABERT_ST_SHA256: &str = "ce124763c8cbf4fd7484f31528942f88022237770265d22d8a8290a7bf4a3559";
+const DNABERT_REV: &str = "1cdf84d992ace6f3e75c7356774b4da088c8dc7d";
 const DNABERT_ST_BYTES: u64 = 2_211_280;
 const ESM_HF_ST_BYTES: u64 = 710_448;
 const ESM_PT_BYTES: u64 = 232_543;
@@ -58,11 +59,7 @@ fn fxhash(text: &str) -> u128 {
 
 fn dnabert_repo(hub: &Path) -> Repo {
     let src = fixture("models/dnabert_s_tiny");
-    let repo = Repo::new(
-        hub,
-        "zhihan1996/DNABERT-S",
-        "1cdf84d992ace6f3e75c7356774b4da088c8dc7d",
-    );
+    let repo = Repo::new(hub, "zhihan1996/DNABERT-S", DNABERT_REV);
     repo.add_fixture("config.json", &src.join("config.json"))
         .add_fixture("tokenizer.json", &src.join("tokenizer.json"))
         .add_fixture("tokenizer_config.json", &src.join("tokenizer_config.json"))
@@ -126,10 +123,7 @@ fn hub_snapshots_are_found_through_their_links_with_real_sizes() {
     assert_eq!(dnabert.kind, ModelKind::DnabertS);
     assert_eq!(dnabert.name, "DNABERT-S");
     assert_eq!(dnabert.source, Source::HfHub);
-    assert_eq!(
-        dnabert.revision.as_deref(),
-        Some("1cdf84d992ace6f3e75c7356774b4da088c8dc7d")
-    );
+    assert_eq!(dnabert.revision.as_deref(), Some(DNABERT_REV));
     assert_eq!(dnabert.layout, Some(Layout::HfSafetensors));
     assert_eq!(
         dnabert.size_bytes, DNABERT_ST_BYTES,
@@ -558,9 +552,6 @@ fn a_snapshot_named_as_a_folder_keeps_its_repository_name() {
     assert_eq!(model.kind, ModelKind::DnabertS);
     assert_eq!(model.name, "DNABERT-S");
     assert_eq!(model.source, Source::Folder);
-    assert_eq!(
-        model.revision.as_deref(),
-        Some("1cdf84d992ace6f3e75c7356774b4da088c8dc7d")
-    );
+    assert_eq!(model.revision.as_deref(), Some(DNABERT_REV));
     assert!(model.is_complete(), "{:?}", model.problems);
 }

@@ -77,15 +77,24 @@ fn check_whole(path: &Path, size: u64) -> Result<(), String> {
     result.unwrap_or_else(|err| Err(format!("cannot be read: {err}")))
 }
 
+/// The file, opened, and its first `N` bytes; a problem when it is shorter than that.
+fn head<const N: usize>(path: &Path, size: u64) -> io::Result<Result<(File, [u8; N]), String>> {
+    if size < N as u64 {
+        return Ok(Err(format!("is cut short ({size} bytes)")));
+    }
+    let mut file = File::open(path)?;
+    let mut bytes = [0u8; N];
+    file.read_exact(&mut bytes)?;
+    Ok(Ok((file, bytes)))
+}
+
 /// A safetensors file is 8 bytes of header length, the JSON header, then the data: the
 /// largest `data_offsets` end must be the data's length, else the download was cut short.
 fn check_safetensors(path: &Path, size: u64) -> io::Result<Result<(), String>> {
-    let mut file = File::open(path)?;
-    let mut length = [0u8; 8];
-    if size < 8 {
-        return Ok(Err(format!("is cut short ({size} bytes)")));
-    }
-    file.read_exact(&mut length)?;
+    let (file, length) = match head::<8>(path, size)? {
+        Ok(head) => head,
+        Err(problem) => return Ok(Err(problem)),
+    };
     let header_len = u64::from_le_bytes(length);
     if header_len > MAX_SAFETENSORS_HEADER || header_len > size - 8 {
         return Ok(Err(format!(
@@ -116,12 +125,10 @@ fn check_safetensors(path: &Path, size: u64) -> io::Result<Result<(), String>> {
 /// torch.save writes zip archives; one without its end record was cut short. Files that
 /// are not zips (pre-1.6 torch pickles) are left alone: nothing cheap says they are whole.
 fn check_zip(path: &Path, size: u64) -> io::Result<Result<(), String>> {
-    let mut file = File::open(path)?;
-    let mut magic = [0u8; 4];
-    if size < 4 {
-        return Ok(Err(format!("is cut short ({size} bytes)")));
-    }
-    file.read_exact(&mut magic)?;
+    let (mut file, magic) = match head::<4>(path, size)? {
+        Ok(head) => head,
+        Err(problem) => return Ok(Err(problem)),
+    };
     if magic != *b"PK\x03\x04" {
         return Ok(Ok(()));
     }
