@@ -4,10 +4,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod classify_cmd;
+mod devices_cmd;
 mod exit;
 mod logging;
 mod merge_cmd;
+mod models_cmd;
 mod prepare_cmd;
+mod units;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +39,10 @@ enum Command {
     Merge(merge_cmd::MergeArgs),
     /// Score merged features with the MLP classifier; write the original's two reports.
     Classify(classify_cmd::ClassifyArgs),
+    /// List the CPU and GPUs the models can run on, and the libtorch backend found.
+    Devices(devices_cmd::DevicesArgs),
+    /// List the DNABERT-S and ESM-2 weights already downloaded (nothing is downloaded).
+    Models(models_cmd::ModelsArgs),
 }
 
 fn version() -> &'static str {
@@ -69,6 +76,8 @@ fn main() -> ExitCode {
         Command::Prepare(args) => prepare_cmd::run(args, &cancel),
         Command::Merge(args) => merge_cmd::run(args, &cancel),
         Command::Classify(args) => classify_cmd::run(args, &cancel),
+        Command::Devices(args) => devices_cmd::run(args),
+        Command::Models(args) => models_cmd::run(args),
     };
     match result {
         Ok(code) => code,

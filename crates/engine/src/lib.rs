@@ -1,10 +1,12 @@
-//! The libtorch side of VirNucPro: models, weight loading, device workers and the stage
-//! runner. For now it holds the runtime facts every later stage needs (which libtorch the
-//! binary was built against and whether the CUDA backend could be loaded) and the MLP
-//! classifier.
+//! The libtorch side of VirNucPro: the DNABERT-S and ESM-2 encoders and the MLP classifier,
+//! weight loading from the files users have, the device list and model discovery, and the
+//! embedding runner (one worker per device). `backend` says which libtorch the binary was
+//! built against and whether the CUDA backend could be loaded.
 
 pub mod backend;
 pub mod classifier;
+pub mod devices;
+pub mod discovery;
 pub mod dnabert;
 pub mod embed;
 pub mod esm2;

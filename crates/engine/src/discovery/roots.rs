@@ -1,0 +1,140 @@
+//! Where the Python tools leave model weights, from the same environment variables.
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The folders `discover` looks in. Built from the environment by [`SearchRoots::from_env`],
+/// or directly (tests point it at temporary folders without touching the process env).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchRoots {
+    /// The Hugging Face hub cache, holding `models--ORG--NAME/` folders.
+    pub hf_hub: Option<PathBuf>,
+    /// torch hub's checkpoint folder, where fair-esm saves `esm2_t*.pt`.
+    pub torch_hub: Option<PathBuf>,
+    /// Folders the user names, scanned one level deep.
+    pub extra: Vec<PathBuf>,
+}
+
+impl SearchRoots {
+    /// The caches as `huggingface_hub` and `torch.hub` resolve them in this environment.
+    pub fn from_env() -> SearchRoots {
+        SearchRoots::from_vars(|name| std::env::var_os(name))
+    }
+
+    /// The caches for environment variables given by `var`:
+    /// - HF: `HF_HUB_CACHE`, else the older `HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub`,
+    ///   else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`;
+    /// - torch: `$TORCH_HOME/hub/checkpoints`, `TORCH_HOME` defaulting to
+    ///   `$XDG_CACHE_HOME/torch`, else `~/.cache/torch`.
+    ///
+    /// Like Python, a leading `~` in a value is the home folder; empty values count as unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> SearchRoots {
+        let home = var("HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let path = |name: &str| {
+            var(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| expand_home(PathBuf::from(v), home.as_deref()))
+        };
+        let cache = path("XDG_CACHE_HOME").or_else(|| home.as_ref().map(|h| h.join(".cache")));
+        let hf_hub = path("HF_HUB_CACHE")
+            .or_else(|| path("HUGGINGFACE_HUB_CACHE"))
+            .or_else(|| path("HF_HOME").map(|p| p.join("hub")))
+            .or_else(|| cache.as_ref().map(|c| c.join("huggingface").join("hub")));
+        let torch_home = path("TORCH_HOME").or_else(|| cache.as_ref().map(|c| c.join("torch")));
+        SearchRoots {
+            hf_hub,
+            torch_hub: torch_home.map(|t| t.join("hub").join("checkpoints")),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same roots, plus folders to scan.
+    pub fn with_extra(mut self, folders: impl IntoIterator<Item = PathBuf>) -> SearchRoots {
+        self.extra.extend(folders);
+        self
+    }
+}
+
+fn expand_home(path: PathBuf, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn roots(vars: &[(&str, &str)]) -> SearchRoots {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        SearchRoots::from_vars(|name| vars.get(name).cloned())
+    }
+
+    fn some(path: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(path))
+    }
+
+    #[test]
+    fn defaults_are_under_the_home_cache() {
+        let r = roots(&[("HOME", "/home/u")]);
+        assert_eq!(r.hf_hub, some("/home/u/.cache/huggingface/hub"));
+        assert_eq!(r.torch_hub, some("/home/u/.cache/torch/hub/checkpoints"));
+        assert!(r.extra.is_empty());
+    }
+
+    #[test]
+    fn xdg_cache_home_moves_both_caches() {
+        let r = roots(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/c")]);
+        assert_eq!(r.hf_hub, some("/c/huggingface/hub"));
+        assert_eq!(r.torch_hub, some("/c/torch/hub/checkpoints"));
+    }
+
+    #[test]
+    fn hf_variables_take_precedence_in_huggingface_hub_order() {
+        let all = [
+            ("HOME", "/home/u"),
+            ("HF_HOME", "/hf"),
+            ("HUGGINGFACE_HUB_CACHE", "/legacy"),
+            ("HF_HUB_CACHE", "/hub"),
+        ];
+        assert_eq!(roots(&all).hf_hub, some("/hub"));
+        assert_eq!(roots(&all[..3]).hf_hub, some("/legacy"));
+        assert_eq!(roots(&all[..2]).hf_hub, some("/hf/hub"));
+        // An empty value is as if unset.
+        assert_eq!(
+            roots(&[
+                ("HOME", "/home/u"),
+                ("HF_HUB_CACHE", ""),
+                ("HF_HOME", "/hf")
+            ])
+            .hf_hub,
+            some("/hf/hub")
+        );
+    }
+
+    #[test]
+    fn torch_home_and_tilde() {
+        let r = roots(&[("HOME", "/home/u"), ("TORCH_HOME", "~/t")]);
+        assert_eq!(r.torch_hub, some("/home/u/t/hub/checkpoints"));
+        let r = roots(&[("HOME", "/home/u"), ("HF_HOME", "~")]);
+        assert_eq!(r.hf_hub, some("/home/u/hub"));
+    }
+
+    #[test]
+    fn without_home_only_explicit_variables_count() {
+        assert_eq!(roots(&[]), SearchRoots::default());
+        let r = roots(&[("TORCH_HOME", "/t")]);
+        assert_eq!(r.torch_hub, some("/t/hub/checkpoints"));
+        assert_eq!(r.hf_hub, None);
+    }
+
+    #[test]
+    fn extra_folders_are_appended() {
+        let r = SearchRoots::default().with_extra([PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(r.extra, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+    }
+}
