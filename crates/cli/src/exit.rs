@@ -1,9 +1,11 @@
 //! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
 use virnucpro_core::fasta::InputError;
+use virnucpro_core::input_paths::PathError;
 use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
+use virnucpro_engine::embed::EmbedError;
 use virnucpro_engine::ClassifierError;
 
 pub const OK: u8 = 0;
@@ -26,6 +28,16 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         return match err {
             MergedInputError::Path(_) | MergedInputError::EmptyFolder { .. } => INPUT_UNREADABLE,
             _ => BAD_INPUT,
+        };
+    }
+    if err.downcast_ref::<PathError>().is_some() {
+        return INPUT_UNREADABLE;
+    }
+    if let Some(err) = err.downcast_ref::<EmbedError>() {
+        return match err {
+            EmbedError::Load { .. } => BAD_INPUT,
+            EmbedError::Output { .. } => OUTPUT_FAILED,
+            EmbedError::Settings(_) | EmbedError::Worker(_) => FAILED,
         };
     }
     if err.downcast_ref::<ClassifierError>().is_some() {

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod classify_cmd;
 mod devices_cmd;
+mod embed_cmd;
 mod exit;
 mod logging;
 mod merge_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Merge(merge_cmd::MergeArgs),
     /// Score merged features with the MLP classifier; write the original's two reports.
     Classify(classify_cmd::ClassifyArgs),
+    /// Embed FASTA files with DNABERT-S or ESM-2: one feature file per input.
+    Embed(embed_cmd::EmbedArgs),
     /// List the CPU and GPUs the models can run on, and the libtorch backend found.
     Devices(devices_cmd::DevicesArgs),
     /// List the DNABERT-S and ESM-2 weights already downloaded (nothing is downloaded).
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Prepare(args) => prepare_cmd::run(args, &cancel),
         Command::Merge(args) => merge_cmd::run(args, &cancel),
         Command::Classify(args) => classify_cmd::run(args, &cancel),
+        Command::Embed(args) => embed_cmd::run(args, &cancel),
         Command::Devices(args) => devices_cmd::run(args),
         Command::Models(args) => models_cmd::run(args),
     };

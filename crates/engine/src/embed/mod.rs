@@ -10,6 +10,7 @@
 pub mod batch;
 mod encoder;
 mod error;
+mod models;
 mod run;
 mod sequences;
 mod worker;
@@ -22,6 +23,7 @@ use virnucpro_core::features::FeatureKind;
 
 pub use encoder::{Encode, EncoderFactory, Precision, Tokenize};
 pub use error::{EmbedError, FailureKind, FileFailure};
+pub use models::{setup_model, ModelKind, ModelSetup};
 pub use run::{embed_files, output_path};
 pub use sequences::{read_and_tokenize, TokenizedFile};
 

@@ -134,13 +134,15 @@ fn run_batch(
                     });
                     continue 'retry;
                 }
-                Err(message) if is_out_of_memory(&message) => return Err(FileFailure::new(
-                    FailureKind::OutOfMemory,
-                    format!(
+                Err(message) if is_out_of_memory(&message) => {
+                    return Err(FileFailure::new(
+                        FailureKind::OutOfMemory,
+                        format!(
                         "a sequence of {} tokens does not fit in the memory of {label}: {message}",
                         item.tokens[piece[0]].len()
                     ),
-                )),
+                    ))
+                }
                 Err(message) => {
                     return Err(FileFailure::new(
                         FailureKind::Model,

@@ -3,6 +3,7 @@
 //! implementations to 1e-5 (`tests/esm2_parity.rs`).
 mod alphabet;
 mod config;
+mod encoder;
 mod error;
 mod keys;
 mod layer;

@@ -1,0 +1,398 @@
+//! Encoder throughput and load memory (see docs/benchmarks.md, `## embed`; driven by
+//! scripts/bench-embed.sh).
+//!
+//! ```text
+//! encoder_bench weights SHAPE DIR                 random weights in HF layout (SHAPE: dnabert-s, esm2-35m, esm2-650m)
+//! encoder_bench run MODEL DIR SEQS THREADS BUDGET embed SEQS random sequences (MODEL: dnabert-s | esm2)
+//! encoder_bench load MODEL DIR                    load on the CPU, print the file size and peak RSS
+//! ```
+//! Weights are random (the numbers are meaningless); the shapes are those of the real
+//! models, so the work per token is the real work.
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use tch::Device;
+use virnucpro_core::cancel::CancelToken;
+use virnucpro_engine::embed::{
+    embed_files, setup_model, EmbedEvent, EmbedOptions, ModelKind, Precision,
+};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .ok_or_else(|| format!("argument {i} missing (see the doc comment)"))
+    };
+    match arg(1)?.as_str() {
+        "weights" => write_weights(&arg(2)?, Path::new(&arg(3)?)),
+        "run" => run(
+            arg(2)?.parse()?,
+            Path::new(&arg(3)?),
+            arg(4)?.parse()?,
+            arg(5)?.parse()?,
+            arg(6)?.parse()?,
+        ),
+        "load" => load(arg(2)?.parse()?, Path::new(&arg(3)?)),
+        other => Err(format!("unknown command {other}").into()),
+    }
+}
+
+fn write_weights(shape: &str, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    // (layers, hidden, heads, intermediate) of the real models.
+    let tensors = match shape {
+        "dnabert-s" => {
+            let tokenizer = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/fixtures/models/dnabert_s_tiny/tokenizer.json");
+            std::fs::copy(tokenizer, dir.join("tokenizer.json"))?;
+            write_dnabert_config(dir, 12, 768, 12, 3072)?;
+            dnabert_tensors(12, 768, 3072)
+        }
+        "esm2-35m" => {
+            write_esm_config(dir, 12, 480, 20, 1920)?;
+            esm_tensors(12, 480, 20, 1920)
+        }
+        "esm2-650m" => {
+            write_esm_config(dir, 33, 1280, 20, 5120)?;
+            esm_tensors(33, 1280, 20, 5120)
+        }
+        other => return Err(format!("unknown shape {other}").into()),
+    };
+    let bytes = write_safetensors(&dir.join("model.safetensors"), &tensors)?;
+    println!(
+        "{shape}: {} tensors, {:.1} MB in {}",
+        tensors.len(),
+        bytes as f64 / 1e6,
+        dir.display()
+    );
+    Ok(())
+}
+
+/// How a random tensor is filled.
+#[derive(Clone, Copy)]
+enum Fill {
+    Random,
+    Ones,
+    Zeros,
+    /// ESM rotary frequencies for a head width, rounded to fp16 as in the real checkpoints.
+    InvFreq(usize),
+}
+
+type Spec = (String, Vec<usize>, Fill);
+
+fn dnabert_tensors(layers: usize, h: usize, inter: usize) -> Vec<Spec> {
+    let mut t = vec![
+        (
+            "embeddings.word_embeddings.weight".into(),
+            vec![4096, h],
+            Fill::Random,
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![2, h],
+            Fill::Random,
+        ),
+        ("embeddings.LayerNorm.weight".into(), vec![h], Fill::Ones),
+        ("embeddings.LayerNorm.bias".into(), vec![h], Fill::Zeros),
+        ("pooler.dense.weight".into(), vec![h, h], Fill::Random),
+        ("pooler.dense.bias".into(), vec![h], Fill::Zeros),
+    ];
+    for l in 0..layers {
+        let p = format!("encoder.layer.{l}");
+        t.extend([
+            (
+                format!("{p}.attention.self.Wqkv.weight"),
+                vec![3 * h, h],
+                Fill::Random,
+            ),
+            (
+                format!("{p}.attention.self.Wqkv.bias"),
+                vec![3 * h],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.attention.output.dense.weight"),
+                vec![h, h],
+                Fill::Random,
+            ),
+            (
+                format!("{p}.attention.output.dense.bias"),
+                vec![h],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.attention.output.LayerNorm.weight"),
+                vec![h],
+                Fill::Ones,
+            ),
+            (
+                format!("{p}.attention.output.LayerNorm.bias"),
+                vec![h],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.mlp.gated_layers.weight"),
+                vec![2 * inter, h],
+                Fill::Random,
+            ),
+            (format!("{p}.mlp.wo.weight"), vec![h, inter], Fill::Random),
+            (format!("{p}.mlp.wo.bias"), vec![h], Fill::Zeros),
+            (format!("{p}.mlp.layernorm.weight"), vec![h], Fill::Ones),
+            (format!("{p}.mlp.layernorm.bias"), vec![h], Fill::Zeros),
+        ]);
+    }
+    t
+}
+
+fn esm_tensors(layers: usize, h: usize, heads: usize, inter: usize) -> Vec<Spec> {
+    let mut t = vec![
+        (
+            "esm.embeddings.word_embeddings.weight".into(),
+            vec![33, h],
+            Fill::Random,
+        ),
+        (
+            "esm.encoder.emb_layer_norm_after.weight".into(),
+            vec![h],
+            Fill::Ones,
+        ),
+        (
+            "esm.encoder.emb_layer_norm_after.bias".into(),
+            vec![h],
+            Fill::Zeros,
+        ),
+    ];
+    let head = h / heads;
+    for l in 0..layers {
+        let p = format!("esm.encoder.layer.{l}");
+        for proj in ["query", "key", "value"] {
+            t.push((
+                format!("{p}.attention.self.{proj}.weight"),
+                vec![h, h],
+                Fill::Random,
+            ));
+            t.push((
+                format!("{p}.attention.self.{proj}.bias"),
+                vec![h],
+                Fill::Zeros,
+            ));
+        }
+        t.extend([
+            (
+                format!("{p}.attention.self.rotary_embeddings.inv_freq"),
+                vec![head / 2],
+                Fill::InvFreq(head),
+            ),
+            (
+                format!("{p}.attention.output.dense.weight"),
+                vec![h, h],
+                Fill::Random,
+            ),
+            (
+                format!("{p}.attention.output.dense.bias"),
+                vec![h],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.attention.LayerNorm.weight"),
+                vec![h],
+                Fill::Ones,
+            ),
+            (
+                format!("{p}.attention.LayerNorm.bias"),
+                vec![h],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.intermediate.dense.weight"),
+                vec![inter, h],
+                Fill::Random,
+            ),
+            (
+                format!("{p}.intermediate.dense.bias"),
+                vec![inter],
+                Fill::Zeros,
+            ),
+            (
+                format!("{p}.output.dense.weight"),
+                vec![h, inter],
+                Fill::Random,
+            ),
+            (format!("{p}.output.dense.bias"), vec![h], Fill::Zeros),
+            (format!("{p}.LayerNorm.weight"), vec![h], Fill::Ones),
+            (format!("{p}.LayerNorm.bias"), vec![h], Fill::Zeros),
+        ]);
+    }
+    t
+}
+
+fn write_dnabert_config(
+    dir: &Path,
+    layers: usize,
+    h: usize,
+    heads: usize,
+    inter: usize,
+) -> Result<()> {
+    let config = serde_json::json!({
+        "architectures": ["BertModel"], "model_type": "bert", "hidden_size": h,
+        "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": inter,
+        "layer_norm_eps": 1e-12, "vocab_size": 4096, "alibi_starting_size": 512,
+        "hidden_act": "gelu", "type_vocab_size": 2, "pad_token_id": 0,
+    });
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
+    Ok(())
+}
+
+fn write_esm_config(dir: &Path, layers: usize, h: usize, heads: usize, inter: usize) -> Result<()> {
+    let config = serde_json::json!({
+        "architectures": ["EsmForMaskedLM"], "model_type": "esm", "hidden_size": h,
+        "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": inter,
+        "layer_norm_eps": 1e-5, "vocab_size": 33, "pad_token_id": 1, "mask_token_id": 32,
+        "position_embedding_type": "rotary", "token_dropout": true,
+        "emb_layer_norm_before": false, "hidden_act": "gelu", "max_position_embeddings": 1026,
+    });
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
+    Ok(())
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// A safetensors file written tensor by tensor, so even multi-GB files need little memory.
+fn write_safetensors(path: &Path, tensors: &[Spec]) -> Result<u64> {
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for (name, shape, _) in tensors {
+        let len = shape.iter().product::<usize>() * 4;
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len]}),
+        );
+        offset += len;
+    }
+    let mut json = serde_json::to_string(&header)?;
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut out = BufWriter::new(File::create(path)?);
+    out.write_all(&(json.len() as u64).to_le_bytes())?;
+    out.write_all(json.as_bytes())?;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for (_, shape, fill) in tensors {
+        let n: usize = shape.iter().product();
+        for i in 0..n {
+            let v = match fill {
+                Fill::Ones => 1.0f32,
+                Fill::Zeros => 0.0,
+                Fill::InvFreq(dim) => {
+                    let exact = 1.0 / 10000f64.powf((2 * i) as f64 / *dim as f64);
+                    half::f16::from_f64(exact).to_f32()
+                }
+                Fill::Random => {
+                    ((xorshift(&mut state) >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1
+                }
+            };
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(8 + json.len() as u64 + offset as u64)
+}
+
+fn random_fasta(path: &Path, model: ModelKind, n: usize) -> Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    // Typical inputs: 500 bp chunks, and their ~166-residue translations.
+    let (alphabet, len): (&[u8], usize) = match model {
+        ModelKind::DnabertS => (b"ACGT", 500),
+        ModelKind::Esm2 => (b"LAGVSERTIDPNQKFYMHWC", 166),
+    };
+    for i in 0..n {
+        writeln!(out, ">s{i}")?;
+        let seq: Vec<u8> = (0..len)
+            .map(|_| alphabet[(xorshift(&mut state) >> 33) as usize % alphabet.len()])
+            .collect();
+        out.write_all(&seq)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn run(model: ModelKind, dir: &Path, seqs: usize, threads: i32, budget: usize) -> Result<()> {
+    tch::set_num_threads(threads);
+    let tmp = tempfile::tempdir()?;
+    let input = tmp.path().join("seqs.fa");
+    random_fasta(&input, model, seqs)?;
+    let setup = setup_model(model, dir, Precision::Fp32)?;
+    let job = setup.job(vec![input], tmp.path().join("out"));
+    let options = EmbedOptions {
+        devices: vec![Device::Cpu],
+        batch_tokens: budget,
+        force: true,
+    };
+    let started = Instant::now();
+    let mut load_seconds = 0.0;
+    let report = embed_files(&job, &options, &CancelToken::new(), &mut |e| {
+        if let EmbedEvent::WorkerReady {
+            load_seconds: s, ..
+        } = e
+        {
+            load_seconds = *s;
+        }
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(failed) = report.failed().next() {
+        return Err(format!("{failed:?}").into());
+    }
+    let stats = &report.devices[0];
+    println!(
+        "{} threads={threads} budget={budget} seqs={} tokens={} forward_s={:.2} tokens_per_s={:.0} seqs_per_s={:.1} wall_s={wall:.2} load_s={load_seconds:.2}",
+        model.as_str(),
+        stats.sequences,
+        stats.tokens,
+        stats.seconds,
+        stats.tokens as f64 / stats.seconds,
+        stats.sequences as f64 / stats.seconds,
+    );
+    Ok(())
+}
+
+fn load(model: ModelKind, dir: &Path) -> Result<()> {
+    let setup = setup_model(model, dir, Precision::Fp32)?;
+    let started = Instant::now();
+    let encoder = setup.factory.load(Device::Cpu)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let file_bytes = std::fs::metadata(dir.join("model.safetensors"))?.len();
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let peak = peak_kb as f64 * 1024.0;
+    println!(
+        "{} dim={} file_mb={:.1} peak_rss_mb={:.1} peak_over_file={:.2} load_s={seconds:.2}",
+        model.as_str(),
+        encoder.dim(),
+        file_bytes as f64 / 1e6,
+        peak / 1e6,
+        peak / file_bytes as f64
+    );
+    Ok(())
+}
