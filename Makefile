@@ -4,7 +4,7 @@ CARGO ?= cargo
 DEMO_OUT ?= demo-output
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo test lint fmt bench-prepare bench-merge clean
+.PHONY: setup build demo test lint fmt bench-prepare bench-merge bench-embed clean
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,9 @@ bench-prepare: build
 	bash scripts/bench-prepare.sh
 
 # Needs python3 for the legacy .pt inputs (standard library only).
+bench-embed: setup
+	bash scripts/bench-embed.sh
+
 bench-merge: setup
 	LEGACY=1 bash scripts/bench-merge.sh
 
