@@ -479,3 +479,16 @@ fn model_load_failure_is_an_error_and_settings_are_checked() {
     let (report, _) = run(&s, vec![], 100, &summer(i64::MAX), &CancelToken::new());
     assert!(report.unwrap_err().to_string().contains("no device"));
 }
+
+#[test]
+fn a_worker_that_panics_ends_the_run_with_an_error_instead_of_hanging() {
+    // Enough batches that the producer fills the queue and would block on a dead worker.
+    let s = setup(3, 30);
+    let panicking = |_: Device| -> Result<Box<dyn Encode>, EmbedError> { panic!("driver crashed") };
+    let (report, _) = run(&s, vec![Device::Cpu], 10, &panicking, &CancelToken::new());
+    let err = report.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "a device worker stopped unexpectedly: the worker on cpu panicked"
+    );
+}

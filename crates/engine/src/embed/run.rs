@@ -104,7 +104,17 @@ pub fn embed_files(
             let (factory, stop) = (job.factory, &stop);
             scope.spawn(move || {
                 let report = |r| msg_tx.send(Msg::Worker(r)).is_ok();
-                run_worker(device, factory, work_rx, &report, stop);
+                // A worker that dies must still be counted, or the producer could wait
+                // forever for a free worker.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_worker(device, factory, work_rx, &report, stop)
+                }));
+                if ran.is_err() {
+                    report(Report::LoadFailed(EmbedError::Worker(format!(
+                        "the worker on {} panicked",
+                        device_label(device)
+                    ))));
+                }
             });
         }
         {
