@@ -11,8 +11,8 @@ use virnucpro_core::input_paths::{expand, PathError};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::devices::{parse_devices, DeviceId};
 use virnucpro_engine::embed::{
-    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport,
-    FileStatus, ModelKind, Precision,
+    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport, FileStatus,
+    ModelKind, Precision,
 };
 
 use crate::exit;

@@ -1,11 +1,11 @@
 //! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
 use virnucpro_core::fasta::InputError;
 use virnucpro_core::input_paths::PathError;
+use virnucpro_core::merge::MergeError;
 use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
-use virnucpro_core::merge::MergeError;
 use virnucpro_engine::embed::EmbedError;
 use virnucpro_engine::run::{ProblemKind, RunError};
 use virnucpro_engine::ClassifierError;

@@ -197,7 +197,10 @@ impl ProgressLines {
             }
             RunEvent::Warning { message, .. } => eprintln!("warning: {message}"),
             RunEvent::Failure(f) => {
-                eprintln!("[{}] {} failed ({}): {}", f.stage, f.item, f.kind, f.message)
+                eprintln!(
+                    "[{}] {} failed ({}): {}",
+                    f.stage, f.item, f.kind, f.message
+                )
             }
             RunEvent::StageFinished {
                 stage,

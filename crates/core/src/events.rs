@@ -230,7 +230,10 @@ mod tests {
             message: "non-finite value".into(),
         });
         let json = serde_json::to_string(&event).unwrap();
-        assert!(json.starts_with(r#"{"event":"failure","stage":"merge""#), "{json}");
+        assert!(
+            json.starts_with(r#"{"event":"failure","stage":"merge""#),
+            "{json}"
+        );
         let back: RunEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);
     }

@@ -69,11 +69,8 @@ pub fn run_embed(
             })
         })
         .collect();
-    let by_input: HashMap<PathBuf, usize> = inputs
-        .iter()
-        .cloned()
-        .zip(chosen.iter().copied())
-        .collect();
+    let by_input: HashMap<PathBuf, usize> =
+        inputs.iter().cloned().zip(chosen.iter().copied()).collect();
     let total: u64 = chosen.iter().map(|&i| shards[i].records as u64).sum();
     events.emit(RunEvent::StageStarted {
         stage,

@@ -56,8 +56,7 @@ pub fn model_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         let entry = entry?;
         let name = entry.file_name();
         // Resolve links (a Hugging Face snapshot is all links into blobs/).
-        if !name.to_string_lossy().starts_with('.') && std::fs::metadata(entry.path())?.is_file()
-        {
+        if !name.to_string_lossy().starts_with('.') && std::fs::metadata(entry.path())?.is_file() {
             files.push(entry.path());
         }
     }

@@ -63,7 +63,14 @@ pub fn run_merge(
         let mut done = 0u64;
         for pair in &rx {
             done += 1;
-            events.progress(&clock, stage, done, Some(pairs.len() as u64), "shards", true);
+            events.progress(
+                &clock,
+                stage,
+                done,
+                Some(pairs.len() as u64),
+                "shards",
+                true,
+            );
             if let PairOutcome::Failed(f) = &pair.outcome {
                 if f.kind != virnucpro_core::merge::FailureKind::Cancelled {
                     events.failure(stage, &pair.shard, f.kind.name(), f.to_string());

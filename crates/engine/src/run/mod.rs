@@ -31,7 +31,7 @@ use virnucpro_core::events::{
 use virnucpro_core::features::FeatureKind;
 use virnucpro_core::merge::MergeError;
 use virnucpro_core::prepare::PrepareError;
-use virnucpro_core::report::{ReportError, ReadTotals};
+use virnucpro_core::report::{ReadTotals, ReportError};
 use virnucpro_core::CancelToken;
 
 pub use layout::{

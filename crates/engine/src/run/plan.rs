@@ -113,7 +113,8 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
     } else {
         plan(Stage::Merge, StageAction::Run, "no earlier merged files")
     });
-    let classifier_changed = previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
+    let classifier_changed =
+        previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
     out.push(if classifier_changed {
         plan(Stage::Classify, StageAction::Redo, "the classifier changed")
     } else {

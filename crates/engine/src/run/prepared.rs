@@ -76,7 +76,10 @@ pub fn check_prepared(
         .ok_or_else(|| "the earlier prepare did not finish".to_string())?;
     let wanted = Stamp::new(length, shard_size, inputs);
     if stamp.length != length {
-        return Err(format!("the read length changed ({} → {length})", stamp.length));
+        return Err(format!(
+            "the read length changed ({} → {length})",
+            stamp.length
+        ));
     }
     if stamp.shard_size != shard_size {
         return Err("the shard size changed".into());
@@ -85,7 +88,12 @@ pub fn check_prepared(
         return Err("the input files changed".into());
     }
     let missing = std::iter::once(&record.chunked)
-        .chain(record.shards.iter().flat_map(|s| [&s.nucleotide, &s.protein]))
+        .chain(
+            record
+                .shards
+                .iter()
+                .flat_map(|s| [&s.nucleotide, &s.protein]),
+        )
         .find(|p| !dir.join(p).is_file());
     if let Some(path) = missing {
         return Err(format!("{} is missing", dir.join(path).display()));

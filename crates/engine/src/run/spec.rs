@@ -209,16 +209,14 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
     };
     check_output(&mut problems, &spec.out_dir);
     match (dnabert, esm, classifier) {
-        (Some(dnabert), Some(esm), Some(classifier)) if problems.0.is_empty() => {
-            Ok(ValidatedRun {
-                spec: spec.clone(),
-                inputs,
-                devices,
-                dnabert,
-                esm,
-                classifier,
-            })
-        }
+        (Some(dnabert), Some(esm), Some(classifier)) if problems.0.is_empty() => Ok(ValidatedRun {
+            spec: spec.clone(),
+            inputs,
+            devices,
+            dnabert,
+            esm,
+            classifier,
+        }),
         _ => Err(problems.0),
     }
 }
