@@ -9,6 +9,7 @@ READS="${READS:-20000}"
 LEN="${LEN:-500}"
 WORK="${WORK:-$(mktemp -d /tmp/virnucpro-bench.XXXXXX)}"
 bin="${BIN:-$root/target/release/virnucpro}"
+mkdir -p "$WORK"
 
 profile=--release
 if [[ -z "${BIN:-}" ]]; then

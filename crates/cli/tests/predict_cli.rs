@@ -9,7 +9,7 @@ use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use virnucpro_testkit::fixture;
+use virnucpro_testkit::{fixture, prediction_rows as rows};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_virnucpro")
@@ -44,23 +44,6 @@ fn predict(case: &str, out: &Path, extra: &[&str]) -> Command {
 }
 
 type Row = (String, String, f32, f32);
-
-fn rows(path: &Path) -> Vec<Row> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            (
-                f[0].to_string(),
-                f[1].to_string(),
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-            )
-        })
-        .collect()
-}
 
 /// Within the score tolerance of a tie, the label is decided by f32 rounding of the
 /// embeddings, not by the model: such rows may differ and are listed, nothing else may.

@@ -18,5 +18,6 @@ pub mod merged_input;
 pub mod pickle;
 pub mod prepare;
 pub mod report;
+pub mod tsv;
 
 pub use cancel::CancelToken;

@@ -4,6 +4,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::events::{ItemCounts, ItemFailure, RunSummary, Stage, StagePlan};
+use virnucpro_core::tsv::escape_field;
 
 use super::files::FileEntry;
 
@@ -96,18 +97,11 @@ pub fn failures_tsv(failures: &[ItemFailure]) -> String {
     let mut out = String::from(FAILURES_HEADER);
     for f in failures {
         let fields = [f.stage.as_str(), &f.item, &f.kind, &f.message];
-        let fields: Vec<String> = fields.iter().map(|s| tsv_field(s)).collect();
+        let fields: Vec<String> = fields.iter().map(|s| escape_field(s)).collect();
         out.push_str(&fields.join("\t"));
         out.push('\n');
     }
     out
-}
-
-fn tsv_field(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
 }
 
 #[cfg(test)]
