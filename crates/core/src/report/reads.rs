@@ -170,7 +170,10 @@ mod tests {
         let mut tally = ReadTally::new();
         for r in [
             row("r_chunk_1F1", 0.9, 0.1),
-            row("r_chunk_1R2", 0.4, 0.6),
+            // Virus by the consensus rule: the group's max score2 (0.95) >= max score1 (0.9).
+            row("r_chunk_1R2", 0.05, 0.95),
+            // Not virus: max score2 0.45 < max score1 0.7, though this frame leans virus.
+            row("r_chunk_2R1", 0.4, 0.45),
             row("r_chunk_2F1", 0.7, 0.3),
             row("s_x_chunk_1F3", 0.8, 0.2),
         ] {
@@ -181,7 +184,7 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             format!(
-                "{READ_SUMMARY_HEADER}r\t2\t3\t1\t0.6\tvirus\nempty\t1\t0\t0\t\tnone\n\
+                "{READ_SUMMARY_HEADER}r\t2\t4\t1\t0.95\tvirus\nempty\t1\t0\t0\t\tnone\n\
                  s_x\t1\t1\t0\t0.2\tothers\n"
             )
         );
