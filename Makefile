@@ -4,7 +4,7 @@ CARGO ?= cargo
 DEMO_OUT ?= demo-output
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo test lint fmt bench-prepare bench-merge bench-embed clean
+.PHONY: setup build demo test lint fmt bench-prepare bench-merge bench-embed bench-predict clean
 
 setup:
 	@bash scripts/setup.sh
@@ -12,10 +12,15 @@ setup:
 build: setup
 	$(CARGO) build --release -p virnucpro-cli
 
+# The demo models are RANDOM tiny networks (demo/models/README.md): the run is real, the
+# predictions are not.
 demo: build
-	./target/release/virnucpro prepare demo/sample_reads.fa --length 500 --out $(DEMO_OUT)
+	./target/release/virnucpro predict demo/sample_reads.fa --length 500 \
+		--dnabert demo/models/dnabert_s_tiny --esm demo/models/esm2_tiny/esm2_t2_tiny_fixture.pt \
+		--classifier demo/models/classifier_500_tiny.pth --devices cpu --out $(DEMO_OUT)
 	@echo
-	@echo "Demo output is in $(DEMO_OUT)/ (chunked reads, nucleotide/ and protein/ shards, prepare.json)."
+	@echo "Demo results are in $(DEMO_OUT)/: prediction_results.txt, prediction_results_highestscore.csv,"
+	@echo "read_summary.tsv, failures.tsv and run-manifest.json (made with RANDOM demo models)."
 
 lint: setup
 	$(CARGO) fmt --all --check
@@ -30,6 +35,9 @@ fmt:
 # Benchmarks: see docs/benchmarks.md for what they measure and the recorded numbers.
 bench-prepare: build
 	bash scripts/bench-prepare.sh
+
+bench-predict: build
+	bash scripts/bench-predict.sh
 
 # Needs python3 for the legacy .pt inputs (standard library only).
 bench-embed: setup

@@ -3,10 +3,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use virnucpro_core::merged_input::{find_merged_files, read_merged};
-use virnucpro_core::report::{Label, PredictionRow, ReportError, ReportWriter};
+use virnucpro_core::merged_input::find_merged_files;
+use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
-use virnucpro_engine::classifier::MlpClassifier;
+use virnucpro_engine::classifier::{MlpClassifier, ScoreError, Scorer};
 
 use crate::exit;
 
@@ -40,27 +40,18 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         path: args.out.clone(),
         source,
     })?;
-    let mut writer = ReportWriter::create(&args.out)?;
-    let mut virus_rows = 0usize;
+    let mut scorer = Scorer::create(&model, &args.out, false)?;
     for file in &files {
         if cancel.is_cancelled() {
             return Ok(ExitCode::from(exit::CANCELLED));
         }
-        let table = read_merged(file)?;
-        let predictions = model.classify(&table.rows, table.dim)?;
-        for (id, prediction) in table.ids.into_iter().zip(predictions) {
-            if prediction.label == Label::Virus {
-                virus_rows += 1;
-            }
-            writer.push(&PredictionRow {
-                id,
-                p_others: prediction.p_others,
-                p_virus: prediction.p_virus,
-            })?;
-        }
+        // Any shard failing stops `classify` (its exit code says why); a whole run instead
+        // lists the shard and goes on.
+        scorer.add_shard(file).map_err(unwrap_score_error)?;
         tracing::info!(file = %file.display(), "classified");
     }
-    let summary = writer.finish()?;
+    let virus_rows = scorer.virus_rows;
+    let (summary, _) = scorer.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let json = serde_json::json!({
@@ -90,4 +81,13 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         println!("  {}", summary.highestscore.display());
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// The inner error, so that the exit code follows its type (exit.rs).
+pub fn unwrap_score_error(err: ScoreError) -> anyhow::Error {
+    match err {
+        ScoreError::Input(e) => e.into(),
+        ScoreError::Model(e) => e.into(),
+        ScoreError::Report(e) => e.into(),
+    }
 }

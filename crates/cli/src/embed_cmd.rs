@@ -11,8 +11,8 @@ use virnucpro_core::input_paths::{expand, PathError};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::devices::{parse_devices, DeviceId};
 use virnucpro_engine::embed::{
-    default_batch_tokens, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport,
-    FileStatus, ModelKind, Precision,
+    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport, FileStatus,
+    ModelKind, Precision,
 };
 
 use crate::exit;
@@ -135,25 +135,6 @@ fn fasta_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         files.extend(given.files);
     }
     Ok(files)
-}
-
-/// The smallest default over the chosen devices, so every worker's batches fit.
-fn default_budget(devices: &[DeviceId]) -> usize {
-    let listed = virnucpro_engine::devices::list_devices(virnucpro_engine::Backend::detect());
-    devices
-        .iter()
-        .map(|&id| {
-            let free = listed
-                .iter()
-                .find(|d| d.id == id)
-                .and_then(|d| d.free_memory);
-            // The model is not loaded yet: leave it room (the ESM-2 3B fp32 weights are
-            // 11.4 GB) by sizing for the widest model.
-            let free = free.map(|f| f.saturating_sub(12 << 30));
-            default_batch_tokens(id.into(), free, 2560)
-        })
-        .min()
-        .unwrap_or(8192)
 }
 
 fn log_event(event: &EmbedEvent, done: &mut usize, total: usize) {

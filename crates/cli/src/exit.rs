@@ -1,11 +1,13 @@
 //! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
 use virnucpro_core::fasta::InputError;
 use virnucpro_core::input_paths::PathError;
+use virnucpro_core::merge::MergeError;
 use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::EmbedError;
+use virnucpro_engine::run::{ProblemKind, RunError};
 use virnucpro_engine::ClassifierError;
 
 pub const OK: u8 = 0;
@@ -34,11 +36,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         return INPUT_UNREADABLE;
     }
     if let Some(err) = err.downcast_ref::<EmbedError>() {
-        return match err {
-            EmbedError::Load { .. } => BAD_INPUT,
-            EmbedError::Output { .. } => OUTPUT_FAILED,
-            EmbedError::Settings(_) | EmbedError::Worker(_) => FAILED,
-        };
+        return embed_code(err);
+    }
+    if let Some(err) = err.downcast_ref::<RunError>() {
+        return run_code(err);
     }
     if err.downcast_ref::<ClassifierError>().is_some() {
         return BAD_INPUT;
@@ -47,17 +48,57 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         return OUTPUT_FAILED;
     }
     match err.downcast_ref::<PrepareError>() {
-        Some(PrepareError::Input(input)) => match input {
+        Some(err) => prepare_code(err),
+        None => FAILED,
+    }
+}
+
+fn embed_code(err: &EmbedError) -> u8 {
+    match err {
+        EmbedError::Load { .. } => BAD_INPUT,
+        EmbedError::Output { .. } => OUTPUT_FAILED,
+        EmbedError::Settings(_) | EmbedError::Worker(_) => FAILED,
+    }
+}
+
+/// A run's settings problems all of one kind give that kind's code; a mix gives 1.
+fn run_code(err: &RunError) -> u8 {
+    match err {
+        RunError::Invalid(problems) => {
+            let code = |p: &virnucpro_engine::run::SpecProblem| match p.kind {
+                ProblemKind::Invalid => FAILED,
+                ProblemKind::Missing => INPUT_UNREADABLE,
+                ProblemKind::BadFile => BAD_INPUT,
+                ProblemKind::Unwritable => OUTPUT_FAILED,
+            };
+            let first = problems.first().map_or(FAILED, code);
+            if problems.iter().all(|p| code(p) == first) {
+                first
+            } else {
+                FAILED
+            }
+        }
+        RunError::Prepare(e) => prepare_code(e),
+        RunError::Embed(e) => embed_code(e),
+        RunError::Report(_) | RunError::Io { .. } => OUTPUT_FAILED,
+        RunError::Merge(MergeError::OutDir { .. }) => OUTPUT_FAILED,
+        RunError::Merge(_) | RunError::Worker(_) => FAILED,
+    }
+}
+
+fn prepare_code(err: &PrepareError) -> u8 {
+    match err {
+        PrepareError::Input(input) => match input {
             InputError::Path(_) | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
             InputError::NoInputs => FAILED,
             InputError::EmptyFile { .. }
             | InputError::NotFasta { .. }
             | InputError::Truncated { .. } => BAD_INPUT,
         },
-        Some(PrepareError::BadRecord { .. }) => BAD_INPUT,
-        Some(PrepareError::Output { .. }) => OUTPUT_FAILED,
-        Some(PrepareError::Cancelled) => CANCELLED,
-        Some(PrepareError::InvalidOptions(_) | PrepareError::WorkerPanicked) | None => FAILED,
+        PrepareError::BadRecord { .. } => BAD_INPUT,
+        PrepareError::Output { .. } => OUTPUT_FAILED,
+        PrepareError::Cancelled => CANCELLED,
+        PrepareError::InvalidOptions(_) | PrepareError::WorkerPanicked => FAILED,
     }
 }
 

@@ -10,6 +10,7 @@ mod exit;
 mod logging;
 mod merge_cmd;
 mod models_cmd;
+mod predict_cmd;
 mod prepare_cmd;
 mod units;
 
@@ -34,6 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Reads to reports in one resumable run: prepare, embed, merge, classify.
+    Predict(predict_cmd::PredictArgs),
     /// Cut reads into chunks, translate six frames, write (DNA, protein) shards.
     Prepare(prepare_cmd::PrepareArgs),
     /// Join nucleotide and protein feature files, shard by shard, into merged features.
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
     let cancel = virnucpro_core::CancelToken::new();
     exit::cancel_on_ctrl_c(&cancel);
     let result = match &cli.command {
+        Command::Predict(args) => predict_cmd::run(args, &cancel),
         Command::Prepare(args) => prepare_cmd::run(args, &cancel),
         Command::Merge(args) => merge_cmd::run(args, &cancel),
         Command::Classify(args) => classify_cmd::run(args, &cancel),

@@ -9,6 +9,7 @@ use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::merge::{
     merge_dirs, MergeOptions, MergeProgress, MergeReport, PairFailure, PairOutcome,
 };
+use virnucpro_core::tsv::escape_field;
 use virnucpro_core::CancelToken;
 
 use crate::exit;
@@ -165,17 +166,9 @@ fn failures_tsv(report: &MergeReport) -> String {
             paths.join(";"),
             failure.to_string(),
         ];
-        let fields: Vec<String> = fields.iter().map(|f| tsv_field(f)).collect();
+        let fields: Vec<String> = fields.iter().map(|f| escape_field(f)).collect();
         out.push_str(&fields.join("\t"));
         out.push('\n');
     }
     out
-}
-
-/// Tabs, line breaks and backslashes escaped, so every record is one line of 5 fields.
-fn tsv_field(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
 }

@@ -1,32 +1,13 @@
 //! `virnucpro classify` on the original pipeline's own merged features and classifier
 //! (../shared/fixtures/e2e): the two reports against the files the original wrote.
 use std::fs;
-use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use virnucpro_testkit::fixture;
+use virnucpro_testkit::{fixture, prediction_rows as rows};
 
 fn virnucpro() -> Command {
     Command::new(env!("CARGO_BIN_EXE_virnucpro"))
-}
-
-/// `(id, label, score1, score2)` of each data line.
-fn rows(path: &Path) -> Vec<(String, String, f32, f32)> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            (
-                f[0].to_string(),
-                f[1].to_string(),
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn check_e2e(name: &str) {

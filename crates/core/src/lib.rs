@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod cancel;
 pub mod chunk;
+pub mod events;
 pub mod fasta;
 pub mod features;
 pub mod frames;
@@ -17,5 +18,6 @@ pub mod merged_input;
 pub mod pickle;
 pub mod prepare;
 pub mod report;
+pub mod tsv;
 
 pub use cancel::CancelToken;

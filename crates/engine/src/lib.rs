@@ -11,6 +11,7 @@ pub mod dnabert;
 pub mod embed;
 pub mod esm2;
 pub mod layers;
+pub mod run;
 pub mod weights;
 
 pub use backend::{Backend, CudaBackend};

@@ -46,3 +46,22 @@ pub fn fasta_records(path: &Path) -> Vec<(String, String)> {
     }
     records
 }
+
+/// `(Sequence_ID, Prediction, score1, score2)` of each data line of a
+/// `prediction_results.txt`.
+pub fn prediction_rows(path: &Path) -> Vec<(String, String, f32, f32)> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 4, "{}: bad line {line:?}", path.display());
+            let score = |s: &str| -> f32 {
+                s.parse()
+                    .unwrap_or_else(|e| panic!("{}: bad score {s:?}: {e}", path.display()))
+            };
+            (f[0].to_string(), f[1].to_string(), score(f[2]), score(f[3]))
+        })
+        .collect()
+}

@@ -65,7 +65,7 @@ impl Consensus {
 }
 
 /// pandas' NaN-skipping maximum: NaN only when both are NaN.
-fn nan_max(a: f32, b: f32) -> f32 {
+pub(super) fn nan_max(a: f32, b: f32) -> f32 {
     if a.is_nan() || b > a {
         b
     } else {

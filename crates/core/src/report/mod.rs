@@ -4,10 +4,12 @@
 mod consensus;
 mod error;
 pub mod numpy_f32;
+mod reads;
 mod writer;
 
 pub use consensus::{modified_id, Consensus};
 pub use error::ReportError;
+pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_HEADER};
 pub use writer::{
     write_highestscore, write_reports, ReportSummary, ReportWriter, HIGHESTSCORE_FILE,
     HIGHESTSCORE_HEADER, RESULTS_FILE, RESULTS_HEADER,

@@ -7,6 +7,7 @@
 //! `virnucpro_core`: nothing in the file is executed, and tch's own loaders are not used.
 mod error;
 mod load;
+mod scorer;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use virnucpro_core::pickle::TorchArchive;
 
 pub use error::{ClassifierError, ClassifierProblem};
 pub use load::DEFAULT_BN_EPS;
+pub use scorer::{ScoreError, Scorer, ShardScores};
 
 /// The class a row is given: core's report label, so both agree on the tie rule.
 pub use virnucpro_core::report::Label;

@@ -137,3 +137,23 @@ pub fn default_batch_tokens(device: Device, free_bytes: Option<u64>, dim: usize)
         (_, None) => 16384,
     }
 }
+
+/// The default batch budget for a run on `devices`: the smallest default over them, so
+/// every worker's batches fit.
+pub fn default_budget(devices: &[crate::devices::DeviceId]) -> usize {
+    let listed = crate::devices::list_devices(crate::Backend::detect());
+    devices
+        .iter()
+        .map(|&id| {
+            let free = listed
+                .iter()
+                .find(|d| d.id == id)
+                .and_then(|d| d.free_memory);
+            // The model is not loaded yet: leave it room (the ESM-2 3B fp32 weights are
+            // 11.4 GB) by sizing for the widest model.
+            let free = free.map(|f| f.saturating_sub(12 << 30));
+            default_batch_tokens(id.into(), free, 2560)
+        })
+        .min()
+        .unwrap_or(8192)
+}

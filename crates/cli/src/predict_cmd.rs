@@ -1,0 +1,221 @@
+//! `virnucpro predict`: reads → reports in one resumable run.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use virnucpro_core::events::{RunEvent, RunStatus, Stage};
+use virnucpro_core::CancelToken;
+use virnucpro_engine::embed::Precision;
+use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec, DEFAULT_SHARD_SIZE};
+
+use crate::exit;
+
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    /// FASTA/FASTQ files (plain, .gz, .bz2, .xz, .zst) or folders of them.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Read length the classifier was trained for: 300 or 500.
+    #[arg(long, value_name = "300|500")]
+    length: usize,
+    /// DNABERT-S: a Hugging Face folder (weights, config.json, tokenizer.json).
+    #[arg(long, value_name = "DIR")]
+    dnabert: PathBuf,
+    /// ESM-2: a fair-esm .pt (esm2_t36_3B_UR50D.pt), a Hugging Face folder or weight file.
+    #[arg(long, value_name = "PATH")]
+    esm: PathBuf,
+    /// The MLP classifier, e.g. the released 500_model.pth.
+    #[arg(long, value_name = "PTH")]
+    classifier: PathBuf,
+    /// Output folder (created if missing); a run in it is resumed.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// cpu, auto (every CUDA device, else the CPU), a CUDA index (0), or a list (0,1).
+    #[arg(long, default_value = "auto", value_name = "DEVICES")]
+    devices: String,
+    /// CPU threads for prepare and merge (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// fp32 (matches the reference models), or bf16 / fp16 on CUDA devices.
+    #[arg(long, default_value = "fp32", value_name = "PRECISION")]
+    precision: Precision,
+    /// Padded tokens per embedding batch (default: 8192 on the CPU, sized from free
+    /// memory on a GPU).
+    #[arg(long, value_name = "N")]
+    batch_tokens: Option<usize>,
+    /// Frame pairs per shard, the unit of resume (10 000 as in the original).
+    #[arg(long, default_value_t = DEFAULT_SHARD_SIZE, value_name = "N", hide = true)]
+    shard_size: usize,
+    /// Remove this folder's earlier results and start over.
+    #[arg(long)]
+    restart: bool,
+    /// Write every progress event as one JSON object per line on stdout.
+    #[arg(long)]
+    json_events: bool,
+}
+
+pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
+    let spec = RunSpec {
+        devices: args.devices.clone(),
+        threads: args.threads,
+        precision: args.precision,
+        batch_tokens: args.batch_tokens,
+        shard_size: args.shard_size,
+        ..RunSpec::new(
+            args.inputs.clone(),
+            args.dnabert.clone(),
+            args.esm.clone(),
+            args.classifier.clone(),
+            args.length,
+            args.out.clone(),
+        )
+    };
+    let mut lines = ProgressLines::default();
+    let json = args.json_events;
+    let outcome = run_prediction(
+        &spec,
+        RunOptions {
+            restart: args.restart,
+        },
+        cancel,
+        &mut |event| {
+            if json {
+                // A closed stdout (`| head`) must not stop the run.
+                if let Ok(line) = serde_json::to_string(event) {
+                    println!("{line}");
+                }
+            } else {
+                lines.show(event);
+            }
+        },
+    )?;
+    let summary = &outcome.summary;
+    if !json {
+        println!(
+            "predict {} in {:.1} s: {} reads, {} chunks, {} frames scored; {} reads with a virus call",
+            status_word(summary.status),
+            summary.seconds,
+            summary.reads,
+            summary.chunks,
+            summary.frames_scored,
+            summary.virus_reads
+        );
+        if summary.failures > 0 {
+            println!("{} failures listed in failures.tsv", summary.failures);
+        }
+        println!("results in {}:", summary.out_dir.display());
+        for name in [
+            "prediction_results.txt",
+            "prediction_results_highestscore.csv",
+            "read_summary.tsv",
+            "failures.tsv",
+            "run-manifest.json",
+        ] {
+            let path = summary.out_dir.join(name);
+            if path.exists() {
+                println!("  {}", path.display());
+            }
+        }
+    }
+    let code = match summary.status {
+        RunStatus::Ok => exit::OK,
+        RunStatus::Partial => exit::PARTIAL,
+        RunStatus::Failed => exit::FAILED,
+        RunStatus::Cancelled => exit::CANCELLED,
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Ok => "finished",
+        RunStatus::Partial => "finished with failures",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled (run again to resume)",
+    }
+}
+
+/// Plain progress lines on stderr, a few per stage rather than one per batch.
+#[derive(Default)]
+struct ProgressLines {
+    last: HashMap<Stage, Instant>,
+    /// The latest throughput line per device, shown when the stage ends.
+    devices: Vec<(String, String)>,
+}
+
+const LINE_EVERY: Duration = Duration::from_secs(2);
+
+impl ProgressLines {
+    fn show(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::RunStarted { out_dir, plan } => {
+                eprintln!("run in {}", out_dir.display());
+                for p in plan {
+                    let action = serde_json::to_value(p.action)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    eprintln!("  {:<13} {action:<6} {}", p.stage.as_str(), p.reason);
+                }
+            }
+            RunEvent::StageStarted { stage, .. } => {
+                self.last.insert(*stage, Instant::now());
+                eprintln!("[{stage}] started");
+            }
+            RunEvent::StageProgress {
+                stage,
+                done,
+                total,
+                unit,
+                rate,
+                eta_seconds,
+            } => {
+                let due = self
+                    .last
+                    .get(stage)
+                    .is_none_or(|t| t.elapsed() >= LINE_EVERY);
+                if !due {
+                    return;
+                }
+                self.last.insert(*stage, Instant::now());
+                let total = total.map_or(String::new(), |t| format!("/{t}"));
+                let eta = eta_seconds.map_or(String::new(), |s| format!(", about {s:.0} s left"));
+                eprintln!("[{stage}] {done}{total} {unit} ({rate:.1}/s{eta})");
+            }
+            RunEvent::DeviceThroughput {
+                device,
+                sequences,
+                tokens_per_second,
+                ..
+            } => {
+                let line = format!("{sequences} sequences, {tokens_per_second:.0} tokens/s");
+                match self.devices.iter_mut().find(|(d, _)| d == device) {
+                    Some(entry) => entry.1 = line,
+                    None => self.devices.push((device.clone(), line)),
+                }
+            }
+            RunEvent::Warning { message, .. } => eprintln!("warning: {message}"),
+            RunEvent::Failure(f) => {
+                eprintln!(
+                    "[{}] {} failed ({}): {}",
+                    f.stage, f.item, f.kind, f.message
+                )
+            }
+            RunEvent::StageFinished {
+                stage,
+                counts,
+                seconds,
+            } => {
+                eprintln!(
+                    "[{stage}] done in {seconds:.1} s: {} computed, {} reused, {} failed",
+                    counts.done, counts.reused, counts.failed
+                );
+                for (device, line) in self.devices.drain(..) {
+                    eprintln!("  {device}: {line}");
+                }
+            }
+            RunEvent::RunFinished(_) => {}
+        }
+    }
+}

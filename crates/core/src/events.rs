@@ -1,0 +1,261 @@
+//! Progress of a whole prediction run as one typed stream of events.
+//!
+//! The runner hands each event to a callback as it happens (no files to poll); the CLI
+//! prints them as lines or bars, `--json-events` writes one JSON object per line, and the
+//! GUI consumes the same values. Every event serializes with an `event` tag in snake_case.
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The stages of a run, in the order they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reads → chunks → six frames → shards.
+    Prepare,
+    /// DNABERT-S embeddings of the nucleotide shards.
+    EmbedDna,
+    /// ESM-2 embeddings of the protein shards.
+    EmbedProtein,
+    /// Nucleotide + protein features → merged features, per shard.
+    Merge,
+    /// Merged features → classifier → reports.
+    Classify,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Prepare,
+        Stage::EmbedDna,
+        Stage::EmbedProtein,
+        Stage::Merge,
+        Stage::Classify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Prepare => "prepare",
+            Stage::EmbedDna => "embed_dna",
+            Stage::EmbedProtein => "embed_protein",
+            Stage::Merge => "merge",
+            Stage::Classify => "classify",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a stage will do on this run, decided before any work starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageAction {
+    /// Nothing of it exists yet.
+    Run,
+    /// Some of it exists and is verified; only the rest is done.
+    Resume,
+    /// Earlier results exist but were made from other inputs or settings; redone.
+    Redo,
+}
+
+/// One stage's plan, with the reason a user is shown (`"the ESM-2 weights changed"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagePlan {
+    pub stage: Stage,
+    pub action: StageAction,
+    pub reason: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every shard went through every stage.
+    Ok,
+    /// Finished, but some shards failed (listed in failures.tsv); the rest is complete.
+    Partial,
+    /// Nothing could be classified.
+    Failed,
+    /// Stopped by the cancel token; running again resumes.
+    Cancelled,
+}
+
+/// Counts of work items (shards, files) at the end of a stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemCounts {
+    /// Computed on this run.
+    pub done: u64,
+    /// Verified and reused from an earlier run.
+    pub reused: u64,
+    pub failed: u64,
+}
+
+/// A failure of one item, reported as it happens and listed in `failures.tsv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemFailure {
+    pub stage: Stage,
+    /// The shard or file (`output_3`, a path).
+    pub item: String,
+    /// A stable snake_case category (`bad_record`, `corrupt`, `missing_input`, ...).
+    pub kind: String,
+    pub message: String,
+}
+
+/// What a finished run did (also the end of `run-manifest.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub status: RunStatus,
+    pub reads: u64,
+    pub chunks: u64,
+    /// Frames scored by the classifier.
+    pub frames_scored: u64,
+    /// Chunks whose consensus call is virus.
+    pub virus_chunks: u64,
+    /// Reads with at least one chunk called virus.
+    pub virus_reads: u64,
+    pub failures: u64,
+    pub seconds: f64,
+    pub out_dir: PathBuf,
+}
+
+/// One event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// Settings validated; what each stage will do.
+    RunStarted {
+        out_dir: PathBuf,
+        plan: Vec<StagePlan>,
+    },
+    StageStarted {
+        stage: Stage,
+        /// Work items of the stage (shards; files), when known.
+        total: Option<u64>,
+        /// What `done`/`total` of the progress events count (`frames`, `shards`, ...).
+        unit: String,
+    },
+    StageProgress {
+        stage: Stage,
+        done: u64,
+        total: Option<u64>,
+        unit: String,
+        /// Units per second since the stage started.
+        rate: f64,
+        /// Seconds left at that rate, when the total is known.
+        eta_seconds: Option<f64>,
+    },
+    /// Work done by one device so far in an embedding stage.
+    DeviceThroughput {
+        stage: Stage,
+        device: String,
+        sequences: u64,
+        tokens: u64,
+        /// Tokens per second of forward-pass time.
+        tokens_per_second: f64,
+    },
+    Warning {
+        stage: Option<Stage>,
+        message: String,
+    },
+    Failure(ItemFailure),
+    StageFinished {
+        stage: Stage,
+        counts: ItemCounts,
+        seconds: f64,
+    },
+    RunFinished(RunSummary),
+}
+
+/// Rate and ETA bookkeeping of one stage.
+#[derive(Debug, Clone)]
+pub struct StageClock {
+    started: Instant,
+}
+
+impl Default for StageClock {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+impl StageClock {
+    pub fn start() -> Self {
+        Self {
+            started: Instant::now(),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// A progress event for `done` of `total` units.
+    pub fn progress(&self, stage: Stage, done: u64, total: Option<u64>, unit: &str) -> RunEvent {
+        let seconds = self.elapsed().as_secs_f64();
+        let rate = if seconds > 0.0 {
+            done as f64 / seconds
+        } else {
+            0.0
+        };
+        let eta_seconds = match total {
+            Some(total) if rate > 0.0 => Some(total.saturating_sub(done) as f64 / rate),
+            _ => None,
+        };
+        RunEvent::StageProgress {
+            stage,
+            done,
+            total,
+            unit: unit.to_owned(),
+            rate,
+            eta_seconds,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_with_a_tag_and_round_trip() {
+        let event = RunEvent::Failure(ItemFailure {
+            stage: Stage::Merge,
+            item: "output_2".into(),
+            kind: "corrupt".into(),
+            message: "non-finite value".into(),
+        });
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(
+            json.starts_with(r#"{"event":"failure","stage":"merge""#),
+            "{json}"
+        );
+        let back: RunEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn eta_follows_the_rate() {
+        let clock = StageClock::start();
+        std::thread::sleep(Duration::from_millis(20));
+        let RunEvent::StageProgress {
+            rate, eta_seconds, ..
+        } = clock.progress(Stage::Prepare, 10, Some(30), "reads")
+        else {
+            panic!("a progress event");
+        };
+        assert!(rate > 0.0);
+        let eta = eta_seconds.unwrap();
+        assert!((eta - 20.0 / rate).abs() < 1e-9);
+        let RunEvent::StageProgress { eta_seconds, .. } =
+            clock.progress(Stage::Prepare, 0, None, "reads")
+        else {
+            panic!("a progress event");
+        };
+        assert_eq!(eta_seconds, None);
+    }
+}

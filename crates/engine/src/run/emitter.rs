@@ -1,0 +1,69 @@
+//! Hands events to the caller's callback, keeps the failures and warnings for the
+//! manifest, and thins out progress events (a bar needs a few per second, not thousands).
+use std::time::{Duration, Instant};
+
+use virnucpro_core::events::{ItemFailure, RunEvent, Stage, StageClock};
+
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+pub(crate) struct Emitter<'a> {
+    on_event: &'a mut dyn FnMut(&RunEvent),
+    pub failures: Vec<ItemFailure>,
+    pub warnings: Vec<String>,
+    last_progress: Option<Instant>,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(on_event: &'a mut dyn FnMut(&RunEvent)) -> Self {
+        Self {
+            on_event,
+            failures: Vec::new(),
+            warnings: Vec::new(),
+            last_progress: None,
+        }
+    }
+
+    pub fn emit(&mut self, event: RunEvent) {
+        (self.on_event)(&event);
+    }
+
+    /// A progress event, unless one went out less than 200 ms ago (`force` always sends).
+    pub fn progress(
+        &mut self,
+        clock: &StageClock,
+        stage: Stage,
+        done: u64,
+        total: Option<u64>,
+        unit: &str,
+        force: bool,
+    ) {
+        let due = self
+            .last_progress
+            .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+        if force || due {
+            self.last_progress = Some(Instant::now());
+            self.emit(clock.progress(stage, done, total, unit));
+        }
+    }
+
+    pub fn failure(&mut self, stage: Stage, item: &str, kind: &str, message: String) {
+        tracing::warn!("{stage}: {item}: {kind}: {message}");
+        let failure = ItemFailure {
+            stage,
+            item: item.to_owned(),
+            kind: kind.to_owned(),
+            message,
+        };
+        self.emit(RunEvent::Failure(failure.clone()));
+        self.failures.push(failure);
+    }
+
+    pub fn warning(&mut self, stage: Option<Stage>, message: String) {
+        tracing::warn!("{message}");
+        self.emit(RunEvent::Warning {
+            stage,
+            message: message.clone(),
+        });
+        self.warnings.push(message);
+    }
+}

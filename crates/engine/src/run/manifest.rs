@@ -1,0 +1,124 @@
+//! `run-manifest.json` (what was run, with what, and how it went) and `failures.tsv`.
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use virnucpro_core::atomic::write_atomic;
+use virnucpro_core::events::{ItemCounts, ItemFailure, RunSummary, Stage, StagePlan};
+use virnucpro_core::tsv::escape_field;
+
+use super::files::FileEntry;
+
+/// The manifest's format version; bump on incompatible changes.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// A model as the run used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub path: std::path::PathBuf,
+    /// The id recorded in feature files (name, precision and content id).
+    pub model_id: String,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Models {
+    pub dnabert: ModelRecord,
+    pub esm: ModelRecord,
+    pub classifier: ModelRecord,
+}
+
+/// The settings that shape the results or the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub length: usize,
+    pub shard_size: usize,
+    pub devices: Vec<String>,
+    pub threads: usize,
+    pub precision: String,
+    pub batch_tokens: usize,
+}
+
+/// Versions of what computed the results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Software {
+    pub app: String,
+    pub libtorch: String,
+    /// Whether libtorch's CUDA backend loaded, and with how many devices.
+    pub cuda: String,
+}
+
+/// One stage of this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub stage: Stage,
+    pub seconds: f64,
+    pub counts: ItemCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub manifest_version: u32,
+    /// `running` while the run is in progress (a kill leaves it so), then the final status.
+    pub state: String,
+    /// Seconds since the Unix epoch.
+    pub started_unix: u64,
+    pub software: Software,
+    pub inputs: Vec<FileEntry>,
+    pub models: Models,
+    pub settings: Settings,
+    pub plan: Vec<StagePlan>,
+    pub stages: Vec<StageRecord>,
+    pub failures: Vec<ItemFailure>,
+    /// The error that stopped the run, if one did.
+    pub error: Option<String>,
+    pub summary: Option<RunSummary>,
+}
+
+impl RunManifest {
+    /// The manifest of an earlier run in this folder, if there is a readable one.
+    pub fn read(path: &Path) -> Option<Self> {
+        let bytes = std::fs::read(path).ok()?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| tracing::warn!("ignoring {}: {e}", path.display()))
+            .ok()
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        write_atomic(path, &json)
+    }
+}
+
+pub const FAILURES_HEADER: &str = "stage\titem\tkind\tmessage\n";
+
+/// `stage  item  kind  message`, one line per failure; tabs and line breaks escaped so
+/// that every record is one line of four fields.
+pub fn failures_tsv(failures: &[ItemFailure]) -> String {
+    let mut out = String::from(FAILURES_HEADER);
+    for f in failures {
+        let fields = [f.stage.as_str(), &f.item, &f.kind, &f.message];
+        let fields: Vec<String> = fields.iter().map(|s| escape_field(s)).collect();
+        out.push_str(&fields.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_one_line_each() {
+        let tsv = failures_tsv(&[ItemFailure {
+            stage: Stage::Merge,
+            item: "output_2".into(),
+            kind: "corrupt".into(),
+            message: "bad\tvalue\nhere".into(),
+        }]);
+        assert_eq!(
+            tsv,
+            "stage\titem\tkind\tmessage\nmerge\toutput_2\tcorrupt\tbad\\tvalue\\nhere\n"
+        );
+    }
+}

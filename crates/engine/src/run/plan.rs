@@ -1,0 +1,128 @@
+//! What each stage will do on this run, told to the user before any work starts.
+//!
+//! The plan is for people: which stages are redone and why. Correctness never rests on
+//! it: every reused file is verified by checksums at the moment it is reused (prepare by
+//! its stamp, feature files by their input checksum and model id, merged files by their
+//! inputs' checksums).
+use std::path::Path;
+
+use virnucpro_core::events::{Stage, StageAction, StagePlan};
+
+use super::manifest::RunManifest;
+
+/// The facts the plan is made from.
+pub struct PlanInput<'a> {
+    /// `Err(reason)` when the earlier prepare cannot be reused.
+    pub prepared: &'a Result<super::prepared::PreparedRecord, String>,
+    pub previous: Option<&'a RunManifest>,
+    pub dnabert_id: &'a str,
+    pub esm_id: &'a str,
+    pub classifier_id: &'a str,
+    pub features_dir: &'a Path,
+    pub merged_dir: &'a Path,
+}
+
+fn has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+}
+
+fn plan(stage: Stage, action: StageAction, reason: impl Into<String>) -> StagePlan {
+    StagePlan {
+        stage,
+        action,
+        reason: reason.into(),
+    }
+}
+
+pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
+    let mut out = Vec::new();
+    let prepare_redone = match input.prepared {
+        Ok(_) => {
+            out.push(plan(
+                Stage::Prepare,
+                StageAction::Resume,
+                "reused: the inputs and settings match the earlier prepare",
+            ));
+            false
+        }
+        Err(reason) => {
+            let action = if input.previous.is_some() {
+                StageAction::Redo
+            } else {
+                StageAction::Run
+            };
+            out.push(plan(Stage::Prepare, action, reason.clone()));
+            true
+        }
+    };
+    let previous_models = input.previous.map(|m| &m.models);
+    let mut embed_redone = false;
+    for (stage, dir_has, now, before, name) in [
+        (
+            Stage::EmbedDna,
+            has_files(input.features_dir),
+            input.dnabert_id,
+            previous_models.map(|m| m.dnabert.model_id.as_str()),
+            "DNABERT-S",
+        ),
+        (
+            Stage::EmbedProtein,
+            has_files(input.features_dir),
+            input.esm_id,
+            previous_models.map(|m| m.esm.model_id.as_str()),
+            "ESM-2",
+        ),
+    ] {
+        let p = if before.is_some_and(|b| b != now) {
+            embed_redone = true;
+            plan(
+                stage,
+                StageAction::Redo,
+                format!("the {name} weights or precision changed"),
+            )
+        } else if prepare_redone && dir_has {
+            embed_redone = true;
+            plan(
+                stage,
+                StageAction::Redo,
+                "shards whose content changed are embedded again",
+            )
+        } else if dir_has {
+            plan(
+                stage,
+                StageAction::Resume,
+                "shards with verified feature files are skipped",
+            )
+        } else {
+            plan(stage, StageAction::Run, "no earlier features")
+        };
+        out.push(p);
+    }
+    out.push(if embed_redone && has_files(input.merged_dir) {
+        plan(
+            Stage::Merge,
+            StageAction::Redo,
+            "shards whose features changed are merged again",
+        )
+    } else if has_files(input.merged_dir) {
+        plan(
+            Stage::Merge,
+            StageAction::Resume,
+            "shards with verified merged files are skipped",
+        )
+    } else {
+        plan(Stage::Merge, StageAction::Run, "no earlier merged files")
+    });
+    let classifier_changed =
+        previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
+    out.push(if classifier_changed {
+        plan(Stage::Classify, StageAction::Redo, "the classifier changed")
+    } else {
+        plan(
+            Stage::Classify,
+            StageAction::Run,
+            "always recomputed (fast: one pass over the merged shards)",
+        )
+    });
+    out
+}

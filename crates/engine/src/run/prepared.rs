@@ -1,0 +1,167 @@
+//! The prepare stage of a run: reuse a verified earlier prepare, or redo it.
+//!
+//! A prepare is trusted only when `prepare.json` (written last by prepare) and our stamp
+//! `run-inputs.json` (written after it, naming the inputs by content and the settings)
+//! both exist and match, and every shard file is there. The stamp is removed before a
+//! prepare starts, so a kill at any moment leaves either a trusted pair or no stamp.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use virnucpro_core::atomic::write_atomic;
+use virnucpro_core::events::{Stage, StageClock};
+use virnucpro_core::prepare::{prepare, PrepareError, PrepareOptions, MANIFEST_FILE};
+use virnucpro_core::CancelToken;
+
+use super::emitter::Emitter;
+use super::files::FileEntry;
+use super::layout::RunLayout;
+use super::RunError;
+
+/// What a run needs from `prepare.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreparedRecord {
+    pub chunk_len: usize,
+    pub reads: u64,
+    pub chunks: u64,
+    /// Relative to the prepared folder.
+    pub chunked: PathBuf,
+    pub shards: Vec<ShardRecord>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShardRecord {
+    pub index: usize,
+    pub records: usize,
+    pub nucleotide: PathBuf,
+    pub protein: PathBuf,
+}
+
+impl ShardRecord {
+    /// The shard's name, shared by its feature and merged files (`output_3`).
+    pub fn name(&self) -> String {
+        format!("output_{}", self.index)
+    }
+}
+
+/// The inputs (by content, in order) and settings a prepare was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    length: usize,
+    shard_size: usize,
+    /// `(xxh3, bytes)` of each input file: moving or renaming inputs keeps the prepare.
+    inputs: Vec<(String, u64)>,
+}
+
+impl Stamp {
+    fn new(length: usize, shard_size: usize, inputs: &[FileEntry]) -> Self {
+        Self {
+            length,
+            shard_size,
+            inputs: inputs.iter().map(|i| (i.xxh3.clone(), i.bytes)).collect(),
+        }
+    }
+}
+
+/// Whether the prepared folder can be reused; `Err` says why not, for the user.
+pub fn check_prepared(
+    layout: &RunLayout,
+    length: usize,
+    shard_size: usize,
+    inputs: &[FileEntry],
+) -> Result<PreparedRecord, String> {
+    let dir = layout.prepared();
+    let record: PreparedRecord = read_json(&dir.join(MANIFEST_FILE))
+        .ok_or_else(|| "no complete earlier prepare".to_string())?;
+    let stamp: Stamp = read_json(&layout.prepared_stamp())
+        .ok_or_else(|| "the earlier prepare did not finish".to_string())?;
+    let wanted = Stamp::new(length, shard_size, inputs);
+    if stamp.length != length {
+        return Err(format!(
+            "the read length changed ({} → {length})",
+            stamp.length
+        ));
+    }
+    if stamp.shard_size != shard_size {
+        return Err("the shard size changed".into());
+    }
+    if stamp != wanted || record.chunk_len != length {
+        return Err("the input files changed".into());
+    }
+    let missing = std::iter::once(&record.chunked)
+        .chain(
+            record
+                .shards
+                .iter()
+                .flat_map(|s| [&s.nucleotide, &s.protein]),
+        )
+        .find(|p| !dir.join(p).is_file());
+    if let Some(path) = missing {
+        return Err(format!("{} is missing", dir.join(path).display()));
+    }
+    Ok(record)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Run prepare into the prepared folder and stamp it. `None` when cancelled.
+pub fn run_prepare(
+    layout: &RunLayout,
+    inputs: &[PathBuf],
+    entries: &[FileEntry],
+    (length, shard_size, threads): (usize, usize, usize),
+    cancel: &CancelToken,
+    events: &mut Emitter,
+) -> Result<Option<PreparedRecord>, RunError> {
+    let dir = layout.prepared();
+    let stamp_path = layout.prepared_stamp();
+    match std::fs::remove_file(&stamp_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(RunError::Io {
+                path: stamp_path,
+                source,
+            })
+        }
+    }
+    let options = PrepareOptions {
+        chunk_len: length,
+        shard_size,
+        threads,
+        cancel: cancel.clone(),
+        ..PrepareOptions::default()
+    };
+    let clock = StageClock::start();
+    let summary = prepare(inputs, &dir, &options, &mut |p| {
+        events.progress(&clock, Stage::Prepare, p.reads, None, "reads", false)
+    });
+    let summary = match summary {
+        Ok(s) => s,
+        Err(PrepareError::Cancelled) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    events.progress(&clock, Stage::Prepare, summary.reads, None, "reads", true);
+    for issue in &summary.skipped {
+        events.warning(Some(Stage::Prepare), format!("skipped {issue}"));
+    }
+    for warning in &summary.warnings {
+        events.warning(Some(Stage::Prepare), warning.clone());
+    }
+    let stamp = Stamp::new(length, shard_size, entries);
+    let json = serde_json::to_vec_pretty(&stamp).map_err(|e| RunError::Io {
+        path: stamp_path.clone(),
+        source: e.into(),
+    })?;
+    write_atomic(&stamp_path, &json).map_err(|source| RunError::Io {
+        path: stamp_path.clone(),
+        source,
+    })?;
+    let record = read_json(&dir.join(MANIFEST_FILE)).ok_or_else(|| RunError::Io {
+        path: dir.join(MANIFEST_FILE),
+        source: std::io::Error::other("prepare.json unreadable right after prepare"),
+    })?;
+    Ok(Some(record))
+}
