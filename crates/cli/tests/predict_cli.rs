@@ -370,6 +370,22 @@ fn every_settings_problem_is_listed_at_once() {
     let mut args = predict_args("a500", out.path());
     args[1] = "/no/such/reads.fa".into();
     Command::new(bin()).args(&args).assert().code(4);
+
+    // A classifier for the real models' 3328-value rows with the tiny models (96 + 64): the
+    // mismatch is found before any work, not after hours of embedding.
+    let mut args = predict_args("a500", out.path());
+    let i = at(&args, "--classifier");
+    args[i] = fixture("classifier/mlp_3328x512_cpu.pth")
+        .to_string_lossy()
+        .into_owned();
+    Command::new(bin())
+        .args(&args)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "takes rows of 3328 values, but DNABERT-S (96) + ESM-2 (64) give 160",
+        ));
+    assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
 }
 
 #[test]

@@ -62,6 +62,9 @@ pub struct ModelSetup {
     pub kind: ModelKind,
     pub tokenizer: Box<dyn Tokenize>,
     pub factory: Box<dyn EncoderFactory>,
+    /// Width of an embedding, from the checkpoint's token-embedding table (known before the
+    /// model is loaded, so a run can check it against the classifier up front).
+    pub dim: Option<usize>,
     /// `{kind} {name} {precision}`, e.g. `esm2 esm2_t36_3B_UR50D fp32`: outputs made with
     /// another model or precision are not reused.
     pub model_id: String,
@@ -102,7 +105,7 @@ pub fn setup_model(
         device: "any device".into(),
         message,
     };
-    Checkpoint::open(weights).map_err(|e| early(e.to_string()))?;
+    let dim = embedding_width(&Checkpoint::open(weights).map_err(|e| early(e.to_string()))?);
     let (tokenizer, factory): (Box<dyn Tokenize>, Box<dyn EncoderFactory>) = match kind {
         ModelKind::DnabertS => {
             let tokenizer =
@@ -125,10 +128,23 @@ pub fn setup_model(
     };
     Ok(ModelSetup {
         kind,
+        dim,
         tokenizer,
         factory,
         model_id,
     })
+}
+
+/// The second dimension of the token-embedding table, under any of the layouts' names
+/// (`embeddings.word_embeddings.weight`, with `bert.`/`esm.` prefixes, or fair-esm's
+/// `embed_tokens.weight`).
+fn embedding_width(checkpoint: &Checkpoint) -> Option<usize> {
+    checkpoint
+        .names()
+        .into_iter()
+        .filter(|n| n.ends_with("word_embeddings.weight") || n.ends_with("embed_tokens.weight"))
+        .find_map(|n| checkpoint.info(n)?.shape.get(1).copied())
+        .and_then(|d| usize::try_from(d).ok())
 }
 
 /// The folder holding config.json and tokenizer.json: the path itself, or a weight file's

@@ -207,6 +207,22 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
     } else {
         None
     };
+    if let (Some(d), Some(e), Some(c)) = (&dnabert, &esm, &classifier) {
+        if let (Some(dna_dim), Some(protein_dim)) = (d.dim, e.dim) {
+            if dna_dim + protein_dim != c.input_dim() {
+                problems.add(
+                    "--classifier",
+                    ProblemKind::Invalid,
+                    format!(
+                        "{} takes rows of {} values, but DNABERT-S ({dna_dim}) + ESM-2 ({protein_dim}) give {}",
+                        spec.classifier.display(),
+                        c.input_dim(),
+                        dna_dim + protein_dim
+                    ),
+                );
+            }
+        }
+    }
     check_output(&mut problems, &spec.out_dir);
     match (dnabert, esm, classifier) {
         (Some(dnabert), Some(esm), Some(classifier)) if problems.0.is_empty() => Ok(ValidatedRun {
