@@ -281,6 +281,21 @@ fn a_sequence_too_large_for_memory_fails_its_file_only() {
     assert!(!report.files[0].output.exists());
 }
 
+/// Run with a plain model and return how the second input failed.
+fn failure_of_second_file(s: &Setup) -> virnucpro_engine::embed::FileFailure {
+    let (report, _) = run(
+        s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    match &report.unwrap().files[1].status {
+        FileStatus::Failed(f) => f.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
 #[test]
 fn bad_records_name_the_file_and_record_and_others_go_on() {
     let s = setup(3, 5);
@@ -315,47 +330,20 @@ fn bad_records_name_the_file_and_record_and_others_go_on() {
         "output_2.fa",
         &[("a", "AC"), ("a", "GT")],
     );
-    let (report, _) = run(
-        &s,
-        vec![Device::Cpu],
-        100,
-        &summer(i64::MAX),
-        &CancelToken::new(),
-    );
-    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
-        panic!()
-    };
+    let f = failure_of_second_file(&s);
     assert!(
         f.message
             .ends_with("record 2 ('a'): the ID appears twice in the file"),
         "{f}"
     );
     std::fs::write(&s.inputs[1], ">a\n\n>b\nAC\n").unwrap();
-    let (report, _) = run(
-        &s,
-        vec![Device::Cpu],
-        100,
-        &summer(i64::MAX),
-        &CancelToken::new(),
-    );
-    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
-        panic!()
-    };
+    let f = failure_of_second_file(&s);
     assert!(
         f.message.ends_with("record 1 ('a'): the sequence is empty"),
         "{f}"
     );
     std::fs::remove_file(&s.inputs[1]).unwrap();
-    let (report, _) = run(
-        &s,
-        vec![Device::Cpu],
-        100,
-        &summer(i64::MAX),
-        &CancelToken::new(),
-    );
-    let FileStatus::Failed(f) = &report.unwrap().files[1].status else {
-        panic!()
-    };
+    let f = failure_of_second_file(&s);
     assert_eq!(f.kind, FailureKind::Unreadable);
 }
 
