@@ -423,9 +423,9 @@ fn torch_hub_checkpoints_and_unfinished_downloads() {
 #[test]
 fn user_folders_are_scanned_one_level_deep() {
     let models = fixture("models");
-    let roots =
-        SearchRoots::default().with_extra([models.clone(), models.join("esm2_tiny_fairesm")]);
-    let found = run(&roots);
+    // The fair-esm checkpoint sits in a subfolder (`models/esm2_tiny_fairesm/*.pt`): one
+    // level down is searched for checkpoints as well as for model folders.
+    let found = run(&SearchRoots::default().with_extra([models.clone()]));
     let summary: Vec<(ModelKind, &str, Option<Layout>)> = found
         .models
         .iter()
@@ -452,7 +452,12 @@ fn user_folders_are_scanned_one_level_deep() {
         assert_eq!(model.source, Source::Folder);
     }
     assert_eq!(found.models[0].size_bytes, DNABERT_ST_BYTES);
-    assert_eq!(found.searched.len(), 2);
+    assert_eq!(found.searched.len(), 1);
+
+    // Naming the checkpoint folder as well does not list the checkpoint twice.
+    let both =
+        run(&SearchRoots::default().with_extra([models.clone(), models.join("esm2_tiny_fairesm")]));
+    assert_eq!(both.models.len(), 3);
 
     // A model folder named directly is found too.
     let direct = run(&SearchRoots::default().with_extra([models.join("esm2_tiny_hf")]));

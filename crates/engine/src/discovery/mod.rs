@@ -208,7 +208,10 @@ fn scan_folder(folder: &Path, options: &DiscoverOptions) -> Vec<ModelCandidate> 
     found.extend(fair_esm::scan(folder, Source::Folder, options));
     for child in sorted_entries(folder) {
         if child.is_dir() && !hf::is_hub_repo(&child) {
+            // One level down: a model folder, or a folder of fair-esm checkpoints
+            // (`models/esm/esm2_t36_3B_UR50D.pt`).
             found.extend(hf::inspect_named_folder(&child, options));
+            found.extend(fair_esm::scan(&child, Source::Folder, options));
         }
     }
     found
