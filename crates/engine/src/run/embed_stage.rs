@@ -141,11 +141,7 @@ pub fn run_embed(
     for (device, tally) in &devices {
         events.emit(tally.event(stage, device));
     }
-    events.emit(RunEvent::StageFinished {
-        stage,
-        counts,
-        seconds: clock.elapsed().as_secs_f64(),
-    });
+    events.stage_finished(stage, counts, clock.elapsed().as_secs_f64());
     Ok(StageResult {
         ok,
         counts,

@@ -2,7 +2,7 @@
 //! manifest, and thins out progress events (a bar needs a few per second, not thousands).
 use std::time::{Duration, Instant};
 
-use virnucpro_core::events::{ItemFailure, RunEvent, Stage, StageClock};
+use virnucpro_core::events::{ItemCounts, ItemFailure, RunEvent, Stage, StageClock};
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
@@ -25,6 +25,14 @@ impl<'a> Emitter<'a> {
 
     pub fn emit(&mut self, event: RunEvent) {
         (self.on_event)(&event);
+    }
+
+    pub fn stage_finished(&mut self, stage: Stage, counts: ItemCounts, seconds: f64) {
+        self.emit(RunEvent::StageFinished {
+            stage,
+            counts,
+            seconds,
+        });
     }
 
     /// A progress event, unless one went out less than 200 ms ago (`force` always sends).

@@ -99,11 +99,7 @@ pub fn run_merge(
             PairOutcome::Failed(_) => counts.failed += 1,
         }
     }
-    events.emit(RunEvent::StageFinished {
-        stage,
-        counts,
-        seconds: clock.elapsed().as_secs_f64(),
-    });
+    events.stage_finished(stage, counts, clock.elapsed().as_secs_f64());
     Ok(StageResult {
         ok,
         counts,

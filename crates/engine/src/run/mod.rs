@@ -381,11 +381,8 @@ impl<'a, 'e> Runner<'a, 'e> {
                 (record, counts)
             }
         };
-        self.events.emit(RunEvent::StageFinished {
-            stage,
-            counts,
-            seconds: clock.elapsed().as_secs_f64(),
-        });
+        self.events
+            .stage_finished(stage, counts, clock.elapsed().as_secs_f64());
         self.record(stage, clock, counts);
         Ok(Some(record))
     }
@@ -445,11 +442,8 @@ impl<'a, 'e> Runner<'a, 'e> {
             Some(reads) => reads.write(&chunked, &self.layout.read_summary())?,
             None => ReadTotals::default(),
         };
-        self.events.emit(RunEvent::StageFinished {
-            stage,
-            counts,
-            seconds: clock.elapsed().as_secs_f64(),
-        });
+        self.events
+            .stage_finished(stage, counts, clock.elapsed().as_secs_f64());
         self.record(stage, started, counts);
         Ok(Some(totals))
     }
