@@ -138,6 +138,18 @@ fn setup(files: usize, per_file: usize) -> Setup {
     }
 }
 
+/// The test files of `s`, embedded by `model` as "summer" nucleotide features.
+fn job<'a>(s: &'a Setup, model: &'a dyn EncoderFactory) -> EmbedJob<'a> {
+    EmbedJob {
+        inputs: s.inputs.clone(),
+        out_dir: s.out.clone(),
+        kind: FeatureKind::Nucleotide,
+        model: "summer".into(),
+        tokenizer: &Letters,
+        factory: model,
+    }
+}
+
 fn run(
     s: &Setup,
     devices: Vec<Device>,
@@ -148,14 +160,7 @@ fn run(
     Result<virnucpro_engine::embed::EmbedReport, EmbedError>,
     Vec<EmbedEvent>,
 ) {
-    let job = EmbedJob {
-        inputs: s.inputs.clone(),
-        out_dir: s.out.clone(),
-        kind: FeatureKind::Nucleotide,
-        model: "summer".into(),
-        tokenizer: &Letters,
-        factory: model,
-    };
+    let job = job(s, model);
     let options = EmbedOptions {
         devices,
         batch_tokens,
@@ -392,14 +397,8 @@ fn cancellation_leaves_only_complete_files() {
     let s = setup(4, 30);
     let cancel = CancelToken::new();
     let seen = AtomicUsize::new(0);
-    let job = EmbedJob {
-        inputs: s.inputs.clone(),
-        out_dir: s.out.clone(),
-        kind: FeatureKind::Nucleotide,
-        model: "summer".into(),
-        tokenizer: &Letters,
-        factory: &summer(i64::MAX),
-    };
+    let model = summer(i64::MAX);
+    let job = job(&s, &model);
     let options = EmbedOptions {
         devices: vec![Device::Cpu],
         batch_tokens: 50,
