@@ -38,14 +38,10 @@ fn check_e2e(name: &str) {
     }
     assert!(max_diff <= 1e-6, "{name}: max score difference {max_diff}");
 
-    let our_text = fs::read_to_string(out.path().join("prediction_results.txt")).unwrap();
-    let their_text = fs::read_to_string(expected.join("prediction_results.txt")).unwrap();
-    let identical = our_text
-        .lines()
-        .zip(their_text.lines())
-        .filter(|(a, b)| a == b)
-        .count();
-    let total = their_text.lines().count();
+    let (identical, total) = virnucpro_testkit::identical_lines(
+        &out.path().join("prediction_results.txt"),
+        &expected.join("prediction_results.txt"),
+    );
     eprintln!("{name}: {identical} of {total} lines of prediction_results.txt byte-identical, max |Δscore| {max_diff:e}");
     assert_eq!(identical, total, "{name}: every line byte-identical");
     assert_eq!(

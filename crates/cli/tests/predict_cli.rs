@@ -83,14 +83,8 @@ fn check_parity(case: &str) {
         max_diff <= SCORE_TOLERANCE,
         "{case}: max |Δscore| {max_diff}"
     );
-    let our_text = fs::read_to_string(&results).unwrap();
-    let their_text = fs::read_to_string(expected.join("prediction_results.txt")).unwrap();
-    let identical = our_text
-        .lines()
-        .zip(their_text.lines())
-        .filter(|(a, b)| a == b)
-        .count();
-    let total = their_text.lines().count();
+    let (identical, total) =
+        virnucpro_testkit::identical_lines(&results, &expected.join("prediction_results.txt"));
 
     // Consensus: the same chunks in the same order; verdicts equal except on near-ties.
     let verdicts = |text: String| -> Vec<(String, String)> {

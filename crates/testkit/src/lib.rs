@@ -65,3 +65,18 @@ pub fn prediction_rows(path: &Path) -> Vec<(String, String, f32, f32)> {
         })
         .collect()
 }
+
+/// How many lines of `ours` equal the line at the same position in `theirs`, and how many
+/// lines `theirs` has: the byte-identity count the report parity tests print.
+pub fn identical_lines(ours: &Path, theirs: &Path) -> (usize, usize) {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+    };
+    let (ours, theirs) = (read(ours), read(theirs));
+    let identical = ours
+        .lines()
+        .zip(theirs.lines())
+        .filter(|(a, b)| a == b)
+        .count();
+    (identical, theirs.lines().count())
+}
