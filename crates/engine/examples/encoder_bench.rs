@@ -2,8 +2,10 @@
 //! scripts/bench-embed.sh).
 //!
 //! ```text
-//! encoder_bench weights SHAPE DIR                 random weights in HF layout (SHAPE: dnabert-s, esm2-35m, esm2-650m)
-//! encoder_bench run MODEL DIR SEQS THREADS BUDGET embed SEQS random sequences (MODEL: dnabert-s | esm2)
+//! encoder_bench weights SHAPE DIR                 random weights in HF layout (SHAPE: dnabert-s, esm2-35m, esm2-650m, esm2-3b)
+//! encoder_bench run MODEL DIR SEQS THREADS BUDGET [DEVICES [PRECISION]]
+//!                                                 embed SEQS random sequences (MODEL: dnabert-s | esm2;
+//!                                                 DEVICES as --devices, default cpu; PRECISION fp32|bf16|fp16)
 //! encoder_bench load MODEL DIR                    load on the CPU, print the file size and peak RSS
 //! ```
 //! Weights are random (the numbers are meaningless); the shapes are those of the real
@@ -15,8 +17,9 @@ use std::time::Instant;
 
 use tch::Device;
 use virnucpro_core::cancel::CancelToken;
+use virnucpro_engine::devices::parse_devices;
 use virnucpro_engine::embed::{
-    embed_files, setup_model, EmbedEvent, EmbedOptions, ModelKind, Precision,
+    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, ModelKind, Precision,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -36,6 +39,8 @@ fn main() -> Result<()> {
             arg(4)?.parse()?,
             arg(5)?.parse()?,
             arg(6)?.parse()?,
+            &arg(7).unwrap_or_else(|_| "cpu".into()),
+            arg(8).unwrap_or_else(|_| "fp32".into()).parse()?,
         ),
         "load" => load(arg(2)?.parse()?, Path::new(&arg(3)?)),
         other => Err(format!("unknown command {other}").into()),
@@ -47,8 +52,14 @@ fn write_weights(shape: &str, dir: &Path) -> Result<()> {
     // (layers, hidden, heads, intermediate) of the real models.
     let tensors = match shape {
         "dnabert-s" => {
-            let tokenizer = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/fixtures/models/dnabert_s_tiny/tokenizer.json");
+            // The real DNABERT-S vocabulary; TOKENIZER_JSON points elsewhere on machines
+            // without the fixtures beside the checkout (the lent GPU machine).
+            let tokenizer = std::env::var_os("TOKENIZER_JSON")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../../../shared/fixtures/models/dnabert_s_tiny/tokenizer.json")
+                });
             std::fs::copy(tokenizer, dir.join("tokenizer.json"))?;
             write_dnabert_config(dir, 12, 768, 12, 3072)?;
             dnabert_tensors(12, 768, 3072)
@@ -60,6 +71,11 @@ fn write_weights(shape: &str, dir: &Path) -> Result<()> {
         "esm2-650m" => {
             write_esm_config(dir, 33, 1280, 20, 5120)?;
             esm_tensors(33, 1280, 20, 5120)
+        }
+        // The model the pipeline uses (esm2_t36_3B_UR50D): 11.4 GB in fp32.
+        "esm2-3b" => {
+            write_esm_config(dir, 36, 2560, 40, 10240)?;
+            esm_tensors(36, 2560, 40, 10240)
         }
         other => return Err(format!("unknown shape {other}").into()),
     };
@@ -334,15 +350,30 @@ fn random_fasta(path: &Path, model: ModelKind, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn run(model: ModelKind, dir: &Path, seqs: usize, threads: i32, budget: usize) -> Result<()> {
+fn run(
+    model: ModelKind,
+    dir: &Path,
+    seqs: usize,
+    threads: i32,
+    budget: usize,
+    devices: &str,
+    precision: Precision,
+) -> Result<()> {
     tch::set_num_threads(threads);
+    let device_ids = parse_devices(devices)?;
+    // 0: the budget a run would choose for these devices (from free GPU memory).
+    let budget = match budget {
+        0 => default_budget(&device_ids),
+        n => n,
+    };
+    let devices: Vec<Device> = device_ids.into_iter().map(Device::from).collect();
     let tmp = tempfile::tempdir()?;
     let input = tmp.path().join("seqs.fa");
     random_fasta(&input, model, seqs)?;
-    let setup = setup_model(model, dir, Precision::Fp32)?;
+    let setup = setup_model(model, dir, precision)?;
     let job = setup.job(vec![input], tmp.path().join("out"));
     let options = EmbedOptions {
-        devices: vec![Device::Cpu],
+        devices: devices.clone(),
         batch_tokens: budget,
         force: true,
     };
@@ -362,8 +393,9 @@ fn run(model: ModelKind, dir: &Path, seqs: usize, threads: i32, budget: usize) -
     }
     let stats = &report.devices[0];
     println!(
-        "{} threads={threads} budget={budget} seqs={} tokens={} forward_s={:.2} tokens_per_s={:.0} seqs_per_s={:.1} wall_s={wall:.2} load_s={load_seconds:.2}",
+        "{} devices={devices:?} precision={} threads={threads} budget={budget} seqs={} tokens={} forward_s={:.2} tokens_per_s={:.0} seqs_per_s={:.1} wall_s={wall:.2} load_s={load_seconds:.2}",
         model.as_str(),
+        precision.as_str(),
         stats.sequences,
         stats.tokens,
         stats.seconds,
