@@ -1,0 +1,149 @@
+// @ts-check
+// Shared by the UI tests: serves the mock build on localhost with the shell's CSP, drives
+// Debian's Chromium through playwright-core, and opens the app with a mock configuration.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const DIST = fileURLToPath(new URL('../dist-mock/', import.meta.url));
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+// From ../shared/docs/tauri.md: what keeps Debian's Chromium quiet and offline in tests.
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+// What src-tauri sets: nothing inline, nothing remote.
+export const CSP = "default-src 'self'";
+const TYPES = /** @type {Record<string, string>} */ ({
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+});
+
+/** Serves the mock build; resolves with its URL and a close function. */
+export async function serveMockBuild() {
+  if (!existsSync(join(DIST, 'index.html'))) {
+    throw new Error(`${DIST} is missing: run \`npm run ui:build:mock\` (npm run ui:test does) first`);
+  }
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(DIST, path.endsWith('/') ? 'index.html' : path);
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return {
+    url: `http://127.0.0.1:${address.port}/`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-desktop-ui.sh`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+}
+
+/**
+ * @typedef {{ cmd: string, args: any }} Call
+ * @typedef {{
+ *   page: import('playwright-core').Page,
+ *   calls: (cmd: string) => Promise<any[]>,
+ *   status: () => Promise<string>,
+ *   close: (check?: boolean) => Promise<void>,
+ * }} App
+ */
+
+/**
+ * Opens the app with `config` merged over fast test defaults (no latency, quick runs),
+ * waits until start-up finished, and fails the test on any page error, console error
+ * or CSP violation when it is closed.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {Record<string, unknown>} [config]
+ * @returns {Promise<App>}
+ */
+export async function openApp(browser, url, config = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  /** @type {string[]} */
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+  });
+  await page.addInitScript((cfg) => {
+    // @ts-ignore: the mock reads it at start-up
+    window.__VIRNUCPRO_MOCK__ = cfg;
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  }, { latencyMs: 0, eventIntervalMs: 3, progressSteps: 8, ...config });
+  await page.goto(url);
+  await page.waitForSelector('#app[data-ready]');
+  return {
+    page,
+    // @ts-ignore: set by the mock backend
+    calls: (cmd) => page.evaluate((name) => window.__VIRNUCPRO_MOCK_CALLS__.filter((c) => c.cmd === name).map((c) => c.args), cmd),
+    status: async () => (await page.textContent('#status-bar')) ?? '',
+    close: async (check = true) => {
+      await context.close();
+      if (check) assert.deepEqual(problems, [], 'the page reported errors');
+    },
+  };
+}
+
+/**
+ * Runs the tests of one file against one browser and one server.
+ * @param {import('node:test').before} before
+ * @param {import('node:test').after} after
+ */
+export function useBrowser(before, after) {
+  /** @type {{ browser: import('playwright-core').Browser, url: string, close: () => Promise<unknown> }} */
+  const env = /** @type {any} */ ({});
+  before(async () => {
+    const [server, browser] = await Promise.all([serveMockBuild(), launchBrowser()]);
+    Object.assign(env, { browser, url: server.url, close: server.close });
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.close?.();
+  });
+  /**
+   * Opens the app, runs `body`, closes it (checking for page errors) even when body throws.
+   * @param {Record<string, unknown>} config
+   * @param {(app: App) => Promise<void>} body
+   */
+  return async (config, body) => {
+    const app = await openApp(env.browser, env.url, config);
+    try {
+      await body(app);
+    } catch (error) {
+      // The test's own failure is the one to report; page errors would only hide it.
+      await app.close(false);
+      throw error;
+    }
+    await app.close();
+  };
+}
+
+/** Settings the mock accepts as runnable, in a folder without an earlier run. */
+export const VALID_SETTINGS = {
+  ...JSON.parse(readFileSync(new URL('../src/api/mock/gpu-settings.json', import.meta.url), 'utf8')),
+  inputs: ['/data/run42/reads'],
+  out_dir: '/data/results/new',
+};
