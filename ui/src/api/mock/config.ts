@@ -1,8 +1,8 @@
-// How the mock backend behaves. Tests (and a developer in the console before a reload) set
-// `window.__VIRNUCPRO_MOCK__` to a partial MockConfig before the app starts; every command
+// How the mock backend behaves. Tests set `window.__VIRNUCPRO_MOCK__` to a partial
+// MockConfig before the app starts (a developer can change it in the console); every command
 // the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
 // reached the "shell".
-import type { RunSettings } from '../types';
+import type { RunSettings, Stage } from '../types';
 
 export interface MockConfig {
   /** Milliseconds before each command answers (the real IPC is never instant). */
@@ -13,6 +13,9 @@ export interface MockConfig {
   progressSteps: number;
   /** Extra stage_progress events sent back to back at each step, to flood the UI. */
   burst: number;
+  /** A stage at whose start runs stop making progress until cancelled: a run in flight
+   *  for as long as a test needs, whatever the machine's load. */
+  holdStage: Stage | null;
   /** Extra log lines a run sends while preparing, to fill the log tail. */
   logLines: number;
   /** Reads in each run's results. */
@@ -50,6 +53,7 @@ const DEFAULTS: MockConfig = {
   progressSteps: 12,
   burst: 0,
   logLines: 0,
+  holdStage: null,
   readCount: 300,
   gpus: 2,
   failures: 'first',
@@ -58,7 +62,10 @@ const DEFAULTS: MockConfig = {
   answers: { pick_folders: [], pick_file: [], pick_save_file: [] },
 };
 
+/** The configuration, also left on window: changing it there takes effect at once. */
 export function readMockConfig(): MockConfig {
   const given = window.__VIRNUCPRO_MOCK__ ?? {};
-  return { ...DEFAULTS, ...given, answers: { ...DEFAULTS.answers, ...given.answers } };
+  const config: MockConfig = { ...DEFAULTS, ...given, answers: { ...DEFAULTS.answers, ...given.answers } };
+  window.__VIRNUCPRO_MOCK__ = config;
+  return config;
 }

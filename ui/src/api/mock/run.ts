@@ -78,6 +78,7 @@ export async function mockRun(options: RunOptions, restart: boolean): Promise<Ru
     }
     for (let step = 1; step <= config.progressSteps; step += 1) {
       await sleep(config.eventIntervalMs);
+      while (stage === config.holdStage && step > 1 && !cancelled()) await sleep(config.eventIntervalMs);
       if (cancelled()) {
         status = 'cancelled';
         break;
