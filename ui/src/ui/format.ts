@@ -16,7 +16,9 @@ export function formatBytes(bytes: number): string {
     value /= 1000;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
+  // Three significant digits: 1.21 GB, 88.4 MB, 301 MB.
+  const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
+  return unit === 0 ? `${value} B` : `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
 /** Binary units for device memory, as nvidia-smi reports it. */
