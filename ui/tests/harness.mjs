@@ -147,3 +147,51 @@ export const VALID_SETTINGS = {
   inputs: ['/data/run42/reads'],
   out_dir: '/data/results/new',
 };
+
+/**
+ * Waits until the text of `selector` matches `expected`; on timeout fails with the text
+ * it had, which says more than "timeout".
+ * @param {import('playwright-core').Page} page
+ * @param {string} selector
+ * @param {string | RegExp} expected a substring or a pattern
+ */
+export async function waitForText(page, selector, expected, timeout = 5000) {
+  const pattern = typeof expected === 'string' ? { source: escapeRegExp(expected), flags: '' } : { source: expected.source, flags: expected.flags };
+  try {
+    await page.waitForFunction(
+      ({ selector, source, flags }) => {
+        const el = document.querySelector(selector);
+        return el !== null && new RegExp(source, flags).test(el.textContent ?? '');
+      },
+      { selector, ...pattern },
+      { timeout },
+    );
+  } catch {
+    const actual = await page.textContent(selector).catch(() => null);
+    assert.fail(`${selector}: expected ${String(expected)}, found ${JSON.stringify(actual)}`);
+  }
+}
+
+/** @param {string} text */
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The texts of every element matching `selector`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} selector
+ */
+export function texts(page, selector) {
+  return page.$$eval(selector, (els) => els.map((el) => (el.textContent ?? '').trim()));
+}
+
+/**
+ * Starts a run from the setup screen and waits for its summary.
+ * @param {import('playwright-core').Page} page
+ * @param {string} [button] the button that starts it
+ */
+export async function runToEnd(page, button = '#run-button') {
+  await page.click(button);
+  await page.waitForSelector('#run-summary:not([hidden])', { timeout: 15000 });
+}
