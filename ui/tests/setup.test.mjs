@@ -44,9 +44,10 @@ test('with nothing chosen Run is disabled and each field says what it needs', ()
       'ESM-2 model: Choose the ESM-2 model.',
       'Classifier: Choose the classifier.',
     ]);
+    // Empty fields say what they need without being marked as mistakes.
     assert.equal(await page.textContent('#message-out_dir'), 'Choose an output folder.');
-    assert.equal(await page.getAttribute('#message-out_dir', 'data-tone'), 'error');
-    assert.equal(await page.getAttribute('#path-out_dir', 'aria-invalid'), 'true');
+    assert.equal(await page.getAttribute('#message-out_dir', 'data-tone'), 'required');
+    assert.equal(await page.getAttribute('#path-out_dir', 'aria-invalid'), null);
   }));
 
 test('input folders are scanned: files, size and problems show, and removing a folder clears its problem', () =>

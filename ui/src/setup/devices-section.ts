@@ -72,7 +72,7 @@ export function devicesSection(ctx: AppContext): Section {
       for (const box of list.querySelectorAll<HTMLInputElement>('input[type=checkbox]')) {
         box.checked = state.settings.devices.includes(box.value);
       }
-      showProblems(message, list, problemsFor(state, 'devices'));
+      showProblems(message, problemsFor(state, 'devices'), { empty: state.settings.devices.length === 0 });
     },
   };
 }

@@ -121,7 +121,7 @@ export function inputsSection(ctx: AppContext): Section {
       if (state.scan !== previous?.scan || inputs !== previous?.settings.inputs) {
         replaceChildren(scanArea, scanView(state.scan, inputs));
       }
-      showProblems(message, addFolders, problemsFor(state, 'inputs'));
+      showProblems(message, problemsFor(state, 'inputs'), { empty: inputs.length === 0 });
     },
   };
 }

@@ -46,7 +46,7 @@ function lengthField(ctx: AppContext) {
     element,
     update(settings: RunSettings, problems: string[]) {
       radios.forEach((radio, i) => (radio.checked = LENGTHS[i] === settings.length));
-      showProblems(message, element, problems);
+      showProblems(message, problems);
     },
   };
 }
@@ -93,7 +93,7 @@ function threadsField(ctx: AppContext) {
       fixed.checked = settings.threads !== null;
       number.disabled = settings.threads === null;
       showNumber(number, settings.threads);
-      showProblems(message, number, problems);
+      showProblems(message, problems, { control: number });
     },
   };
 }
@@ -147,8 +147,8 @@ function advancedFields(ctx: AppContext) {
       batchAuto.checked = settings.batch_tokens === null;
       batch.disabled = settings.batch_tokens === null;
       showNumber(batch, settings.batch_tokens ?? DEFAULT_BATCH_TOKENS);
-      showProblems(precisionMessage, precision, precisionProblems);
-      showProblems(batchMessage, batch, batchProblems);
+      showProblems(precisionMessage, precisionProblems, { control: precision });
+      showProblems(batchMessage, batchProblems, { control: batch });
       // Problems hidden in a closed disclosure would block the run without a visible reason.
       if (precisionProblems.length + batchProblems.length > 0) element.open = true;
     },

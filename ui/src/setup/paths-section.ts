@@ -118,7 +118,7 @@ function pathField(ctx: AppContext, spec: PathFieldSpec): Section {
       const problems = problemsFor(state, spec.field);
       const status = statusWithoutProblems(state, spec.field);
       if (status[0] === 'error' && !problems.includes(status[1])) problems.unshift(status[1]);
-      showProblems(message, input, problems, status);
+      showProblems(message, problems, { control: input, empty: path === '', otherwise: status });
     },
   };
 }

@@ -9,7 +9,8 @@ export interface Section {
   update(state: AppState, previous: AppState | null): void;
 }
 
-export type MessageTone = 'error' | 'ok' | 'pending' | 'none';
+/** `required`: the field is empty, which blocks the run but is not a mistake yet. */
+export type MessageTone = 'error' | 'ok' | 'pending' | 'required' | 'none';
 
 export interface FieldMessage {
   element: HTMLElement;
@@ -33,19 +34,26 @@ export function problemsFor(state: AppState, field: keyof RunSettings): string[]
 }
 
 /** Marks `control` invalid while its field has problems. */
-export function markInvalid(control: HTMLElement, invalid: boolean): void {
+function markInvalid(control: HTMLElement, invalid: boolean): void {
   if (invalid) control.setAttribute('aria-invalid', 'true');
   else control.removeAttribute('aria-invalid');
 }
 
-/** Shows the field's validate_settings problems, or `otherwise` when there are none. */
-export function showProblems(
-  message: FieldMessage,
-  control: HTMLElement,
-  problems: string[],
-  otherwise: [MessageTone, string] = ['none', ''],
-): void {
-  markInvalid(control, problems.length > 0);
-  if (problems.length > 0) message.show('error', problems.join(' '));
-  else message.show(...otherwise);
+export interface ShowOptions {
+  /** The form control to mark aria-invalid; groups (fieldsets) are tied to their message
+   *  through aria-describedby instead. */
+  control?: HTMLElement;
+  /** The field has nothing chosen yet: its problems say what is required, muted. */
+  empty?: boolean;
+  /** What the line says when there is no problem. */
+  otherwise?: [MessageTone, string];
+}
+
+/** Shows the field's validate_settings problems next to it. */
+export function showProblems(message: FieldMessage, problems: string[], options: ShowOptions = {}): void {
+  const { control, empty = false, otherwise = ['none', ''] } = options;
+  const wrong = problems.length > 0 && !empty;
+  if (control !== undefined) markInvalid(control, wrong);
+  if (problems.length === 0) message.show(...otherwise);
+  else message.show(wrong ? 'error' : 'required', problems.join(' '));
 }
