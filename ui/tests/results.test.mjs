@@ -168,29 +168,30 @@ test('a folder without results says so', () =>
     assert.equal(await page.isDisabled('#export-fasta'), true);
   }));
 
-test('100,000 reads stay fast: loading, sorting and filtering keep 100 rows in the page', (t) =>
+test('100,000 reads stay fast: sorting and filtering redraw one page of 100 rows', (t) =>
   withApp({ lastSettings: FINISHED, readCount: 100_000 }, async ({ page }) => {
-    /** @param {() => Promise<unknown>} action */
-    const timed = async (action) => {
-      const start = Date.now();
-      await action();
-      return Date.now() - start;
-    };
-    const load = await timed(async () => {
-      await page.click('[data-screen=results]');
-      await waitForText(page, '#read-count', 'Showing 1–100 of 100,000 reads', 20000);
+    const loadStart = Date.now();
+    await page.click('[data-screen=results]');
+    await waitForText(page, '#read-count', 'Showing 1–100 of 100,000 reads', 30000);
+    const load = Date.now() - loadStart;
+    // Timed in the page: the handlers sort or filter and redraw synchronously.
+    const sort = await page.evaluate(() => {
+      const start = performance.now();
+      /** @type {HTMLButtonElement} */ (document.querySelector('th[data-column=best_virus_score] button')).click();
+      return performance.now() - start;
     });
-    const sort = await timed(async () => {
-      await page.click('th[data-column=best_virus_score] button');
-      await page.waitForSelector('th[data-column=best_virus_score][aria-sort=descending]');
+    assert.equal(await page.getAttribute('th[data-column=best_virus_score]', 'aria-sort'), 'descending');
+    const filter = await page.evaluate(() => {
+      const start = performance.now();
+      const select = /** @type {HTMLSelectElement} */ (document.querySelector('#filter-call'));
+      select.value = 'virus';
+      select.dispatchEvent(new Event('change'));
+      return performance.now() - start;
     });
-    const filter = await timed(async () => {
-      await page.selectOption('#filter-call', 'none');
-      await waitForText(page, '#read-count', '(100,000 in all)');
-    });
-    t.diagnostic(`100k reads: load ${load} ms (mock generation included), sort ${sort} ms, filter ${filter} ms`);
+    await waitForText(page, '#read-count', '(100,000 in all)');
+    t.diagnostic(`100k reads: load ${load} ms (the mock making them included), sort ${Math.round(sort)} ms, filter ${Math.round(filter)} ms`);
     assert.equal(await page.$$eval('#read-table tbody tr', (r) => r.length), 100);
-    // Bounds for a loaded 2-core machine; drawing all 100k rows would take far longer.
-    assert.ok(sort < 4000, `sorting took ${sort} ms`);
-    assert.ok(filter < 4000, `filtering took ${filter} ms`);
+    // Generous bounds for a loaded 2-core machine; drawing all 100k rows would take far longer.
+    assert.ok(sort < 3000, `sorting took ${sort} ms`);
+    assert.ok(filter < 3000, `filtering took ${filter} ms`);
   }));
