@@ -70,7 +70,6 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   );
 
   function show(name: ScreenName, moveFocus: boolean): void {
-    store.set({ screen: name });
     for (const [other, screen] of screens) screen.section.hidden = other !== name;
     for (const [other, button] of navButtons) {
       if (other === name) button.setAttribute('aria-current', 'page');

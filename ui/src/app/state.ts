@@ -15,7 +15,6 @@ import { Store } from './store';
 export type ScreenName = 'setup' | 'presets' | 'run' | 'failures' | 'results';
 
 export interface AppState {
-  screen: ScreenName;
   system: SystemInfo | null;
   settings: RunSettings;
   /** null while nothing is chosen or the scan is on its way. */
@@ -49,7 +48,6 @@ export function defaultSettings(system: SystemInfo | null): RunSettings {
 
 export function createAppStore(): Store<AppState> {
   return new Store<AppState>({
-    screen: 'setup',
     system: null,
     settings: defaultSettings(null),
     scan: null,

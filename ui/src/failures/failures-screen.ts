@@ -12,7 +12,7 @@ import { folderFreshness, type Screen } from '../app/screen';
 /** Entries shown per group before "Show all": a bad input can fail thousands of items. */
 const ENTRIES_SHOWN = 50;
 
-export function kindLabel(kind: string): string {
+function kindLabel(kind: string): string {
   return kind.replace(/_/g, ' ');
 }
 

@@ -5,12 +5,12 @@ import { reportFailure, type AppContext } from '../app/context';
 import { h, replaceChildren } from '../ui/dom';
 
 /** The preset the shell always lists; it cannot be renamed or deleted. */
-export const BUILT_IN_PRESET = 'Demo';
+const BUILT_IN_PRESET = 'Demo';
 const PRESET_FILTER = { name: 'VirNucPro preset', extensions: ['json'] };
 
 type RowMode = { name: string; mode: 'rename' | 'delete' } | null;
 
-export async function refreshPresets(ctx: AppContext): Promise<void> {
+async function refreshPresets(ctx: AppContext): Promise<void> {
   try {
     ctx.store.set({ presets: await ctx.api.listPresets() });
   } catch (reason) {
@@ -19,7 +19,7 @@ export async function refreshPresets(ctx: AppContext): Promise<void> {
 }
 
 /** `base`, or `base 2`, `base 3`, … whichever no preset has yet. */
-export function unusedName(base: string, presets: Preset[]): string {
+function unusedName(base: string, presets: Preset[]): string {
   const taken = new Set(presets.map((p) => p.name));
   if (!taken.has(base)) return base;
   let n = 2;

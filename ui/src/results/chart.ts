@@ -2,7 +2,7 @@
 // area inside the margins, the two axes with their end labels, and an accessible name.
 import { s, type Child } from '../ui/dom';
 
-export const CHART_WIDTH = 480;
+const CHART_WIDTH = 480;
 
 export interface ChartFrame {
   height: number;

@@ -5,7 +5,6 @@ import type { RunSettings } from '../api/types';
 import { errorText } from '../app/context';
 import type { AppState } from '../app/state';
 import type { Store } from '../app/store';
-import { refreshResumable } from '../setup/settings-sync';
 import { addLog, applyEvent, finishRun, newRunProgress, type RunProgress } from './progress';
 
 export interface RunController {
@@ -50,7 +49,6 @@ export function createRunController(api: Api, store: Store<AppState>): RunContro
       } finally {
         store.set({ running: false });
         changed();
-        void refreshResumable(api, store);
       }
     },
 

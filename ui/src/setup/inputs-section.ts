@@ -5,7 +5,7 @@ import { h, replaceChildren, type Child } from '../ui/dom';
 import { baseName, formatBytes, formatCount } from '../ui/format';
 import { fieldMessage, showProblems, problemsFor, type Section } from './section';
 
-export const FASTA_FILTER = {
+const FASTA_FILTER = {
   name: 'FASTA/FASTQ reads',
   extensions: ['fa', 'fasta', 'fna', 'fas', 'ffn', 'frn', 'fsa', 'fq', 'fastq', 'gz', 'bz2', 'xz', 'zst'],
 };

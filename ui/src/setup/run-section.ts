@@ -7,7 +7,7 @@ import { h, replaceChildren } from '../ui/dom';
 import { STAGE_LABELS } from '../run/progress';
 import type { Section } from './section';
 
-export const FIELD_LABELS: Record<keyof RunSettings, string> = {
+const FIELD_LABELS: Record<keyof RunSettings, string> = {
   inputs: 'Input reads',
   out_dir: 'Output folder',
   dnabert: 'DNABERT-S model',
@@ -21,7 +21,7 @@ export const FIELD_LABELS: Record<keyof RunSettings, string> = {
 };
 
 /** Why the run cannot start now; empty when it can. */
-export function runBlockers(state: AppState): string[] {
+function runBlockers(state: AppState): string[] {
   if (state.running) return ['A run is going: see the Run screen.'];
   if (state.problems === null) return ['Checking the settings…'];
   return state.problems.map((p) => `${FIELD_LABELS[p.field]}: ${p.message}`);

@@ -98,13 +98,7 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
   refresh(store.get().settings, null);
   store.subscribe((state, previous) => {
     if (state.settings !== previous.settings) refresh(state.settings, previous.settings);
+    // A run that just ended may have left a resumable (or a finished) run in the folder.
+    if (previous.running && !state.running && state.settings.out_dir !== '') resumable.run(state.settings.out_dir);
   });
-}
-
-/** Asks again whether the output folder holds a resumable run (after a run ended). */
-export async function refreshResumable(api: Api, store: Store<AppState>): Promise<void> {
-  const outDir = store.get().settings.out_dir;
-  if (outDir === '') return;
-  const info = await api.findResumable(outDir).catch(() => null);
-  if (store.get().settings.out_dir === outDir) store.set({ resumable: info });
 }

@@ -66,10 +66,3 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
-
-let nextId = 0;
-/** A document-unique id for label/aria wiring. */
-export function uid(prefix: string): string {
-  nextId += 1;
-  return `${prefix}-${nextId}`;
-}
