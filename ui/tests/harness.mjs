@@ -71,15 +71,12 @@ export async function launchBrowser() {
  */
 
 /**
- * Opens the app with `config` merged over fast test defaults (no latency, quick runs),
- * waits until start-up finished, and fails the test on any page error, console error
- * or CSP violation when it is closed.
+ * A tab reused by the tests of a file: each test navigates it to a fresh document (a new
+ * page per test would start a renderer each time, most of a short test's cost). The mock
+ * configuration travels in the URL and an init script hands it to the mock.
  * @param {import('playwright-core').Browser} browser
- * @param {string} url
- * @param {Record<string, unknown>} [config]
- * @returns {Promise<App>}
  */
-export async function openApp(browser, url, config = {}) {
+async function openTab(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   /** @type {string[]} */
@@ -88,12 +85,28 @@ export async function openApp(browser, url, config = {}) {
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
   });
-  await page.addInitScript((cfg) => {
+  await page.addInitScript(() => {
+    const config = new URLSearchParams(location.search).get('mock');
     // @ts-ignore: the mock reads it at start-up
-    window.__VIRNUCPRO_MOCK__ = cfg;
+    if (config !== null) window.__VIRNUCPRO_MOCK__ = JSON.parse(config);
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-  }, { latencyMs: 0, eventIntervalMs: 3, progressSteps: 8, ...config });
-  await page.goto(url);
+  });
+  return { context, page, problems };
+}
+
+/**
+ * Loads the app with `config` merged over fast test defaults (no latency, quick runs) and
+ * waits until start-up finished. `close` fails the test on any page error, console error
+ * or CSP violation seen meanwhile.
+ * @param {Awaited<ReturnType<typeof openTab>>} tab
+ * @param {string} url
+ * @param {Record<string, unknown>} config
+ * @returns {Promise<App>}
+ */
+async function openApp({ page, problems }, url, config) {
+  problems.length = 0;
+  const mock = JSON.stringify({ latencyMs: 0, eventIntervalMs: 3, progressSteps: 8, ...config });
+  await page.goto(`${url}?mock=${encodeURIComponent(mock)}`);
   await page.waitForSelector('#app[data-ready]');
   return {
     page,
@@ -101,35 +114,36 @@ export async function openApp(browser, url, config = {}) {
     calls: (cmd) => page.evaluate((name) => window.__VIRNUCPRO_MOCK_CALLS__.filter((c) => c.cmd === name).map((c) => c.args), cmd),
     status: async () => (await page.textContent('#status-bar')) ?? '',
     close: async (check = true) => {
-      await context.close();
-      if (check) assert.deepEqual(problems, [], 'the page reported errors');
+      // Leave the app, so nothing of it (a run's timers) reaches the next test.
+      await page.goto('about:blank');
+      if (check) assert.deepEqual([...problems], [], 'the page reported errors');
     },
   };
 }
 
 /**
- * Runs the tests of one file against one browser and one server.
+ * Runs the tests of one file against one browser, one tab and one server.
  * @param {import('node:test').before} before
  * @param {import('node:test').after} after
  */
 export function useBrowser(before, after) {
-  /** @type {{ browser: import('playwright-core').Browser, url: string, close: () => Promise<unknown> }} */
+  /** @type {{ browser: import('playwright-core').Browser, tab: Awaited<ReturnType<typeof openTab>>, url: string, close: () => Promise<unknown> }} */
   const env = /** @type {any} */ ({});
   before(async () => {
     const [server, browser] = await Promise.all([serveMockBuild(), launchBrowser()]);
-    Object.assign(env, { browser, url: server.url, close: server.close });
+    Object.assign(env, { browser, tab: await openTab(browser), url: server.url, close: server.close });
   });
   after(async () => {
     await env.browser?.close();
     await env.close?.();
   });
   /**
-   * Opens the app, runs `body`, closes it (checking for page errors) even when body throws.
+   * Loads the app, runs `body`, then checks for page errors unless body failed.
    * @param {Record<string, unknown>} config
    * @param {(app: App) => Promise<void>} body
    */
   return async (config, body) => {
-    const app = await openApp(env.browser, env.url, config);
+    const app = await openApp(env.tab, env.url, config);
     try {
       await body(app);
     } catch (error) {
