@@ -192,6 +192,6 @@ test('100,000 reads stay fast: sorting and filtering redraw one page of 100 rows
     t.diagnostic(`100k reads: load ${load} ms (the mock making them included), sort ${Math.round(sort)} ms, filter ${Math.round(filter)} ms`);
     assert.equal(await page.$$eval('#read-table tbody tr', (r) => r.length), 100);
     // Generous bounds for a loaded 2-core machine; drawing all 100k rows would take far longer.
-    assert.ok(sort < 3000, `sorting took ${sort} ms`);
-    assert.ok(filter < 3000, `filtering took ${filter} ms`);
+    assert.ok(sort < 5000, `sorting took ${sort} ms`);
+    assert.ok(filter < 5000, `filtering took ${filter} ms`);
   }));

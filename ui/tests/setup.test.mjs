@@ -159,3 +159,29 @@ test('Start over restarts every stage, and other settings in the folder can be a
     assert.deepEqual(start.settings.devices, ['cuda:0', 'cuda:1']);
     await waitForText(page, 'tr[data-stage=prepare] th', 'redone: starting over');
   }));
+
+test('the setup works from the keyboard: Tab reaches the controls, Enter and Space use them', () =>
+  withApp({}, async ({ page, calls }) => {
+    /** Presses Tab until the element matching `selector` has the focus. @param {string} selector */
+    const tabTo = async (selector) => {
+      for (let i = 0; i < 40; i += 1) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+      }
+      assert.fail(`Tab never reached ${selector}`);
+    };
+    await tabTo('#add-input-folders');
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#input-list', '/data/run42/reads');
+    await tabTo('#device-cpu');
+    await page.keyboard.press('Space');
+    assert.equal(await page.isChecked('#device-cpu'), true);
+    await page.waitForFunction(() =>
+      // @ts-ignore: the mock's call log
+      window.__VIRNUCPRO_MOCK_CALLS__.some((c) => c.cmd === 'validate_settings' && c.args.settings.devices.includes('cpu')),
+    );
+    await tabTo('#advanced summary');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.$eval('#advanced', (d) => /** @type {HTMLDetailsElement} */ (d).open), true);
+    assert.ok((await calls('pick_folders')).length === 1);
+  }));
