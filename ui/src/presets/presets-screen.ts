@@ -3,6 +3,7 @@
 import type { Preset, RunSettings } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
 import { h, replaceChildren } from '../ui/dom';
+import { messageLine } from '../ui/message-line';
 
 /** The preset the shell always lists; it cannot be renamed or deleted. */
 const BUILT_IN_PRESET = 'Demo';
@@ -55,46 +56,39 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
 
   // ---- save ----
   const nameInput = h('input', { type: 'text', id: 'preset-name', autocomplete: 'off', 'aria-describedby': 'preset-save-message' });
-  const saveMessage = h('p', { class: 'field-message', id: 'preset-save-message', 'data-tone': 'none' });
+  const saveMessage = messageLine('preset-save-message');
   const replaceButton = h('button', { type: 'submit', class: 'danger', id: 'preset-replace', hidden: true }, 'Replace');
+  function forgetReplace() {
+    overwriting = null;
+    replaceButton.hidden = true;
+    saveMessage.show('none', '');
+  }
   const save = (event: Event) => {
     event.preventDefault();
     const name = nameInput.value.trim();
-    if (name === '') {
-      saveMessage.dataset['tone'] = 'error';
-      saveMessage.textContent = 'Enter a name for the preset.';
-      return;
-    }
+    if (name === '') return saveMessage.show('error', 'Enter a name for the preset.');
     const exists = ctx.store.get().presets.some((p) => p.name === name);
     if (exists && overwriting !== name) {
       overwriting = name;
-      saveMessage.dataset['tone'] = 'error';
-      saveMessage.textContent = `A preset named “${name}” exists. Replace it?`;
+      saveMessage.show('error', `A preset named “${name}” exists. Replace it?`);
       replaceButton.hidden = false;
       replaceButton.focus();
       return;
     }
-    overwriting = null;
-    replaceButton.hidden = true;
-    saveMessage.dataset['tone'] = 'none';
-    saveMessage.textContent = '';
+    forgetReplace();
     void act('save the preset', async () => {
       await ctx.api.savePreset(name, ctx.store.get().settings);
       nameInput.value = '';
       return `Saved preset “${name}”.`;
     });
   };
-  nameInput.addEventListener('input', () => {
-    overwriting = null;
-    replaceButton.hidden = true;
-    saveMessage.textContent = '';
-  });
+  nameInput.addEventListener('input', forgetReplace);
   const saveForm = h(
     'form',
     { class: 'panel', id: 'preset-save', onsubmit: save },
     h('label', { for: 'preset-name' }, 'Save the current settings as'),
     h('div', { class: 'path-row' }, nameInput, h('button', { type: 'submit', class: 'primary', id: 'preset-save-button' }, 'Save preset'), replaceButton),
-    saveMessage,
+    saveMessage.element,
   );
 
   const importPreset = () =>

@@ -4,7 +4,8 @@ import type { ModelKind, RunSettings } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
 import type { AppState } from '../app/state';
 import { h } from '../ui/dom';
-import { fieldMessage, problemsFor, showProblems, type MessageTone, type Section } from './section';
+import type { MessageTone } from '../ui/message-line';
+import { fieldMessage, problemsFor, showProblems, type Section } from './section';
 
 type PathField = 'out_dir' | ModelKind;
 

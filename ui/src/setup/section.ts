@@ -2,31 +2,16 @@
 // a field message shows that field's problem (or its check) next to it.
 import type { RunSettings } from '../api/types';
 import type { AppState } from '../app/state';
-import { h, setText } from '../ui/dom';
+import { messageLine, type MessageLine, type MessageTone } from '../ui/message-line';
 
 export interface Section {
   element: HTMLElement;
   update(state: AppState, previous: AppState | null): void;
 }
 
-/** `required`: the field is empty, which blocks the run but is not a mistake yet. */
-export type MessageTone = 'error' | 'ok' | 'pending' | 'required' | 'none';
-
-export interface FieldMessage {
-  element: HTMLElement;
-  show(tone: MessageTone, text: string): void;
-}
-
-/** The line under a field; its id is what the field's aria-describedby points to. */
-export function fieldMessage(field: keyof RunSettings): FieldMessage {
-  const element = h('p', { class: 'field-message', id: `message-${field}`, 'data-tone': 'none' });
-  return {
-    element,
-    show(tone, text) {
-      element.dataset['tone'] = tone;
-      setText(element, text);
-    },
-  };
+/** The line under a settings field, where validate_settings' problems for it appear. */
+export function fieldMessage(field: keyof RunSettings): MessageLine {
+  return messageLine(`message-${field}`);
 }
 
 export function problemsFor(state: AppState, field: keyof RunSettings): string[] {
@@ -50,7 +35,7 @@ export interface ShowOptions {
 }
 
 /** Shows the field's validate_settings problems next to it. */
-export function showProblems(message: FieldMessage, problems: string[], options: ShowOptions = {}): void {
+export function showProblems(message: MessageLine, problems: string[], options: ShowOptions = {}): void {
   const { control, empty = false, otherwise = ['none', ''] } = options;
   const wrong = problems.length > 0 && !empty;
   if (control !== undefined) markInvalid(control, wrong);
