@@ -2,7 +2,7 @@
 // and import them. Rename and delete are confirmed in the row itself (no native dialogs).
 import type { Preset, RunSettings } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
-import { h, replaceChildren } from '../ui/dom';
+import { h, replaceChildren, tableHead } from '../ui/dom';
 import { messageLine } from '../ui/message-line';
 
 /** The preset the shell always lists; it cannot be renamed or deleted. */
@@ -217,7 +217,7 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
       h(
         'table',
         { class: 'data', id: 'preset-table' },
-        h('thead', {}, h('tr', {}, ['Name', 'Settings', 'Updated', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        tableHead('Name', 'Settings', 'Updated', 'Actions'),
         body,
       ),
     ),

@@ -4,7 +4,7 @@ import type { FrameRow, ReadRow, Results } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
 import { folderFreshness, type Screen } from '../app/screen';
 import { resultsFolder } from '../app/state';
-import { h, replaceChildren } from '../ui/dom';
+import { h, replaceChildren, numeric, tableHead } from '../ui/dom';
 import { folderHead } from '../ui/folder-head';
 import { formatCount, formatScore } from '../ui/format';
 import { histogramSvg } from './histogram';
@@ -50,7 +50,7 @@ function framesTable(frames: FrameRow[]): HTMLElement {
     'table',
     { class: 'data compact', id: 'read-frames' },
     h('caption', {}, 'Scored frames'),
-    h('thead', {}, h('tr', {}, ['Chunk', 'Frame', 'Prediction', 'Score (others)', 'Score (virus)'].map((t) => h('th', { scope: 'col' }, t)))),
+    tableHead(numeric('Chunk'), 'Frame', 'Prediction', numeric('Score (others)'), numeric('Score (virus)')),
     h(
       'tbody',
       {},

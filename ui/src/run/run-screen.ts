@@ -4,7 +4,7 @@
 import type { RunSummary, Stage, StageAction } from '../api/types';
 import { STAGES } from '../api/types';
 import type { AppContext } from '../app/context';
-import { h, replaceChildren, setText, type Child } from '../ui/dom';
+import { h, replaceChildren, setText, numeric, tableHead, type Child } from '../ui/dom';
 import { formatCount, formatDuration, formatRate } from '../ui/format';
 import { frameScheduler } from './frame-scheduler';
 import { LOG_CAPACITY, STAGE_LABELS, type DeviceProgress, type RunProgress, type StageProgress } from './progress';
@@ -154,14 +154,14 @@ export function runScreen(ctx: AppContext): HTMLElement {
       'table',
       { class: 'data', id: 'stage-table' },
       h('caption', {}, 'Stages'),
-      h('thead', {}, h('tr', {}, ['Stage', 'Progress', 'Done', 'Rate', 'Time left', 'Result'].map((t) => h('th', { scope: 'col' }, t)))),
+      tableHead('Stage', 'Progress', numeric('Done'), numeric('Rate'), numeric('Time left'), 'Result'),
       h('tbody', {}, [...stageRows.values()].map((s) => s.row)),
     ),
     h(
       'table',
       { class: 'data', id: 'device-table' },
       h('caption', {}, 'Devices'),
-      h('thead', {}, h('tr', {}, ['Device', 'Stage', 'Sequences', 'Tokens', 'Tokens/s', 'Elapsed'].map((t) => h('th', { scope: 'col' }, t)))),
+      tableHead('Device', 'Stage', numeric('Sequences'), numeric('Tokens'), numeric('Tokens/s'), numeric('Elapsed')),
       deviceBody,
     ),
     h('h3', {}, 'Log'),

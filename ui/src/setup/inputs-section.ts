@@ -1,7 +1,7 @@
 // Input reads: the chosen folders and files, and what scan_inputs found in them.
 import type { InputScan } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
-import { h, replaceChildren, type Child } from '../ui/dom';
+import { h, replaceChildren, numeric, tableHead, type Child } from '../ui/dom';
 import { baseName, formatBytes, formatCount } from '../ui/format';
 import { fieldMessage, showProblems, problemsFor, type Section } from './section';
 
@@ -30,7 +30,7 @@ function scanView(scan: InputScan | null, inputs: string[]): Child[] {
         h(
           'table',
           { class: 'data compact' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'File'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col', class: 'num' }, 'Records'))),
+          tableHead('File', numeric('Size'), numeric('Records')),
           h(
             'tbody',
             {},

@@ -66,3 +66,27 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
+
+/** A numeric column's header (right-aligned, like its cells). */
+export interface NumericColumn {
+  numeric: string;
+}
+
+export const numeric = (label: string): NumericColumn => ({ numeric: label });
+
+/** A table head of column headers. */
+export function tableHead(...columns: (string | NumericColumn)[]): HTMLTableSectionElement {
+  return h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      columns.map((column) =>
+        typeof column === 'string'
+          ? h('th', { scope: 'col' }, column)
+          : h('th', { scope: 'col', class: 'num' }, column.numeric),
+      ),
+    ),
+  );
+}
