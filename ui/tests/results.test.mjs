@@ -61,8 +61,11 @@ test('sorting by a column orders the rows and marks the header; reads without a 
     const descending = [...scored].sort((a, b) => b - a).slice(0, 100).map((s) => s.toFixed(4));
     assert.deepEqual(await columnTexts(page, 'score'), descending);
 
-    await page.click('th[data-column=best_virus_score] button');
+    // From the keyboard too, and the sort button keeps the focus.
+    await page.focus('th[data-column=best_virus_score] button');
+    await page.keyboard.press('Enter');
     assert.equal(await page.getAttribute('th[data-column=best_virus_score]', 'aria-sort'), 'ascending');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('th')?.getAttribute('data-column')), 'best_virus_score');
     const ascending = [...scored].sort((a, b) => a - b).slice(0, 100).map((s) => s.toFixed(4));
     assert.deepEqual(await columnTexts(page, 'score'), ascending);
     await page.click('[aria-label="Last page"]');

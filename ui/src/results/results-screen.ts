@@ -122,38 +122,31 @@ export function resultsScreen(ctx: AppContext): Screen {
   });
 
   // ---- table ----
-  function renderHead(): void {
-    replaceChildren(
-      headRow,
-      COLUMNS.map((column) => {
-        const sorted = query.sort === column.key;
-        return h(
-          'th',
-          {
-            scope: 'col',
-            class: column.numeric ? 'num' : null,
-            'aria-sort': sorted ? (query.descending ? 'descending' : 'ascending') : 'none',
-            'data-column': column.key,
-          },
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'sort',
-              onclick: () =>
-                setQuery(
-                  sorted
-                    ? { descending: !query.descending }
-                    : // Numbers read best largest first; IDs and calls alphabetically.
-                      { sort: column.key, descending: column.numeric },
-                ),
-            },
-            column.label,
-            h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, sorted ? (query.descending ? '▼' : '▲') : ''),
-          ),
-        );
-      }),
+  // Header cells are made once and updated, so the sort button keeps the keyboard focus.
+  const headCells = COLUMNS.map((column) => {
+    const mark = h('span', { class: 'sort-mark', 'aria-hidden': 'true' });
+    const sortBy = () =>
+      setQuery(
+        query.sort === column.key
+          ? { descending: !query.descending }
+          : // Numbers read best largest first; IDs and calls alphabetically.
+            { sort: column.key, descending: column.numeric },
+      );
+    const cell = h(
+      'th',
+      { scope: 'col', class: column.numeric ? 'num' : null, 'data-column': column.key },
+      h('button', { type: 'button', class: 'sort', onclick: sortBy }, column.label, mark),
     );
+    return { column, cell, mark };
+  });
+  headRow.append(...headCells.map((c) => c.cell));
+
+  function renderHead(): void {
+    for (const { column, cell, mark } of headCells) {
+      const sorted = query.sort === column.key;
+      cell.setAttribute('aria-sort', sorted ? (query.descending ? 'descending' : 'ascending') : 'none');
+      mark.textContent = sorted ? (query.descending ? '▼' : '▲') : '';
+    }
   }
 
   function renderPage(): void {
