@@ -74,7 +74,7 @@ test('save, replace, duplicate and delete a preset', () =>
     assert.deepEqual(await calls('delete_preset'), [{ name: 'Alpha copy' }]);
   }));
 
-test('rename from the keyboard: Enter renames, Escape keeps the old name', () =>
+test('from the keyboard: Enter renames, Escape keeps the old name, the focus survives each redraw', () =>
   withApp({}, async ({ page, calls }) => {
     await page.click('[data-screen=presets]');
     await page.focus(button('Gut metagenomes', 'rename'));
@@ -91,6 +91,17 @@ test('rename from the keyboard: Enter renames, Escape keeps the old name', () =>
     await page.keyboard.press('Enter');
     await page.waitForSelector('tr[data-preset="Gut, 2026 samples"]');
     assert.deepEqual(await presetNames(page), ['Demo', 'Gut, 2026 samples']);
+    // The redrawn list keeps the keyboard in it: on the first row's Load.
+    assert.equal(await page.evaluate(() => /** @type {HTMLElement} */ (document.activeElement).dataset['action']), 'load');
+
+    // Duplicate from the keyboard: the focus stays on the same button of the same row.
+    await page.focus(button('Demo', 'duplicate'));
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('tr[data-preset="Demo copy"]');
+    assert.equal(
+      await page.evaluate(() => `${document.activeElement?.closest('tr')?.dataset['preset']} ${/** @type {HTMLElement} */ (document.activeElement).dataset['action']}`),
+      'Demo duplicate',
+    );
     assert.deepEqual(await calls('rename_preset'), [{ from: 'Gut metagenomes', to: 'Gut, 2026 samples' }]);
   }));
 

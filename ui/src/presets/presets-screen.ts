@@ -108,7 +108,17 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
 
   // ---- list ----
   const body = h('tbody', {});
-  const render = () => replaceChildren(body, ctx.store.get().presets.map(row));
+  // Redrawing the rows would drop the keyboard focus: it goes back to the same action of
+  // the same preset, or to the first row's Load when that row is gone (deleted, renamed).
+  const render = () => {
+    const focused = document.activeElement instanceof HTMLElement && body.contains(document.activeElement) ? document.activeElement : null;
+    const preset = focused?.closest('tr')?.dataset['preset'];
+    const action = focused?.dataset['action'];
+    replaceChildren(body, ctx.store.get().presets.map(row));
+    if (focused === null) return;
+    const same = body.querySelector<HTMLElement>(`tr[data-preset="${CSS.escape(preset ?? '')}"] [data-action="${action ?? ''}"]`);
+    (same && !same.matches(':disabled') ? same : body.querySelector<HTMLElement>('[data-action=load]'))?.focus();
+  };
 
   const setMode = (mode: RowMode) => {
     rowMode = mode;
