@@ -9,17 +9,8 @@ cd "$root"
 # fetch them, GNU time for the benchmarks' peak-RSS figures.
 APT_PACKAGES=(build-essential pkg-config unzip ca-certificates python3 python3-pip time)
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "installing apt packages: ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+source scripts/apt-ensure.sh
+ensure_apt_packages "${APT_PACKAGES[@]}"
 
 if ! command -v cargo >/dev/null; then
   echo "error: cargo not found; install rustup and the toolchain named in rust-toolchain.toml" >&2

@@ -1,0 +1,76 @@
+// The only place the UI talks to the shell: typed wrappers over `invoke` and one
+// `Channel` per run (docs/desktop-api.md).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { CommandArgs, CommandName, CommandResult } from './commands';
+import type {
+  CommandErrorKind,
+  FileFilter,
+  ModelKind,
+  RunEvent,
+  RunSettings,
+} from './types';
+
+/**
+ * A rejected command. `kind` is the contract's CommandError kind, or `ipc` when the shell
+ * rejected the call itself (unknown command, arguments it could not read) with a bare string.
+ */
+export class CommandError extends Error {
+  constructor(
+    readonly kind: CommandErrorKind | 'ipc',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+function toCommandError(cmd: string, reason: unknown): CommandError {
+  if (typeof reason === 'object' && reason !== null && 'kind' in reason && 'message' in reason) {
+    const { kind, message } = reason as { kind: CommandErrorKind; message: unknown };
+    return new CommandError(kind, String(message));
+  }
+  return new CommandError('ipc', `${cmd}: ${String(reason)}`);
+}
+
+async function call<K extends CommandName>(cmd: K, args: CommandArgs<K>): Promise<CommandResult<K>> {
+  try {
+    return await invoke<CommandResult<K>>(cmd, args);
+  } catch (reason) {
+    throw toCommandError(cmd, reason);
+  }
+}
+
+const none = {} as Record<string, never>;
+
+export const api = {
+  systemInfo: () => call('system_info', none),
+  pickFolders: (title: string) => call('pick_folders', { title }),
+  pickFile: (title: string, filters: FileFilter[]) => call('pick_file', { title, filters }),
+  pickSaveFile: (title: string, defaultName: string) =>
+    call('pick_save_file', { title, default_name: defaultName }),
+  scanInputs: (inputs: string[]) => call('scan_inputs', { inputs }),
+  checkModel: (kind: ModelKind, path: string) => call('check_model', { kind, path }),
+  validateSettings: (settings: RunSettings) => call('validate_settings', { settings }),
+  /** Resolves with the summary when the run ends; `onEvent` gets every event before that. */
+  startRun: (settings: RunSettings, restart: boolean, onEvent: (event: RunEvent) => void) =>
+    call('start_run', { settings, restart, on_event: new Channel<RunEvent>(onEvent) }),
+  cancelRun: () => call('cancel_run', none),
+  findResumable: (outDir: string) => call('find_resumable', { out_dir: outDir }),
+  loadFailures: (outDir: string) => call('load_failures', { out_dir: outDir }),
+  exportFailures: (outDir: string, dest: string) => call('export_failures', { out_dir: outDir, dest }),
+  loadResults: (outDir: string) => call('load_results', { out_dir: outDir }),
+  exportVirusFasta: (outDir: string, dest: string) =>
+    call('export_virus_fasta', { out_dir: outDir, dest }),
+  openFolder: (path: string) => call('open_folder', { path }),
+  listPresets: () => call('list_presets', none),
+  savePreset: (name: string, settings: RunSettings) => call('save_preset', { name, settings }),
+  renamePreset: (from: string, to: string) => call('rename_preset', { from, to }),
+  duplicatePreset: (name: string, asName: string) => call('duplicate_preset', { name, as_name: asName }),
+  deletePreset: (name: string) => call('delete_preset', { name }),
+  exportPreset: (name: string, dest: string) => call('export_preset', { name, dest }),
+  importPreset: (path: string) => call('import_preset', { path }),
+  lastSettings: () => call('last_settings', none),
+  rememberSettings: (settings: RunSettings) => call('remember_settings', { settings }),
+};
+
+export type Api = typeof api;

@@ -1,0 +1,55 @@
+// Every command of docs/desktop-api.md with its arguments and result, in one map: the
+// client calls through it and the mock backend must implement all of it, so the
+// compiler catches a command that one side misses or spells differently.
+import type { Channel } from '@tauri-apps/api/core';
+import type {
+  FailureGroup,
+  FieldProblem,
+  FileFilter,
+  InputScan,
+  ModelCheck,
+  ModelKind,
+  Preset,
+  Results,
+  ResumeInfo,
+  RunEvent,
+  RunSettings,
+  RunSummary,
+  SystemInfo,
+} from './types';
+
+type NoArgs = Record<string, never>;
+
+export interface Commands {
+  system_info: { args: NoArgs; result: SystemInfo };
+  pick_folders: { args: { title: string }; result: string[] };
+  pick_file: { args: { title: string; filters: FileFilter[] }; result: string | null };
+  pick_save_file: { args: { title: string; default_name: string }; result: string | null };
+  scan_inputs: { args: { inputs: string[] }; result: InputScan };
+  check_model: { args: { kind: ModelKind; path: string }; result: ModelCheck };
+  validate_settings: { args: { settings: RunSettings }; result: FieldProblem[] };
+  start_run: {
+    args: { settings: RunSettings; restart: boolean; on_event: Channel<RunEvent> };
+    result: RunSummary;
+  };
+  cancel_run: { args: NoArgs; result: null };
+  find_resumable: { args: { out_dir: string }; result: ResumeInfo | null };
+  load_failures: { args: { out_dir: string }; result: FailureGroup[] };
+  export_failures: { args: { out_dir: string; dest: string }; result: null };
+  load_results: { args: { out_dir: string }; result: Results };
+  export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };
+  open_folder: { args: { path: string }; result: null };
+  list_presets: { args: NoArgs; result: Preset[] };
+  save_preset: { args: { name: string; settings: RunSettings }; result: Preset };
+  rename_preset: { args: { from: string; to: string }; result: Preset };
+  duplicate_preset: { args: { name: string; as_name: string }; result: Preset };
+  delete_preset: { args: { name: string }; result: null };
+  export_preset: { args: { name: string; dest: string }; result: null };
+  import_preset: { args: { path: string }; result: Preset };
+  last_settings: { args: NoArgs; result: RunSettings | null };
+  remember_settings: { args: { settings: RunSettings }; result: null };
+}
+
+export type CommandName = keyof Commands;
+export type CommandArgs<K extends CommandName> = Commands[K]['args'];
+export type CommandResult<K extends CommandName> = Commands[K]['result'];

@@ -1,0 +1,269 @@
+// The mock backend (mock builds only): every command of docs/desktop-api.md answered in
+// the page through @tauri-apps/api/mocks, with in-memory presets and runs, and run events
+// delivered through the real Channel callback path, as the shell delivers them.
+import type { Channel } from '@tauri-apps/api/core';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import type { CommandArgs, CommandName, CommandResult } from '../commands';
+import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, Results, RunEvent, RunSettings } from '../types';
+import { STAGES } from '../types';
+import { readMockConfig, type MockConfig } from './config';
+import gpuSettings from './gpu-settings.json';
+import { makeFailures, makeResults } from './results';
+import { mockRun } from './run';
+import {
+  checkModel,
+  DEMO_SETTINGS,
+  defaultFilePick,
+  defaultFolderPick,
+  scanInputs,
+  systemInfo,
+  validateSettings,
+} from './world';
+
+type Handlers = {
+  [K in CommandName]: (args: CommandArgs<K>) => CommandResult<K> | Promise<CommandResult<K>>;
+};
+
+/** What an output folder holds in the mock. */
+interface Folder {
+  state: string;
+  settings: RunSettings;
+  stagesDone: string[];
+  failures: FailureGroup[];
+  /** Made when first asked for: a 100k-read folder should not slow every start-up. */
+  results: (() => Results) | null;
+  /** Runs in it that went to the end (not cancelled). */
+  finishedRuns: number;
+}
+
+interface ChannelInternals {
+  runCallback: (id: number, data: unknown) => void;
+}
+
+const BUILT_IN = 'Demo';
+// Runnable settings on the mock's two-GPU machine; the UI tests start from them too.
+const GPU_SETTINGS = gpuSettings as RunSettings;
+
+const fail = (kind: CommandErrorKind, message: string): never => {
+  // Rejected as a plain object, like serde's CommandError on the real IPC.
+  throw { kind, message } satisfies CommandErrorPayload;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+const now = () => new Date().toISOString();
+const once = <T>(make: () => T): (() => T) => {
+  let made: T | undefined;
+  return () => (made ??= make());
+};
+
+function seedFolders(config: MockConfig): Map<string, Folder> {
+  const folders = new Map<string, Folder>();
+  folders.set(GPU_SETTINGS.out_dir, {
+    state: 'ok',
+    settings: GPU_SETTINGS,
+    stagesDone: [...STAGES],
+    failures: [],
+    results: once(() => makeResults(GPU_SETTINGS.out_dir, config.readCount)),
+    finishedRuns: 1,
+  });
+  for (const [outDir, state] of Object.entries(config.resumable)) {
+    folders.set(outDir, {
+      state,
+      settings: { ...GPU_SETTINGS, inputs: ['/data/run42/reads'], out_dir: outDir },
+      stagesDone: ['prepare', 'embed_dna'],
+      failures: [],
+      results: null,
+      finishedRuns: 0,
+    });
+  }
+  return folders;
+}
+
+function seedPresets(): Map<string, Preset> {
+  const presets = new Map<string, Preset>();
+  presets.set(BUILT_IN, { name: BUILT_IN, settings: DEMO_SETTINGS, updated: '2026-11-01T09:00:00Z' });
+  const gut = { ...GPU_SETTINGS, out_dir: '/data/results/gut' };
+  presets.set('Gut metagenomes', { name: 'Gut metagenomes', settings: gut, updated: '2026-11-20T14:32:00Z' });
+  return presets;
+}
+
+function createHandlers(config: MockConfig): Handlers {
+  const folders = seedFolders(config);
+  const presets = seedPresets();
+  const writtenFiles = new Map<string, string>();
+  const importable = new Map<string, Preset>([
+    ['/home/user/presets/gpu-box.json', { name: 'GPU box', settings: { ...GPU_SETTINGS, out_dir: '/data/results/gpu-box' }, updated: now() }],
+  ]);
+  let lastSettings = config.lastSettings;
+  let activeRun: { cancelled: boolean } | null = null;
+
+  const preset = (name: string) => presets.get(name) ?? fail('not_found', `no preset named “${name}”`);
+  const notBuiltIn = (name: string) => name === BUILT_IN && fail('not_allowed', 'the built-in Demo preset cannot be changed');
+  const freeName = (name: string) => {
+    if (name.trim() === '') fail('invalid', 'a preset needs a name');
+    if (presets.has(name)) fail('invalid', `a preset named “${name}” exists already`);
+  };
+  const folder = (outDir: string) => folders.get(outDir) ?? fail('not_found', `${outDir} holds no VirNucPro run`);
+  const put = (p: Preset) => {
+    presets.set(p.name, p);
+    return p;
+  };
+
+  return {
+    system_info: () => systemInfo(config.gpus),
+    pick_folders: ({ title }) => config.answers.pick_folders.shift() ?? defaultFolderPick(title),
+    pick_file: ({ title }) => {
+      const queued = config.answers.pick_file.shift();
+      return queued === undefined ? defaultFilePick(title) : queued;
+    },
+    pick_save_file: ({ default_name }) => {
+      const queued = config.answers.pick_save_file.shift();
+      return queued === undefined ? `/home/user/Exports/${default_name}` : queued;
+    },
+    scan_inputs: ({ inputs }) => scanInputs(inputs),
+    check_model: ({ kind, path }) => checkModel(kind, path),
+    validate_settings: ({ settings }) => validateSettings(settings, config.gpus),
+
+    async start_run({ settings, restart, on_event }) {
+      if (activeRun !== null) fail('busy', 'a run is going already');
+      const problems = validateSettings(settings, config.gpus);
+      if (problems.length > 0) fail('invalid', problems.map((p) => p.message).join('; '));
+      const run = { cancelled: false };
+      activeRun = run;
+      const known = folders.get(settings.out_dir);
+      const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
+      const failures = withFailures ? makeFailures(settings.out_dir) : [];
+      const results = makeResults(settings.out_dir, config.readCount);
+      const channel = on_event as Channel<RunEvent>;
+      const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;
+      let index = 0;
+      const send = (event: RunEvent) => {
+        internals.runCallback(channel.id, { message: clone(event), index });
+        index += 1;
+      };
+      folders.set(settings.out_dir, {
+        state: 'running',
+        settings,
+        stagesDone: known && !restart ? known.stagesDone : [],
+        failures: known?.failures ?? [],
+        results: known?.results ?? null,
+        finishedRuns: known?.finishedRuns ?? 0,
+      });
+      try {
+        const { summary, stagesDone } = await mockRun(
+          {
+            config,
+            settings,
+            stagesDone: !restart && known ? known.stagesDone : [],
+            failures,
+            totals: {
+              reads: results.reads.length,
+              chunks: results.reads.reduce((n, r) => n + r.chunks, 0),
+              frames_scored: results.frames.length,
+              virus_chunks: results.reads.reduce((n, r) => n + r.virus_chunks, 0),
+              virus_reads: results.reads.filter((r) => r.call === 'virus').length,
+            },
+            cancelled: () => run.cancelled,
+            send,
+          },
+          restart,
+        );
+        internals.runCallback(channel.id, { end: true, index });
+        const finished = summary.status !== 'cancelled';
+        // A stage with failed items is not done: resuming redoes exactly those items.
+        const firstFailing = STAGES.findIndex((s) => failures.some((g) => g.entries.some((e) => e.stage === s)));
+        folders.set(settings.out_dir, {
+          state: summary.status,
+          settings,
+          stagesDone: firstFailing < 0 ? stagesDone : stagesDone.filter((s) => STAGES.indexOf(s) < firstFailing),
+          failures: finished ? failures : (known?.failures ?? []),
+          results: finished ? () => results : (known?.results ?? null),
+          finishedRuns: (known?.finishedRuns ?? 0) + (finished ? 1 : 0),
+        });
+        return summary;
+      } finally {
+        activeRun = null;
+      }
+    },
+    cancel_run: () => {
+      if (activeRun !== null) activeRun.cancelled = true;
+      return null;
+    },
+    find_resumable: ({ out_dir }) => {
+      const known = folders.get(out_dir);
+      return known === undefined
+        ? null
+        : { out_dir, state: known.state, settings: known.settings, stages_done: known.stagesDone };
+    },
+    load_failures: ({ out_dir }) => [...folder(out_dir).failures].sort((a, b) => b.count - a.count),
+    export_failures: ({ out_dir, dest }) => {
+      writtenFiles.set(dest, folder(out_dir).failures.map((g) => g.kind).join('\n'));
+      return null;
+    },
+    load_results: ({ out_dir }) => folder(out_dir).results?.() ?? fail('not_found', `no read_summary.tsv in ${out_dir}: the run did not finish`),
+    export_virus_fasta: ({ out_dir, dest }) => {
+      const results = folder(out_dir).results?.() ?? fail('not_found', `no results in ${out_dir}`);
+      const virus = results.reads.filter((r) => r.call === 'virus');
+      writtenFiles.set(dest, virus.map((r) => `>${r.read_id}`).join('\n'));
+      return virus.length;
+    },
+    open_folder: () => null,
+
+    list_presets: () => [...presets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    save_preset: ({ name, settings }) => {
+      notBuiltIn(name);
+      if (name.trim() === '') fail('invalid', 'a preset needs a name');
+      return put({ name, settings, updated: now() });
+    },
+    rename_preset: ({ from, to }) => {
+      notBuiltIn(from);
+      const old = preset(from);
+      freeName(to);
+      presets.delete(from);
+      return put({ ...old, name: to, updated: now() });
+    },
+    duplicate_preset: ({ name, as_name }) => {
+      const old = preset(name);
+      freeName(as_name);
+      return put({ ...old, name: as_name, updated: now() });
+    },
+    delete_preset: ({ name }) => {
+      notBuiltIn(name);
+      preset(name);
+      presets.delete(name);
+      return null;
+    },
+    export_preset: ({ name, dest }) => {
+      writtenFiles.set(dest, JSON.stringify(preset(name)));
+      return null;
+    },
+    import_preset: ({ path }) => {
+      const written = writtenFiles.get(path);
+      const found = written !== undefined ? (JSON.parse(written) as Preset) : importable.get(path);
+      if (found === undefined) return fail('invalid', `${path} is not a VirNucPro preset`);
+      notBuiltIn(found.name);
+      return put({ ...found, updated: now() });
+    },
+    last_settings: () => lastSettings,
+    remember_settings: ({ settings }) => {
+      lastSettings = settings;
+      return null;
+    },
+  };
+}
+
+export function installMockBackend(): void {
+  const config = readMockConfig();
+  const handlers = createHandlers(config);
+  const calls = (window.__VIRNUCPRO_MOCK_CALLS__ = [] as { cmd: string; args: unknown }[]);
+  mockIPC(async (cmd, args) => {
+    calls.push({ cmd, args: clone(args) });
+    const handler = handlers[cmd as CommandName] as ((a: unknown) => unknown) | undefined;
+    if (handler === undefined) return fail('invalid', `unknown command ${cmd}`);
+    if (cmd !== 'start_run') await sleep(config.latencyMs);
+    const answer = await handler(args);
+    // Answers are copied as the IPC would, except results: the UI only reads them, and
+    // copying 100k reads' frames (about 110 MB as JSON) would only slow the tests.
+    return cmd === 'load_results' ? answer : clone(answer);
+  });
+}

@@ -1,0 +1,71 @@
+// How the mock backend behaves. Tests set `window.__VIRNUCPRO_MOCK__` to a partial
+// MockConfig before the app starts (a developer can change it in the console); every command
+// the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
+// reached the "shell".
+import type { RunSettings, Stage } from '../types';
+
+export interface MockConfig {
+  /** Milliseconds before each command answers (the real IPC is never instant). */
+  latencyMs: number;
+  /** Milliseconds between the progress steps of a run. */
+  eventIntervalMs: number;
+  /** stage_progress events per stage. */
+  progressSteps: number;
+  /** Extra stage_progress events sent back to back at each step, to flood the UI. */
+  burst: number;
+  /** A stage at whose start runs stop making progress until cancelled: a run in flight
+   *  for as long as a test needs, whatever the machine's load. */
+  holdStage: Stage | null;
+  /** Extra log lines a run sends while preparing, to fill the log tail. */
+  logLines: number;
+  /** Reads in each run's results. */
+  readCount: number;
+  /** GPUs in system_info (0 = a CPU-only machine without the CUDA backend). */
+  gpus: number;
+  /** When runs report failures: on a folder's first run only, on every run, or never. */
+  failures: 'first' | 'always' | 'never';
+  /** Output folders that already hold an earlier run, with its manifest state. */
+  resumable: Record<string, string>;
+  lastSettings: RunSettings | null;
+  /** What the pickers answer, in order; when a queue is empty a default is made up. */
+  answers: {
+    pick_folders: string[][];
+    pick_file: (string | null)[];
+    pick_save_file: (string | null)[];
+  };
+}
+
+export interface MockCall {
+  cmd: string;
+  args: unknown;
+}
+
+declare global {
+  interface Window {
+    __VIRNUCPRO_MOCK__?: Partial<MockConfig>;
+    __VIRNUCPRO_MOCK_CALLS__?: MockCall[];
+  }
+}
+
+const DEFAULTS: MockConfig = {
+  latencyMs: 25,
+  eventIntervalMs: 120,
+  progressSteps: 12,
+  burst: 0,
+  logLines: 0,
+  holdStage: null,
+  readCount: 300,
+  gpus: 2,
+  failures: 'first',
+  resumable: {},
+  lastSettings: null,
+  answers: { pick_folders: [], pick_file: [], pick_save_file: [] },
+};
+
+/** The configuration, also left on window: changing it there takes effect at once. */
+export function readMockConfig(): MockConfig {
+  const given = window.__VIRNUCPRO_MOCK__ ?? {};
+  const config: MockConfig = { ...DEFAULTS, ...given, answers: { ...DEFAULTS.answers, ...given.answers } };
+  window.__VIRNUCPRO_MOCK__ = config;
+  return config;
+}

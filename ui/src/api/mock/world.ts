@@ -1,0 +1,166 @@
+// The mock's pretend workstation: devices, folders of reads, model files, and what the
+// shell's checks say about them. Paths are invented but shaped like real ones.
+import type { DeviceInfo, FastaFile, FieldProblem, InputScan, ModelCheck, ModelKind, RunSettings, SystemInfo } from '../types';
+
+const GiB = 2 ** 30;
+export const CORES = 32;
+export const DEMO_DIR = '/opt/virnucpro/demo';
+
+const GPUS: DeviceInfo[] = [
+  { id: 'cuda:0', name: 'NVIDIA RTX A6000', total_memory: 48 * GiB, free_memory: 45.2 * GiB, utilization_percent: 3, slow: false },
+  { id: 'cuda:1', name: 'NVIDIA RTX A6000', total_memory: 48 * GiB, free_memory: 19.6 * GiB, utilization_percent: 61, slow: false },
+];
+const CPU: DeviceInfo = {
+  id: 'cpu',
+  name: `AMD EPYC 7543 (${CORES} cores)`,
+  total_memory: null,
+  free_memory: null,
+  utilization_percent: null,
+  slow: true,
+};
+
+export function systemInfo(gpus: number): SystemInfo {
+  return {
+    cores: CORES,
+    cuda_loaded: gpus > 0,
+    devices: [...GPUS.slice(0, gpus), CPU],
+    app_version: '0.1.0-mock',
+    libtorch_version: '2.13.0',
+  };
+}
+
+const file = (path: string, bytes: number, records: number | null): FastaFile => ({ path, bytes, records });
+
+/** Folders by path: their FASTA files, or the reason they cannot be read. */
+const FOLDERS: Record<string, FastaFile[] | string> = {
+  '/data/run42/reads': [
+    file('/data/run42/reads/sample_A_R1.fastq.gz', 1_210_000_000, null),
+    file('/data/run42/reads/sample_B.fa', 88_400_000, 412_000),
+    file('/data/run42/reads/sample_C.fa.zst', 301_000_000, null),
+  ],
+  '/data/run43/reads': [
+    file('/data/run43/reads/gut_1.fq.gz', 640_000_000, null),
+    file('/data/run43/reads/gut_2.fq.gz', 655_000_000, null),
+  ],
+  '/data/empty': [],
+  '/data/locked': 'cannot read /data/locked: permission denied',
+};
+const FILES: Record<string, FastaFile> = {
+  '/data/single/sample_D.fq.gz': file('/data/single/sample_D.fq.gz', 52_000_000, null),
+  [`${DEMO_DIR}/sample_reads.fa`]: file(`${DEMO_DIR}/sample_reads.fa`, 161_000, 120),
+};
+
+export function scanInputs(inputs: string[]): InputScan {
+  const files: FastaFile[] = [];
+  const problems: string[] = [];
+  for (const input of inputs) {
+    const folder = FOLDERS[input];
+    const single = FILES[input];
+    if (typeof folder === 'string') problems.push(folder);
+    else if (folder !== undefined && folder.length === 0) problems.push(`no FASTA/FASTQ files in ${input}`);
+    else if (folder !== undefined) files.push(...folder);
+    else if (single !== undefined) files.push(single);
+    else problems.push(`${input}: no such file or folder`);
+  }
+  return { files, total_bytes: files.reduce((sum, f) => sum + f.bytes, 0), problems };
+}
+
+interface KnownModel {
+  kind: ModelKind;
+  summary: string;
+  /** The classifier's read length. */
+  length?: 300 | 500;
+}
+
+const MODELS: Record<string, KnownModel> = {
+  '/models/DNABERT-S': { kind: 'dnabert', summary: 'DNABERT-S, HF folder, 12 layers x 768' },
+  '/models/esm2_t36_3B_UR50D.pt': { kind: 'esm', summary: 'ESM-2 3B, fair-esm checkpoint, 36 layers x 2560' },
+  '/models/esm2_t36_3B_UR50D': { kind: 'esm', summary: 'ESM-2 3B, HF folder, 36 layers x 2560' },
+  '/models/500_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 500 bp reads', length: 500 },
+  '/models/300_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 300 bp reads', length: 300 },
+  [`${DEMO_DIR}/models/dnabert_s_tiny`]: { kind: 'dnabert', summary: 'DNABERT-S, HF folder, 2 layers x 32 (random demo weights)' },
+  [`${DEMO_DIR}/models/esm2_tiny/esm2_t2_tiny_fixture.pt`]: { kind: 'esm', summary: 'ESM-2, fair-esm checkpoint, 2 layers x 32 (random demo weights)' },
+  [`${DEMO_DIR}/models/classifier_500_tiny.pth`]: { kind: 'classifier', summary: 'MLPClassifier 160 → 16 → 2 (random demo weights)', length: 500 },
+};
+const BROKEN: Record<string, string> = {
+  '/models/broken.pth': '/models/broken.pth is truncated: it ends after 1,024 of 13,635,891 bytes',
+};
+const KIND_NAMES: Record<ModelKind, string> = { dnabert: 'a DNABERT-S model', esm: 'an ESM-2 model', classifier: 'a classifier' };
+
+export function checkModel(kind: ModelKind, path: string): ModelCheck {
+  const known = MODELS[path];
+  const fail = (message: string): ModelCheck => ({ ok: false, kind, summary: '', message });
+  if (BROKEN[path] !== undefined) return fail(BROKEN[path]);
+  if (known === undefined) return fail(`${path}: no such file or folder`);
+  if (known.kind !== kind) return fail(`${path} is ${KIND_NAMES[known.kind]}, not ${KIND_NAMES[kind]}`);
+  return { ok: true, kind, summary: known.summary, message: null };
+}
+
+export function validateSettings(settings: RunSettings, gpus: number): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const add = (field: keyof RunSettings, message: string) => problems.push({ field, message });
+  if (settings.inputs.length === 0) add('inputs', 'Add at least one folder or file of reads.');
+  else {
+    const scan = scanInputs(settings.inputs);
+    for (const problem of scan.problems) add('inputs', problem);
+    if (scan.problems.length === 0 && scan.files.length === 0) add('inputs', 'The inputs hold no reads.');
+  }
+  if (settings.out_dir === '') add('out_dir', 'Choose an output folder.');
+  const models: [ModelKind, string][] = [
+    ['dnabert', 'Choose the DNABERT-S model folder.'],
+    ['esm', 'Choose the ESM-2 model.'],
+    ['classifier', 'Choose the classifier.'],
+  ];
+  for (const [kind, missing] of models) {
+    if (settings[kind] === '') add(kind, missing);
+    else {
+      const check = checkModel(kind, settings[kind]);
+      if (!check.ok) add(kind, check.message ?? 'not usable');
+    }
+  }
+  const classifierLength = MODELS[settings.classifier]?.length;
+  if (classifierLength !== undefined && classifierLength !== settings.length) {
+    add('classifier', `This classifier is for ${classifierLength} bp reads but the length is ${settings.length} bp.`);
+  }
+  const known = new Set(systemInfo(gpus).devices.map((d) => d.id));
+  if (settings.devices.length === 0) add('devices', 'Check at least one device.');
+  for (const device of settings.devices) if (!known.has(device)) add('devices', `${device} is not on this machine.`);
+  if (settings.threads !== null && (settings.threads < 1 || settings.threads > CORES)) {
+    add('threads', `Merge threads must be between 1 and ${CORES}.`);
+  }
+  if (settings.batch_tokens !== null && settings.batch_tokens < 512) {
+    add('batch_tokens', 'A batch needs at least 512 tokens.');
+  }
+  if (settings.precision !== 'fp32' && settings.devices.every((d) => d === 'cpu')) {
+    add('precision', `${settings.precision} runs on GPUs only; the CPU computes in fp32.`);
+  }
+  return problems;
+}
+
+export const DEMO_SETTINGS: RunSettings = {
+  inputs: [`${DEMO_DIR}/sample_reads.fa`],
+  out_dir: '/home/user/virnucpro-demo-output',
+  dnabert: `${DEMO_DIR}/models/dnabert_s_tiny`,
+  esm: `${DEMO_DIR}/models/esm2_tiny/esm2_t2_tiny_fixture.pt`,
+  classifier: `${DEMO_DIR}/models/classifier_500_tiny.pth`,
+  length: 500,
+  devices: ['cpu'],
+  threads: null,
+  precision: 'fp32',
+  batch_tokens: null,
+};
+
+/** Default picker answers when a test queued none: plausible paths by the dialog's title. */
+export function defaultFolderPick(title: string): string[] {
+  if (/output/i.test(title)) return ['/data/results/run42'];
+  if (/dnabert/i.test(title)) return ['/models/DNABERT-S'];
+  if (/esm/i.test(title)) return ['/models/esm2_t36_3B_UR50D'];
+  return ['/data/run42/reads'];
+}
+
+export function defaultFilePick(title: string): string {
+  if (/classifier/i.test(title)) return '/models/500_model.pth';
+  if (/esm/i.test(title)) return '/models/esm2_t36_3B_UR50D.pt';
+  if (/preset/i.test(title)) return '/home/user/presets/gpu-box.json';
+  return '/data/single/sample_D.fq.gz';
+}

@@ -1,0 +1,229 @@
+// The payloads of docs/desktop-api.md, mirroring src-tauri/src/api.rs and
+// virnucpro_core::events. Field names are the Rust ones (serde, snake_case): change the
+// three together.
+
+export type Precision = 'fp32' | 'bf16' | 'fp16';
+export type ChunkLength = 300 | 500;
+
+/** What the setup screen edits; also the body of a preset. */
+export interface RunSettings {
+  /** Folders or files. */
+  inputs: string[];
+  out_dir: string;
+  /** DNABERT-S folder. */
+  dnabert: string;
+  /** ESM-2 folder or .pt. */
+  esm: string;
+  /** Classifier .pth. */
+  classifier: string;
+  length: ChunkLength;
+  /** DeviceInfo.id values, e.g. ["cuda:0", "cuda:1"] or ["cpu"]. */
+  devices: string[];
+  /** Merge threads; null = auto (all cores). */
+  threads: number | null;
+  precision: Precision;
+  /** null = chosen per device. */
+  batch_tokens: number | null;
+}
+
+export interface DeviceInfo {
+  /** "cpu" | "cuda:N" */
+  id: string;
+  name: string;
+  /** Bytes. */
+  total_memory: number | null;
+  free_memory: number | null;
+  utilization_percent: number | null;
+  /** True for the CPU. */
+  slow: boolean;
+}
+
+export interface SystemInfo {
+  /** Upper bound of the merge-threads field. */
+  cores: number;
+  /** libtorch's CUDA backend. */
+  cuda_loaded: boolean;
+  devices: DeviceInfo[];
+  app_version: string;
+  libtorch_version: string;
+}
+
+export interface FastaFile {
+  path: string;
+  bytes: number;
+  records: number | null;
+}
+
+export interface InputScan {
+  /** Every FASTA/FASTQ found (one level of folders, as the CLI). */
+  files: FastaFile[];
+  total_bytes: number;
+  /** Unreadable folder, no FASTA files in X, ... */
+  problems: string[];
+}
+
+/** One field's problem, for live validation next to the field. */
+export interface FieldProblem {
+  field: keyof RunSettings;
+  message: string;
+}
+
+export type ModelKind = 'dnabert' | 'esm' | 'classifier';
+
+export interface ModelCheck {
+  ok: boolean;
+  kind: ModelKind;
+  /** e.g. "DNABERT-S, HF folder, 12 layers x 768" when ok. */
+  summary: string;
+  /** The problem when not ok. */
+  message: string | null;
+}
+
+export interface Preset {
+  name: string;
+  settings: RunSettings;
+  /** RFC 3339. */
+  updated: string;
+}
+
+export interface ResumeInfo {
+  out_dir: string;
+  /** Manifest state: "running", "cancelled", "failed", "partial", "ok". */
+  state: string;
+  /** From the manifest. */
+  settings: RunSettings;
+  /** Stage names already complete. */
+  stages_done: string[];
+}
+
+export interface FailureEntry {
+  /** core::events::Stage as_str. */
+  stage: string;
+  /** The shard or file. */
+  item: string;
+  /** failures.tsv kind. */
+  kind: string;
+  message: string;
+  /** The files involved (inputs/feature files of the item). */
+  files: string[];
+  /** What to do about this kind. */
+  suggestion: string;
+}
+
+export interface FailureGroup {
+  kind: string;
+  count: number;
+  entries: FailureEntry[];
+}
+
+/** One line of read_summary.tsv. */
+export interface ReadRow {
+  read_id: string;
+  chunks: number;
+  frames: number;
+  virus_chunks: number;
+  best_virus_score: number | null;
+  call: 'virus' | 'non-virus' | 'none';
+}
+
+/** One line of prediction_results.txt. */
+export interface FrameRow {
+  sequence_id: string;
+  read_id: string;
+  chunk: number;
+  frame: string;
+  prediction: 'virus' | 'others';
+  score_other: number;
+  score_virus: number;
+}
+
+export interface Results {
+  out_dir: string;
+  reads: ReadRow[];
+  frames: FrameRow[];
+  /** Best virus score per read, 20 bins on [0, 1]. */
+  histogram: { edges: number[]; counts: number[] };
+}
+
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+/** How a command rejects (CommandError in Rust). */
+export type CommandErrorKind = 'invalid' | 'not_allowed' | 'not_found' | 'io' | 'busy' | 'engine';
+
+export interface CommandErrorPayload {
+  kind: CommandErrorKind;
+  message: string;
+}
+
+// ---- virnucpro_core::events ----
+
+export type Stage = 'prepare' | 'embed_dna' | 'embed_protein' | 'merge' | 'classify';
+export type StageAction = 'run' | 'resume' | 'redo';
+export type RunStatus = 'ok' | 'partial' | 'failed' | 'cancelled';
+
+export interface StagePlan {
+  stage: Stage;
+  action: StageAction;
+  reason: string;
+}
+
+export interface ItemCounts {
+  done: number;
+  reused: number;
+  failed: number;
+}
+
+export interface ItemFailure {
+  stage: Stage;
+  item: string;
+  kind: string;
+  message: string;
+}
+
+export interface RunSummary {
+  status: RunStatus;
+  reads: number;
+  chunks: number;
+  frames_scored: number;
+  virus_chunks: number;
+  virus_reads: number;
+  failures: number;
+  seconds: number;
+  out_dir: string;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export type RunEvent =
+  | { event: 'run_started'; out_dir: string; plan: StagePlan[] }
+  | { event: 'stage_started'; stage: Stage; total: number | null; unit: string }
+  | {
+      event: 'stage_progress';
+      stage: Stage;
+      done: number;
+      total: number | null;
+      unit: string;
+      /** Units per second since the stage started. */
+      rate: number;
+      eta_seconds: number | null;
+    }
+  | {
+      event: 'device_throughput';
+      stage: Stage;
+      device: string;
+      sequences: number;
+      tokens: number;
+      /** Tokens per second of forward-pass time. */
+      tokens_per_second: number;
+    }
+  | { event: 'warning'; stage: Stage | null; message: string }
+  | ({ event: 'failure' } & ItemFailure)
+  | { event: 'stage_finished'; stage: Stage; counts: ItemCounts; seconds: number }
+  | ({ event: 'run_finished' } & RunSummary)
+  /** Shell-only: a line for the log tail. */
+  | { event: 'log'; level: LogLevel; message: string };
+
+export const STAGES: readonly Stage[] = ['prepare', 'embed_dna', 'embed_protein', 'merge', 'classify'];

@@ -1,0 +1,65 @@
+// What the screens share. Run progress is not here: it changes many times a second and
+// has its own controller (run/run-controller.ts) that renders once per animation frame.
+import type {
+  FieldProblem,
+  InputScan,
+  ModelCheck,
+  ModelKind,
+  Preset,
+  ResumeInfo,
+  RunSettings,
+  SystemInfo,
+} from '../api/types';
+import { Store } from './store';
+
+export type ScreenName = 'setup' | 'presets' | 'run' | 'failures' | 'results';
+
+export interface AppState {
+  system: SystemInfo | null;
+  settings: RunSettings;
+  /** null while nothing is chosen or the scan is on its way. */
+  scan: InputScan | null;
+  modelChecks: Record<ModelKind, ModelCheck | null>;
+  /** validate_settings' answer for the current settings; null while it is being asked. */
+  problems: FieldProblem[] | null;
+  resumable: ResumeInfo | null;
+  presets: Preset[];
+  running: boolean;
+  /** The folder the Failures and Results screens show: the last run's, else the setup's. */
+  lastRun: { settings: RunSettings; outDir: string } | null;
+}
+
+export function defaultSettings(system: SystemInfo | null): RunSettings {
+  const gpus = system?.devices.filter((d) => !d.slow).map((d) => d.id) ?? [];
+  return {
+    inputs: [],
+    out_dir: '',
+    dnabert: '',
+    esm: '',
+    classifier: '',
+    length: 500,
+    // Every GPU by default; the CPU only when there is no GPU (it is much slower).
+    devices: gpus.length > 0 ? gpus : ['cpu'],
+    threads: null,
+    precision: 'fp32',
+    batch_tokens: null,
+  };
+}
+
+export function createAppStore(): Store<AppState> {
+  return new Store<AppState>({
+    system: null,
+    settings: defaultSettings(null),
+    scan: null,
+    modelChecks: { dnabert: null, esm: null, classifier: null },
+    problems: null,
+    resumable: null,
+    presets: [],
+    running: false,
+    lastRun: null,
+  });
+}
+
+export function resultsFolder(state: AppState): string {
+  return state.lastRun?.outDir ?? state.settings.out_dir;
+}

@@ -1,0 +1,179 @@
+// Read length, merge threads, and under "Advanced" the precision and batch budget.
+import type { ChunkLength, Precision, RunSettings } from '../api/types';
+import type { AppContext } from '../app/context';
+import { h } from '../ui/dom';
+import { fieldMessage, problemsFor, showProblems, type Section } from './section';
+
+const LENGTHS: readonly ChunkLength[] = [300, 500];
+const PRECISIONS: readonly [Precision, string][] = [
+  ['fp32', 'fp32 — matches the reference models'],
+  ['bf16', 'bf16 — faster on recent GPUs, scores may differ slightly'],
+  ['fp16', 'fp16 — faster on older GPUs, scores may differ slightly'],
+];
+// What the batch field starts from when the user turns off the per-device choice.
+const DEFAULT_BATCH_TOKENS = 16384;
+
+/** A whole number typed into `input`, or null while it holds something else. */
+function wholeNumber(input: HTMLInputElement): number | null {
+  const value = Number(input.value);
+  return input.value.trim() !== '' && Number.isInteger(value) ? value : null;
+}
+
+/** Writes `value` into a number field unless the user is typing in it. */
+function showNumber(input: HTMLInputElement, value: number | null): void {
+  if (document.activeElement !== input && value !== null) input.value = String(value);
+}
+
+function lengthField(ctx: AppContext) {
+  const message = fieldMessage('length');
+  const radios = LENGTHS.map((length) =>
+    h('input', {
+      type: 'radio',
+      name: 'length',
+      id: `length-${length}`,
+      value: length,
+      onchange: () => ctx.updateSettings({ length }),
+    }),
+  );
+  const element = h(
+    'fieldset',
+    { class: 'field inline', id: 'length-field', 'aria-describedby': message.element.id },
+    h('legend', {}, 'Read chunk length'),
+    LENGTHS.map((length, i) => h('span', { class: 'choice' }, radios[i], h('label', { for: `length-${length}` }, `${length} bp`))),
+    message.element,
+  );
+  return {
+    element,
+    update(settings: RunSettings, problems: string[]) {
+      radios.forEach((radio, i) => (radio.checked = LENGTHS[i] === settings.length));
+      showProblems(message, problems);
+    },
+  };
+}
+
+function threadsField(ctx: AppContext) {
+  const message = fieldMessage('threads');
+  const auto = h('input', { type: 'radio', name: 'threads', id: 'threads-auto', onchange: () => ctx.updateSettings({ threads: null }) });
+  const number = h('input', {
+    type: 'number',
+    id: 'threads-count',
+    min: 1,
+    step: 1,
+    'aria-label': 'Merge threads',
+    'aria-describedby': message.element.id,
+    oninput: () => {
+      const threads = wholeNumber(number);
+      if (threads !== null) ctx.updateSettings({ threads });
+    },
+  });
+  const fixed = h('input', {
+    type: 'radio',
+    name: 'threads',
+    id: 'threads-fixed',
+    onchange: () => {
+      ctx.updateSettings({ threads: wholeNumber(number) ?? 1 });
+      number.focus();
+    },
+  });
+  const autoLabel = h('label', { for: 'threads-auto' }, 'Auto');
+  const element = h(
+    'fieldset',
+    { class: 'field inline', id: 'threads-field' },
+    h('legend', {}, 'Merge threads'),
+    h('span', { class: 'choice' }, auto, autoLabel),
+    h('span', { class: 'choice' }, fixed, h('label', { for: 'threads-fixed' }, 'Fixed:'), number),
+    message.element,
+  );
+  return {
+    element,
+    update(settings: RunSettings, problems: string[], cores: number | null) {
+      autoLabel.textContent = cores === null ? 'Auto (all cores)' : `Auto (all ${cores} cores)`;
+      if (cores !== null) number.max = String(cores);
+      auto.checked = settings.threads === null;
+      fixed.checked = settings.threads !== null;
+      number.disabled = settings.threads === null;
+      showNumber(number, settings.threads);
+      showProblems(message, problems, { control: number });
+    },
+  };
+}
+
+function advancedFields(ctx: AppContext) {
+  const precisionMessage = fieldMessage('precision');
+  const batchMessage = fieldMessage('batch_tokens');
+  const precision = h(
+    'select',
+    {
+      id: 'precision',
+      'aria-describedby': precisionMessage.element.id,
+      onchange: () => ctx.updateSettings({ precision: precision.value as Precision }),
+    },
+    PRECISIONS.map(([value, label]) => h('option', { value }, label)),
+  );
+  const batchAuto = h('input', {
+    type: 'checkbox',
+    id: 'batch-auto',
+    onchange: () => ctx.updateSettings({ batch_tokens: batchAuto.checked ? null : (wholeNumber(batch) ?? DEFAULT_BATCH_TOKENS) }),
+  });
+  const batch = h('input', {
+    type: 'number',
+    id: 'batch-tokens',
+    min: 1,
+    step: 1024,
+    'aria-describedby': batchMessage.element.id,
+    oninput: () => {
+      const tokens = wholeNumber(batch);
+      if (tokens !== null) ctx.updateSettings({ batch_tokens: tokens });
+    },
+  });
+  const element = h(
+    'details',
+    { class: 'advanced', id: 'advanced' },
+    h('summary', {}, 'Advanced'),
+    h('div', { class: 'field' }, h('label', { for: 'precision' }, 'Precision (GPUs)'), precision, precisionMessage.element),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'batch-tokens' }, 'Batch budget (tokens per batch)'),
+      h('span', { class: 'choice' }, batchAuto, h('label', { for: 'batch-auto' }, 'Chosen per device from its memory')),
+      batch,
+      batchMessage.element,
+    ),
+  );
+  return {
+    element,
+    update(settings: RunSettings, precisionProblems: string[], batchProblems: string[]) {
+      precision.value = settings.precision;
+      batchAuto.checked = settings.batch_tokens === null;
+      batch.disabled = settings.batch_tokens === null;
+      showNumber(batch, settings.batch_tokens ?? DEFAULT_BATCH_TOKENS);
+      showProblems(precisionMessage, precisionProblems, { control: precision });
+      showProblems(batchMessage, batchProblems, { control: batch });
+      // Problems hidden in a closed disclosure would block the run without a visible reason.
+      if (precisionProblems.length + batchProblems.length > 0) element.open = true;
+    },
+  };
+}
+
+export function optionsSection(ctx: AppContext): Section {
+  const length = lengthField(ctx);
+  const threads = threadsField(ctx);
+  const advanced = advancedFields(ctx);
+  const element = h(
+    'fieldset',
+    { class: 'panel', id: 'options-section' },
+    h('legend', {}, 'Options'),
+    length.element,
+    threads.element,
+    advanced.element,
+  );
+  return {
+    element,
+    update(state) {
+      const { settings } = state;
+      length.update(settings, problemsFor(state, 'length'));
+      threads.update(settings, problemsFor(state, 'threads'), state.system?.cores ?? null);
+      advanced.update(settings, problemsFor(state, 'precision'), problemsFor(state, 'batch_tokens'));
+    },
+  };
+}

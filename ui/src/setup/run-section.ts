@@ -1,0 +1,99 @@
+// The run controls: Run (or Resume / Start over when the output folder holds an earlier
+// run), disabled with the reasons listed while anything blocks it.
+import type { ResumeInfo, RunSettings, Stage } from '../api/types';
+import type { AppContext } from '../app/context';
+import type { AppState } from '../app/state';
+import { h, replaceChildren } from '../ui/dom';
+import { STAGE_LABELS } from '../run/progress';
+import type { Section } from './section';
+
+const FIELD_LABELS: Record<keyof RunSettings, string> = {
+  inputs: 'Input reads',
+  out_dir: 'Output folder',
+  dnabert: 'DNABERT-S model',
+  esm: 'ESM-2 model',
+  classifier: 'Classifier',
+  length: 'Read chunk length',
+  devices: 'Devices',
+  threads: 'Merge threads',
+  precision: 'Precision',
+  batch_tokens: 'Batch budget',
+};
+
+/** Why the run cannot start now; empty when it can. */
+function runBlockers(state: AppState): string[] {
+  if (state.running) return ['A run is going: see the Run screen.'];
+  if (state.problems === null) return ['Checking the settings…'];
+  return state.problems.map((p) => `${FIELD_LABELS[p.field]}: ${p.message}`);
+}
+
+function stageNames(stages: string[]): string {
+  return stages.map((s) => STAGE_LABELS[s as Stage] ?? s).join(', ');
+}
+
+function sameSettings(a: RunSettings, b: RunSettings): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function resumeText(info: ResumeInfo): string {
+  const done = info.stages_done.length === 0 ? 'no stage finished yet' : `finished: ${stageNames(info.stages_done)}`;
+  return `This output folder holds an earlier run (${info.state}; ${done}).`;
+}
+
+export function runSection(ctx: AppContext): Section {
+  const start = (restart: boolean) => {
+    void ctx.runs.start(ctx.store.get().settings, restart);
+    ctx.navigate('run');
+  };
+  const blockers = h('ul', { class: 'problems', id: 'run-blockers', 'aria-live': 'polite' });
+  const runButton = h('button', { type: 'button', class: 'primary', id: 'run-button', 'aria-describedby': 'run-blockers', onclick: () => start(false) }, 'Run');
+  const resumeButton = h('button', { type: 'button', class: 'primary', id: 'resume-button', 'aria-describedby': 'run-blockers resume-text', onclick: () => start(false) }, 'Resume');
+  const restartButton = h('button', { type: 'button', id: 'restart-button', 'aria-describedby': 'run-blockers resume-text', onclick: () => start(true) }, 'Start over');
+  const resumeLine = h('p', { id: 'resume-text' });
+  const differs = h('p', { class: 'hint', id: 'resume-differs' });
+  const useItsSettings = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      id: 'use-resume-settings',
+      onclick: () => {
+        const info = ctx.store.get().resumable;
+        if (info !== null) ctx.updateSettings(info.settings);
+      },
+    },
+    'Use its settings',
+  );
+  const resumeOffer = h(
+    'div',
+    { class: 'resume-offer', id: 'resume-offer', hidden: true },
+    resumeLine,
+    differs,
+    h('div', { class: 'actions' }, resumeButton, restartButton, useItsSettings),
+  );
+  const element = h(
+    'section',
+    { class: 'panel run-panel', 'aria-label': 'Start' },
+    resumeOffer,
+    h('div', { class: 'actions' }, runButton),
+    blockers,
+  );
+
+  return {
+    element,
+    update(state) {
+      const reasons = runBlockers(state);
+      const info = state.resumable;
+      resumeOffer.hidden = info === null;
+      runButton.hidden = info !== null;
+      if (info !== null) {
+        resumeLine.textContent = resumeText(info);
+        const same = sameSettings(info.settings, state.settings);
+        differs.textContent = same ? '' : 'Its settings differ from the ones above: resuming redoes the stages they affect.';
+        useItsSettings.hidden = same;
+      }
+      for (const button of [runButton, resumeButton, restartButton]) button.disabled = reasons.length > 0;
+      replaceChildren(blockers, reasons.map((reason) => h('li', {}, reason)));
+    },
+  };
+}

@@ -1,0 +1,200 @@
+// @ts-check
+// The results screen: paging, sorting, filtering, the histogram, the per-read track,
+// open folder and FASTA export, and 100k reads.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { texts, useBrowser, VALID_SETTINGS, waitForText } from './harness.mjs';
+
+const withApp = useBrowser(before, after);
+// The mock's folder with a finished run in it.
+const FINISHED = { ...VALID_SETTINGS, out_dir: '/data/results/run41' };
+
+/**
+ * What the backend holds, to check the screen against.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<{ reads: any[], frames: any[], histogram: { edges: number[], counts: number[] } }>}
+ */
+function backendResults(page) {
+  // @ts-ignore: the mock's IPC entry point
+  return page.evaluate(() => window.__TAURI_INTERNALS__.invoke('load_results', { out_dir: '/data/results/run41' }));
+}
+
+/** @param {import('playwright-core').Page} page */
+async function openResults(page) {
+  await page.click('[data-screen=results]');
+  await page.waitForSelector('#score-histogram');
+}
+
+/** @param {import('playwright-core').Page} page @param {string} column */
+const columnTexts = (page, column) =>
+  page.$$eval(`#read-table tbody tr`, (rows, i) => rows.map((r) => r.children[i]?.textContent ?? ''), column === 'score' ? 4 : 0);
+
+test('300 reads are shown 100 to a page', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page, calls }) => {
+    await openResults(page);
+    assert.deepEqual(await calls('load_results'), [{ out_dir: '/data/results/run41' }]);
+    const { reads } = await backendResults(page);
+    const virus = reads.filter((r) => r.call === 'virus').length;
+    await waitForText(page, '#results-totals', `300 reads, ${virus} called virus`);
+    await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    assert.equal(await page.$$eval('#read-table tbody tr', (r) => r.length), 100);
+    assert.equal(await page.isDisabled('#page-prev'), true);
+    await page.click('#page-next');
+    await waitForText(page, '#read-count', 'Showing 101–200 of 300 reads');
+    await page.click('[aria-label="Last page"]');
+    await waitForText(page, '#page-label', 'Page 3 of 3');
+    assert.equal(await page.isDisabled('#page-next'), true);
+    // Read-ID order by default, across pages.
+    const ids = reads.map((r) => r.read_id).sort();
+    assert.deepEqual(await columnTexts(page, 'read'), ids.slice(200));
+  }));
+
+test('sorting by a column orders the rows and marks the header; reads without a score stay last', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { reads } = await backendResults(page);
+    const scored = reads.filter((r) => r.best_virus_score !== null).map((r) => r.best_virus_score);
+
+    await page.click('th[data-column=best_virus_score] button');
+    assert.equal(await page.getAttribute('th[data-column=best_virus_score]', 'aria-sort'), 'descending');
+    assert.equal(await page.getAttribute('th[data-column=read_id]', 'aria-sort'), 'none');
+    const descending = [...scored].sort((a, b) => b - a).slice(0, 100).map((s) => s.toFixed(4));
+    assert.deepEqual(await columnTexts(page, 'score'), descending);
+
+    // From the keyboard too, and the sort button keeps the focus.
+    await page.focus('th[data-column=best_virus_score] button');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getAttribute('th[data-column=best_virus_score]', 'aria-sort'), 'ascending');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('th')?.getAttribute('data-column')), 'best_virus_score');
+    const ascending = [...scored].sort((a, b) => a - b).slice(0, 100).map((s) => s.toFixed(4));
+    assert.deepEqual(await columnTexts(page, 'score'), ascending);
+    await page.click('[aria-label="Last page"]');
+    const unscored = reads.length - scored.length;
+    assert.ok(unscored > 0, 'the mock has reads without a scored frame');
+    assert.deepEqual((await columnTexts(page, 'score')).slice(-unscored), new Array(unscored).fill('—'));
+  }));
+
+test('filters narrow the rows by read ID, call and score', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { reads } = await backendResults(page);
+
+    await page.selectOption('#filter-call', 'virus');
+    const virus = reads.filter((r) => r.call === 'virus');
+    await waitForText(page, '#read-count', `of ${virus.length} reads (300 in all)`);
+    assert.deepEqual(new Set(await texts(page, '#read-table tbody .badge')), new Set(['virus']));
+
+    await page.selectOption('#filter-call', 'all');
+    await page.fill('#filter-score', '0.9');
+    const high = reads.filter((r) => r.best_virus_score !== null && r.best_virus_score >= 0.9);
+    await waitForText(page, '#read-count', `of ${high.length} reads (300 in all)`);
+    for (const score of await columnTexts(page, 'score')) assert.ok(Number(score) >= 0.9, score);
+
+    await page.fill('#filter-score', '');
+    await page.fill('#filter-text', '_1');
+    const matching = reads.filter((r) => r.read_id.includes('_1'));
+    await waitForText(page, '#read-count', `of ${matching.length} reads (300 in all)`);
+    for (const id of await columnTexts(page, 'read')) assert.ok(id.includes('_1'), id);
+  }));
+
+test("the histogram draws the shell's 20 bins, virus-side bins marked", () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { histogram } = await backendResults(page);
+    const bars = await page.$$eval('#score-histogram rect', (rects) =>
+      rects.map((r) => ({ count: Number(r.getAttribute('data-count')), cls: r.getAttribute('class'), height: Number(r.getAttribute('height')) })),
+    );
+    assert.deepEqual(bars.map((b) => b.count), histogram.counts);
+    assert.deepEqual(bars.map((b) => b.cls), histogram.counts.map((_, i) => (i >= 10 ? 'bar virus' : 'bar')));
+    // Heights are proportional to the counts.
+    const max = Math.max(...histogram.counts);
+    const tallest = Math.max(...bars.map((b) => b.height));
+    for (const bar of bars) assert.ok(Math.abs(bar.height / tallest - bar.count / max) < 1e-6, JSON.stringify(bar));
+    const total = histogram.counts.reduce((a, b) => a + b, 0);
+    assert.match((await page.getAttribute('#score-histogram', 'aria-label')) ?? '', new RegExp(`of ${total} scored reads in 20 bins`));
+  }));
+
+test("choosing a read draws its virus score along its chunks and lists its frames", () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { reads, frames } = await backendResults(page);
+    // A read with several chunks, one of them without a scored frame, on the first page.
+    const firstPage = new Set(reads.map((r) => r.read_id).sort().slice(0, 100));
+    const read = reads.find((r) => firstPage.has(r.read_id) && r.chunks >= 3 && r.frames > 0 &&
+      [...Array(r.chunks).keys()].some((c) => !frames.some((f) => f.read_id === r.read_id && f.chunk === c + 1)));
+    assert.ok(read, 'the mock has such a read');
+    const own = frames.filter((f) => f.read_id === read.read_id);
+
+    await page.click(`tr[data-read="${read.read_id}"] button`);
+    await waitForText(page, '#read-detail-title', read.read_id);
+    assert.equal(await page.getAttribute(`tr[data-read="${read.read_id}"]`, 'aria-current'), 'true');
+    const marks = await page.$$eval('#read-track rect', (rects) => rects.map((r) => ({ chunk: Number(r.getAttribute('data-chunk')), score: r.getAttribute('data-score'), cls: r.getAttribute('class') })));
+    assert.deepEqual(marks.map((m) => m.chunk), [...Array(read.chunks).keys()].map((c) => c + 1));
+    for (const mark of marks) {
+      const chunkFrames = own.filter((f) => f.chunk === mark.chunk);
+      if (chunkFrames.length === 0) {
+        assert.equal(mark.cls, 'slot unscored');
+        continue;
+      }
+      const best = Math.max(...chunkFrames.map((f) => f.score_virus));
+      const isVirus = best >= Math.max(...chunkFrames.map((f) => f.score_other));
+      assert.equal(mark.score, best.toFixed(4));
+      assert.equal(mark.cls, isVirus ? 'bar virus' : 'bar');
+    }
+    assert.equal(await page.$$eval('#read-frames tbody tr', (r) => r.length), own.length);
+    assert.deepEqual(
+      (await page.$$eval('#read-frames tbody tr', (rows) => rows.map((r) => r.getAttribute('data-sequence')))).sort(),
+      own.map((f) => f.sequence_id).sort(),
+    );
+  }));
+
+test('Open output folder, and Export virus reads as FASTA to the chosen file', () =>
+  withApp({ lastSettings: FINISHED, answers: { pick_save_file: ['/home/user/virus_run41.fa'] } }, async ({ page, calls }) => {
+    await openResults(page);
+    const { reads } = await backendResults(page);
+    await page.click('#open-folder');
+    await page.waitForFunction(() => /** @type {any} */ (window).__VIRNUCPRO_MOCK_CALLS__.some((/** @type {any} */ c) => c.cmd === 'open_folder'));
+    assert.deepEqual(await calls('open_folder'), [{ path: '/data/results/run41' }]);
+
+    await page.click('#export-fasta');
+    const virus = reads.filter((r) => r.call === 'virus').length;
+    await waitForText(page, '#status-bar', `Wrote ${virus} virus reads to /home/user/virus_run41.fa.`);
+    assert.deepEqual(await calls('pick_save_file'), [{ title: 'Export virus reads as FASTA', default_name: 'virus_reads.fa' }]);
+    assert.deepEqual(await calls('export_virus_fasta'), [{ out_dir: '/data/results/run41', dest: '/home/user/virus_run41.fa' }]);
+  }));
+
+test('a folder without results says so', () =>
+  withApp({ lastSettings: VALID_SETTINGS }, async ({ page }) => {
+    await page.click('[data-screen=results]');
+    await waitForText(page, '#results-totals', 'No results to show.');
+    await waitForText(page, '#status-bar', 'Could not load the results: /data/results/new holds no VirNucPro run');
+    assert.equal(await page.isDisabled('#export-fasta'), true);
+  }));
+
+test('100,000 reads stay fast: sorting and filtering redraw one page of 100 rows', (t) =>
+  withApp({ lastSettings: FINISHED, readCount: 100_000 }, async ({ page }) => {
+    const loadStart = Date.now();
+    await page.click('[data-screen=results]');
+    await waitForText(page, '#read-count', 'Showing 1–100 of 100,000 reads', 30000);
+    const load = Date.now() - loadStart;
+    // Timed in the page: the handlers sort or filter and redraw synchronously.
+    const sort = await page.evaluate(() => {
+      const start = performance.now();
+      /** @type {HTMLButtonElement} */ (document.querySelector('th[data-column=best_virus_score] button')).click();
+      return performance.now() - start;
+    });
+    assert.equal(await page.getAttribute('th[data-column=best_virus_score]', 'aria-sort'), 'descending');
+    const filter = await page.evaluate(() => {
+      const start = performance.now();
+      const select = /** @type {HTMLSelectElement} */ (document.querySelector('#filter-call'));
+      select.value = 'virus';
+      select.dispatchEvent(new Event('change'));
+      return performance.now() - start;
+    });
+    await waitForText(page, '#read-count', '(100,000 in all)');
+    t.diagnostic(`100k reads: load ${load} ms (the mock making them included), sort ${Math.round(sort)} ms, filter ${Math.round(filter)} ms`);
+    assert.equal(await page.$$eval('#read-table tbody tr', (r) => r.length), 100);
+    // Generous bounds for a loaded 2-core machine; drawing all 100k rows would take far longer.
+    assert.ok(sort < 5000, `sorting took ${sort} ms`);
+    assert.ok(filter < 5000, `filtering took ${filter} ms`);
+  }));
