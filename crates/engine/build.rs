@@ -37,6 +37,13 @@ fn main() {
         panic!("libtorch {version} found in {}, but {REQUIRED_LIBTORCH}x is required; run `make setup`", lib_dir.display());
     }
     println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_VERSION={version}");
+    // The CUDA version libtorch was built with, for the run manifest; empty for a CPU-only
+    // build (`cuda: Optional[str] = None`, or an older version.py without the line).
+    let cuda = std::fs::read_to_string(&version_py)
+        .ok()
+        .and_then(|text| text.lines().find_map(cuda_version))
+        .unwrap_or_default();
+    println!("cargo::rustc-env=VIRNUCPRO_LIBTORCH_CUDA={cuda}");
     println!(
         "cargo::rustc-env=VIRNUCPRO_LIBTORCH_LIB={}",
         lib_dir.display()
@@ -45,4 +52,20 @@ fn main() {
     println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
     // Exported to dependents as DEP_VIRNUCPRO_ENGINE_LIBTORCH_LIB (see `links` in Cargo.toml).
     println!("cargo::metadata=libtorch_lib={}", lib_dir.display());
+}
+
+/// `'13.0'` from `cuda: Optional[str] = '13.0'` or `cuda = '13.0'`.
+fn cuda_version(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("cuda")?;
+    let (name_rest, value) = rest.split_once('=')?;
+    // `cuda_home = ...` or any longer name is not the line.
+    if !(name_rest.trim().is_empty() || name_rest.trim_start().starts_with(':')) {
+        return None;
+    }
+    let value = value.trim();
+    let quoted = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))?;
+    Some(quoted.to_string())
 }

@@ -143,6 +143,7 @@ fn log_event(event: &EmbedEvent, done: &mut usize, total: usize) {
             device,
             dim,
             load_seconds,
+            ..
         } => tracing::info!(
             "{device}: model loaded in {load_seconds:.1} s ({dim} values per embedding)"
         ),

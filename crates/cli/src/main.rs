@@ -12,6 +12,7 @@ mod merge_cmd;
 mod models_cmd;
 mod predict_cmd;
 mod prepare_cmd;
+mod progress;
 mod units;
 
 #[derive(Parser)]

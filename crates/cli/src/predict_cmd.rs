@@ -1,15 +1,15 @@
 //! `virnucpro predict`: reads → reports in one resumable run.
-use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use virnucpro_core::events::{RunEvent, RunStatus, Stage};
+use virnucpro_core::events::{RunEvent, RunStatus};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::Precision;
 use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec, DEFAULT_SHARD_SIZE};
 
 use crate::exit;
+use crate::progress::{bars::ProgressBars, lines::ProgressLines};
 
 #[derive(clap::Args)]
 pub struct PredictArgs {
@@ -71,25 +71,23 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
             args.out.clone(),
         )
     };
-    let mut lines = ProgressLines::default();
     let json = args.json_events;
+    let mut progress = if json {
+        Progress::Json
+    } else if std::io::stderr().is_terminal() {
+        Progress::Bars(ProgressBars::new())
+    } else {
+        Progress::Lines(ProgressLines::default())
+    };
     let outcome = run_prediction(
         &spec,
         RunOptions {
             restart: args.restart,
         },
         cancel,
-        &mut |event| {
-            if json {
-                // A closed stdout (`| head`) must not stop the run.
-                if let Ok(line) = serde_json::to_string(event) {
-                    println!("{line}");
-                }
-            } else {
-                lines.show(event);
-            }
-        },
+        &mut |event| progress.show(event),
     )?;
+    drop(progress);
     let summary = &outcome.summary;
     if !json {
         println!(
@@ -136,86 +134,24 @@ fn status_word(status: RunStatus) -> &'static str {
     }
 }
 
-/// Plain progress lines on stderr, a few per stage rather than one per batch.
-#[derive(Default)]
-struct ProgressLines {
-    last: HashMap<Stage, Instant>,
-    /// The latest throughput line per device, shown when the stage ends.
-    devices: Vec<(String, String)>,
+/// Where the run's events go: JSON lines on stdout, bars on a terminal, or plain lines.
+enum Progress {
+    Json,
+    Bars(ProgressBars),
+    Lines(ProgressLines),
 }
 
-const LINE_EVERY: Duration = Duration::from_secs(2);
-
-impl ProgressLines {
+impl Progress {
     fn show(&mut self, event: &RunEvent) {
-        match event {
-            RunEvent::RunStarted { out_dir, plan } => {
-                eprintln!("run in {}", out_dir.display());
-                for p in plan {
-                    let action = serde_json::to_value(p.action)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    eprintln!("  {:<13} {action:<6} {}", p.stage.as_str(), p.reason);
+        match self {
+            Progress::Json => {
+                // A closed stdout (`| head`) must not stop the run.
+                if let Ok(line) = serde_json::to_string(event) {
+                    println!("{line}");
                 }
             }
-            RunEvent::StageStarted { stage, .. } => {
-                self.last.insert(*stage, Instant::now());
-                eprintln!("[{stage}] started");
-            }
-            RunEvent::StageProgress {
-                stage,
-                done,
-                total,
-                unit,
-                rate,
-                eta_seconds,
-            } => {
-                let due = self
-                    .last
-                    .get(stage)
-                    .is_none_or(|t| t.elapsed() >= LINE_EVERY);
-                if !due {
-                    return;
-                }
-                self.last.insert(*stage, Instant::now());
-                let total = total.map_or(String::new(), |t| format!("/{t}"));
-                let eta = eta_seconds.map_or(String::new(), |s| format!(", about {s:.0} s left"));
-                eprintln!("[{stage}] {done}{total} {unit} ({rate:.1}/s{eta})");
-            }
-            RunEvent::DeviceThroughput {
-                device,
-                sequences,
-                tokens_per_second,
-                ..
-            } => {
-                let line = format!("{sequences} sequences, {tokens_per_second:.0} tokens/s");
-                match self.devices.iter_mut().find(|(d, _)| d == device) {
-                    Some(entry) => entry.1 = line,
-                    None => self.devices.push((device.clone(), line)),
-                }
-            }
-            RunEvent::Warning { message, .. } => eprintln!("warning: {message}"),
-            RunEvent::Failure(f) => {
-                eprintln!(
-                    "[{}] {} failed ({}): {}",
-                    f.stage, f.item, f.kind, f.message
-                )
-            }
-            RunEvent::StageFinished {
-                stage,
-                counts,
-                seconds,
-            } => {
-                eprintln!(
-                    "[{stage}] done in {seconds:.1} s: {} computed, {} reused, {} failed",
-                    counts.done, counts.reused, counts.failed
-                );
-                for (device, line) in self.devices.drain(..) {
-                    eprintln!("  {device}: {line}");
-                }
-            }
-            RunEvent::RunFinished(_) => {}
+            Progress::Bars(bars) => bars.show(event),
+            Progress::Lines(lines) => lines.show(event),
         }
     }
 }

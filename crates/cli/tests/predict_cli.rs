@@ -237,7 +237,9 @@ fn killed_runs_resume_to_the_same_results_without_redoing_work() {
     let shards = counts[0].1[0];
     assert_eq!(shards, 9, "329 frames in shards of 40");
 
-    // Kill -9 once the n-th progress event of a stage has gone out.
+    // Kill -9 once the n-th progress event of a stage has gone out after prepare ended
+    // (the stages overlap: embedding may start while prepare still writes shards, and a
+    // kill then would redo prepare, which is not what this test is about).
     for (stage, nth) in [("embed_dna", 1), ("embed_dna", 5), ("embed_protein", 4)] {
         let out = tempfile::tempdir().unwrap();
         let mut child = StdCommand::new(bin())
@@ -250,9 +252,13 @@ fn killed_runs_resume_to_the_same_results_without_redoing_work() {
         let stdout = child.stdout.take().unwrap();
         let mut seen = 0;
         let mut killed = false;
+        let mut prepared = false;
         for line in BufReader::new(stdout).lines() {
             let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-            if event["event"] == "stage_progress" && event["stage"] == stage {
+            if event["event"] == "stage_finished" && event["stage"] == "prepare" {
+                prepared = true;
+            }
+            if prepared && event["event"] == "stage_progress" && event["stage"] == stage {
                 seen += 1;
                 if seen == nth {
                     child.kill().unwrap();
@@ -418,4 +424,29 @@ fn restart_starts_over_and_an_unchanged_rerun_reuses_everything() {
     let changed = events(&output.stdout);
     assert_eq!(changed[0]["plan"][4]["action"], "redo");
     assert_eq!(changed[0]["plan"][4]["reason"], "the classifier changed");
+}
+
+/// Not a terminal (as here, where stderr is a pipe): plain lines, as before the bars, and
+/// no escape codes in a log file.
+#[test]
+fn progress_is_plain_lines_when_stderr_is_not_a_terminal() {
+    let out = tempfile::tempdir().unwrap();
+    let output = predict("a500", out.path(), &["--shard-size", "40"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+    assert!(stderr.starts_with("run in "), "{stderr}");
+    for stage in ["prepare", "embed_dna", "embed_protein", "merge", "classify"] {
+        assert!(
+            stderr.contains(&format!("\n[{stage}] started\n")),
+            "{stderr}"
+        );
+        let done = format!("[{stage}] done in ");
+        assert!(stderr.lines().any(|l| l.starts_with(&done)), "{stderr}");
+    }
+    // Each embedding stage ends with its device's throughput.
+    let device_lines = stderr.lines().filter(|l| l.starts_with("  cpu: ")).count();
+    assert_eq!(device_lines, 2, "{stderr}");
 }

@@ -45,6 +45,18 @@ impl Stage {
     }
 }
 
+impl Stage {
+    /// What the stage's progress counts.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Stage::Prepare => "reads",
+            Stage::EmbedDna | Stage::EmbedProtein => "sequences",
+            Stage::Merge => "shards",
+            Stage::Classify => "frames",
+        }
+    }
+}
+
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

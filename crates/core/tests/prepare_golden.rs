@@ -2,7 +2,7 @@
 use std::fs;
 use std::path::Path;
 
-use virnucpro_core::prepare::{prepare, PrepareOptions, PrepareSummary};
+use virnucpro_core::prepare::{prepare, prepare_streaming, PrepareOptions, PrepareSummary};
 use virnucpro_testkit::{fasta_records, fixture};
 
 fn run(
@@ -173,6 +173,44 @@ fn small_shards_split_in_order_and_threads_agree() {
     assert_eq!(concatenated(one.path(), &s1, true), expected);
     assert_eq!(s1.shards[0].nucleotide, Path::new("nucleotide/output_1.fa"));
     assert_eq!(s1.shards[0].protein, Path::new("protein/output_1.faa"));
+}
+
+/// Each shard is announced once, in order, while prepare goes on (all but the last before
+/// prepare ends), with its bytes complete at its staged path: what a run embeds early is
+/// what prepare installs.
+#[test]
+fn streaming_announces_complete_shards_in_order() {
+    let input = fixture("e2e/a300/input.fa");
+    for threads in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let options = PrepareOptions {
+            chunk_len: 300,
+            threads,
+            shard_size: 7,
+            ..PrepareOptions::default()
+        };
+        let mut announced = Vec::new();
+        let summary = prepare_streaming(
+            std::slice::from_ref(&input),
+            out.path(),
+            &options,
+            &mut |_| {},
+            &mut |staged| {
+                let bytes = (
+                    read(&staged.staged_root.join(&staged.info.nucleotide)),
+                    read(&staged.staged_root.join(&staged.info.protein)),
+                );
+                announced.push((staged.info.clone(), bytes));
+            },
+        )
+        .unwrap();
+        assert_eq!(announced.len(), summary.shards.len());
+        for ((info, (nuc, prot)), shard) in announced.iter().zip(&summary.shards) {
+            assert_eq!(info, shard);
+            assert_eq!(nuc, &read(&out.path().join(&shard.nucleotide)));
+            assert_eq!(prot, &read(&out.path().join(&shard.protein)));
+        }
+    }
 }
 
 /// Reads longer than one batch (1024 chunks) are split across batches and workers; the

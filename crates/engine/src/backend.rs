@@ -10,6 +10,12 @@ use std::sync::OnceLock;
 /// libtorch version this binary was built against (read from `torch/version.py` by build.rs).
 pub const LIBTORCH_VERSION: &str = env!("VIRNUCPRO_LIBTORCH_VERSION");
 
+/// The CUDA version the libtorch this binary was built against was compiled for (`cuda`
+/// in `torch/version.py`); `None` for a CPU-only libtorch.
+pub fn libtorch_cuda_version() -> Option<&'static str> {
+    Some(env!("VIRNUCPRO_LIBTORCH_CUDA")).filter(|v| !v.is_empty())
+}
+
 const CUDA_LIBRARY: &str = "libtorch_cuda.so";
 
 /// What became of the attempt to load the CUDA backend.

@@ -8,8 +8,8 @@ use tch::{Device, Kind, Tensor};
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{FeatureFile, FeatureKind};
 use virnucpro_engine::embed::{
-    embed_files, EmbedError, EmbedEvent, EmbedJob, EmbedOptions, Encode, EncoderFactory,
-    FailureKind, FileStatus, Tokenize,
+    embed_files, embed_stream, output_in, EmbedError, EmbedEvent, EmbedJob, EmbedOptions, Encode,
+    EncoderFactory, EngineModel, FailureKind, FileJob, FileStatus, Tokenize,
 };
 
 /// A=1, C=2, G=3, T=4; anything else is refused.
@@ -478,4 +478,95 @@ fn a_worker_that_panics_ends_the_run_with_an_error_instead_of_hanging() {
         err.to_string(),
         "a device worker stopped unexpectedly: the worker on cpu panicked"
     );
+}
+
+/// The run's use of the engine: two models on one set of workers, jobs handed over while
+/// the engine runs, and a job whose input moved before the reader took it.
+#[test]
+fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
+    let s = setup(2, 30);
+    let model = summer(i64::MAX);
+    let models = [
+        EngineModel {
+            kind: FeatureKind::Nucleotide,
+            model: "summer",
+            tokenizer: &Letters,
+            factory: &model,
+        },
+        EngineModel {
+            kind: FeatureKind::Protein,
+            model: "summer-p",
+            tokenizer: &Letters,
+            factory: &model,
+        },
+    ];
+    let options = EmbedOptions {
+        devices: vec![Device::Cpu, Device::Cpu],
+        batch_tokens: 200,
+        force: false,
+    };
+    // The second file is announced at a path it has already left.
+    let gone = s.inputs[1].with_file_name("staged-output_2.fa");
+    let jobs: Vec<FileJob> = [(0, &s.inputs[0], None), (1, &s.inputs[0], None)]
+        .into_iter()
+        .chain([
+            (0, &gone, Some(s.inputs[1].clone())),
+            (1, &gone, Some(s.inputs[1].clone())),
+        ])
+        .map(|(model, input, moved_to)| FileJob {
+            model,
+            input: input.clone(),
+            moved_to,
+            output: output_in(
+                &s.out,
+                models[model].kind,
+                &s.inputs[usize::from(input == &gone)],
+            ),
+        })
+        .collect();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut events = Vec::new();
+    let report = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for job in jobs {
+                tx.send(job).unwrap();
+            }
+        });
+        embed_stream(
+            &models,
+            rx,
+            &s.out,
+            &options,
+            &CancelToken::new(),
+            &mut |e| events.push(e.clone()),
+        )
+    })
+    .unwrap();
+    assert_eq!(report.files.len(), 4);
+    assert!(
+        report.files.iter().all(|f| f.status == FileStatus::Written),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.files[2].input, gone,
+        "the outcome names the job's input"
+    );
+    assert_eq!(
+        report.files.iter().map(|f| f.model).collect::<Vec<_>>(),
+        [0, 1, 0, 1]
+    );
+    check_outputs(&s);
+    for (f, recs) in s.records.iter().enumerate() {
+        let file = FeatureFile::open(&s.out.join(format!("output_{}.protein.safetensors", f + 1)))
+            .unwrap();
+        assert_eq!(file.meta().model, "summer-p");
+        assert_eq!(file.rows(), recs.len());
+    }
+    // Each worker loads both models before its first batch.
+    let ready = events
+        .iter()
+        .filter(|e| matches!(e, EmbedEvent::WorkerReady { .. }))
+        .count();
+    assert_eq!(ready, 4);
+    assert!(report.devices.iter().all(|d| d.wait_seconds >= 0.0));
 }

@@ -1,11 +1,21 @@
 //! A run cancelled at several points resumes to the same outputs as an uninterrupted run,
-//! without redoing finished work (tiny fixture models, ../shared/fixtures/e2e/a500).
+//! without redoing finished work; its stages overlap; an unchanged resume keeps the reports
+//! (tiny fixture models, ../shared/fixtures/e2e/a500: 329 frames in 9 shards of 40).
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
+use tch::{Device, Tensor};
 use virnucpro_core::events::{ItemCounts, RunEvent, RunStatus, Stage};
 use virnucpro_core::CancelToken;
-use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec};
+use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
+use virnucpro_engine::run::{run_prediction, run_validated, validate, RunOptions, RunSpec};
 use virnucpro_testkit::fixture;
+
+const SHARDS: u64 = 9;
+/// Records of the last shard (329 = 8 × 40 + 9): the only batch of that many rows when
+/// every shard is one batch.
+const LAST_SHARD_ROWS: usize = 9;
 
 fn spec(out: &Path) -> RunSpec {
     RunSpec {
@@ -52,6 +62,16 @@ const OUTPUTS: [&str; 3] = [
     "prediction_results_highestscore.csv",
     "read_summary.tsv",
 ];
+
+fn same_outputs(a: &Path, b: &Path, what: &str) {
+    for file in OUTPUTS {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{what}: {file}"
+        );
+    }
+}
 
 #[test]
 fn cancelled_runs_resume_to_identical_outputs() {
@@ -103,13 +123,7 @@ fn cancelled_runs_resume_to_identical_outputs() {
         let done_before = finished(&first);
         let (status, second) = run(out.path(), &|_| false);
         assert_eq!(status, RunStatus::Ok, "{name}");
-        for file in OUTPUTS {
-            assert_eq!(
-                std::fs::read(out.path().join(file)).unwrap(),
-                std::fs::read(reference.path().join(file)).unwrap(),
-                "{name}: {file}"
-            );
-        }
+        same_outputs(out.path(), reference.path(), name);
         // Whatever a stage finished before the cancel is reused, not recomputed.
         let resumed = finished(&second);
         for (stage, before) in &done_before {
@@ -124,4 +138,203 @@ fn cancelled_runs_resume_to_identical_outputs() {
         }
         eprintln!("cancelled {name}: first {done_before:?}; resumed {resumed:?}");
     }
+}
+
+/// Opened once classify has scored rows; remembers whether it was.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    /// Whether the gate opened before the guard ran out. The guard only keeps a broken
+    /// (sequential) runner from hanging the test; it is no timing assumption.
+    fn wait(&self) -> bool {
+        let open = self.open.lock().unwrap();
+        let (open, _) = self
+            .opened
+            .wait_timeout_while(open, Duration::from_secs(120), |open| !*open)
+            .unwrap();
+        *open
+    }
+}
+
+/// The real encoder, except that the last shard's batch waits for the gate.
+struct Gated {
+    inner: Box<dyn Encode>,
+    gate: Arc<Gate>,
+    passed: Arc<Mutex<Option<bool>>>,
+}
+
+impl Encode for Gated {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn embed(&self, ids: &Tensor, lengths: &[i64]) -> Result<Tensor, tch::TchError> {
+        if lengths.len() == LAST_SHARD_ROWS {
+            *self.passed.lock().unwrap() = Some(self.gate.wait());
+        }
+        self.inner.embed(ids, lengths)
+    }
+}
+
+struct GatedFactory {
+    inner: Box<dyn EncoderFactory>,
+    gate: Arc<Gate>,
+    passed: Arc<Mutex<Option<bool>>>,
+}
+
+impl EncoderFactory for GatedFactory {
+    fn load(&self, device: Device) -> Result<Box<dyn Encode>, EmbedError> {
+        Ok(Box::new(Gated {
+            inner: self.inner.load(device)?,
+            gate: Arc::clone(&self.gate),
+            passed: Arc::clone(&self.passed),
+        }))
+    }
+}
+
+/// The devices never wait for merge and classify: the last shard's ESM-2 batch is held
+/// until classify has scored earlier shards, which a runner that classifies only after
+/// every embedding would never do.
+#[test]
+fn early_shards_are_classified_while_the_last_is_embedded() {
+    let reference = tempfile::tempdir().unwrap();
+    run(reference.path(), &|_| false);
+
+    let out = tempfile::tempdir().unwrap();
+    let spec = RunSpec {
+        // Every shard file is one batch.
+        batch_tokens: Some(1 << 20),
+        ..spec(out.path())
+    };
+    let mut validated = validate(&spec).unwrap();
+    let gate = Arc::new(Gate::default());
+    let passed = Arc::new(Mutex::new(None));
+    let placeholder: Box<dyn EncoderFactory> =
+        Box::new(|_: Device| -> Result<Box<dyn Encode>, EmbedError> {
+            Err(EmbedError::Settings("placeholder".into()))
+        });
+    let inner = std::mem::replace(&mut validated.esm.factory, placeholder);
+    validated.esm.factory = Box::new(GatedFactory {
+        inner,
+        gate: Arc::clone(&gate),
+        passed: Arc::clone(&passed),
+    });
+    let mut seen = Vec::new();
+    let outcome = run_validated(
+        &mut validated,
+        RunOptions::default(),
+        &CancelToken::new(),
+        &mut |e| {
+            if matches!(e, RunEvent::StageProgress { stage: Stage::Classify, done, .. } if *done > 0)
+            {
+                gate.open();
+            }
+            seen.push(e.clone());
+        },
+    )
+    .unwrap();
+    assert_eq!(outcome.summary.status, RunStatus::Ok);
+    assert_eq!(
+        *passed.lock().unwrap(),
+        Some(true),
+        "the last shard was embedded after classify had scored earlier shards"
+    );
+    // Each stage starts before its progress and ends once, in stage order.
+    let order: Vec<Stage> = finished(&seen).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(order, Stage::ALL);
+    for stage in Stage::ALL {
+        let started = seen
+            .iter()
+            .position(|e| matches!(e, RunEvent::StageStarted { stage: s, .. } if *s == stage))
+            .unwrap();
+        let first_progress = seen
+            .iter()
+            .position(|e| matches!(e, RunEvent::StageProgress { stage: s, .. } if *s == stage));
+        assert!(first_progress.is_none_or(|p| p > started), "{stage}");
+    }
+    same_outputs(out.path(), reference.path(), "pipelined");
+}
+
+/// A run that must end well; its events.
+fn run_ok(out: &Path) -> Vec<RunEvent> {
+    let (status, events) = run(out, &|_| false);
+    assert_eq!(status, RunStatus::Ok);
+    events
+}
+
+#[test]
+fn an_unchanged_resume_keeps_the_reports_and_a_changed_one_does_not() {
+    let out = tempfile::tempdir().unwrap();
+    let first = run_ok(out.path());
+    let classify = |events: &[RunEvent]| {
+        finished(events)
+            .into_iter()
+            .find(|(s, _)| *s == Stage::Classify)
+            .unwrap()
+            .1
+    };
+    assert_eq!(classify(&first).done, SHARDS);
+    let reference = tempfile::tempdir().unwrap();
+    for file in OUTPUTS {
+        std::fs::copy(out.path().join(file), reference.path().join(file)).unwrap();
+    }
+
+    // Nothing changed: reused, not recomputed.
+    let second = run_ok(out.path());
+    assert_eq!(
+        classify(&second),
+        ItemCounts {
+            done: 0,
+            reused: SHARDS,
+            failed: 0
+        }
+    );
+    let RunEvent::RunStarted { plan, .. } = &second[0] else {
+        panic!("the run starts with its plan");
+    };
+    assert_eq!(
+        serde_json::to_value(plan[4].action).unwrap(),
+        serde_json::json!("resume")
+    );
+    same_outputs(out.path(), reference.path(), "unchanged");
+    let summary = |events: &[RunEvent]| match events.last() {
+        Some(RunEvent::RunFinished(s)) => (s.frames_scored, s.virus_chunks, s.virus_reads),
+        _ => panic!("the run ends with its summary"),
+    };
+    assert_eq!(summary(&second), summary(&first));
+
+    // A report changed by hand is not trusted.
+    let results = out.path().join("prediction_results.txt");
+    let mut text = std::fs::read(&results).unwrap();
+    text.extend_from_slice(b"extra\n");
+    std::fs::write(&results, text).unwrap();
+    assert_eq!(classify(&run_ok(out.path())).done, SHARDS);
+    same_outputs(out.path(), reference.path(), "report edited");
+
+    // A merged shard other than the one the reports were made from (the stamp is edited:
+    // the models are deterministic, so a real change would need other inputs) means
+    // classifying again, the shards checked before it included.
+    let stamp_path = out.path().join("reports-inputs.json");
+    let mut stamp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stamp_path).unwrap()).unwrap();
+    stamp["merged"][1]["xxh3"] = serde_json::json!("0000000000000000");
+    std::fs::write(&stamp_path, serde_json::to_vec(&stamp).unwrap()).unwrap();
+    let third = run_ok(out.path());
+    assert_eq!(classify(&third).done, SHARDS);
+    same_outputs(out.path(), reference.path(), "merged shard changed");
+    // A merged file remade with the same bytes keeps the reports.
+    let merged = out.path().join("merged/output_2.merged.safetensors");
+    std::fs::remove_file(&merged).unwrap();
+    let fourth = run_ok(out.path());
+    assert_eq!(classify(&fourth).reused, SHARDS);
+    same_outputs(out.path(), reference.path(), "merged file remade");
 }

@@ -161,5 +161,12 @@ pub fn merge_pairs(
     })
 }
 
+/// Merge one pair on the calling thread (its output folder must exist): for callers that
+/// schedule pairs themselves, such as a run that merges each shard as soon as its two
+/// feature files exist.
+pub fn merge_one(spec: &PairSpec, opts: &MergeOptions) -> PairReport {
+    pair::merge_pair(spec, opts, &pair::Gauge::default())
+}
+
 /// A progress callback that ignores progress.
 pub fn no_progress(_: &MergeProgress) {}

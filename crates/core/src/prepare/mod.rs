@@ -14,7 +14,10 @@ mod run;
 mod writer;
 
 pub use layout::{chunked_file_name, shard_file_name, MANIFEST_FILE, NUCLEOTIDE_DIR, PROTEIN_DIR};
-pub use run::{prepare, PrepareError, PrepareOptions, PrepareProgress, PrepareSummary, ShardInfo};
+pub use run::{
+    prepare, prepare_streaming, PrepareError, PrepareOptions, PrepareProgress, PrepareSummary,
+    ShardInfo, StagedShard,
+};
 
 use crate::frames::Frame;
 

@@ -135,6 +135,30 @@ pub fn prepare(
     options: &PrepareOptions,
     progress: &mut dyn FnMut(&PrepareProgress),
 ) -> Result<PrepareSummary, PrepareError> {
+    prepare_streaming(inputs, out_dir, options, progress, &mut |_| {})
+}
+
+/// A shard that is complete (flushed and synced) while prepare goes on.
+#[derive(Debug, Clone, Copy)]
+pub struct StagedShard<'a> {
+    pub info: &'a ShardInfo,
+    /// The staging folder the shard's relative paths are under until prepare installs its
+    /// outputs; from then on they are under the output folder. The move is one rename of
+    /// each side's folder, so a reader that tries the staged path first and the installed
+    /// path second always finds this shard's bytes, never an older file of the same name.
+    pub staged_root: &'a Path,
+}
+
+/// [`prepare`], announcing each shard as soon as it is complete, so that a caller can start
+/// on shard `i` while shard `i + 1` is being written. Every shard is announced, in order,
+/// before the outputs are installed.
+pub fn prepare_streaming(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    options: &PrepareOptions,
+    progress: &mut dyn FnMut(&PrepareProgress),
+    on_shard: &mut dyn FnMut(StagedShard),
+) -> Result<PrepareSummary, PrepareError> {
     if options.chunk_len == 0 || options.shard_size == 0 || options.threads == 0 {
         return Err(PrepareError::InvalidOptions(
             "chunk length, shard size and threads must be at least 1".into(),
@@ -150,6 +174,8 @@ pub fn prepare(
         writer: StagedWriter::create(staging.path(), options.chunk_len, options.shard_size)?,
         totals: Totals::default(),
         progress,
+        on_shard,
+        announced: 0,
     };
     let mut stream = ReadStream::new(files.clone(), options.checks);
     let report = if options.threads == 1 {
@@ -157,8 +183,20 @@ pub fn prepare(
     } else {
         run_parallel(&mut stream, options, &mut sink)?
     };
-    let Sink { writer, totals, .. } = sink;
+    let Sink {
+        writer,
+        totals,
+        on_shard,
+        announced,
+        ..
+    } = sink;
     let shards = writer.finish()?;
+    for info in &shards[announced..] {
+        on_shard(StagedShard {
+            info,
+            staged_root: staging.path(),
+        });
+    }
 
     let summary = PrepareSummary {
         version: env!("CARGO_PKG_VERSION"),
@@ -179,11 +217,15 @@ pub fn prepare(
     Ok(summary)
 }
 
-/// The ordered end of the pipeline: writes rendered batches and reports progress.
+/// The ordered end of the pipeline: writes rendered batches, reports progress and
+/// announces completed shards.
 struct Sink<'a> {
     writer: StagedWriter,
     totals: Totals,
     progress: &'a mut dyn FnMut(&PrepareProgress),
+    on_shard: &'a mut dyn FnMut(StagedShard),
+    /// Shards already announced.
+    announced: usize,
 }
 
 impl Sink<'_> {
@@ -191,6 +233,14 @@ impl Sink<'_> {
         self.writer.write(batch)?;
         self.totals.add(batch);
         (self.progress)(&self.totals.progress);
+        let closed = self.writer.closed_shards();
+        for info in &closed[self.announced..] {
+            (self.on_shard)(StagedShard {
+                info,
+                staged_root: self.writer.staging(),
+            });
+        }
+        self.announced = closed.len();
         Ok(())
     }
 }

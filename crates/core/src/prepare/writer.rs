@@ -90,6 +90,15 @@ impl StagedWriter {
         Ok(())
     }
 
+    /// The shards closed so far (complete and synced), in order.
+    pub fn closed_shards(&self) -> &[ShardInfo] {
+        &self.shards
+    }
+
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
     fn shard_with_room(&mut self) -> Result<&mut OpenShard, WriteError> {
         let full = matches!(&self.open, Some(s) if s.records >= self.shard_size);
         if full {

@@ -12,6 +12,7 @@ mod cpu;
 mod nvml;
 mod spec;
 
+pub use nvml::driver_versions;
 pub use spec::{parse_devices, parse_devices_for, DeviceSpecError};
 
 /// One device a model can run on, named as users write it: `cpu` or `cuda:N`.

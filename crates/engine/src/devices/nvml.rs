@@ -77,6 +77,21 @@ fn details(nvml: &Nvml, cuda_index: usize, cuda_count: usize) -> Details {
     }
 }
 
+/// The NVIDIA driver, from NVML: `(driver version, highest CUDA version it supports)`,
+/// e.g. `("570.86.15", "12.8")`; `None` without NVML (no driver, no GPU).
+pub fn driver_versions() -> Option<(Option<String>, Option<String>)> {
+    let nvml = open()?;
+    let driver = nvml.sys_driver_version().ok();
+    let cuda = nvml.sys_cuda_driver_version().ok().map(|v| {
+        format!(
+            "{}.{}",
+            nvml_wrapper::cuda_driver_version_major(v),
+            nvml_wrapper::cuda_driver_version_minor(v)
+        )
+    });
+    Some((driver, cuda))
+}
+
 /// Whether CUDA index `i` is NVML index `i`: only when no device is hidden from CUDA.
 /// (With mixed GPU models CUDA's default fastest-first order could still differ; this is
 /// only the fallback for when the PCI bus ID cannot be had.)

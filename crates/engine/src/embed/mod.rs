@@ -1,12 +1,15 @@
-//! Embedding FASTA files with a model on one or more devices: the `embed` stage.
+//! Embedding FASTA files with one or more models on one or more devices: the `embed`
+//! command, and both embedding stages of a run.
 //!
-//! A producer thread reads and tokenizes one input file at a time and plans token-budget
-//! batches ([`batch`]); one worker thread per device owns a model copy and takes batches
-//! from a shared queue as it becomes free ([`worker`]); the calling thread collects rows,
-//! puts them back in input order, and writes one feature file per input, atomically, as
-//! soon as the file is complete. A failed file is reported and the others go on. A file
-//! whose feature file already exists for the same input checksum and model is skipped, so
-//! an interrupted run resumes where it stopped.
+//! A reader thread checks and tokenizes one input file at a time and plans token-budget
+//! batches ([`batch`]), a file ahead of a feeder thread that queues the batches; one worker
+//! thread per device owns a copy of every model and takes batches from the shared queue
+//! as it becomes free ([`worker`]); the calling thread collects rows, puts them back in
+//! input order, and writes one feature file per input, atomically, as soon as the file is
+//! complete. Inputs arrive on a channel ([`embed_stream`]), so they may still be in the
+//! making. A failed file is reported and the others go on. A file whose feature file
+//! already exists for the same input checksum and model is skipped, so an interrupted run
+//! resumes where it stopped.
 pub mod batch;
 mod encoder;
 mod error;
@@ -24,8 +27,9 @@ use virnucpro_core::features::FeatureKind;
 pub use encoder::{Encode, EncoderFactory, Precision, Tokenize};
 pub use error::{EmbedError, FailureKind, FileFailure};
 pub use models::{setup_model, ModelKind, ModelSetup};
-pub use run::{embed_files, output_path};
-pub use sequences::{read_and_tokenize, TokenizedFile};
+pub use run::{embed_files, embed_stream, output_in, output_path, EngineModel, FileJob};
+pub use sequences::{read_and_tokenize, tokenize_bytes, TokenizedFile};
+pub use worker::device_label;
 
 /// What to embed, with which model, into which folder.
 pub struct EmbedJob<'a> {
@@ -56,6 +60,8 @@ pub struct EmbedOptions {
 pub enum EmbedEvent {
     WorkerReady {
         device: String,
+        /// The model's id (as recorded in feature files).
+        model: String,
         dim: usize,
         load_seconds: f64,
     },
@@ -67,6 +73,8 @@ pub enum EmbedEvent {
     },
     BatchDone {
         device: String,
+        /// Index of the model (in the engine's list; 0 for `embed_files`).
+        model: usize,
         sequences: usize,
         tokens: usize,
         seconds: f64,
@@ -94,6 +102,12 @@ pub struct FileOutcome {
     pub output: PathBuf,
     pub sequences: usize,
     pub status: FileStatus,
+    /// The job's place in the order jobs were taken (the input's index for `embed_files`).
+    #[serde(skip)]
+    pub job: usize,
+    /// Index of the model the file was for.
+    #[serde(skip)]
+    pub model: usize,
 }
 
 /// Work done by one device.
@@ -104,6 +118,9 @@ pub struct DeviceStats {
     pub tokens: usize,
     /// Time spent in forward passes.
     pub seconds: f64,
+    /// Time the worker waited for a batch after its models were loaded (including the wait
+    /// for the first one): the device was idle for want of input.
+    pub wait_seconds: f64,
     pub oom_splits: usize,
 }
 

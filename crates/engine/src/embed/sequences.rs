@@ -24,19 +24,38 @@ pub fn read_and_tokenize(
     path: &Path,
     tokenizer: &dyn Tokenize,
 ) -> Result<TokenizedFile, FileFailure> {
-    let unreadable = |detail: String| {
-        FileFailure::new(
-            FailureKind::Unreadable,
-            format!("{}: {detail}", path.display()),
-        )
-    };
-    let mut reader = needletail::parse_fastx_file(path).map_err(|e| unreadable(e.to_string()))?;
+    let reader = needletail::parse_fastx_file(path).map_err(|e| unreadable(path, e))?;
+    tokenize_records(reader, path, tokenizer)
+}
+
+/// [`read_and_tokenize`] of a file already in memory (`path` names it in messages).
+pub fn tokenize_bytes(
+    bytes: &[u8],
+    path: &Path,
+    tokenizer: &dyn Tokenize,
+) -> Result<TokenizedFile, FileFailure> {
+    let reader = needletail::parse_fastx_reader(bytes).map_err(|e| unreadable(path, e))?;
+    tokenize_records(reader, path, tokenizer)
+}
+
+fn unreadable(path: &Path, detail: impl std::fmt::Display) -> FileFailure {
+    FileFailure::new(
+        FailureKind::Unreadable,
+        format!("{}: {detail}", path.display()),
+    )
+}
+
+fn tokenize_records(
+    mut reader: Box<dyn needletail::FastxReader + '_>,
+    path: &Path,
+    tokenizer: &dyn Tokenize,
+) -> Result<TokenizedFile, FileFailure> {
     let mut file = TokenizedFile::default();
     let mut seen = HashSet::new();
     let mut number = 0u64;
     while let Some(record) = reader.next() {
         number += 1;
-        let record = record.map_err(|e| unreadable(format!("record {number}: {e}")))?;
+        let record = record.map_err(|e| unreadable(path, format!("record {number}: {e}")))?;
         let header = String::from_utf8_lossy(record.id());
         let id = header.split_whitespace().next().unwrap_or("").to_owned();
         let bad = |problem: String| {

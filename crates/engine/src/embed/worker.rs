@@ -1,6 +1,7 @@
-//! A device worker: owns one model copy, takes batches from the shared queue as it becomes
-//! free (so fast devices take more), and sends rows back. A batch that runs out of memory
-//! is split in halves and retried, and the worker keeps the smaller size for later batches.
+//! A device worker: owns a copy of each model of the run, takes batches from the shared
+//! queue as it becomes free (so fast devices take more), and sends rows back. A batch that
+//! runs out of memory is split in halves and retried, and the worker keeps the smaller size
+//! for later batches.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
@@ -15,6 +16,8 @@ use super::error::{EmbedError, FailureKind, FileFailure};
 /// One batch of one file.
 pub(super) struct Work {
     pub file: usize,
+    /// Index of the model the batch is for.
+    pub model: usize,
     /// Row indexes within the file, longest sequence first.
     pub indices: Vec<usize>,
     /// Token ids, aligned with `indices`.
@@ -23,8 +26,10 @@ pub(super) struct Work {
 }
 
 pub(super) enum Report {
+    /// Model `model` is loaded on `device`.
     Ready {
         device: String,
+        model: usize,
         dim: usize,
         seconds: f64,
     },
@@ -36,6 +41,8 @@ pub(super) enum Report {
         device: String,
         tokens: usize,
         seconds: f64,
+        /// Seconds the worker waited for this batch after finishing the previous one.
+        waited: f64,
     },
     Failed {
         file: usize,
@@ -48,7 +55,8 @@ pub(super) enum Report {
     },
 }
 
-pub(super) fn device_label(device: Device) -> String {
+/// A device as users write it: `cpu`, `cuda:0`.
+pub fn device_label(device: Device) -> String {
     match device {
         Device::Cpu => "cpu".into(),
         Device::Cuda(i) => format!("cuda:{i}"),
@@ -58,7 +66,7 @@ pub(super) fn device_label(device: Device) -> String {
 
 pub(super) fn run_worker(
     device: Device,
-    factory: &dyn EncoderFactory,
+    factories: &[&dyn EncoderFactory],
     work: Receiver<Work>,
     report: &dyn Fn(Report) -> bool,
     cancel: &CancelToken,
@@ -66,24 +74,50 @@ pub(super) fn run_worker(
     // Grad mode is per thread; embeddings never need it.
     let _no_grad = tch::no_grad_guard();
     let label = device_label(device);
-    let started = Instant::now();
-    let encoder = match factory.load(device) {
-        Ok(e) => e,
-        Err(err) => {
-            report(Report::LoadFailed(err));
-            return;
+    // Every model before the first batch: a device that cannot hold them all fails here,
+    // at the start, rather than hours later at its first batch of the other model.
+    let mut encoders = Vec::with_capacity(factories.len());
+    for (model, factory) in factories.iter().enumerate() {
+        let started = Instant::now();
+        match factory.load(device) {
+            Ok(encoder) => {
+                report(Report::Ready {
+                    device: label.clone(),
+                    model,
+                    dim: encoder.dim(),
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+                encoders.push(encoder);
+            }
+            Err(err) => {
+                report(Report::LoadFailed(err));
+                return;
+            }
         }
-    };
-    report(Report::Ready {
-        device: label.clone(),
-        dim: encoder.dim(),
-        seconds: started.elapsed().as_secs_f64(),
-    });
+    }
     let mut parts = 1usize;
-    for item in work {
+    loop {
+        let waiting = Instant::now();
+        let Ok(item) = work.recv() else {
+            return;
+        };
+        let waited = waiting.elapsed().as_secs_f64();
         if cancel.is_cancelled() {
-            continue; // drain, so the producer never blocks
+            continue; // drain, so the feeder never blocks
         }
+        let Some(encoder) = encoders.get(item.model) else {
+            let failure = FileFailure::new(
+                FailureKind::Model,
+                format!("no model {} on {label}", item.model),
+            );
+            if !report(Report::Failed {
+                file: item.file,
+                failure,
+            }) {
+                return;
+            }
+            continue;
+        };
         let started = Instant::now();
         let tokens: usize = item.tokens.iter().map(Vec::len).sum();
         let outcome = match run_batch(encoder.as_ref(), device, &item, &mut parts, &label, report) {
@@ -94,6 +128,7 @@ pub(super) fn run_worker(
                 device: label.clone(),
                 tokens,
                 seconds: started.elapsed().as_secs_f64(),
+                waited,
             },
             Err(failure) => Report::Failed {
                 file: item.file,

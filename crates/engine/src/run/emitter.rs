@@ -1,5 +1,6 @@
 //! Hands events to the caller's callback, keeps the failures and warnings for the
 //! manifest, and thins out progress events (a bar needs a few per second, not thousands).
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use virnucpro_core::events::{ItemCounts, ItemFailure, RunEvent, Stage, StageClock};
@@ -10,7 +11,8 @@ pub(crate) struct Emitter<'a> {
     on_event: &'a mut dyn FnMut(&RunEvent),
     pub failures: Vec<ItemFailure>,
     pub warnings: Vec<String>,
-    last_progress: Option<Instant>,
+    /// Per stage: stages run at the same time, and one must not silence another.
+    last_progress: HashMap<Stage, Instant>,
 }
 
 impl<'a> Emitter<'a> {
@@ -19,7 +21,7 @@ impl<'a> Emitter<'a> {
             on_event,
             failures: Vec::new(),
             warnings: Vec::new(),
-            last_progress: None,
+            last_progress: HashMap::new(),
         }
     }
 
@@ -35,7 +37,8 @@ impl<'a> Emitter<'a> {
         });
     }
 
-    /// A progress event, unless one went out less than 200 ms ago (`force` always sends).
+    /// A progress event, unless one of this stage went out less than 200 ms ago (`force`
+    /// always sends).
     pub fn progress(
         &mut self,
         clock: &StageClock,
@@ -47,9 +50,10 @@ impl<'a> Emitter<'a> {
     ) {
         let due = self
             .last_progress
+            .get(&stage)
             .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
         if force || due {
-            self.last_progress = Some(Instant::now());
+            self.last_progress.insert(stage, Instant::now());
             self.emit(clock.progress(stage, done, total, unit));
         }
     }

@@ -17,6 +17,9 @@ pub const READ_SUMMARY_FILE: &str = "read_summary.tsv";
 pub const FAILURES_FILE: &str = "failures.tsv";
 /// What was run, with what, and how it went.
 pub const MANIFEST_FILE: &str = "run-manifest.json";
+/// What the reports were made from (merged shards, classifier, settings), so that an
+/// unchanged resume keeps them.
+pub const REPORTS_STAMP: &str = "reports-inputs.json";
 
 /// The paths of one run folder.
 #[derive(Debug, Clone)]
@@ -65,5 +68,9 @@ impl RunLayout {
 
     pub fn read_summary(&self) -> PathBuf {
         self.root.join(READ_SUMMARY_FILE)
+    }
+
+    pub fn reports_stamp(&self) -> PathBuf {
+        self.root.join(REPORTS_STAMP)
     }
 }

@@ -36,6 +36,9 @@ pub struct Settings {
     pub threads: usize,
     pub precision: String,
     pub batch_tokens: usize,
+    /// Where the classifier ran (the first selected device).
+    #[serde(default)]
+    pub classify_device: String,
 }
 
 /// Versions of what computed the results.
@@ -45,6 +48,31 @@ pub struct Software {
     pub libtorch: String,
     /// Whether libtorch's CUDA backend loaded, and with how many devices.
     pub cuda: String,
+    /// The CUDA version libtorch was built with (`13.0`); null for a CPU-only libtorch.
+    #[serde(default)]
+    pub libtorch_cuda: Option<String>,
+    /// The NVIDIA driver's version, from NVML; null without one.
+    #[serde(default)]
+    pub nvidia_driver: Option<String>,
+    /// The highest CUDA version the driver supports (`12.8`), from NVML; null without one.
+    #[serde(default)]
+    pub driver_cuda: Option<String>,
+}
+
+impl Software {
+    /// The versions of this binary and of the machine it runs on.
+    pub fn detect() -> Self {
+        let backend = crate::Backend::detect();
+        let (nvidia_driver, driver_cuda) = crate::devices::driver_versions().unwrap_or_default();
+        Self {
+            app: format!("virnucpro {}", env!("CARGO_PKG_VERSION")),
+            libtorch: backend.libtorch_version.to_string(),
+            cuda: backend.describe(),
+            libtorch_cuda: crate::backend::libtorch_cuda_version().map(str::to_owned),
+            nvidia_driver,
+            driver_cuda,
+        }
+    }
 }
 
 /// One stage of this run.

@@ -2,41 +2,41 @@
 //! merge → classify → reports, resumable at shard granularity.
 //!
 //! Folder layout ([`layout`]): `prepared/` (prepare's output), `features/`, `merged/`, and
-//! at the top the two original reports, `read_summary.tsv`, `failures.tsv` and
-//! `run-manifest.json`. Every file is written atomically (temporary file, then rename),
-//! so a kill at any moment leaves only complete files, and every reused file is verified
-//! before it is trusted (see [`plan`]).
+//! at the top the two original reports, `read_summary.tsv`, `failures.tsv`,
+//! `reports-inputs.json` and `run-manifest.json`. Every file is written atomically
+//! (temporary file, then rename), so a kill at any moment leaves only complete files, and
+//! every reused file is verified before it is trusted (see [`plan`]).
 //!
-//! Stages run one after the other; inside a stage the work is parallel (prepare and merge
-//! on `threads` CPU threads, embeddings on one worker per device, with tokenization on its
-//! own thread so the devices are fed while the CPU reads the next file). Failures of one
-//! shard are reported as they happen and the other shards go on.
-mod embed_stage;
+//! The stages overlap at shard granularity ([`pipeline`]): the devices embed shard `i + 1`
+//! while prepare writes later shards and shard `i` is merged and classified. Failures of
+//! one shard are reported as they happen and the other shards go on.
+mod book;
+mod classify_stage;
+mod cleanup;
 mod emitter;
 pub mod files;
 mod layout;
 mod manifest;
-mod merge_stage;
+mod pipeline;
 mod plan;
 mod prepared;
+mod reports_stamp;
 mod spec;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use virnucpro_core::atomic::write_atomic;
-use virnucpro_core::events::{
-    ItemCounts, ItemFailure, RunEvent, RunStatus, RunSummary, Stage, StageClock,
-};
+use virnucpro_core::events::{ItemFailure, RunEvent, RunStatus, RunSummary};
 use virnucpro_core::features::FeatureKind;
 use virnucpro_core::merge::MergeError;
-use virnucpro_core::prepare::PrepareError;
-use virnucpro_core::report::{ReadTotals, ReportError};
+use virnucpro_core::prepare::{chunked_file_name, PrepareError};
+use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
 
 pub use layout::{
     RunLayout, FAILURES_FILE, FEATURES_DIR, MANIFEST_FILE, MERGED_DIR, PREPARED_DIR,
-    READ_SUMMARY_FILE,
+    READ_SUMMARY_FILE, REPORTS_STAMP,
 };
 pub use manifest::{
     failures_tsv, ModelRecord, Models, RunManifest, Settings, Software, StageRecord,
@@ -44,9 +44,9 @@ pub use manifest::{
 };
 pub use spec::{validate, ProblemKind, RunSpec, SpecProblem, ValidatedRun, DEFAULT_SHARD_SIZE};
 
-use crate::classifier::{ScoreError, Scorer};
+use crate::classifier::ClassifierError;
 use crate::embed::{default_budget, EmbedError, EmbedOptions};
-use embed_stage::StageResult;
+use cleanup::{remove_file_if_present, remove_leftovers, remove_results};
 use emitter::Emitter;
 use files::{content_id, fingerprint_model, FileEntry};
 
@@ -62,6 +62,9 @@ pub enum RunError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// The classifier could not be loaded on the classify device.
+    #[error(transparent)]
+    Classifier(#[from] ClassifierError),
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error("{}: {source}", path.display())]
@@ -110,7 +113,18 @@ pub fn run_prediction(
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> Result<RunOutcome, RunError> {
     let mut validated = validate(spec).map_err(RunError::Invalid)?;
-    let mut runner = Runner::new(&mut validated, options, cancel, on_event)?;
+    run_validated(&mut validated, options, cancel, on_event)
+}
+
+/// Run a validated spec. [`run_prediction`] is this after [`validate`]; tests use it to
+/// run with their own models in place of the spec's (`ValidatedRun`'s model setups).
+pub fn run_validated(
+    validated: &mut ValidatedRun,
+    options: RunOptions,
+    cancel: &CancelToken,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<RunOutcome, RunError> {
+    let mut runner = Runner::new(validated, options, cancel, on_event)?;
     let result = runner.run();
     match result {
         Ok(outcome) => Ok(outcome),
@@ -135,7 +149,8 @@ struct Runner<'a, 'e> {
     threads: usize,
     batch_tokens: usize,
     prepared: Result<prepared::PreparedRecord, String>,
-    frames_scored: u64,
+    /// Earlier reports that are kept if every merged shard is unchanged.
+    reports: Option<reports_stamp::ReportsStamp>,
 }
 
 impl<'a, 'e> Runner<'a, 'e> {
@@ -193,27 +208,35 @@ impl<'a, 'e> Runner<'a, 'e> {
             .batch_tokens
             .unwrap_or_else(|| default_budget(&run.devices));
         let prepared = prepared::check_prepared(&layout, spec.length, spec.shard_size, &inputs);
+        // Earlier reports are candidates for reuse only on top of the same prepare.
+        let reports = prepared.as_ref().ok().and_then(|_| {
+            reports_stamp::reusable(
+                &layout,
+                &reports_stamp::Wanted {
+                    classifier: &classifier.model_id,
+                    device: &classify_device(run).to_string(),
+                    length: spec.length,
+                    chunked: &layout.prepared().join(chunked_file_name(spec.length)),
+                },
+            )
+        });
         let plan = plan::make_plan(&plan::PlanInput {
             prepared: &prepared,
             previous: previous.as_ref(),
             dnabert_id: &dnabert.model_id,
             esm_id: &esm.model_id,
             classifier_id: &classifier.model_id,
+            reports_reusable: reports.is_some(),
             features_dir: &layout.features(),
             merged_dir: &layout.merged(),
         });
-        let backend = crate::Backend::detect();
         let manifest = RunManifest {
             manifest_version: manifest::MANIFEST_VERSION,
             state: "running".into(),
             started_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-            software: Software {
-                app: format!("virnucpro {}", env!("CARGO_PKG_VERSION")),
-                libtorch: backend.libtorch_version.to_string(),
-                cuda: backend.describe(),
-            },
+            software: Software::detect(),
             inputs,
             models: Models {
                 dnabert,
@@ -227,6 +250,7 @@ impl<'a, 'e> Runner<'a, 'e> {
                 threads,
                 precision: spec.precision.to_string(),
                 batch_tokens,
+                classify_device: classify_device(run).to_string(),
             },
             plan,
             stages: Vec::new(),
@@ -244,7 +268,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             threads,
             batch_tokens,
             prepared,
-            frames_scored: 0,
+            reports,
         })
     }
 
@@ -253,14 +277,17 @@ impl<'a, 'e> Runner<'a, 'e> {
         self.manifest
             .write(&self.layout.manifest())
             .map_err(io_error(&self.layout.manifest()))?;
-        // Reports of an earlier run would not match what this run is computing.
-        for name in [
-            virnucpro_core::report::RESULTS_FILE,
-            virnucpro_core::report::HIGHESTSCORE_FILE,
-            READ_SUMMARY_FILE,
-            FAILURES_FILE,
-        ] {
-            remove_file_if_present(&self.layout.root.join(name))?;
+        // This run rewrites the failure list. Earlier reports would not match what it
+        // computes, unless they are candidates for reuse (then they are removed as soon as
+        // a merged shard turns out to differ).
+        remove_file_if_present(&self.layout.failures())?;
+        if self.reports.is_none() {
+            for path in reports_stamp::outputs(&self.layout)
+                .into_iter()
+                .chain([self.layout.reports_stamp()])
+            {
+                remove_file_if_present(&path)?;
+            }
         }
         self.events.emit(RunEvent::RunStarted {
             out_dir: self.layout.root.clone(),
@@ -269,203 +296,63 @@ impl<'a, 'e> Runner<'a, 'e> {
         for p in &self.manifest.plan {
             tracing::info!("{}: {:?}: {}", p.stage, p.action, p.reason);
         }
-
-        let Some(record) = self.prepare_stage()? else {
-            return self.finish(RunStatus::Cancelled, None, None);
+        let reuse_prepared = std::mem::replace(&mut self.prepared, Err(String::new()))
+            .ok()
+            .map(|record| prepared::Prepared {
+                record,
+                warnings: Vec::new(),
+            });
+        let setup = pipeline::Setup {
+            run: self.run,
+            layout: &self.layout,
+            threads: self.threads,
+            embed: EmbedOptions {
+                devices: self.run.devices.iter().map(|&d| d.into()).collect(),
+                batch_tokens: self.batch_tokens,
+                force: false,
+            },
+            classify_device: classify_device(self.run).into(),
+            reuse_prepared,
+            input_entries: &self.manifest.inputs,
+            reports: self.reports.take(),
+            classifier_id: &self.manifest.models.classifier.model_id,
         };
-        remove_stale_shards(&self.layout, &record.shards)?;
-        let shards = &record.shards;
-        let all = vec![true; shards.len()];
-        let embed_options = EmbedOptions {
-            devices: self.run.devices.iter().map(|&d| d.into()).collect(),
-            batch_tokens: self.batch_tokens,
-            force: false,
-        };
-        let mut ok = all.clone();
-        for (stage, setup) in [
-            (Stage::EmbedDna, &self.run.dnabert),
-            (Stage::EmbedProtein, &self.run.esm),
-        ] {
-            let clock = Instant::now();
-            let result = embed_stage::run_embed(
-                stage,
-                setup,
-                &self.layout.prepared(),
-                self.layout.features(),
-                shards,
-                &ok,
-                &embed_options,
-                self.cancel,
-                &mut self.events,
-            )?;
-            self.record(stage, clock, result.counts);
-            if result.cancelled || self.cancel.is_cancelled() {
-                return self.finish(RunStatus::Cancelled, Some(&record), None);
-            }
-            and_ok(&mut ok, &result);
+        let done = pipeline::run_stages(setup, self.cancel, &mut self.events)?;
+        self.manifest.stages = done.stages.clone();
+        if done.cancelled {
+            return self.finish(RunStatus::Cancelled, &done);
         }
-        let clock = Instant::now();
-        let result = merge_stage::run_merge(
-            &self.layout,
-            shards,
-            &ok,
-            self.threads,
-            self.cancel,
-            &mut self.events,
-        )?;
-        self.record(Stage::Merge, clock, result.counts);
-        if result.cancelled {
-            return self.finish(RunStatus::Cancelled, Some(&record), None);
-        }
-        and_ok(&mut ok, &result);
-        let Some(totals) = self.classify_stage(&record, &mut ok)? else {
-            return self.finish(RunStatus::Cancelled, Some(&record), None);
-        };
         // A shard that failed leaves no merged file a reader could take for a result.
-        for (shard, _) in shards.iter().zip(&ok).filter(|(_, ok)| !**ok) {
-            remove_file_if_present(&self.layout.feature_file(&shard.name(), FeatureKind::Merged))?;
+        for shard in &done.failed_shards {
+            remove_file_if_present(&self.layout.feature_file(shard, FeatureKind::Merged))?;
         }
-        let scored = ok.iter().filter(|&&o| o).count();
         let status = if self.events.failures.is_empty() {
             RunStatus::Ok
-        } else if scored == 0 {
+        } else if done.scored == 0 {
             RunStatus::Failed
         } else {
             RunStatus::Partial
         };
-        self.finish(status, Some(&record), Some(totals))
-    }
-
-    fn record(&mut self, stage: Stage, started: Instant, counts: ItemCounts) {
-        self.manifest.stages.push(StageRecord {
-            stage,
-            seconds: started.elapsed().as_secs_f64(),
-            counts,
-        });
-    }
-
-    fn prepare_stage(&mut self) -> Result<Option<prepared::PreparedRecord>, RunError> {
-        let clock = Instant::now();
-        let stage = Stage::Prepare;
-        self.events.emit(RunEvent::StageStarted {
-            stage,
-            total: None,
-            unit: "reads".into(),
-        });
-        let (record, counts) = match std::mem::replace(&mut self.prepared, Err(String::new())) {
-            Ok(record) => {
-                let counts = ItemCounts {
-                    reused: record.shards.len() as u64,
-                    ..ItemCounts::default()
-                };
-                (record, counts)
-            }
-            Err(_) => {
-                let inputs: Vec<PathBuf> = self.run.spec.inputs.clone();
-                let settings = (self.run.spec.length, self.run.spec.shard_size, self.threads);
-                let Some(record) = prepared::run_prepare(
-                    &self.layout,
-                    &inputs,
-                    &self.manifest.inputs,
-                    settings,
-                    self.cancel,
-                    &mut self.events,
-                )?
-                else {
-                    return Ok(None);
-                };
-                let counts = ItemCounts {
-                    done: record.shards.len() as u64,
-                    ..ItemCounts::default()
-                };
-                (record, counts)
-            }
-        };
-        self.events
-            .stage_finished(stage, counts, clock.elapsed().as_secs_f64());
-        self.record(stage, clock, counts);
-        Ok(Some(record))
-    }
-
-    /// Score the merged shards marked ok, in shard order; `None` when cancelled.
-    fn classify_stage(
-        &mut self,
-        record: &prepared::PreparedRecord,
-        ok: &mut [bool],
-    ) -> Result<Option<ReadTotals>, RunError> {
-        let stage = Stage::Classify;
-        let started = Instant::now();
-        let clock = StageClock::start();
-        let total: u64 = record
-            .shards
-            .iter()
-            .zip(ok.iter())
-            .filter(|(_, ok)| **ok)
-            .map(|(s, _)| s.records as u64)
-            .sum();
-        self.events.emit(RunEvent::StageStarted {
-            stage,
-            total: Some(total),
-            unit: "frames".into(),
-        });
-        let mut scorer = Scorer::create(&self.run.classifier, &self.layout.root, true)?;
-        let mut counts = ItemCounts::default();
-        for (shard, ok) in record.shards.iter().zip(ok.iter_mut()) {
-            if !*ok {
-                continue;
-            }
-            if self.cancel.is_cancelled() {
-                return Ok(None);
-            }
-            let name = shard.name();
-            let path = self.layout.feature_file(&name, FeatureKind::Merged);
-            match scorer.add_shard(&path) {
-                Ok(_) => counts.done += 1,
-                Err(ScoreError::Report(e)) => return Err(e.into()),
-                Err(e) => {
-                    *ok = false;
-                    counts.failed += 1;
-                    let kind = match e {
-                        ScoreError::Input(_) => "unreadable",
-                        _ => "model",
-                    };
-                    self.events.failure(stage, &name, kind, e.to_string());
-                }
-            }
-            self.events
-                .progress(&clock, stage, scorer.rows, Some(total), "frames", true);
-        }
-        self.frames_scored = scorer.rows;
-        let (_, reads) = scorer.finish()?;
-        let chunked = self.layout.prepared().join(&record.chunked);
-        let totals = match reads {
-            Some(reads) => reads.write(&chunked, &self.layout.read_summary())?,
-            None => ReadTotals::default(),
-        };
-        self.events
-            .stage_finished(stage, counts, clock.elapsed().as_secs_f64());
-        self.record(stage, started, counts);
-        Ok(Some(totals))
+        self.finish(status, &done)
     }
 
     fn finish(
         &mut self,
         status: RunStatus,
-        record: Option<&prepared::PreparedRecord>,
-        totals: Option<ReadTotals>,
+        done: &pipeline::Finished,
     ) -> Result<RunOutcome, RunError> {
         let failures = self.events.failures.clone();
         let failures_path = self.layout.failures();
         write_atomic(&failures_path, failures_tsv(&failures).as_bytes())
             .map_err(io_error(&failures_path))?;
-        let totals = totals.unwrap_or_default();
+        let record = done.prepared.as_ref().map(|p| &p.record);
         let summary = RunSummary {
             status,
             reads: record.map_or(0, |r| r.reads),
             chunks: record.map_or(0, |r| r.chunks),
-            frames_scored: self.frames_scored,
-            virus_chunks: totals.virus_chunks,
-            virus_reads: totals.virus_reads,
+            frames_scored: done.frames_scored,
+            virus_chunks: done.virus_chunks,
+            virus_reads: done.virus_reads,
             failures: failures.len() as u64,
             seconds: self.started.elapsed().as_secs_f64(),
             out_dir: self.layout.root.clone(),
@@ -489,101 +376,10 @@ impl<'a, 'e> Runner<'a, 'e> {
     }
 }
 
-fn and_ok(ok: &mut [bool], result: &StageResult) {
-    for (a, b) in ok.iter_mut().zip(&result.ok) {
-        *a &= *b;
-    }
-}
-
-fn remove_file_if_present(path: &Path) -> Result<(), RunError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(RunError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-/// `--restart`: only what a run writes is removed, never anything else in the folder.
-fn remove_results(layout: &RunLayout) -> Result<(), RunError> {
-    for dir in [layout.prepared(), layout.features(), layout.merged()] {
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(RunError::Io { path: dir, source }),
-        }
-    }
-    for name in [
-        virnucpro_core::report::RESULTS_FILE,
-        virnucpro_core::report::HIGHESTSCORE_FILE,
-        READ_SUMMARY_FILE,
-        FAILURES_FILE,
-        MANIFEST_FILE,
-    ] {
-        remove_file_if_present(&layout.root.join(name))?;
-    }
-    Ok(())
-}
-
-/// Temporary files of a killed run (`.name.XXXXXX.tmp`) and prepare's staging folders:
-/// never trusted, only in the way.
-fn remove_leftovers(layout: &RunLayout) {
-    for dir in [
-        layout.root.clone(),
-        layout.prepared(),
-        layout.features(),
-        layout.merged(),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let removed = if name.starts_with('.') && name.ends_with(".tmp") {
-                std::fs::remove_file(&path)
-            } else if name.starts_with(".prepare-staging-") {
-                std::fs::remove_dir_all(&path)
-            } else {
-                continue;
-            };
-            match removed {
-                Ok(()) => tracing::info!("removed {} left by an interrupted run", path.display()),
-                Err(e) => tracing::warn!("cannot remove {}: {e}", path.display()),
-            }
-        }
-    }
-}
-
-/// Feature and merged files of shards the current prepare does not have (an earlier run
-/// on other inputs had more shards).
-fn remove_stale_shards(
-    layout: &RunLayout,
-    shards: &[prepared::ShardRecord],
-) -> Result<(), RunError> {
-    let names: std::collections::HashSet<String> = shards.iter().map(|s| s.name()).collect();
-    for (dir, kinds) in [
-        (
-            layout.features(),
-            &[FeatureKind::Nucleotide, FeatureKind::Protein][..],
-        ),
-        (layout.merged(), &[FeatureKind::Merged][..]),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            let stale = kinds
-                .iter()
-                .filter_map(|k| k.shard_of(&file))
-                .any(|shard| !names.contains(shard));
-            if stale {
-                remove_file_if_present(&entry.path())?;
-            }
-        }
-    }
-    Ok(())
+/// The classifier runs on the first selected device (the CPU when only the CPU is).
+fn classify_device(run: &ValidatedRun) -> crate::devices::DeviceId {
+    run.devices
+        .first()
+        .copied()
+        .unwrap_or(crate::devices::DeviceId::Cpu)
 }

@@ -18,6 +18,8 @@ pub struct PlanInput<'a> {
     pub dnabert_id: &'a str,
     pub esm_id: &'a str,
     pub classifier_id: &'a str,
+    /// Earlier reports exist, intact, from the same classifier and settings.
+    pub reports_reusable: bool,
     pub features_dir: &'a Path,
     pub merged_dir: &'a Path,
 }
@@ -117,11 +119,17 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
         previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
     out.push(if classifier_changed {
         plan(Stage::Classify, StageAction::Redo, "the classifier changed")
+    } else if input.reports_reusable {
+        plan(
+            Stage::Classify,
+            StageAction::Resume,
+            "the reports are kept if every merged shard is unchanged",
+        )
     } else {
         plan(
             Stage::Classify,
             StageAction::Run,
-            "always recomputed (fast: one pass over the merged shards)",
+            "no earlier reports made with this classifier and these settings",
         )
     });
     out

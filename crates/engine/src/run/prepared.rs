@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
-use virnucpro_core::events::{Stage, StageClock};
-use virnucpro_core::prepare::{prepare, PrepareError, PrepareOptions, MANIFEST_FILE};
+use virnucpro_core::prepare::{
+    prepare_streaming, PrepareError, PrepareOptions, ShardInfo, StagedShard, MANIFEST_FILE,
+};
 use virnucpro_core::CancelToken;
 
-use super::emitter::Emitter;
 use super::files::FileEntry;
 use super::layout::RunLayout;
 use super::RunError;
@@ -40,6 +40,17 @@ impl ShardRecord {
     /// The shard's name, shared by its feature and merged files (`output_3`).
     pub fn name(&self) -> String {
         format!("output_{}", self.index)
+    }
+}
+
+impl From<&ShardInfo> for ShardRecord {
+    fn from(info: &ShardInfo) -> Self {
+        Self {
+            index: info.index,
+            records: info.records,
+            nucleotide: info.nucleotide.clone(),
+            protein: info.protein.clone(),
+        }
     }
 }
 
@@ -106,15 +117,24 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Run prepare into the prepared folder and stamp it. `None` when cancelled.
+/// What a finished prepare hands the run.
+pub struct Prepared {
+    pub record: PreparedRecord,
+    /// Records skipped and other warnings, for the user.
+    pub warnings: Vec<String>,
+}
+
+/// Run prepare into the prepared folder and stamp it; each shard is announced with the
+/// folder it can be read from while prepare goes on. `None` when cancelled.
 pub fn run_prepare(
     layout: &RunLayout,
     inputs: &[PathBuf],
     entries: &[FileEntry],
     (length, shard_size, threads): (usize, usize, usize),
     cancel: &CancelToken,
-    events: &mut Emitter,
-) -> Result<Option<PreparedRecord>, RunError> {
+    progress: &mut dyn FnMut(u64),
+    on_shard: &mut dyn FnMut(StagedShard),
+) -> Result<Option<Prepared>, RunError> {
     let dir = layout.prepared();
     let stamp_path = layout.prepared_stamp();
     match std::fs::remove_file(&stamp_path) {
@@ -134,22 +154,19 @@ pub fn run_prepare(
         cancel: cancel.clone(),
         ..PrepareOptions::default()
     };
-    let clock = StageClock::start();
-    let summary = prepare(inputs, &dir, &options, &mut |p| {
-        events.progress(&clock, Stage::Prepare, p.reads, None, "reads", false)
-    });
+    let summary = prepare_streaming(inputs, &dir, &options, &mut |p| progress(p.reads), on_shard);
     let summary = match summary {
         Ok(s) => s,
         Err(PrepareError::Cancelled) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    events.progress(&clock, Stage::Prepare, summary.reads, None, "reads", true);
-    for issue in &summary.skipped {
-        events.warning(Some(Stage::Prepare), format!("skipped {issue}"));
-    }
-    for warning in &summary.warnings {
-        events.warning(Some(Stage::Prepare), warning.clone());
-    }
+    progress(summary.reads);
+    let warnings = summary
+        .skipped
+        .iter()
+        .map(|issue| format!("skipped {issue}"))
+        .chain(summary.warnings.iter().cloned())
+        .collect();
     let stamp = Stamp::new(length, shard_size, entries);
     let json = serde_json::to_vec_pretty(&stamp).map_err(|e| RunError::Io {
         path: stamp_path.clone(),
@@ -163,5 +180,5 @@ pub fn run_prepare(
         path: dir.join(MANIFEST_FILE),
         source: std::io::Error::other("prepare.json unreadable right after prepare"),
     })?;
-    Ok(Some(record))
+    Ok(Some(Prepared { record, warnings }))
 }

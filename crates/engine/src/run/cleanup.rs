@@ -1,0 +1,103 @@
+//! Files a run removes: its own earlier results on `--restart`, what a killed run left
+//! half-made, and the outputs of shards an earlier run had and this one does not.
+use std::path::Path;
+
+use virnucpro_core::features::FeatureKind;
+
+use super::layout::{RunLayout, FAILURES_FILE, MANIFEST_FILE, READ_SUMMARY_FILE, REPORTS_STAMP};
+use super::prepared;
+use super::RunError;
+
+pub(super) fn remove_file_if_present(path: &Path) -> Result<(), RunError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(RunError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// `--restart`: only what a run writes is removed, never anything else in the folder.
+pub(super) fn remove_results(layout: &RunLayout) -> Result<(), RunError> {
+    for dir in [layout.prepared(), layout.features(), layout.merged()] {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(RunError::Io { path: dir, source }),
+        }
+    }
+    for name in [
+        virnucpro_core::report::RESULTS_FILE,
+        virnucpro_core::report::HIGHESTSCORE_FILE,
+        READ_SUMMARY_FILE,
+        FAILURES_FILE,
+        MANIFEST_FILE,
+        REPORTS_STAMP,
+    ] {
+        remove_file_if_present(&layout.root.join(name))?;
+    }
+    Ok(())
+}
+
+/// Temporary files of a killed run (`.name.XXXXXX.tmp`) and prepare's staging folders:
+/// never trusted, only in the way.
+pub(super) fn remove_leftovers(layout: &RunLayout) {
+    for dir in [
+        layout.root.clone(),
+        layout.prepared(),
+        layout.features(),
+        layout.merged(),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let removed = if name.starts_with('.') && name.ends_with(".tmp") {
+                std::fs::remove_file(&path)
+            } else if name.starts_with(".prepare-staging-") {
+                std::fs::remove_dir_all(&path)
+            } else {
+                continue;
+            };
+            match removed {
+                Ok(()) => tracing::info!("removed {} left by an interrupted run", path.display()),
+                Err(e) => tracing::warn!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+/// Feature and merged files of shards the current prepare does not have (an earlier run
+/// on other inputs had more shards).
+pub(super) fn remove_stale_shards(
+    layout: &RunLayout,
+    shards: &[prepared::ShardRecord],
+) -> Result<(), RunError> {
+    let names: std::collections::HashSet<String> = shards.iter().map(|s| s.name()).collect();
+    for (dir, kinds) in [
+        (
+            layout.features(),
+            &[FeatureKind::Nucleotide, FeatureKind::Protein][..],
+        ),
+        (layout.merged(), &[FeatureKind::Merged][..]),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let stale = kinds
+                .iter()
+                .filter_map(|k| k.shard_of(&file))
+                .any(|shard| !names.contains(shard));
+            if stale {
+                remove_file_if_present(&entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
