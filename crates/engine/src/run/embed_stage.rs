@@ -8,7 +8,7 @@ use virnucpro_core::events::{ItemCounts, RunEvent, Stage, StageClock};
 use virnucpro_core::CancelToken;
 
 use super::emitter::Emitter;
-use super::prepared::ShardRecord;
+use super::prepared::ShardInfo;
 use super::RunError;
 use crate::embed::{embed_files, EmbedEvent, EmbedOptions, FileStatus, ModelSetup};
 
@@ -50,7 +50,7 @@ pub fn run_embed(
     setup: &ModelSetup,
     prepared: &std::path::Path,
     features: PathBuf,
-    shards: &[ShardRecord],
+    shards: &[ShardInfo],
     wanted: &[bool],
     options: &EmbedOptions,
     cancel: &CancelToken,

@@ -10,12 +10,12 @@ use virnucpro_core::CancelToken;
 use super::embed_stage::StageResult;
 use super::emitter::Emitter;
 use super::layout::RunLayout;
-use super::prepared::ShardRecord;
+use super::prepared::ShardInfo;
 use super::RunError;
 
 pub fn run_merge(
     layout: &RunLayout,
-    shards: &[ShardRecord],
+    shards: &[ShardInfo],
     wanted: &[bool],
     threads: usize,
     cancel: &CancelToken,

@@ -559,10 +559,7 @@ fn remove_leftovers(layout: &RunLayout) {
 
 /// Feature and merged files of shards the current prepare does not have (an earlier run
 /// on other inputs had more shards).
-fn remove_stale_shards(
-    layout: &RunLayout,
-    shards: &[prepared::ShardRecord],
-) -> Result<(), RunError> {
+fn remove_stale_shards(layout: &RunLayout, shards: &[prepared::ShardInfo]) -> Result<(), RunError> {
     let names: std::collections::HashSet<String> = shards.iter().map(|s| s.name()).collect();
     for (dir, kinds) in [
         (
