@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::merged_input::{read_merged, MergedInputError};
 use virnucpro_core::report::{
-    Label, PredictionRow, ReadTally, ReportError, ReportSummary, ReportWriter,
+    Label, PredictionRow, ReadTally, ReadTotals, ReportError, ReportSummary, ReportWriter,
+    READ_SUMMARY_FILE,
 };
 
 use super::{ClassifierError, MlpClassifier};
@@ -29,27 +30,40 @@ pub struct ShardScores {
     pub virus_rows: u64,
 }
 
+/// The per-read summary being gathered: the tally, prepare's chunked reads (which give the
+/// reads and their order) and where the summary goes.
+struct ReadSummary {
+    tally: ReadTally,
+    chunked: PathBuf,
+    path: PathBuf,
+}
+
 /// Reports being written from scored shards, in the order the shards are added.
 pub struct Scorer<'a> {
     model: &'a MlpClassifier,
     writer: ReportWriter,
-    reads: Option<ReadTally>,
+    reads: Option<ReadSummary>,
     pub rows: u64,
     pub virus_rows: u64,
 }
 
 impl<'a> Scorer<'a> {
-    /// Start the reports in `out_dir` (which must exist); with `tally_reads`, also gather
-    /// the per-read summary.
+    /// Start the reports in `out_dir` (which must exist). With `chunked_reads`, prepare's
+    /// `reads_chunked{L}.fa`, also write `read_summary.tsv` there: one line per read of
+    /// that file, in its order.
     pub fn create(
         model: &'a MlpClassifier,
         out_dir: &Path,
-        tally_reads: bool,
+        chunked_reads: Option<&Path>,
     ) -> Result<Self, ReportError> {
         Ok(Self {
             model,
             writer: ReportWriter::create(out_dir)?,
-            reads: tally_reads.then(ReadTally::new),
+            reads: chunked_reads.map(|chunked| ReadSummary {
+                tally: ReadTally::new(),
+                chunked: chunked.to_path_buf(),
+                path: out_dir.join(READ_SUMMARY_FILE),
+            }),
             rows: 0,
             virus_rows: 0,
         })
@@ -74,7 +88,7 @@ impl<'a> Scorer<'a> {
             };
             self.writer.push(&row)?;
             if let Some(reads) = &mut self.reads {
-                reads.add(&row);
+                reads.tally.add(&row);
             }
             scores.rows += 1;
             scores.virus_rows += u64::from(prediction.label == Label::Virus);
@@ -84,8 +98,14 @@ impl<'a> Scorer<'a> {
         Ok(scores)
     }
 
-    /// Put both reports in place; the read tally comes back for the summary file.
-    pub fn finish(self) -> Result<(ReportSummary, Option<ReadTally>), ReportError> {
-        Ok((self.writer.finish()?, self.reads))
+    /// Put both reports in place, then the per-read summary when one was asked for (its
+    /// totals come back).
+    pub fn finish(self) -> Result<(ReportSummary, Option<ReadTotals>), ReportError> {
+        let summary = self.writer.finish()?;
+        let totals = match self.reads {
+            Some(reads) => Some(reads.tally.write(&reads.chunked, &reads.path)?),
+            None => None,
+        };
+        Ok((summary, totals))
     }
 }

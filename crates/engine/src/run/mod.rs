@@ -408,7 +408,8 @@ impl<'a, 'e> Runner<'a, 'e> {
             total: Some(total),
             unit: "frames".into(),
         });
-        let mut scorer = Scorer::create(&self.run.classifier, &self.layout.root, true)?;
+        let chunked = self.layout.prepared().join(&record.chunked);
+        let mut scorer = Scorer::create(&self.run.classifier, &self.layout.root, Some(&chunked))?;
         let mut counts = ItemCounts::default();
         for (shard, ok) in record.shards.iter().zip(ok.iter_mut()) {
             if !*ok {
@@ -436,12 +437,8 @@ impl<'a, 'e> Runner<'a, 'e> {
                 .progress(&clock, stage, scorer.rows, Some(total), "frames", true);
         }
         self.frames_scored = scorer.rows;
-        let (_, reads) = scorer.finish()?;
-        let chunked = self.layout.prepared().join(&record.chunked);
-        let totals = match reads {
-            Some(reads) => reads.write(&chunked, &self.layout.read_summary())?,
-            None => ReadTotals::default(),
-        };
+        let (_, totals) = scorer.finish()?;
+        let totals = totals.unwrap_or_default();
         self.events
             .stage_finished(stage, counts, clock.elapsed().as_secs_f64());
         self.record(stage, started, counts);
