@@ -4,7 +4,7 @@ CARGO ?= cargo
 DEMO_OUT ?= demo-output
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo test lint fmt bench-prepare bench-merge bench-embed bench-predict clean
+.PHONY: setup build demo workflow-demo test lint fmt bench-prepare bench-merge bench-embed bench-predict clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,13 @@ demo: build
 	@echo
 	@echo "Demo results are in $(DEMO_OUT)/: prediction_results.txt, prediction_results_highestscore.csv,"
 	@echo "read_summary.tsv, failures.tsv and run-manifest.json (made with RANDOM demo models)."
+
+# The same demo through the Snakemake workflow (workflow/, docs/cluster.md), locally.
+workflow-demo: build
+	.venv-workflow/bin/snakemake -s workflow/Snakefile --configfile workflow/config.example.yaml \
+		--profile workflow/profiles/local --cores 2
+	@echo
+	@echo "Workflow demo results are in workflow-results/ (made with RANDOM demo models)."
 
 lint: setup
 	$(CARGO) fmt --all --check
@@ -53,4 +60,4 @@ fuzz-%:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DEMO_OUT)
+	rm -rf $(DEMO_OUT) workflow-results .snakemake

@@ -20,3 +20,4 @@ fi
 cargo --version >/dev/null
 
 bash scripts/fetch-libtorch.sh
+bash scripts/setup-workflow.sh  # snakemake + SLURM plugin for workflow/, in .venv-workflow/

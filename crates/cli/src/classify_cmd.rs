@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use virnucpro_core::merged_input::find_merged_files;
-use virnucpro_core::report::ReportError;
+use virnucpro_core::prepare::PreparedRecord;
+use virnucpro_core::report::{ReportError, READ_SUMMARY_FILE};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::classifier::{MlpClassifier, ScoreError, Scorer};
 
@@ -21,9 +22,14 @@ pub struct ClassifyArgs {
     /// MLPClassifier; read without executing any pickle code, also if saved from a GPU).
     #[arg(long, value_name = "PTH")]
     classifier: PathBuf,
-    /// Output folder for prediction_results.txt and prediction_results_highestscore.csv.
+    /// Output folder for prediction_results.txt and prediction_results_highestscore.csv
+    /// (and read_summary.tsv with --prepared).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// The `virnucpro prepare` folder the merged features come from: also write
+    /// read_summary.tsv, one line per read of its reads_chunked{L}.fa, in input order.
+    #[arg(long, value_name = "DIR")]
+    prepared: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -32,6 +38,10 @@ pub struct ClassifyArgs {
 pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let files = find_merged_files(&args.inputs)?;
+    let chunked = match &args.prepared {
+        Some(dir) => Some(PreparedRecord::read(dir)?.chunked_path(dir)),
+        None => None,
+    };
     // CPU for now: device selection arrives with the embedding workers (issue 4). The MLP is
     // tiny next to the embedders; a shard of 10 000 rows takes well under a second on CPU.
     let model = MlpClassifier::load(&args.classifier, tch::Device::Cpu)?;
@@ -40,7 +50,7 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         path: args.out.clone(),
         source,
     })?;
-    let mut scorer = Scorer::create(&model, &args.out, false)?;
+    let mut scorer = Scorer::create(&model, &args.out, chunked.as_deref())?;
     for file in &files {
         if cancel.is_cancelled() {
             return Ok(ExitCode::from(exit::CANCELLED));
@@ -51,7 +61,8 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         tracing::info!(file = %file.display(), "classified");
     }
     let virus_rows = scorer.virus_rows;
-    let (summary, _) = scorer.finish()?;
+    let (summary, reads) = scorer.finish()?;
+    let read_summary = reads.map(|_| args.out.join(READ_SUMMARY_FILE));
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let json = serde_json::json!({
@@ -62,6 +73,9 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
             "chunks": summary.groups,
             "prediction_results": summary.results,
             "highestscore": summary.highestscore,
+            "read_summary": read_summary,
+            "reads": reads.map(|r| r.reads),
+            "virus_reads": reads.map(|r| r.virus_reads),
             "elapsed_s": seconds,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -76,9 +90,18 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
             "  chunks:   {} (one consensus call per chunk)",
             summary.groups
         );
+        if let Some(reads) = reads {
+            println!(
+                "  reads:    {} ({} with a virus call, {} without a scored frame)",
+                reads.reads, reads.virus_reads, reads.unscored_reads
+            );
+        }
         println!("output:");
         println!("  {}", summary.results.display());
         println!("  {}", summary.highestscore.display());
+        if let Some(path) = &read_summary {
+            println!("  {}", path.display());
+        }
     }
     Ok(ExitCode::from(exit::OK))
 }

@@ -3,8 +3,8 @@ use virnucpro_core::fasta::InputError;
 use virnucpro_core::input_paths::PathError;
 use virnucpro_core::merge::MergeError;
 use virnucpro_core::merged_input::MergedInputError;
-use virnucpro_core::prepare::PrepareError;
-use virnucpro_core::report::ReportError;
+use virnucpro_core::prepare::{PrepareError, PreparedRecordError};
+use virnucpro_core::report::{ReadSummaryError, ReportError};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::EmbedError;
 use virnucpro_engine::run::{ProblemKind, RunError};
@@ -34,6 +34,18 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
     if err.downcast_ref::<PathError>().is_some() {
         return INPUT_UNREADABLE;
+    }
+    if let Some(err) = err.downcast_ref::<ReadSummaryError>() {
+        return match err {
+            ReadSummaryError::Io { .. } => INPUT_UNREADABLE,
+            ReadSummaryError::Format { .. } => BAD_INPUT,
+        };
+    }
+    if let Some(err) = err.downcast_ref::<PreparedRecordError>() {
+        return match err {
+            PreparedRecordError::Unreadable { .. } => INPUT_UNREADABLE,
+            PreparedRecordError::Invalid { .. } => BAD_INPUT,
+        };
     }
     if let Some(err) = err.downcast_ref::<EmbedError>() {
         return embed_code(err);

@@ -13,6 +13,7 @@ mod models_cmd;
 mod predict_cmd;
 mod prepare_cmd;
 mod progress;
+mod summarize_cmd;
 mod units;
 
 #[derive(Parser)]
@@ -46,6 +47,8 @@ enum Command {
     Classify(classify_cmd::ClassifyArgs),
     /// Embed FASTA files with DNABERT-S or ESM-2: one feature file per input.
     Embed(embed_cmd::EmbedArgs),
+    /// One line per sample (reads, virus calls, chunks, frames) from their read summaries.
+    Summarize(summarize_cmd::SummarizeArgs),
     /// List the CPU and GPUs the models can run on, and the libtorch backend found.
     Devices(devices_cmd::DevicesArgs),
     /// List the DNABERT-S and ESM-2 weights already downloaded (nothing is downloaded).
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge_cmd::run(args, &cancel),
         Command::Classify(args) => classify_cmd::run(args, &cancel),
         Command::Embed(args) => embed_cmd::run(args, &cancel),
+        Command::Summarize(args) => summarize_cmd::run(args),
         Command::Devices(args) => devices_cmd::run(args),
         Command::Models(args) => models_cmd::run(args),
     };

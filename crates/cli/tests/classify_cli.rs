@@ -167,3 +167,66 @@ fn legacy_features_through_merge_and_classify() {
         }
     }
 }
+
+/// With `--prepared`, classify also writes `read_summary.tsv`: every read of the prepare,
+/// in input order, its call following the chunk verdicts of the highest-score report.
+#[test]
+fn prepared_folder_gives_the_read_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let prepared = dir.path().join("prepared");
+    virnucpro()
+        .arg("prepare")
+        .arg(fixture("e2e/a500/input.fa"))
+        .args(["--length", "500", "--out"])
+        .arg(&prepared)
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    let classify = |prepared: &std::path::Path| {
+        let mut cmd = virnucpro();
+        cmd.arg("classify")
+            .arg(fixture("e2e/a500/expected/input_merged/output_1_merged.pt"))
+            .arg("--classifier")
+            .arg(fixture("e2e/a500/classifier.pth"))
+            .arg("--prepared")
+            .arg(prepared)
+            .arg("--out")
+            .arg(&out);
+        cmd
+    };
+    classify(&prepared)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("read_summary.tsv"));
+    let summary = fs::read_to_string(out.join("read_summary.tsv")).unwrap();
+    let reads: Vec<&str> = summary.lines().skip(1).collect();
+    let input_ids: Vec<String> = virnucpro_testkit::fasta_records(&fixture("e2e/a500/input.fa"))
+        .into_iter()
+        .map(|(header, _)| header.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let listed: Vec<&str> = reads
+        .iter()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(listed, input_ids, "every read, in input order");
+    let verdicts = fs::read_to_string(out.join("prediction_results_highestscore.csv")).unwrap();
+    for line in &reads {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let virus_chunk = verdicts.lines().any(|v| {
+            v.strip_suffix("\tTrue")
+                .and_then(|id| id.rsplit_once("_chunk_"))
+                .is_some_and(|(read, _)| read == fields[0])
+        });
+        let call = match (virus_chunk, fields[2]) {
+            (true, _) => "virus",
+            (false, "0") => "none",
+            (false, _) => "others",
+        };
+        assert_eq!(fields[5], call, "{line}");
+    }
+    // A folder without a finished prepare: exit 4, naming its prepare.json.
+    classify(&dir.path().join("nothing"))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("prepare.json"));
+}

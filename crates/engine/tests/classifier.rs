@@ -449,3 +449,46 @@ fn a_negative_eps_and_non_finite_weights_are_refused() {
         other => panic!("{other}"),
     }
 }
+
+/// libtorch rounds a small product differently with other thread counts; scores must not
+/// depend on the machine's cores or a cluster job's thread limit (so that a workflow job
+/// with `OMP_NUM_THREADS=1` writes what `predict` on a workstation writes). The caller's
+/// thread count is left as it was.
+#[test]
+fn scores_do_not_depend_on_the_thread_count() {
+    let model = load(&fixture(RELEASED_LIKE[0]));
+    let dim = model.input_dim();
+    // Deterministic values in [-1, 1) (a linear congruential generator).
+    let mut state = 0x2545_f491_u32;
+    let mut values = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    };
+    let bits = |p: Vec<Prediction>| -> Vec<(u32, u32)> {
+        p.iter()
+            .map(|p| (p.p_others.to_bits(), p.p_virus.to_bits()))
+            .collect()
+    };
+    for rows in [1, 9, 2000] {
+        let input = values(rows * dim);
+        let mut results = Vec::new();
+        for threads in [1, 2, 4] {
+            tch::set_num_threads(threads);
+            let started = std::time::Instant::now();
+            results.push(bits(model.classify(&input, dim).unwrap()));
+            eprintln!(
+                "{rows} rows, caller at {threads} threads: {:.1} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            assert_eq!(tch::get_num_threads(), threads, "thread count restored");
+        }
+        assert!(
+            results.windows(2).all(|w| w[0] == w[1]),
+            "{rows} rows: scores differ between thread counts"
+        );
+    }
+}

@@ -9,11 +9,13 @@
 //! so its presence means the outputs are whole.
 
 mod layout;
+mod record;
 mod render;
 mod run;
 mod writer;
 
 pub use layout::{chunked_file_name, shard_file_name, MANIFEST_FILE, NUCLEOTIDE_DIR, PROTEIN_DIR};
+pub use record::{PreparedRecord, PreparedRecordError};
 pub use run::{
     prepare, prepare_streaming, PrepareError, PrepareOptions, PrepareProgress, PrepareSummary,
     ShardInfo, StagedShard,

@@ -55,7 +55,7 @@ impl Default for PrepareOptions {
 }
 
 /// One pair of shard files, paths relative to the output folder.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShardInfo {
     pub index: usize,
     pub records: usize,

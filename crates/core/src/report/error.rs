@@ -14,3 +14,20 @@ pub enum ReportError {
     #[error("sequence ID {id:?} contains a tab or line break; it cannot be written to a report")]
     BadId { id: String },
 }
+
+/// Why a `read_summary.tsv` could not be read back (for the summary across samples).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadSummaryError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Format {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}

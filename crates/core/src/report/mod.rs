@@ -5,11 +5,13 @@ mod consensus;
 mod error;
 pub mod numpy_f32;
 mod reads;
+mod samples;
 mod writer;
 
 pub use consensus::{modified_id, Consensus};
-pub use error::ReportError;
-pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_HEADER};
+pub use error::{ReadSummaryError, ReportError};
+pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_FILE, READ_SUMMARY_HEADER};
+pub use samples::{read_summary_totals, render_samples, SampleTotals, SAMPLES_HEADER};
 pub use writer::{
     write_highestscore, write_reports, ReportSummary, ReportWriter, HIGHESTSCORE_FILE,
     HIGHESTSCORE_HEADER, RESULTS_FILE, RESULTS_HEADER,

@@ -15,6 +15,8 @@ use super::error::ReportError;
 use super::{numpy_f32, PredictionRow};
 use crate::atomic::AtomicFile;
 
+/// The file name of the per-read summary, beside the two reports.
+pub const READ_SUMMARY_FILE: &str = "read_summary.tsv";
 pub const READ_SUMMARY_HEADER: &str =
     "read_id\tchunks\tframes\tvirus_chunks\tbest_virus_score\tcall\n";
 
@@ -43,6 +45,8 @@ pub struct ReadTally {
 pub struct ReadTotals {
     pub reads: u64,
     pub chunks: u64,
+    /// Scored frames.
+    pub frames: u64,
     pub virus_reads: u64,
     pub virus_chunks: u64,
     /// Reads without any scored frame.
@@ -127,6 +131,7 @@ impl ReadTally {
         };
         totals.reads += 1;
         totals.chunks += chunks;
+        totals.frames += scores.frames;
         totals.virus_chunks += virus_chunks;
         totals.virus_reads += u64::from(virus_chunks > 0);
         totals.unscored_reads += u64::from(scores.frames == 0);
@@ -193,6 +198,7 @@ mod tests {
             ReadTotals {
                 reads: 3,
                 chunks: 4,
+                frames: 5,
                 virus_reads: 1,
                 virus_chunks: 1,
                 unscored_reads: 1

@@ -196,6 +196,7 @@ impl MlpClassifier {
         if n == 0 {
             return Ok(Vec::new());
         }
+        let _one_thread = (self.device == Device::Cpu).then(OneCpuThread::enter);
         let probabilities = Tensor::f_from_slice(rows)
             .and_then(|t| t.f_reshape([n as i64, dim as i64]))
             .and_then(|t| t.f_to(self.device))
@@ -271,5 +272,28 @@ impl MlpClassifier {
             // Dropout is the identity in eval mode.
             hidden.f_linear(&self.output_weight, Some(&self.output_bias))
         })
+    }
+}
+
+/// libtorch's CPU matrix product splits a small product (a shard's last few rows) over its
+/// threads in a way that changes the rounding, so a score's last digit would depend on the
+/// core count or a cluster job's thread limit (`OMP_NUM_THREADS`). The MLP is small next
+/// to the embedders: on one thread its scores are the same on every machine. The previous
+/// thread count comes back when this is dropped.
+struct OneCpuThread {
+    previous: i32,
+}
+
+impl OneCpuThread {
+    fn enter() -> Self {
+        let previous = tch::get_num_threads();
+        tch::set_num_threads(1);
+        Self { previous }
+    }
+}
+
+impl Drop for OneCpuThread {
+    fn drop(&mut self) {
+        tch::set_num_threads(self.previous);
     }
 }

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::merged_input::{read_merged, MergedInputError};
 use virnucpro_core::report::{
-    Label, PredictionRow, ReadTally, ReportError, ReportSummary, ReportWriter,
+    Label, PredictionRow, ReadTally, ReadTotals, ReportError, ReportSummary, ReportWriter,
+    READ_SUMMARY_FILE,
 };
 
 use super::{ClassifierError, MlpClassifier};
@@ -29,27 +30,43 @@ pub struct ShardScores {
     pub virus_rows: u64,
 }
 
+/// The per-read summary being gathered: the tally, prepare's chunked reads (which give the
+/// reads and their order) and where the summary goes.
+struct ReadSummary {
+    tally: ReadTally,
+    /// `None` until the caller names it (`finish_with_reads`).
+    chunked: Option<PathBuf>,
+    path: PathBuf,
+}
+
 /// Reports being written from scored shards, in the order the shards are added.
 pub struct Scorer<'a> {
     model: &'a MlpClassifier,
     writer: ReportWriter,
-    reads: Option<ReadTally>,
+    reads: ReadSummary,
     pub rows: u64,
     pub virus_rows: u64,
 }
 
 impl<'a> Scorer<'a> {
-    /// Start the reports in `out_dir` (which must exist); with `tally_reads`, also gather
-    /// the per-read summary.
+    /// Start the reports in `out_dir` (which must exist). With `chunked_reads`, prepare's
+    /// `reads_chunked{L}.fa`, also write `read_summary.tsv` there: one line per read of
+    /// that file, in its order.
     pub fn create(
         model: &'a MlpClassifier,
         out_dir: &Path,
-        tally_reads: bool,
+        chunked_reads: Option<&Path>,
     ) -> Result<Self, ReportError> {
         Ok(Self {
             model,
             writer: ReportWriter::create(out_dir)?,
-            reads: tally_reads.then(ReadTally::new),
+            // Always tallied (a few counters per read): a pipelined run knows the chunked
+            // reads only once prepare has finished, after the first shards are scored.
+            reads: ReadSummary {
+                tally: ReadTally::new(),
+                chunked: chunked_reads.map(Path::to_path_buf),
+                path: out_dir.join(READ_SUMMARY_FILE),
+            },
             rows: 0,
             virus_rows: 0,
         })
@@ -73,9 +90,7 @@ impl<'a> Scorer<'a> {
                 p_virus: prediction.p_virus,
             };
             self.writer.push(&row)?;
-            if let Some(reads) = &mut self.reads {
-                reads.add(&row);
-            }
+            self.reads.tally.add(&row);
             scores.rows += 1;
             scores.virus_rows += u64::from(prediction.label == Label::Virus);
         }
@@ -84,8 +99,26 @@ impl<'a> Scorer<'a> {
         Ok(scores)
     }
 
-    /// Put both reports in place; the read tally comes back for the summary file.
-    pub fn finish(self) -> Result<(ReportSummary, Option<ReadTally>), ReportError> {
-        Ok((self.writer.finish()?, self.reads))
+    /// Put both reports in place, then the per-read summary when one was asked for (its
+    /// totals come back).
+    pub fn finish(self) -> Result<(ReportSummary, Option<ReadTotals>), ReportError> {
+        let summary = self.writer.finish()?;
+        let reads = self.reads;
+        let totals = match reads.chunked {
+            Some(chunked) => Some(reads.tally.write(&chunked, &reads.path)?),
+            None => None,
+        };
+        Ok((summary, totals))
+    }
+
+    /// `finish`, with the per-read summary made from `chunked_reads` (prepare's
+    /// `reads_chunked{L}.fa`), for a caller that learns that file only after scoring began.
+    pub fn finish_with_reads(
+        mut self,
+        chunked_reads: &Path,
+    ) -> Result<(ReportSummary, ReadTotals), ReportError> {
+        self.reads.chunked = Some(chunked_reads.to_path_buf());
+        let (summary, totals) = self.finish()?;
+        Ok((summary, totals.unwrap_or_default()))
     }
 }

@@ -14,11 +14,9 @@ use crate::classifier::{MlpClassifier, ScoreError, Scorer};
 pub(super) enum ClassifyCmd {
     /// Score shard `index`'s merged file and append its rows to the reports.
     Shard { index: usize, path: PathBuf },
-    /// Every shard has come: put the reports in place and write the read summary.
-    Finish {
-        chunked: PathBuf,
-        read_summary: PathBuf,
-    },
+    /// Every shard has come: put the reports in place and write the read summary (next to
+    /// them) from prepare's chunked reads.
+    Finish { chunked: PathBuf },
 }
 
 /// What finished reports hold.
@@ -64,7 +62,7 @@ fn serve(
 ) -> Result<Option<ClassifyOutput>, RunError> {
     let model = MlpClassifier::load(classifier, device)?;
     tracing::info!("classifying on {device:?}");
-    let mut scorer = Scorer::create(&model, out_dir, true)?;
+    let mut scorer = Scorer::create(&model, out_dir, None)?;
     let mut merged = Vec::new();
     for cmd in cmds {
         match cmd {
@@ -79,16 +77,9 @@ fn serve(
                 };
                 send(ClassifyMsg::Scored { index, result });
             }
-            ClassifyCmd::Finish {
-                chunked,
-                read_summary,
-            } => {
+            ClassifyCmd::Finish { chunked } => {
                 let rows = scorer.rows;
-                let (_, reads) = scorer.finish()?;
-                let totals = match reads {
-                    Some(reads) => reads.write(&chunked, &read_summary)?,
-                    None => ReadTotals::default(),
-                };
+                let (_, totals) = scorer.finish_with_reads(&chunked)?;
                 return Ok(Some(ClassifyOutput {
                     totals,
                     rows,

@@ -75,7 +75,7 @@ pub(super) fn remove_leftovers(layout: &RunLayout) {
 /// on other inputs had more shards).
 pub(super) fn remove_stale_shards(
     layout: &RunLayout,
-    shards: &[prepared::ShardRecord],
+    shards: &[prepared::ShardInfo],
 ) -> Result<(), RunError> {
     let names: std::collections::HashSet<String> = shards.iter().map(|s| s.name()).collect();
     for (dir, kinds) in [

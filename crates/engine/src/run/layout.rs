@@ -12,7 +12,7 @@ pub const FEATURES_DIR: &str = "features";
 /// `{shard}.merged.safetensors`.
 pub const MERGED_DIR: &str = "merged";
 /// One row per input read: chunks, frames, best virus score, call.
-pub const READ_SUMMARY_FILE: &str = "read_summary.tsv";
+pub use virnucpro_core::report::READ_SUMMARY_FILE;
 /// Every failed item: stage, item, kind, message.
 pub const FAILURES_FILE: &str = "failures.tsv";
 /// What was run, with what, and how it went.

@@ -30,7 +30,7 @@ use super::classify_stage::{classify_thread, ClassifyCmd, ClassifyMsg, ClassifyO
 use super::cleanup::{remove_file_if_present, remove_stale_shards};
 use super::emitter::Emitter;
 use super::layout::RunLayout;
-use super::prepared::{run_prepare, Prepared, ShardRecord};
+use super::prepared::{run_prepare, Prepared, ShardInfo};
 use super::reports_stamp::{self, ReportsStamp};
 use super::{RunError, ValidatedRun};
 use crate::classifier::ScoreError;
@@ -76,7 +76,7 @@ pub(super) struct Finished {
 enum Msg {
     PrepareProgress(u64),
     ShardReady {
-        record: ShardRecord,
+        record: ShardInfo,
         staged_root: PathBuf,
     },
     PrepareDone(Result<Option<Prepared>, RunError>),
@@ -107,7 +107,7 @@ enum Step {
 }
 
 struct Shard {
-    record: ShardRecord,
+    record: ShardInfo,
     dna: Step,
     protein: Step,
     merge: Step,
@@ -115,7 +115,7 @@ struct Shard {
 }
 
 impl Shard {
-    fn new(record: ShardRecord) -> Self {
+    fn new(record: ShardInfo) -> Self {
         Self {
             record,
             dna: Step::Waiting,
@@ -207,7 +207,7 @@ pub(super) fn run_stages(
                             },
                             &mut |staged| {
                                 let _ = tx.send(Msg::ShardReady {
-                                    record: staged.info.into(),
+                                    record: staged.info.clone(),
                                     staged_root: staged.staged_root.to_path_buf(),
                                 });
                             },
@@ -388,7 +388,7 @@ impl Hub<'_, '_, '_> {
         self.prepare_finished(prepared);
     }
 
-    fn add_shard(&mut self, record: ShardRecord, paths: [(PathBuf, Option<PathBuf>); 2]) {
+    fn add_shard(&mut self, record: ShardInfo, paths: [(PathBuf, Option<PathBuf>); 2]) {
         let index = self.shards.len();
         let name = record.name();
         self.shards.push(Shard::new(record));
@@ -651,7 +651,6 @@ impl Hub<'_, '_, '_> {
             self.book.start(Stage::Classify, self.events);
             let _ = tx.send(ClassifyCmd::Finish {
                 chunked: self.layout.prepared().join(&prepared.record.chunked),
-                read_summary: self.layout.read_summary(),
             });
         }
         self.classify_tx = None;

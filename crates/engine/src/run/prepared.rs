@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::prepare::{
-    prepare_streaming, PrepareError, PrepareOptions, ShardInfo, StagedShard, MANIFEST_FILE,
+    prepare_streaming, PrepareError, PrepareOptions, StagedShard, MANIFEST_FILE,
 };
 use virnucpro_core::CancelToken;
 
@@ -17,42 +17,7 @@ use super::files::FileEntry;
 use super::layout::RunLayout;
 use super::RunError;
 
-/// What a run needs from `prepare.json`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PreparedRecord {
-    pub chunk_len: usize,
-    pub reads: u64,
-    pub chunks: u64,
-    /// Relative to the prepared folder.
-    pub chunked: PathBuf,
-    pub shards: Vec<ShardRecord>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ShardRecord {
-    pub index: usize,
-    pub records: usize,
-    pub nucleotide: PathBuf,
-    pub protein: PathBuf,
-}
-
-impl ShardRecord {
-    /// The shard's name, shared by its feature and merged files (`output_3`).
-    pub fn name(&self) -> String {
-        format!("output_{}", self.index)
-    }
-}
-
-impl From<&ShardInfo> for ShardRecord {
-    fn from(info: &ShardInfo) -> Self {
-        Self {
-            index: info.index,
-            records: info.records,
-            nucleotide: info.nucleotide.clone(),
-            protein: info.protein.clone(),
-        }
-    }
-}
+pub use virnucpro_core::prepare::{PreparedRecord, ShardInfo};
 
 /// The inputs (by content, in order) and settings a prepare was made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,8 +46,8 @@ pub fn check_prepared(
     inputs: &[FileEntry],
 ) -> Result<PreparedRecord, String> {
     let dir = layout.prepared();
-    let record: PreparedRecord = read_json(&dir.join(MANIFEST_FILE))
-        .ok_or_else(|| "no complete earlier prepare".to_string())?;
+    let record =
+        PreparedRecord::read(&dir).map_err(|_| "no complete earlier prepare".to_string())?;
     let stamp: Stamp = read_json(&layout.prepared_stamp())
         .ok_or_else(|| "the earlier prepare did not finish".to_string())?;
     let wanted = Stamp::new(length, shard_size, inputs);
@@ -176,9 +141,9 @@ pub fn run_prepare(
         path: stamp_path.clone(),
         source,
     })?;
-    let record = read_json(&dir.join(MANIFEST_FILE)).ok_or_else(|| RunError::Io {
+    let record = PreparedRecord::read(&dir).map_err(|e| RunError::Io {
         path: dir.join(MANIFEST_FILE),
-        source: std::io::Error::other("prepare.json unreadable right after prepare"),
+        source: std::io::Error::other(format!("unreadable right after prepare: {e}")),
     })?;
     Ok(Some(Prepared { record, warnings }))
 }

@@ -1,0 +1,184 @@
+//! The summary across samples (`virnucpro summarize`): one line per sample, the totals of
+//! its `read_summary.tsv`.
+//!
+//! Columns: `sample  reads  virus_reads  others_reads  unscored_reads  chunks  virus_chunks
+//! frames`, where the read counts follow the `call` column of the read summary (`virus`,
+//! `others`, `none`) and `chunks`, `virus_chunks`, `frames` are its column sums.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::error::{ReadSummaryError, ReportError};
+use super::reads::{ReadTotals, READ_SUMMARY_HEADER};
+
+pub const SAMPLES_HEADER: &str =
+    "sample\treads\tvirus_reads\tothers_reads\tunscored_reads\tchunks\tvirus_chunks\tframes\n";
+
+/// The totals of one `read_summary.tsv`, checked line by line.
+pub fn read_summary_totals(path: &Path) -> Result<ReadTotals, ReadSummaryError> {
+    let io_error = |source| ReadSummaryError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |line: usize, message: String| ReadSummaryError::Format {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let mut lines = BufReader::new(file).lines();
+    let header = lines.next().transpose().map_err(io_error)?;
+    if header.as_deref() != Some(READ_SUMMARY_HEADER.trim_end()) {
+        return Err(bad(
+            1,
+            format!(
+                "the header is not {:?}: not a read summary",
+                READ_SUMMARY_HEADER.trim_end()
+            ),
+        ));
+    }
+    let mut totals = ReadTotals::default();
+    for (index, line) in lines.enumerate() {
+        let number = index + 2;
+        let line = line.map_err(io_error)?;
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [_read, chunks, frames, virus_chunks, _best, call] = fields[..] else {
+            return Err(bad(number, format!("{} fields instead of 6", fields.len())));
+        };
+        let count = |name: &str, value: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| bad(number, format!("{name} {value:?} is not a count")))
+        };
+        totals.reads += 1;
+        totals.chunks += count("chunks", chunks)?;
+        totals.frames += count("frames", frames)?;
+        totals.virus_chunks += count("virus_chunks", virus_chunks)?;
+        match call {
+            "virus" => totals.virus_reads += 1,
+            "none" => totals.unscored_reads += 1,
+            "others" => {}
+            other => {
+                return Err(bad(
+                    number,
+                    format!("call {other:?} is not virus, others or none"),
+                ))
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// One sample of the summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SampleTotals {
+    pub sample: String,
+    pub read_summary: PathBuf,
+    pub reads: u64,
+    pub virus_reads: u64,
+    pub others_reads: u64,
+    pub unscored_reads: u64,
+    pub chunks: u64,
+    pub virus_chunks: u64,
+    pub frames: u64,
+}
+
+impl SampleTotals {
+    pub fn new(sample: String, read_summary: PathBuf, totals: &ReadTotals) -> Self {
+        Self {
+            sample,
+            read_summary,
+            reads: totals.reads,
+            virus_reads: totals.virus_reads,
+            others_reads: totals.reads - totals.virus_reads - totals.unscored_reads,
+            unscored_reads: totals.unscored_reads,
+            chunks: totals.chunks,
+            virus_chunks: totals.virus_chunks,
+            frames: totals.frames,
+        }
+    }
+}
+
+/// The summary's text: the header, then one line per sample in the order given.
+pub fn render_samples(samples: &[SampleTotals]) -> Result<String, ReportError> {
+    let mut text = String::from(SAMPLES_HEADER);
+    for s in samples {
+        if s.sample.contains(['\t', '\n', '\r']) {
+            return Err(ReportError::BadId {
+                id: s.sample.clone(),
+            });
+        }
+        let counts = [
+            s.reads,
+            s.virus_reads,
+            s.others_reads,
+            s.unscored_reads,
+            s.chunks,
+            s.virus_chunks,
+            s.frames,
+        ];
+        text.push_str(&s.sample);
+        for count in counts {
+            text.push('\t');
+            text.push_str(&count.to_string());
+        }
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(body: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("read_summary.tsv");
+        std::fs::write(&path, format!("{READ_SUMMARY_HEADER}{body}")).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn totals_follow_the_calls_and_columns() {
+        let (_dir, path) =
+            summary("r\t2\t4\t1\t0.95\tvirus\nempty\t1\t0\t0\t\tnone\ns_x\t1\t1\t0\t0.2\tothers\n");
+        let totals = read_summary_totals(&path).unwrap();
+        let sample = SampleTotals::new("s1".into(), path.clone(), &totals);
+        assert_eq!(
+            (
+                sample.reads,
+                sample.virus_reads,
+                sample.others_reads,
+                sample.unscored_reads
+            ),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(
+            (sample.chunks, sample.virus_chunks, sample.frames),
+            (4, 1, 5)
+        );
+        assert_eq!(
+            render_samples(&[sample]).unwrap(),
+            format!("{SAMPLES_HEADER}s1\t3\t1\t1\t1\t4\t1\t5\n")
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_read_summary_is_named_with_its_line() {
+        let (_dir, path) = summary("r\t2\t4\t1\t0.95\tmaybe\n");
+        let err = read_summary_totals(&path).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("maybe"), "{err}");
+        let (_dir, path) = summary("r\t2\tfour\t1\t0.95\tvirus\n");
+        let err = read_summary_totals(&path).unwrap_err().to_string();
+        assert!(err.contains("frames \"four\""), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.tsv");
+        std::fs::write(&path, "a\tb\n").unwrap();
+        let err = read_summary_totals(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(":1:") && err.contains("not a read summary"),
+            "{err}"
+        );
+        let err = read_summary_totals(&dir.path().join("missing.tsv")).unwrap_err();
+        assert!(matches!(err, ReadSummaryError::Io { .. }));
+    }
+}
