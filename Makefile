@@ -35,6 +35,7 @@ lint: setup
 
 test: lint
 	$(CARGO) test --workspace
+	npm run ui:test
 
 fmt:
 	$(CARGO) fmt --all
