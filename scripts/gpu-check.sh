@@ -61,13 +61,16 @@ step "3. encoder throughput on CUDA (random weights, real shapes)"
 export TOKENIZER_JSON=$F/models/dnabert_s_tiny/tokenizer.json
 timed 60 "$B/encoder_bench" weights dnabert-s "$W/dnabert"
 timed 180 "$B/encoder_bench" weights esm2-3b "$W/esm3b"
-for prec in fp32 bf16; do
+# PREDICT_ONLY=1: weights only (for 4), no encoder runs; a second, shorter device call.
+[[ -n "${PREDICT_ONLY:-}" ]] || for prec in fp32 bf16; do
   timed 90 "$B/encoder_bench" run dnabert-s "$W/dnabert" 4000 8 1 0 $prec     # one sequence per forward
   timed 90 "$B/encoder_bench" run dnabert-s "$W/dnabert" 4000 8 65536 0 $prec
 done
-timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 1000 8 32768 0 fp32
-timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 4000 8 65536 0 bf16
-timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 4000 8 0 0 bf16                  # default budget (from free memory)
+if [[ -z "${PREDICT_ONLY:-}" ]]; then
+  timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 1000 8 32768 0 fp32
+  timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 4000 8 65536 0 bf16
+  timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 4000 8 0 0 bf16                # default budget (from free memory)
+fi
 
 step "4. predict end to end, real shapes (DNABERT-S + ESM-2 3B + the 3328x512 classifier)"
 cp "$TOKENIZER_JSON" "$W/dnabert/" 2>/dev/null
@@ -94,5 +97,11 @@ for st in ("embed_dna", "embed_protein"):
 PY
 done
 kill $dmon 2>/dev/null
+cp "$W/predict-bf16/run-manifest.json" "$OUT/manifest-bf16.json" 2>/dev/null
+echo "   resume of the finished bf16 run (everything reused, reports kept):"
+timed 200 "$B/virnucpro" -q predict "$G/reads.fa" --length 500 --dnabert "$W/dnabert" --esm "$W/esm3b" \
+  --classifier "$F/classifier/mlp_3328x512_cuda.pth" --devices 0 --precision bf16 \
+  --out "$W/predict-bf16" --json-events > "$OUT/resume-bf16.jsonl"
+grep -o '"plan":.*' "$OUT/resume-bf16.jsonl" | head -1
 echo "   GPU utilisation samples (sm %): $(awk '$1 ~ /^[0-9]+$/ {printf "%s ", $2}' "$OUT/dmon.txt")"
 echo; echo "== done"
