@@ -14,7 +14,8 @@ constraints="$root/workflow/constraints.txt"
 stamp="$venv/.installed"
 
 # Debian's python3 makes venvs only with python3-venv (ensurepip).
-bash "$root/scripts/apt-install.sh" python3 python3-venv
+source "$root/scripts/apt-ensure.sh"
+ensure_apt_packages python3 python3-venv
 
 want="$(cat "$requirements" "$constraints" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/snakemake" && -x "$venv/bin/python" ]]; then
