@@ -392,12 +392,50 @@ fn finished_files_are_not_recomputed_and_changed_inputs_are() {
     assert_eq!(file.ids(), ["changed"]);
 }
 
+/// A [`Summer`] whose forward calls after the first `free_calls` wait (up to a minute) for
+/// `cancel`: the worker cannot race past the point where the test cancels, however the
+/// threads are scheduled.
+struct GatedSummer {
+    inner: Summer,
+    calls: AtomicUsize,
+    free_calls: usize,
+    cancel: CancelToken,
+}
+
+impl Encode for GatedSummer {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn embed(&self, ids: &Tensor, lengths: &[i64]) -> Result<Tensor, tch::TchError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.free_calls {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !self.cancel.is_cancelled() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        self.inner.embed(ids, lengths)
+    }
+}
+
 #[test]
 fn cancellation_leaves_only_complete_files() {
     let s = setup(4, 30);
     let cancel = CancelToken::new();
     let seen = AtomicUsize::new(0);
-    let model = summer(i64::MAX);
+    // The 5th batch waits for the cancel that the 4th BatchDone event triggers below, so
+    // the run is cancelled while the first file is still being embedded.
+    let gate = cancel.clone();
+    let model = move |_| {
+        Ok(Box::new(GatedSummer {
+            inner: Summer {
+                max_tokens: i64::MAX,
+                panic_on_oom: false,
+            },
+            calls: AtomicUsize::new(0),
+            free_calls: 4,
+            cancel: gate.clone(),
+        }) as Box<dyn Encode>)
+    };
     let job = job(&s, &model);
     let options = EmbedOptions {
         devices: vec![Device::Cpu],
@@ -421,7 +459,11 @@ fn cancellation_leaves_only_complete_files() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(report.failed().count() >= 3);
+    assert_eq!(
+        report.failed().count(),
+        4,
+        "no file can finish in 4 batches"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&s.out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

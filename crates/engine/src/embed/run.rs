@@ -234,7 +234,7 @@ fn read_jobs(
     let mut file = 0usize;
     loop {
         if stop.is_cancelled() {
-            return;
+            break;
         }
         let job = match jobs.recv_timeout(JOB_POLL) {
             Ok(job) => job,
@@ -316,8 +316,14 @@ fn read_jobs(
         };
         // Blocks while the feeder still queues the previous file.
         if plans.send(planned).is_err() {
-            return;
+            break;
         }
+    }
+    // Stopped: jobs already handed over are still named in the report (as not finished),
+    // never silently dropped. Jobs that come later were never given to this run.
+    for job in jobs.try_iter() {
+        let _ = msgs.send(Msg::Taken { file, job });
+        file += 1;
     }
 }
 
