@@ -5,6 +5,19 @@ use tch::{Device, Kind, Tensor};
 
 use crate::weights::{Checkpoint, WeightError};
 
+/// Whether attention runs as one fused `scaled_dot_product_attention` call instead of the
+/// reference implementations' own op sequence (matmul, scale, mask, softmax, matmul).
+///
+/// The fused kernel sums in another order, so its results differ from the reference in the
+/// last bits; the reference sequence, in the reference's shapes, is bit-identical to PyTorch
+/// running the original code on the same machine (docs/models.md, "Parity"). In f32, the
+/// precision of parity, that costs 4-5 % per layer on the CPU and at most 6 % on an H200;
+/// in bf16 and f16, which never match an f32 reference anyway, it would cost 1.3-3x per
+/// layer on the GPU, so they keep the fused kernel.
+pub(crate) fn fused_attention(kind: Kind) -> bool {
+    matches!(kind, Kind::Half | Kind::BFloat16)
+}
+
 /// `torch.nn.Linear`: `y = x Wᵀ + b`.
 #[derive(Debug)]
 pub struct Linear {

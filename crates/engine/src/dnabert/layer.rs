@@ -1,11 +1,12 @@
 //! The MosaicBERT blocks of DNABERT-2 `bert_layers.py`, on padded `[B, T, H]` tensors.
 //!
 //! The reference unpads tokens before each layer and repads after; computing on the padded
-//! batch gives the same rows for real tokens because every padded key gets a -10000 bias,
-//! whose softmax weight is exactly 0 in f32, bf16 and f16.
+//! batch gives the same rows for real tokens, bit for bit, because every padded key gets a
+//! -10000 bias, whose softmax weight is exactly 0 in f32, bf16 and f16, and a zero weight
+//! adds nothing to the weighted sum of values.
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{LayerNorm, Linear};
+use crate::layers::{fused_attention, LayerNorm, Linear};
 use crate::weights::{Checkpoint, WeightError};
 
 /// Word + token-type (always type 0) embeddings, then LayerNorm. No position embeddings:
@@ -109,24 +110,31 @@ impl EncoderLayer {
         self.mlp_norm.forward(&(mlp + &attention))
     }
 
+    /// `BertUnpadSelfAttention.forward` on the PyTorch path (DNABERT-S runs without Triton),
+    /// op for op and in the same shapes, so that libtorch picks the same kernels; half
+    /// precisions take the fused kernel instead ([`fused_attention`]).
     fn self_attention(&self, x: &Tensor, bias: &Tensor) -> Tensor {
         let size = x.size();
         let (b, t, h) = (size[0], size[1], size[2]);
         let head_dim = h / self.heads;
         // Wqkv's output is laid out as (3, heads, head_dim), as `rearrange` reads it.
         let qkv = self.wqkv.forward(x).view([b, t, 3, self.heads, head_dim]);
-        let part = |i: i64| qkv.select(2, i).permute([0, 2, 1, 3]);
-        // Default scale 1/sqrt(head_dim), no dropout: inference only.
-        let context = Tensor::scaled_dot_product_attention(
-            &part(0),
-            &part(1),
-            &part(2),
-            Some(bias),
-            0.0,
-            false,
-            None,
-            false,
-        );
+        let q = qkv.select(2, 0).permute([0, 2, 1, 3]); // b h s d
+        let v = qkv.select(2, 2).permute([0, 2, 1, 3]); // b h s d
+        let context = if fused_attention(x.kind()) {
+            let k = qkv.select(2, 1).permute([0, 2, 1, 3]);
+            // Default scale 1/sqrt(head_dim), no dropout: inference only.
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None, false)
+        } else {
+            // k as b h d s; `matmul(q, k) / math.sqrt(head_size)`, divided after the product
+            // (not q pre-scaled), then `+ bias`; in place: the same kernels, fewer copies of
+            // the [B, h, T, T] scores.
+            let k = qkv.select(2, 1).permute([0, 2, 3, 1]);
+            let mut scores = q.matmul(&k);
+            let _ = scores.g_div_scalar_((head_dim as f64).sqrt());
+            let _ = scores.g_add_(bias);
+            scores.softmax(-1, None::<Kind>).matmul(&v)
+        };
         context.permute([0, 2, 1, 3]).reshape([b, t, h])
     }
 }

@@ -1,10 +1,11 @@
 //! One ESM-2 transformer layer: pre-LayerNorm rotary self-attention and a GELU feed-forward
-//! block, computed as fair-esm's `TransformerLayer` does, op for op where it matters.
+//! block, computed as fair-esm's `TransformerLayer` does, op for op and in its time-major
+//! shapes, so that the results are bit-identical to fair-esm on the same machine.
 use tch::{Device, Kind, TchError, Tensor};
 
 use super::config::Esm2Config;
 use super::keys::{Layout, Part};
-use crate::layers::{LayerNorm, Linear};
+use crate::layers::{fused_attention, LayerNorm, Linear};
 use crate::weights::{Checkpoint, WeightError};
 
 #[derive(Debug)]
@@ -84,44 +85,85 @@ impl Layer {
         out
     }
 
-    /// `x` is `[B, T, hidden]`; `key_mask` is `[B, 1, 1, T]`, true where a key may be attended
-    /// to, or `None` when no row is padded (fair-esm drops the mask then too).
-    pub fn forward(&self, x: &Tensor, key_mask: Option<&Tensor>) -> Result<Tensor, TchError> {
-        let attended = self.attention(&layer_norm(&self.attn_norm, x)?, key_mask)?;
+    /// fair-esm's `TransformerLayer.forward` (pre-LN). `x` is time-major `[T, B, hidden]`, as
+    /// fair-esm runs its layers; `key_padding` is `[B, T]`, true at padded positions, or
+    /// `None` when no row is padded (fair-esm drops the mask then too).
+    pub fn forward(&self, x: &Tensor, key_padding: Option<&Tensor>) -> Result<Tensor, TchError> {
+        let attended = self.attention(&layer_norm(&self.attn_norm, x)?, key_padding)?;
         let x = x.f_add(&attended)?;
         let hidden = gelu(&linear(&self.fc1, &layer_norm(&self.final_norm, &x)?)?)?;
         x.f_add(&linear(&self.fc2, &hidden)?)
     }
 
-    fn attention(&self, x: &Tensor, key_mask: Option<&Tensor>) -> Result<Tensor, TchError> {
-        let (batch, len, width) = x.size3()?;
-        // fair-esm scales q before the rotation (both are linear, so the order only moves
-        // the last bit).
-        let scaling = (self.head_dim as f64).powf(-0.5);
-        let split = |t: Tensor| {
-            t.f_view([batch, len, self.heads, self.head_dim])?
-                .f_transpose(1, 2)
+    /// fair-esm's `MultiheadAttention.forward` with rotary embeddings (the path ESM-2 takes:
+    /// `rot_emb` rules out `F.multi_head_attention_forward`), op for op and in the same
+    /// shapes, so that libtorch picks the same kernels; half precisions take the fused
+    /// kernel for the attention proper instead ([`fused_attention`]).
+    fn attention(&self, x: &Tensor, key_padding: Option<&Tensor>) -> Result<Tensor, TchError> {
+        let (len, batch, width) = x.size3()?;
+        let rows = batch * self.heads;
+        // `q *= self.scaling`, before the rotation: both are linear, but the order changes
+        // the rounding unless the scale is a power of two (head_dim 32 in the 150M model).
+        let mut q = linear(&self.query, x)?;
+        let _ = q.f_mul_scalar_((self.head_dim as f64).powf(-0.5))?;
+        // `.contiguous().view(T, B * heads, head_dim).transpose(0, 1)`: [B * heads, T, head_dim].
+        let split = |t: &Tensor| {
+            t.f_contiguous()?
+                .f_view([len, rows, self.head_dim])?
+                .f_transpose(0, 1)
         };
-        let q = split(linear(&self.query, x)?.f_mul_scalar(scaling)?)?;
-        let k = split(linear(&self.key, x)?)?;
-        let v = split(linear(&self.value, x)?)?;
         let (cos, sin) = rotary_tables(&self.inv_freq, len)?;
-        let q = rotate(&q, &cos, &sin)?;
-        let k = rotate(&k, &cos, &sin)?;
-        // Softmax over keys with padded keys excluded; q is already scaled, hence scale 1.
-        let out =
-            Tensor::f_scaled_dot_product_attention(&q, &k, &v, key_mask, 0.0, false, 1.0, false)?;
+        let q = rotate(&split(&q)?, &cos, &sin)?;
+        let k = rotate(&split(&linear(&self.key, x)?)?, &cos, &sin)?;
+        let v = split(&linear(&self.value, x)?)?;
+        let out = if fused_attention(x.kind()) {
+            let heads = |t: &Tensor| t.f_reshape([batch, self.heads, len, self.head_dim]);
+            let keep = match key_padding {
+                Some(padding) => Some(padding.f_logical_not()?.f_view([batch, 1, 1, len])?),
+                None => None,
+            };
+            // q is already scaled, hence scale 1.
+            Tensor::f_scaled_dot_product_attention(
+                &heads(&q)?,
+                &heads(&k)?,
+                &heads(&v)?,
+                keep.as_ref(),
+                0.0,
+                false,
+                1.0,
+                false,
+            )?
+            .f_reshape([rows, len, self.head_dim])?
+        } else {
+            let weights = q.f_bmm(&k.f_transpose(1, 2)?)?;
+            if let Some(padding) = key_padding {
+                // `masked_fill(key_padding_mask.unsqueeze(1).unsqueeze(2), -inf)` on the
+                // [B, heads, T, T] view; in place, the same kernel without a copy.
+                let _ = weights
+                    .f_view([batch, self.heads, len, len])?
+                    .f_masked_fill_(&padding.f_unsqueeze(1)?.f_unsqueeze(2)?, f64::NEG_INFINITY)?;
+            }
+            // `utils.softmax(x, dim=-1)` is `F.softmax(x.float(), dim)`, then `.type_as(x)`
+            // (a no-op in f32).
+            weights
+                .f_to_kind(Kind::Float)?
+                .f_softmax(-1, None::<Kind>)?
+                .f_to_kind(x.kind())?
+                .f_bmm(&v)?
+        };
+        // `attn.transpose(0, 1).contiguous().view(tgt_len, bsz, embed_dim)`.
         let out = out
-            .f_transpose(1, 2)?
+            .f_transpose(0, 1)?
             .f_contiguous()?
-            .f_view([batch, len, width])?;
+            .f_view([len, batch, width])?;
         linear(&self.attn_out, &out)
     }
 }
 
-/// `cos` and `sin` of `position * inv_freq`, each `[T, head_dim]`, the frequencies repeated
-/// over both halves (fair-esm's `cat((freqs, freqs))` layout). Computed in the kind of
-/// `inv_freq`, as fair-esm does (`arange(T).type_as(inv_freq)`).
+/// `cos` and `sin` of `position * inv_freq`, each `[T, head_dim]` (fair-esm's
+/// `[1, T, head_dim]` broadcasts the same), the frequencies repeated over both halves
+/// (fair-esm's `cat((freqs, freqs))` layout). Computed in the kind of `inv_freq`, as fair-esm
+/// does (`arange(T).type_as(inv_freq)`).
 pub(crate) fn rotary_tables(inv_freq: &Tensor, len: i64) -> Result<(Tensor, Tensor), TchError> {
     let positions =
         Tensor::f_arange(len, (Kind::Int64, inv_freq.device()))?.f_to_kind(inv_freq.kind())?;

@@ -242,19 +242,23 @@ impl Esm2 {
         if let Some(all) = all.as_deref_mut() {
             all.push(x.shallow_clone());
         }
+        // The layers run time-major, `[T, B, hidden]`, as fair-esm's do (`x.transpose(0, 1)`):
+        // every Linear, bmm and copy then sees the shapes and strides the reference gives
+        // libtorch, so the same kernels round the same way.
+        let mut x = x.f_transpose(0, 1)?;
         // fair-esm passes no mask at all when nothing is padded.
-        let key_mask = if bool::try_from(padding.f_any()?)? {
-            Some(keep.f_view([tokens.size()[0], 1, 1, -1])?)
+        let key_padding = if bool::try_from(padding.f_any()?)? {
+            Some(padding)
         } else {
             None
         };
         for layer in &self.layers {
-            x = layer.forward(&x, key_mask.as_ref())?;
+            x = layer.forward(&x, key_padding.as_ref())?;
             if let Some(all) = all.as_deref_mut() {
-                all.push(x.shallow_clone());
+                all.push(x.f_transpose(0, 1)?);
             }
         }
-        let x = layer_norm(&self.final_norm, &x)?;
+        let x = layer_norm(&self.final_norm, &x)?.f_transpose(0, 1)?;
         if let Some(all) = all {
             // The last representation is the normed one, as in fair-esm.
             if let Some(last) = all.last_mut() {
