@@ -29,3 +29,4 @@ fi
 cargo --version >/dev/null
 
 bash scripts/fetch-libtorch.sh
+bash scripts/setup-desktop.sh
