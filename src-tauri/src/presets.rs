@@ -48,7 +48,7 @@ fn missing(name: &str) -> CommandError {
 /// Every preset sorted by name, the built-in one included.
 pub fn list(map: &PresetMap, demo: Option<&Preset>) -> Vec<Preset> {
     let mut all: Vec<Preset> = map.values().cloned().chain(demo.cloned()).collect();
-    all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    all.sort_by_key(|p| p.name.to_lowercase());
     all
 }
 

@@ -59,9 +59,12 @@ export async function launch(home) {
     .build();
   async function stop() {
     try {
-      await driver.quit();
+      await withTimeout(driver.quit(), 15_000, 'closing the app');
     } finally {
-      tauriDriver.kill();
+      const exited = new Promise((r) => tauriDriver.once('exit', r));
+      tauriDriver.kill('SIGTERM');
+      await withTimeout(exited, 5_000, 'tauri-driver exit').catch(() => tauriDriver.kill('SIGKILL'));
+      tauriDriver.unref();
     }
   }
   return { driver, dataHome, stop };
@@ -74,11 +77,27 @@ export async function shown(driver, css, timeout = 30_000) {
   return element;
 }
 
-export async function click(driver, css, timeout) {
+/** Click `css` once it is enabled, scrolled to the middle of the window first (the
+ * window is 1280x800; a button may sit below the fold or under the status bar). */
+export async function click(driver, css, timeout = 30_000) {
   const element = await shown(driver, css, timeout);
-  await driver.wait(until.elementIsEnabled(element), timeout ?? 30_000, `${css} stayed disabled`);
+  await driver.wait(until.elementIsEnabled(element), timeout, `${css} stayed disabled`);
+  await driver.executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
   await element.click();
   return element;
+}
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+export async function withTimeout(promise, ms, what) {
+  let timer;
+  const guard = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -86,15 +105,7 @@ export async function click(driver, css, timeout) {
  * screenshots can hang (tauri.md); a hung one fails the test instead of blocking it.
  */
 export async function screenshot(driver, name, timeout = 20_000) {
-  let timer;
-  const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`screenshot ${name} timed out`)), timeout);
-  });
-  try {
-    const png = await Promise.race([driver.takeScreenshot(), guard]);
-    mkdirSync(screenshots, { recursive: true });
-    writeFileSync(join(screenshots, `${name}.png`), Buffer.from(png, 'base64'));
-  } finally {
-    clearTimeout(timer);
-  }
+  const png = await withTimeout(driver.takeScreenshot(), timeout, `screenshot ${name}`);
+  mkdirSync(screenshots, { recursive: true });
+  writeFileSync(join(screenshots, `${name}.png`), Buffer.from(png, 'base64'));
 }

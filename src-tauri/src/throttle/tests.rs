@@ -90,7 +90,7 @@ fn burst() -> Vec<ShellEvent> {
     events.push(finished());
     while events.len() < 5000 {
         let n = events.len();
-        events.push(if n % 2 == 0 {
+        events.push(if n.is_multiple_of(2) {
             progress(Stage::Classify, n as u64)
         } else {
             failure(Stage::Classify, n)
@@ -110,7 +110,7 @@ fn run(events: &[ShellEvent]) -> Vec<(usize, Instant)> {
     for (i, event) in events.iter().enumerate() {
         let now = start + MS * i as u32;
         clock.set(now);
-        if i > 0 && (now - start).as_millis() % TICK.as_millis() == 0 {
+        if i > 0 && (now - start).as_millis().is_multiple_of(TICK.as_millis()) {
             throttler.tick(now);
         }
         throttler.push(event.clone(), now);
