@@ -105,6 +105,12 @@ export async function withTimeout(promise, ms, what) {
  * screenshots can hang (tauri.md); a hung one fails the test instead of blocking it.
  */
 export async function screenshot(driver, name, timeout = 20_000) {
+  // Two animation frames: the page has painted what the DOM already says.
+  await withTimeout(
+    driver.executeAsyncScript('const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));'),
+    timeout,
+    `painting before screenshot ${name}`,
+  );
   const png = await withTimeout(driver.takeScreenshot(), timeout, `screenshot ${name}`);
   mkdirSync(screenshots, { recursive: true });
   writeFileSync(join(screenshots, `${name}.png`), Buffer.from(png, 'base64'));
