@@ -1,10 +1,12 @@
-# The two commands in README.md: `make demo` and `make test`. Every target runs setup
-# first, which is idempotent and fast when everything is in place.
+# The commands in README.md: `make app`, `make demo` and `make test`. Every target runs
+# setup first, which is idempotent and fast when everything is in place.
 CARGO ?= cargo
 DEMO_OUT ?= demo-output
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+APP_BIN := $(TARGET_DIR)/debug/virnucpro-desktop
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo workflow-demo test lint fmt bench-prepare bench-merge bench-embed bench-predict clean
+.PHONY: setup build demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,13 +31,32 @@ workflow-demo: build
 	@echo
 	@echo "Workflow demo results are in workflow-results/ (made with RANDOM demo models)."
 
-lint: setup
+# The web UI in ui/dist: the desktop crate embeds it at compile time, so every cargo build
+# of the workspace (clippy and tests too) needs it first. Setup installs the npm packages.
+ui: setup
+	npm run ui:build
+
+# The desktop app as users run it (custom protocol, not the Vite dev server), debug build;
+# tauri.conf.json's beforeBuildCommand builds the UI first.
+app-build: setup
+	npx tauri build --debug --no-bundle
+
+# Build the app and open it; the Demo preset runs the sample reads on the CPU.
+app: app-build
+	$(APP_BIN)
+
+# The real-window test: the app under Xvfb, driven by tauri-driver + WebKitWebDriver.
+test-e2e: app-build
+	VIRNUCPRO_DESKTOP_BIN=$(abspath $(APP_BIN)) xvfb-run -a -s "-screen 0 1920x1080x24" npm run e2e
+
+lint: setup ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: lint
 	$(CARGO) test --workspace
 	npm run ui:test
+	$(MAKE) test-e2e
 
 fmt:
 	$(CARGO) fmt --all

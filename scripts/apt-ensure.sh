@@ -10,6 +10,8 @@ ensure_apt_packages() {
   echo "installing apt packages: ${missing[*]}"
   local sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Another setup may hold the dpkg lock for a while (several worktrees on one machine).
+  local apt=(apt-get -o DPkg::Lock::Timeout=600)
+  "${sudo_cmd[@]}" "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 }

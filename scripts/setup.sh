@@ -22,6 +22,7 @@ cargo --version >/dev/null
 bash scripts/fetch-libtorch.sh
 bash scripts/setup-workflow.sh  # snakemake + SLURM plugin for workflow/, in .venv-workflow/
 bash scripts/setup-desktop-ui.sh  # Chromium for the UI's browser tests
+bash scripts/setup-desktop.sh  # WebKitGTK, Xvfb, WebKitWebDriver, tauri-driver for the app
 # The UI's packages, from the lockfile; again only when the lockfile changed.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund

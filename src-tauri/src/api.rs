@@ -1,0 +1,254 @@
+//! The payloads of the commands, exactly as docs/desktop-api.md lists them; the UI's
+//! `ui/src/api/types.ts` mirrors this file. Change the three together.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use virnucpro_core::events::RunEvent;
+pub use virnucpro_engine::devices::DeviceInfo;
+/// `"fp32" | "bf16" | "fp16"`.
+pub use virnucpro_engine::embed::Precision;
+
+/// What the setup screen edits; also the body of a preset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSettings {
+    pub inputs: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    pub dnabert: PathBuf,
+    pub esm: PathBuf,
+    pub classifier: PathBuf,
+    pub length: usize,
+    /// `DeviceInfo.id` values: `["cpu"]`, `["cuda:0", "cuda:1"]`.
+    pub devices: Vec<String>,
+    /// Merge threads; `None` = all cores.
+    pub threads: Option<usize>,
+    pub precision: Precision,
+    /// `None` = chosen per device.
+    pub batch_tokens: Option<usize>,
+}
+
+impl RunSettings {
+    /// Every path the settings name (empty ones left out), for the scope.
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.inputs
+            .iter()
+            .chain([&self.out_dir, &self.dnabert, &self.esm, &self.classifier])
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemInfo {
+    pub cores: usize,
+    pub cuda_loaded: bool,
+    pub devices: Vec<DeviceInfo>,
+    pub app_version: String,
+    pub libtorch_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FastaFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub records: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InputScan {
+    pub files: Vec<FastaFile>,
+    pub total_bytes: u64,
+    pub problems: Vec<String>,
+}
+
+/// The fields of [`RunSettings`], as the UI names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Inputs,
+    OutDir,
+    Dnabert,
+    Esm,
+    Classifier,
+    Length,
+    Devices,
+    Threads,
+    Precision,
+    BatchTokens,
+}
+
+/// One field's problem, shown next to the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub field: Field,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelRole {
+    Dnabert,
+    Esm,
+    Classifier,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelCheck {
+    pub ok: bool,
+    pub kind: ModelRole,
+    pub summary: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preset {
+    pub name: String,
+    pub settings: RunSettings,
+    /// RFC 3339, UTC.
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResumeInfo {
+    pub out_dir: PathBuf,
+    pub state: String,
+    pub settings: RunSettings,
+    pub stages_done: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureEntry {
+    pub stage: String,
+    pub item: String,
+    pub kind: String,
+    pub message: String,
+    pub files: Vec<PathBuf>,
+    pub suggestion: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureGroup {
+    pub kind: String,
+    pub count: usize,
+    pub entries: Vec<FailureEntry>,
+}
+
+/// A read's call in the UI's words (`read_summary.tsv` says `others` for non-virus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReadCall {
+    #[serde(rename = "virus")]
+    Virus,
+    #[serde(rename = "non-virus")]
+    NonVirus,
+    #[serde(rename = "none")]
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadRow {
+    pub read_id: String,
+    pub chunks: u64,
+    pub frames: u64,
+    pub virus_chunks: u64,
+    pub best_virus_score: Option<f64>,
+    pub call: ReadCall,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameCall {
+    Virus,
+    Others,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameRow {
+    pub sequence_id: String,
+    pub read_id: String,
+    pub chunk: u64,
+    /// Strand and frame, `F1` … `R3`.
+    pub frame: String,
+    pub prediction: FrameCall,
+    pub score_other: f64,
+    pub score_virus: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Results {
+    pub out_dir: PathBuf,
+    pub reads: Vec<ReadRow>,
+    pub frames: Vec<FrameRow>,
+    pub histogram: Histogram,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// The shell's own event for the UI's log tail: `{"event":"log","level":..,"message":..}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename = "log")]
+pub struct LogEvent {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// What the run's Channel carries: the engine's events as they serialize, plus logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ShellEvent {
+    Run(RunEvent),
+    Log(LogEvent),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use virnucpro_core::events::Stage;
+
+    #[test]
+    fn events_serialize_as_the_contract_says() {
+        let log = ShellEvent::Log(LogEvent {
+            level: LogLevel::Warn,
+            message: "slow".into(),
+        });
+        assert_eq!(
+            serde_json::to_value(&log).unwrap(),
+            serde_json::json!({"event": "log", "level": "warn", "message": "slow"})
+        );
+        let run = ShellEvent::Run(RunEvent::StageStarted {
+            stage: Stage::EmbedDna,
+            total: Some(3),
+            unit: "sequences".into(),
+        });
+        assert_eq!(
+            serde_json::to_value(&run).unwrap(),
+            serde_json::json!({"event": "stage_started", "stage": "embed_dna", "total": 3, "unit": "sequences"})
+        );
+    }
+
+    #[test]
+    fn settings_read_and_write_the_contract_shape() {
+        let json = serde_json::json!({
+            "inputs": ["/data/reads"], "out_dir": "/data/run", "dnabert": "/m/dnabert",
+            "esm": "/m/esm.pt", "classifier": "/m/500_model.pth", "length": 500,
+            "devices": ["cuda:0", "cuda:1"], "threads": null, "precision": "bf16",
+            "batch_tokens": 4096
+        });
+        let settings: RunSettings = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(settings.precision, Precision::Bf16);
+        assert_eq!(serde_json::to_value(&settings).unwrap(), json);
+        assert_eq!(
+            serde_json::to_value(ReadCall::NonVirus).unwrap(),
+            serde_json::json!("non-virus")
+        );
+    }
+}

@@ -1,0 +1,302 @@
+//! The commands of docs/desktop-api.md: thin wrappers that check the scope, move slow work
+//! off the main thread, and call the modules that do the work.
+//!
+//! Every command takes its arguments in snake_case (`rename_all`), as the contract says.
+//! Commands that touch many files or load models are `async` and run on the blocking pool;
+//! the others are quick and run on the main thread, which also serializes preset changes.
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::{DialogExt, FilePath};
+use virnucpro_core::events::RunSummary;
+
+use crate::api::{
+    FailureGroup, InputScan, ModelCheck, ModelRole, Preset, Results, ResumeInfo, RunSettings,
+    ShellEvent, SystemInfo,
+};
+use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::state::AppState;
+use crate::timestamp::now;
+use crate::{failures, models, paths, presets, results, resume, run, scan, settings, system};
+
+/// Run `work` on the blocking pool and wait for it without holding up the main thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| CommandError::new(ErrorKind::Engine, format!("internal error: {e}")))?
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn system_info() -> CommandResult<SystemInfo> {
+    blocking(|| Ok(system::system_info())).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_folders(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    title: String,
+) -> CommandResult<Vec<PathBuf>> {
+    let picked =
+        blocking(move || Ok(app.dialog().file().set_title(title).blocking_pick_folders())).await?;
+    let folders: Vec<PathBuf> = picked
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.into_path().ok())
+        .collect();
+    state.scope.allow_all(&folders);
+    Ok(folders)
+}
+
+/// A file the user picked (`None`: cancelled) joins the scope.
+fn chosen(state: &AppState, picked: Option<FilePath>) -> Option<PathBuf> {
+    let file = picked.and_then(|p| p.into_path().ok())?;
+    state.scope.allow(&file);
+    Some(file)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileFilter {
+    pub name: String,
+    pub extensions: Vec<String>,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    title: String,
+    filters: Vec<FileFilter>,
+) -> CommandResult<Option<PathBuf>> {
+    let picked = blocking(move || {
+        let mut dialog = app.dialog().file().set_title(title);
+        for filter in &filters {
+            let extensions: Vec<&str> = filter.extensions.iter().map(String::as_str).collect();
+            dialog = dialog.add_filter(&filter.name, &extensions);
+        }
+        Ok(dialog.blocking_pick_file())
+    })
+    .await?;
+    Ok(chosen(&state, picked))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pick_save_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    title: String,
+    default_name: String,
+) -> CommandResult<Option<PathBuf>> {
+    let picked = blocking(move || {
+        Ok(app
+            .dialog()
+            .file()
+            .set_title(title)
+            .set_file_name(default_name)
+            .blocking_save_file())
+    })
+    .await?;
+    Ok(chosen(&state, picked))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn scan_inputs(
+    state: State<'_, AppState>,
+    inputs: Vec<PathBuf>,
+) -> CommandResult<InputScan> {
+    state.scope.check_all(&inputs)?;
+    blocking(move || Ok(scan::scan(&inputs))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn check_model(
+    state: State<'_, AppState>,
+    kind: ModelRole,
+    path: PathBuf,
+) -> CommandResult<ModelCheck> {
+    state.scope.check(&path)?;
+    blocking(move || Ok(models::check(kind, &path))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn validate_settings(
+    state: State<'_, AppState>,
+    settings: RunSettings,
+) -> CommandResult<Vec<crate::api::FieldProblem>> {
+    let scope = state.scope.clone();
+    blocking(move || Ok(settings::validate_settings(&settings, &scope))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn start_run(
+    state: State<'_, AppState>,
+    settings: RunSettings,
+    restart: bool,
+    on_event: Channel<ShellEvent>,
+) -> CommandResult<RunSummary> {
+    state.scope.check_all(settings.paths())?;
+    let slot = state.runs.begin()?;
+    let spec = settings::to_spec(&settings);
+    blocking(move || {
+        // Dropped at the end of the run, whatever happens: the slot is free again.
+        let slot = slot;
+        run::execute(&spec, restart, &slot.cancel, move |event| {
+            // The page may be gone (reloaded); the run goes on and its files are complete.
+            if let Err(e) = on_event.send(event) {
+                tracing::debug!("run event not delivered: {e}");
+            }
+        })
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn cancel_run(state: State<'_, AppState>) {
+    if state.runs.cancel() {
+        tracing::info!("run cancelled by the user; it stops at the next batch boundary");
+    }
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn find_resumable(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+) -> CommandResult<Option<ResumeInfo>> {
+    state.scope.check(&out_dir)?;
+    let info = resume::find(&out_dir);
+    // The manifest of a folder the user chose names the files of that run: resuming it
+    // needs them.
+    if let Some(info) = &info {
+        state.scope.allow_all(info.settings.paths());
+    }
+    Ok(info)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_failures(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+) -> CommandResult<Vec<FailureGroup>> {
+    state.scope.check(&out_dir)?;
+    blocking(move || Ok(failures::group(failures::read_failures(&out_dir)?))).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_failures(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+    dest: PathBuf,
+) -> CommandResult<()> {
+    state.scope.check_all([&out_dir, &dest])?;
+    blocking(move || failures::export(&failures::group(failures::read_failures(&out_dir)?), &dest))
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_results(state: State<'_, AppState>, out_dir: PathBuf) -> CommandResult<Results> {
+    state.scope.check(&out_dir)?;
+    blocking(move || results::load(&out_dir)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_virus_fasta(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+    dest: PathBuf,
+) -> CommandResult<u64> {
+    state.scope.check_all([&out_dir, &dest])?;
+    blocking(move || crate::virus_fasta::export(&out_dir, &dest)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn open_folder(state: State<'_, AppState>, path: PathBuf) -> CommandResult<()> {
+    state.scope.check(&path)?;
+    paths::open_folder(&path)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_presets(state: State<'_, AppState>) -> CommandResult<Vec<Preset>> {
+    let map = state.store()?.presets();
+    Ok(presets::list(&map, state.demo.as_ref()))
+}
+
+/// Only settings whose paths are in the scope are stored: a stored preset's paths are
+/// allowed at the next start.
+#[tauri::command(rename_all = "snake_case")]
+pub fn save_preset(
+    state: State<'_, AppState>,
+    name: String,
+    settings: RunSettings,
+) -> CommandResult<Preset> {
+    state.scope.check_all(settings.paths())?;
+    state
+        .store()?
+        .update(|map| presets::save(map, &name, settings, now()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn rename_preset(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> CommandResult<Preset> {
+    state
+        .store()?
+        .update(|map| presets::rename(map, &from, &to, now()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn duplicate_preset(
+    state: State<'_, AppState>,
+    name: String,
+    as_name: String,
+) -> CommandResult<Preset> {
+    let demo = state.demo.as_ref();
+    state
+        .store()?
+        .update(|map| presets::duplicate(map, demo, &name, &as_name, now()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn delete_preset(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    state.store()?.update(|map| presets::delete(map, &name))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn export_preset(state: State<'_, AppState>, name: String, dest: PathBuf) -> CommandResult<()> {
+    state.scope.check(&dest)?;
+    let map = state.store()?.presets();
+    let preset = presets::list(&map, state.demo.as_ref())
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| CommandError::not_found(format!("no preset named \"{name}\"")))?;
+    virnucpro_core::atomic::write_atomic(&dest, &presets::export_json(&preset))
+        .map_err(CommandError::io_at(&dest))
+}
+
+/// The user chose the file, so the paths in it are theirs: they join the scope.
+#[tauri::command(rename_all = "snake_case")]
+pub fn import_preset(state: State<'_, AppState>, path: PathBuf) -> CommandResult<Preset> {
+    state.scope.check(&path)?;
+    let json = std::fs::read(&path).map_err(CommandError::io_at(&path))?;
+    let preset = state
+        .store()?
+        .update(|map| presets::import(map, &json, &path, now()))?;
+    state.scope.allow_all(preset.settings.paths());
+    Ok(preset)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn last_settings(state: State<'_, AppState>) -> CommandResult<Option<RunSettings>> {
+    Ok(state.store()?.last_settings())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn remember_settings(state: State<'_, AppState>, settings: RunSettings) -> CommandResult<()> {
+    state.scope.check_all(settings.paths())?;
+    state.store()?.remember(&settings)
+}

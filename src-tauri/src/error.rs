@@ -1,0 +1,100 @@
+//! `CommandError { kind, message }`: what a failed command rejects with in the UI.
+use std::path::Path;
+
+use serde::Serialize;
+use virnucpro_engine::run::RunError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself is wrong (bad settings, a preset name that is taken).
+    Invalid,
+    /// A path the user did not choose.
+    NotAllowed,
+    NotFound,
+    Io,
+    /// A run is already going.
+    Busy,
+    /// The engine stopped the run.
+    Engine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    /// Names the file and the problem.
+    pub message: String,
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
+
+impl CommandError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// An I/O error on `path`; a missing file is `not_found`.
+    pub fn io(path: &Path, err: &std::io::Error) -> Self {
+        let kind = if err.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Io
+        };
+        Self::new(kind, format!("{}: {err}", path.display()))
+    }
+
+    /// A closure for `map_err` on I/O results about `path`.
+    pub fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |err| Self::io(path, &err)
+    }
+}
+
+impl From<RunError> for CommandError {
+    fn from(err: RunError) -> Self {
+        let kind = match &err {
+            RunError::Invalid(_) => ErrorKind::Invalid,
+            RunError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            RunError::Io { .. } => ErrorKind::Io,
+            _ => ErrorKind::Engine,
+        };
+        Self::new(kind, err.to_string())
+    }
+}
+
+impl From<tauri::Error> for CommandError {
+    fn from(err: tauri::Error) -> Self {
+        Self::new(ErrorKind::Io, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_as_kind_and_message() {
+        let err = CommandError::io(
+            Path::new("/x/y"),
+            &std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["kind"], "not_found");
+        assert!(json["message"].as_str().unwrap().starts_with("/x/y: "));
+        let run = RunError::Worker("the merge thread panicked".into());
+        assert_eq!(CommandError::from(run).kind, ErrorKind::Engine);
+    }
+}

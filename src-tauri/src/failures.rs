@@ -1,0 +1,276 @@
+//! A run's `failures.tsv`, grouped by kind for the failures screen: what failed, which
+//! files are involved, and what to do about each kind.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use virnucpro_core::atomic::write_atomic;
+use virnucpro_core::events::Stage;
+use virnucpro_core::features::FeatureKind;
+use virnucpro_core::prepare::{shard_file_name, NUCLEOTIDE_DIR, PROTEIN_DIR};
+use virnucpro_core::tsv::escape_field;
+use virnucpro_engine::run::{RunLayout, FAILURES_HEADER};
+
+use crate::api::{FailureEntry, FailureGroup};
+use crate::error::{CommandError, CommandResult};
+use crate::tsv::read_rows;
+
+/// What to do about a failure of `kind` (the engine's stable snake_case kinds: merge's
+/// `FailureKind::name`, the embedding runner's `FailureKind::as_str`, classify's).
+pub fn suggestion(kind: &str) -> &'static str {
+    match kind {
+        "corrupt" => "A file is damaged (an interrupted copy, a full disk). Delete the files listed, then use Retry failed: they are computed again.",
+        "id_mismatch" => "The nucleotide and protein features of this shard do not belong together. Delete the files listed, then use Retry failed.",
+        "dimension_mismatch" | "unsupported_dtype" => "The features were made by other models or another tool. Delete the files listed and use Retry failed, or start over.",
+        "missing_input" => "A feature file of this shard is missing. Use Retry failed: it is computed again.",
+        "ambiguous_input" => "More than one feature file claims this shard. Remove the stray copies from features/, then use Retry failed.",
+        "unreadable" => "A file could not be read. Check that the disk is mounted and the file readable, then use Retry failed.",
+        "write" | "output_write" => "A result could not be written. Free disk space or fix the output folder's permissions, then use Retry failed.",
+        "bad_record" => "A sequence the model cannot take (unknown characters, empty, or a duplicate ID). Fix or remove that read in the input and run again.",
+        "out_of_memory" => "A sequence does not fit in the device's memory. Lower the batch tokens, choose a GPU with more memory, or run on the CPU.",
+        "model" => "The model failed on this shard. Check the model files with Check model, then use Retry failed.",
+        "cancelled" => "The run was stopped. Run it again to resume.",
+        _ => "Read the message, fix the cause, then use Retry failed: only failed items are redone.",
+    }
+}
+
+/// The files of a shard that a failure in `stage` is about.
+fn files_of(layout: &RunLayout, stage: Stage, item: &str) -> Vec<PathBuf> {
+    let prepared = |protein: bool| {
+        let index = item.strip_prefix("output_")?.parse::<usize>().ok()?;
+        let dir = if protein { PROTEIN_DIR } else { NUCLEOTIDE_DIR };
+        Some(
+            layout
+                .prepared()
+                .join(dir)
+                .join(shard_file_name(index, protein)),
+        )
+    };
+    let feature = |kind| layout.feature_file(item, kind);
+    match stage {
+        Stage::Prepare => Vec::new(),
+        Stage::EmbedDna => prepared(false)
+            .into_iter()
+            .chain([feature(FeatureKind::Nucleotide)])
+            .collect(),
+        Stage::EmbedProtein => prepared(true)
+            .into_iter()
+            .chain([feature(FeatureKind::Protein)])
+            .collect(),
+        Stage::Merge => vec![
+            feature(FeatureKind::Nucleotide),
+            feature(FeatureKind::Protein),
+        ],
+        Stage::Classify => vec![feature(FeatureKind::Merged)],
+    }
+}
+
+/// The inverse of `escape_field`.
+fn unescape_field(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn parse_stage(name: &str) -> Option<Stage> {
+    Stage::ALL.into_iter().find(|s| s.as_str() == name)
+}
+
+/// The entries of `failures.tsv` in `out_dir`, in file order. No file: no failures yet.
+pub fn read_failures(out_dir: &Path) -> CommandResult<Vec<FailureEntry>> {
+    let layout = RunLayout::new(out_dir);
+    let path = layout.failures();
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_rows(&path, FAILURES_HEADER, |fields| {
+        let [stage, item, kind, message] = fields[..] else {
+            return None;
+        };
+        let files = parse_stage(stage)
+            .map(|s| files_of(&layout, s, &unescape_field(item)))
+            .unwrap_or_default();
+        Some(FailureEntry {
+            suggestion: suggestion(kind).to_owned(),
+            stage: unescape_field(stage),
+            item: unescape_field(item),
+            kind: unescape_field(kind),
+            message: unescape_field(message),
+            files,
+        })
+    })
+}
+
+/// Entries grouped by kind, the largest group first (ties by kind name).
+pub fn group(entries: Vec<FailureEntry>) -> Vec<FailureGroup> {
+    let mut by_kind: BTreeMap<String, Vec<FailureEntry>> = BTreeMap::new();
+    for entry in entries {
+        by_kind.entry(entry.kind.clone()).or_default().push(entry);
+    }
+    let mut groups: Vec<FailureGroup> = by_kind
+        .into_iter()
+        .map(|(kind, entries)| FailureGroup {
+            kind,
+            count: entries.len(),
+            entries,
+        })
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
+    groups
+}
+
+pub const EXPORT_HEADER: &str = "kind\tstage\titem\tmessage\tfiles\tsuggestion\n";
+
+/// The grouped failures as one TSV (files separated by `; `), for a colleague or a ticket.
+pub fn export(groups: &[FailureGroup], dest: &Path) -> CommandResult<()> {
+    let mut out = String::from(EXPORT_HEADER);
+    for entry in groups.iter().flat_map(|g| &g.entries) {
+        let files: Vec<String> = entry
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let fields = [
+            entry.kind.as_str(),
+            &entry.stage,
+            &entry.item,
+            &entry.message,
+            &files.join("; "),
+            &entry.suggestion,
+        ];
+        let fields: Vec<String> = fields.iter().map(|f| escape_field(f)).collect();
+        out.push_str(&fields.join("\t"));
+        out.push('\n');
+    }
+    write_atomic(dest, out.as_bytes()).map_err(CommandError::io_at(dest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use virnucpro_core::events::ItemFailure;
+    use virnucpro_engine::run::failures_tsv;
+
+    fn failure(stage: Stage, item: &str, kind: &str, message: &str) -> ItemFailure {
+        ItemFailure {
+            stage,
+            item: item.into(),
+            kind: kind.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn failures_are_grouped_by_kind_largest_first_with_files_and_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let tsv = failures_tsv(&[
+            failure(Stage::EmbedDna, "output_1", "bad_record", "x"),
+            failure(
+                Stage::Merge,
+                "output_2",
+                "corrupt",
+                "non-finite\tvalue\nin row 3",
+            ),
+            failure(Stage::Merge, "output_5", "corrupt", "bad header \\ here"),
+            failure(Stage::Classify, "output_7", "unreadable", "gone"),
+            failure(Stage::EmbedProtein, "output_3", "out_of_memory", "too long"),
+        ]);
+        std::fs::write(dir.path().join("failures.tsv"), tsv).unwrap();
+        let groups = group(read_failures(dir.path()).unwrap());
+        let kinds: Vec<(&str, usize)> = groups.iter().map(|g| (g.kind.as_str(), g.count)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("corrupt", 2),
+                ("bad_record", 1),
+                ("out_of_memory", 1),
+                ("unreadable", 1)
+            ]
+        );
+        let corrupt = &groups[0].entries;
+        assert_eq!(corrupt[0].item, "output_2");
+        assert_eq!(
+            corrupt[0].message, "non-finite\tvalue\nin row 3",
+            "unescaped"
+        );
+        assert_eq!(corrupt[1].message, "bad header \\ here");
+        assert_eq!(
+            corrupt[0].files,
+            [
+                dir.path().join("features/output_2.nucleotide.safetensors"),
+                dir.path().join("features/output_2.protein.safetensors")
+            ]
+        );
+        assert!(corrupt[0].suggestion.contains("Delete the files listed"));
+        assert_eq!(
+            groups[1].entries[0].files,
+            [
+                dir.path().join("prepared/nucleotide/output_1.fa"),
+                dir.path().join("features/output_1.nucleotide.safetensors")
+            ]
+        );
+        assert_eq!(
+            groups[2].entries[0].files[0],
+            dir.path().join("prepared/protein/output_3.faa")
+        );
+        assert_eq!(
+            groups[3].entries[0].files,
+            [dir.path().join("merged/output_7.merged.safetensors")]
+        );
+        assert!(groups.iter().all(|g| !g.entries[0].suggestion.is_empty()));
+
+        let dest = dir.path().join("export.tsv");
+        export(&groups, &dest).unwrap();
+        let exported = std::fs::read_to_string(&dest).unwrap();
+        let lines: Vec<&str> = exported.lines().collect();
+        assert_eq!(lines.len(), 6);
+        assert_eq!(format!("{}\n", lines[0]), EXPORT_HEADER);
+        assert!(lines[1].starts_with("corrupt\tmerge\toutput_2\tnon-finite\\tvalue\\nin row 3\t"));
+        assert!(lines.iter().all(|l| l.split('\t').count() == 6));
+    }
+
+    #[test]
+    fn no_file_is_no_failures_and_a_foreign_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_failures(dir.path()).unwrap(), []);
+        std::fs::write(dir.path().join("failures.tsv"), "a\tb\n").unwrap();
+        let err = read_failures(dir.path()).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Invalid);
+        assert!(err.message.contains("unexpected header"), "{}", err.message);
+        std::fs::write(
+            dir.path().join("failures.tsv"),
+            format!("{FAILURES_HEADER}merge\toutput_1\tcorrupt\n"),
+        )
+        .unwrap();
+        assert!(read_failures(dir.path())
+            .unwrap_err()
+            .message
+            .contains("line 2"));
+    }
+
+    #[test]
+    fn unescaping_inverts_the_engine_escaping() {
+        for s in [
+            "plain",
+            "a\tb",
+            "a\\tb",
+            "line\nbreak\r",
+            "back\\slash\\",
+            "\\\\n",
+        ] {
+            assert_eq!(unescape_field(&escape_field(s)), s);
+        }
+    }
+}

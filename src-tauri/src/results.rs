@@ -1,0 +1,184 @@
+//! A finished run's results for the results screen: `read_summary.tsv` (one row per read),
+//! `prediction_results.txt` (one row per scored frame) and a histogram of the reads' best
+//! virus scores.
+use std::path::Path;
+
+use virnucpro_core::report::{
+    modified_id, read_of_chunk, READ_SUMMARY_HEADER, RESULTS_FILE, RESULTS_HEADER,
+};
+use virnucpro_engine::run::RunLayout;
+
+use crate::api::{FrameCall, FrameRow, Histogram, ReadCall, ReadRow, Results};
+use crate::error::{CommandError, CommandResult};
+use crate::tsv::read_rows;
+
+/// Bins of the histogram on [0, 1].
+pub const BINS: usize = 20;
+
+fn read_row(f: Vec<&str>) -> Option<ReadRow> {
+    let [read_id, chunks, frames, virus_chunks, best, call] = f[..] else {
+        return None;
+    };
+    Some(ReadRow {
+        read_id: read_id.to_owned(),
+        chunks: chunks.parse().ok()?,
+        frames: frames.parse().ok()?,
+        virus_chunks: virus_chunks.parse().ok()?,
+        best_virus_score: if best.is_empty() {
+            None
+        } else {
+            Some(best.parse().ok()?)
+        },
+        call: match call {
+            "virus" => ReadCall::Virus,
+            "others" => ReadCall::NonVirus,
+            "none" => ReadCall::None,
+            _ => return None,
+        },
+    })
+}
+
+fn frame_row(f: Vec<&str>) -> Option<FrameRow> {
+    let [id, prediction, score1, score2] = f[..] else {
+        return None;
+    };
+    // `{read}_chunk_{j}` + strand and frame (`F1`..`R3`).
+    let chunk_id = modified_id(id);
+    let chunk = chunk_id.rsplit_once("_chunk_")?.1.parse().ok()?;
+    Some(FrameRow {
+        sequence_id: id.to_owned(),
+        read_id: read_of_chunk(chunk_id).to_owned(),
+        chunk,
+        frame: id[chunk_id.len()..].to_owned(),
+        prediction: match prediction {
+            "virus" => FrameCall::Virus,
+            "others" => FrameCall::Others,
+            _ => return None,
+        },
+        score_other: score1.parse().ok()?,
+        score_virus: score2.parse().ok()?,
+    })
+}
+
+/// Reads per bin of their best virus score; reads without a score are not counted. The
+/// last bin includes 1.0.
+pub fn histogram(reads: &[ReadRow]) -> Histogram {
+    let mut counts = vec![0u64; BINS];
+    for score in reads.iter().filter_map(|r| r.best_virus_score) {
+        if (0.0..=1.0).contains(&score) {
+            let bin = ((score * BINS as f64) as usize).min(BINS - 1);
+            counts[bin] += 1;
+        }
+    }
+    Histogram {
+        edges: (0..=BINS).map(|i| i as f64 / BINS as f64).collect(),
+        counts,
+    }
+}
+
+/// The rows of `read_summary.tsv` in `out_dir`; `not_found` before a run has written it.
+pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
+    let summary = RunLayout::new(out_dir).read_summary();
+    if !summary.exists() {
+        return Err(CommandError::not_found(format!(
+            "{}: no results yet (no read_summary.tsv)",
+            out_dir.display()
+        )));
+    }
+    read_rows(&summary, READ_SUMMARY_HEADER, read_row)
+}
+
+/// The results in `out_dir`.
+pub fn load(out_dir: &Path) -> CommandResult<Results> {
+    let reads = load_reads(out_dir)?;
+    let frames_path = out_dir.join(RESULTS_FILE);
+    // A run where no shard could be scored writes no frame report.
+    let frames = if frames_path.exists() {
+        read_rows(&frames_path, RESULTS_HEADER, frame_row)?
+    } else {
+        Vec::new()
+    };
+    Ok(Results {
+        out_dir: out_dir.to_path_buf(),
+        histogram: histogram(&reads),
+        reads,
+        frames,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_run(dir: &Path) {
+        std::fs::write(
+            dir.join("read_summary.tsv"),
+            format!(
+                "{READ_SUMMARY_HEADER}r1\t2\t4\t1\t0.95\tvirus\nempty\t1\t0\t0\t\tnone\n\
+                 s_x\t1\t1\t0\t0.2\tothers\ntop\t1\t1\t1\t1\tvirus\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(RESULTS_FILE),
+            format!(
+                "{RESULTS_HEADER}r1_chunk_1F1\tothers\t0.9\t0.1\nr1_chunk_2R3\tvirus\t0.05\t0.95\n\
+                 s_x_chunk_1F3\tothers\t0.8\t0.2\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn reads_frames_and_histogram_load() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path());
+        let results = load(dir.path()).unwrap();
+        assert_eq!(results.reads.len(), 4);
+        assert_eq!(results.reads[0].best_virus_score, Some(0.95));
+        assert_eq!(results.reads[1].best_virus_score, None);
+        let calls: Vec<ReadCall> = results.reads.iter().map(|r| r.call).collect();
+        assert_eq!(
+            calls,
+            [
+                ReadCall::Virus,
+                ReadCall::None,
+                ReadCall::NonVirus,
+                ReadCall::Virus
+            ]
+        );
+        let frame = &results.frames[1];
+        assert_eq!(
+            (frame.read_id.as_str(), frame.chunk, frame.frame.as_str()),
+            ("r1", 2, "R3")
+        );
+        assert_eq!(frame.prediction, FrameCall::Virus);
+        assert_eq!(results.frames[2].read_id, "s_x");
+        let h = &results.histogram;
+        assert_eq!(h.edges.len(), BINS + 1);
+        assert_eq!((h.edges[0], h.edges[BINS]), (0.0, 1.0));
+        // 0.2 → bin 4, 0.95 and 1.0 → the last bin; the unscored read is not counted.
+        assert_eq!(h.counts.iter().sum::<u64>(), 3);
+        assert_eq!(h.counts[4], 1);
+        assert_eq!(h.counts[BINS - 1], 2);
+    }
+
+    #[test]
+    fn missing_or_foreign_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path()).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::NotFound);
+        write_run(dir.path());
+        std::fs::write(
+            dir.path().join(RESULTS_FILE),
+            format!("{RESULTS_HEADER}r1_chunk_1F1\tmaybe\t0.9\t0.1\n"),
+        )
+        .unwrap();
+        let err = load(dir.path()).unwrap_err();
+        assert!(
+            err.message.contains("prediction_results.txt: line 2"),
+            "{}",
+            err.message
+        );
+    }
+}

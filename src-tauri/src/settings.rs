@@ -1,0 +1,235 @@
+//! The setup screen's settings as the engine's [`RunSpec`], and the engine's validation
+//! problems as problems of the screen's fields.
+use std::path::Path;
+
+use virnucpro_engine::run::{validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
+
+use crate::api::{Field, FieldProblem, RunSettings};
+use crate::scope::Scope;
+
+/// The engine's spec; devices as the `--devices` list the engine parses (`cpu`, `cuda:0,cuda:1`).
+pub fn to_spec(settings: &RunSettings) -> RunSpec {
+    RunSpec {
+        inputs: settings.inputs.clone(),
+        dnabert: settings.dnabert.clone(),
+        esm: settings.esm.clone(),
+        classifier: settings.classifier.clone(),
+        length: settings.length,
+        devices: settings.devices.join(","),
+        threads: settings.threads,
+        precision: settings.precision,
+        batch_tokens: settings.batch_tokens,
+        shard_size: DEFAULT_SHARD_SIZE,
+        out_dir: settings.out_dir.clone(),
+    }
+}
+
+/// The field an engine problem is about (the engine names settings as the CLI does).
+fn field_of(setting: &str) -> Field {
+    match setting {
+        "INPUT" => Field::Inputs,
+        "--out" => Field::OutDir,
+        "--dnabert" => Field::Dnabert,
+        "--esm" => Field::Esm,
+        "--classifier" => Field::Classifier,
+        "--length" => Field::Length,
+        "--devices" => Field::Devices,
+        "--threads" => Field::Threads,
+        "--precision" => Field::Precision,
+        "--batch-tokens" => Field::BatchTokens,
+        // The shard size is not a setting of the app (always the default); anything new
+        // the engine checks shows next to the inputs rather than not at all.
+        _ => Field::Inputs,
+    }
+}
+
+fn problem(field: Field, message: impl Into<String>) -> FieldProblem {
+    FieldProblem {
+        field,
+        message: message.into(),
+    }
+}
+
+/// What the shell itself knows is wrong without asking the engine: unchosen paths, paths
+/// outside the scope, no device. Fields with such a problem get no engine message too.
+fn shell_problems(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    if settings.inputs.is_empty() {
+        problems.push(problem(
+            Field::Inputs,
+            "choose at least one FASTA file or folder",
+        ));
+    }
+    let single: [(Field, &Path, &str); 4] = [
+        (Field::OutDir, &settings.out_dir, "choose an output folder"),
+        (
+            Field::Dnabert,
+            &settings.dnabert,
+            "choose the DNABERT-S model folder",
+        ),
+        (
+            Field::Esm,
+            &settings.esm,
+            "choose the ESM-2 model (.pt file or folder)",
+        ),
+        (
+            Field::Classifier,
+            &settings.classifier,
+            "choose the classifier (.pth)",
+        ),
+    ];
+    for (field, path, missing) in single {
+        if path.as_os_str().is_empty() {
+            problems.push(problem(field, missing));
+        } else if let Err(e) = scope.check(path) {
+            problems.push(problem(field, e.message));
+        }
+    }
+    if let Some(e) = settings.inputs.iter().find_map(|p| scope.check(p).err()) {
+        problems.push(problem(Field::Inputs, e.message));
+    }
+    if settings.devices.is_empty() {
+        problems.push(problem(Field::Devices, "choose at least one device"));
+    }
+    problems
+}
+
+/// Every problem of `settings`, by field; empty when the run can start.
+///
+/// The engine validates a copy in which the paths the shell already flagged are replaced
+/// (no inputs; a temporary folder as output; empty model paths), so that it never opens a
+/// path outside the scope; its messages about those fields are dropped.
+pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
+    let mut problems = shell_problems(settings, scope);
+    let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
+    let mut spec = to_spec(settings);
+    for field in &flagged {
+        match field {
+            Field::Inputs => spec.inputs.clear(),
+            Field::OutDir => spec.out_dir = std::env::temp_dir(),
+            Field::Dnabert => spec.dnabert.clear(),
+            Field::Esm => spec.esm.clear(),
+            Field::Classifier => spec.classifier.clear(),
+            _ => {}
+        }
+    }
+    if let Err(engine) = validate(&spec) {
+        problems.extend(
+            engine
+                .iter()
+                .map(|p: &SpecProblem| problem(field_of(p.setting), p.message.clone()))
+                .filter(|p| !flagged.contains(&p.field)),
+        );
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::DemoFiles;
+
+    /// The demo settings with every demo file and a fresh output folder in scope.
+    fn demo() -> (RunSettings, Scope, tempfile::TempDir) {
+        let out = tempfile::tempdir().unwrap();
+        let demo = DemoFiles::find(None).expect("demo/ of the repository");
+        let scope = Scope::new();
+        scope.allow(&demo.root);
+        scope.allow(out.path());
+        (demo.settings(out.path().join("run")), scope, out)
+    }
+
+    fn fields(problems: &[FieldProblem]) -> Vec<Field> {
+        problems.iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn the_demo_settings_are_runnable() {
+        let (settings, scope, _out) = demo();
+        assert_eq!(validate_settings(&settings, &scope), []);
+        let spec = to_spec(&settings);
+        assert_eq!(spec.devices, "cpu");
+        assert_eq!(spec.shard_size, DEFAULT_SHARD_SIZE);
+    }
+
+    #[test]
+    fn empty_settings_ask_for_every_choice() {
+        let settings = RunSettings {
+            inputs: Vec::new(),
+            out_dir: "".into(),
+            dnabert: "".into(),
+            esm: "".into(),
+            classifier: "".into(),
+            length: 500,
+            devices: Vec::new(),
+            threads: None,
+            precision: crate::api::Precision::Fp32,
+            batch_tokens: None,
+        };
+        let problems = validate_settings(&settings, &Scope::new());
+        assert_eq!(
+            fields(&problems),
+            [
+                Field::Inputs,
+                Field::OutDir,
+                Field::Dnabert,
+                Field::Esm,
+                Field::Classifier,
+                Field::Devices
+            ],
+            "one problem per field, the shell's own: {problems:?}"
+        );
+        assert!(problems.iter().all(|p| p.message.starts_with("choose")));
+    }
+
+    #[test]
+    fn engine_problems_land_on_their_fields() {
+        let (mut settings, scope, _out) = demo();
+        settings.length = 400;
+        settings.threads = Some(0);
+        settings.batch_tokens = Some(0);
+        settings.precision = crate::api::Precision::Fp16;
+        let problems = validate_settings(&settings, &scope);
+        assert_eq!(
+            fields(&problems),
+            [
+                Field::Length,
+                Field::Threads,
+                Field::BatchTokens,
+                Field::Precision
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("400"));
+
+        let (mut settings, scope, _out) = demo();
+        // A FASTA file is no classifier; a GPU that is not there is no device.
+        settings.classifier = settings.inputs[0].clone();
+        settings.devices = vec!["cuda:7".into()];
+        let problems = validate_settings(&settings, &scope);
+        assert_eq!(
+            fields(&problems),
+            [Field::Devices, Field::Classifier],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("cuda:7"), "{problems:?}");
+    }
+
+    #[test]
+    fn paths_outside_the_scope_are_refused_and_never_opened() {
+        let (mut settings, scope, _out) = demo();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let model = elsewhere.path().join("500_model.pth");
+        std::fs::write(&model, b"not a model").unwrap();
+        settings.classifier = model;
+        settings.inputs.push(elsewhere.path().to_path_buf());
+        let problems = validate_settings(&settings, &scope);
+        assert_eq!(fields(&problems), [Field::Classifier, Field::Inputs]);
+        for p in &problems {
+            assert!(
+                p.message.contains("not a file or folder you chose"),
+                "{p:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The demo run end to end through the shell's own modules, as the commands use them:
+//! events as the UI receives them, results, the virus FASTA export, resume information,
+//! and a corrupt feature file showing up under its failure kind, then fixed by a retry.
+use std::path::Path;
+
+use virnucpro_core::events::{RunEvent, RunStatus, Stage};
+use virnucpro_core::CancelToken;
+use virnucpro_desktop::api::{ReadCall, RunSettings, ShellEvent};
+use virnucpro_desktop::demo::DemoFiles;
+use virnucpro_desktop::{failures, results, resume, run, settings, virus_fasta};
+
+fn demo_settings(out: &Path) -> RunSettings {
+    DemoFiles::find(None)
+        .expect("demo/")
+        .settings(out.to_path_buf())
+}
+
+fn execute(settings: &RunSettings) -> (RunStatus, Vec<ShellEvent>) {
+    let mut events = Vec::new();
+    let summary = run::execute(
+        &settings::to_spec(settings),
+        false,
+        &CancelToken::new(),
+        |e| events.push(e),
+    )
+    .expect("the run ends");
+    (summary.status, events)
+}
+
+#[test]
+fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let settings = demo_settings(&out);
+    let (status, events) = execute(&settings);
+    assert_eq!(status, RunStatus::Ok);
+
+    // The stream the UI sees: run_started first, run_finished last, each stage started
+    // and finished in order, and the classify bar at 100 % before its stage ends.
+    assert!(matches!(
+        events[0],
+        ShellEvent::Run(RunEvent::RunStarted { .. })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(ShellEvent::Run(RunEvent::RunFinished(_)))
+    ));
+    let finished: Vec<Stage> = events
+        .iter()
+        .filter_map(|e| match e {
+            ShellEvent::Run(RunEvent::StageFinished { stage, .. }) => Some(*stage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, Stage::ALL);
+    let last_classify = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            ShellEvent::Run(RunEvent::StageProgress {
+                stage: Stage::Classify,
+                done,
+                total,
+                ..
+            }) => Some((*done, *total)),
+            _ => None,
+        })
+        .expect("classify progress");
+    assert_eq!(Some(last_classify.0), last_classify.1, "100 %");
+
+    let loaded = results::load(&out).unwrap();
+    assert_eq!(loaded.reads.len(), 120);
+    assert!(!loaded.frames.is_empty());
+    let scored = loaded
+        .reads
+        .iter()
+        .filter(|r| r.best_virus_score.is_some())
+        .count();
+    assert_eq!(loaded.histogram.counts.iter().sum::<u64>(), scored as u64);
+    let virus = loaded
+        .reads
+        .iter()
+        .filter(|r| r.call == ReadCall::Virus)
+        .count();
+    let fasta = dir.path().join("virus.fa");
+    assert_eq!(virus_fasta::export(&out, &fasta).unwrap(), virus as u64);
+    let text = std::fs::read_to_string(&fasta).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with('>')).count(), virus);
+
+    let info = resume::find(&out).expect("a manifest");
+    assert_eq!(info.state, "ok");
+    assert_eq!(info.settings.inputs, settings.inputs);
+    assert_eq!(info.settings.esm, settings.esm);
+
+    // NaNs in the data of a feature file: only the merge, which checks every value, sees it.
+    let victim = out.join("features/output_1.protein.safetensors");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let n = bytes.len();
+    bytes[n - 64..].fill(0xFF);
+    std::fs::write(&victim, bytes).unwrap();
+    let (status, _) = execute(&settings);
+    assert_ne!(status, RunStatus::Ok);
+    let groups = failures::group(failures::read_failures(&out).unwrap());
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!((groups[0].kind.as_str(), groups[0].count), ("corrupt", 1));
+    let entry = &groups[0].entries[0];
+    assert_eq!(
+        (entry.stage.as_str(), entry.item.as_str()),
+        ("merge", "output_1")
+    );
+    assert!(entry.files.contains(&victim));
+
+    // Retry failed, as the suggestion says: delete the files listed, resume.
+    for file in &entry.files {
+        std::fs::remove_file(file).unwrap();
+    }
+    let (status, _) = execute(&settings);
+    assert_eq!(status, RunStatus::Ok);
+    assert_eq!(failures::read_failures(&out).unwrap(), []);
+    assert_eq!(results::load(&out).unwrap().reads, loaded.reads);
+}

@@ -1,0 +1,117 @@
+// Starts the real app through tauri-driver (WebKitWebDriver underneath) and gives the tests
+// a selenium session plus small helpers. Needs a display: run under `xvfb-run` (make test).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, until } from 'selenium-webdriver';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '../..');
+export const screenshots = join(repo, 'docs/screenshots');
+const port = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+
+/** The custom-protocol debug build (`make app-build`); VIRNUCPRO_DESKTOP_BIN overrides. */
+export function appBinary() {
+  const target = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
+  const bin = process.env.VIRNUCPRO_DESKTOP_BIN ?? join(target, 'debug/virnucpro-desktop');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it with \`make app-build\``);
+  return bin;
+}
+
+async function waitForPort(child, deadline) {
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/status`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('tauri-driver did not start listening in time');
+}
+
+/** A fresh home for the app's files (presets, demo output), never the user's. */
+export function freshHome() {
+  return mkdtempSync(join(tmpdir(), 'virnucpro-e2e-'));
+}
+
+/** Launch the app with its data in `home` (XDG folders). Returns { driver, dataHome, stop }. */
+export async function launch(home) {
+  const dataHome = join(home, 'data');
+  mkdirSync(dataHome, { recursive: true });
+  const env = {
+    ...process.env,
+    XDG_DATA_HOME: dataHome,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+    // The GTK file chooser's dconf warnings otherwise (../shared/docs/tauri.md).
+    GSETTINGS_BACKEND: 'memory',
+  };
+  const tauriDriver = spawn('tauri-driver', ['--port', String(port)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitForPort(tauriDriver, Date.now() + 30_000);
+  const driver = await new Builder()
+    .usingServer(`http://127.0.0.1:${port}/`)
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: appBinary() } })
+    .build();
+  async function stop() {
+    try {
+      await withTimeout(driver.quit(), 15_000, 'closing the app');
+    } finally {
+      const exited = new Promise((r) => tauriDriver.once('exit', r));
+      tauriDriver.kill('SIGTERM');
+      await withTimeout(exited, 5_000, 'tauri-driver exit').catch(() => tauriDriver.kill('SIGKILL'));
+      tauriDriver.unref();
+    }
+  }
+  return { driver, dataHome, stop };
+}
+
+/** The element for a CSS selector, once it is there and shown. */
+export async function shown(driver, css, timeout = 30_000) {
+  const element = await driver.wait(until.elementLocated(By.css(css)), timeout, `${css} never appeared`);
+  await driver.wait(until.elementIsVisible(element), timeout, `${css} never became visible`);
+  return element;
+}
+
+/** Click `css` once it is enabled, scrolled to the middle of the window first (the
+ * window is 1280x800; a button may sit below the fold or under the status bar). */
+export async function click(driver, css, timeout = 30_000) {
+  const element = await shown(driver, css, timeout);
+  await driver.wait(until.elementIsEnabled(element), timeout, `${css} stayed disabled`);
+  await driver.executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
+  await element.click();
+  return element;
+}
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+export async function withTimeout(promise, ms, what) {
+  let timer;
+  const guard = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A PNG of the window into docs/screenshots/NAME.png. Guarded by a timeout: WebKitWebDriver
+ * screenshots can hang (tauri.md); a hung one fails the test instead of blocking it.
+ */
+export async function screenshot(driver, name, timeout = 20_000) {
+  // Two animation frames: the page has painted what the DOM already says.
+  await withTimeout(
+    driver.executeAsyncScript('const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));'),
+    timeout,
+    `painting before screenshot ${name}`,
+  );
+  const png = await withTimeout(driver.takeScreenshot(), timeout, `screenshot ${name}`);
+  mkdirSync(screenshots, { recursive: true });
+  writeFileSync(join(screenshots, `${name}.png`), Buffer.from(png, 'base64'));
+}
