@@ -181,7 +181,8 @@ pub struct Histogram {
 pub struct Results {
     pub out_dir: PathBuf,
     pub reads: Vec<ReadRow>,
-    pub frames: Vec<FrameRow>,
+    /// Frames scored in all (a read's frames come from `load_read_frames`).
+    pub frames_scored: u64,
     pub histogram: Histogram,
 }
 

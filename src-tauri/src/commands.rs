@@ -13,8 +13,8 @@ use tauri_plugin_dialog::{DialogExt, FilePath};
 use virnucpro_core::events::RunSummary;
 
 use crate::api::{
-    FailureGroup, InputScan, ModelCheck, ModelRole, Preset, Results, ResumeInfo, RunSettings,
-    ShellEvent, SystemInfo,
+    FailureGroup, FrameRow, InputScan, ModelCheck, ModelRole, Preset, Results, ResumeInfo,
+    RunSettings, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::state::AppState;
@@ -200,6 +200,16 @@ pub async fn export_failures(
 pub async fn load_results(state: State<'_, AppState>, out_dir: PathBuf) -> CommandResult<Results> {
     state.scope.check(&out_dir)?;
     blocking(move || results::load(&out_dir)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_read_frames(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+    read_id: String,
+) -> CommandResult<Vec<FrameRow>> {
+    state.scope.check(&out_dir)?;
+    blocking(move || results::load_read_frames(&out_dir, &read_id)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

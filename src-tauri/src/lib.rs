@@ -44,6 +44,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::load_failures,
         commands::export_failures,
         commands::load_results,
+        commands::load_read_frames,
         commands::export_virus_fasta,
         commands::open_folder,
         commands::list_presets,

@@ -1,6 +1,8 @@
-//! A finished run's results for the results screen: `read_summary.tsv` (one row per read),
-//! `prediction_results.txt` (one row per scored frame) and a histogram of the reads' best
-//! virus scores.
+//! A finished run's results for the results screen: `read_summary.tsv` (one row per read)
+//! and a histogram of the reads' best virus scores up front, and one read's rows of
+//! `prediction_results.txt` (its scored frames) when the user picks it. Sending every frame
+//! up front would not scale: 100 000 reads are about a million frames, 110 MB as JSON.
+use std::io::BufRead;
 use std::path::Path;
 
 use virnucpro_core::report::{
@@ -76,8 +78,8 @@ pub fn histogram(reads: &[ReadRow]) -> Histogram {
     }
 }
 
-/// The rows of `read_summary.tsv` in `out_dir`; `not_found` before a run has written it.
-pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
+/// `read_summary.tsv` in `out_dir`; `not_found` before a run has written it.
+fn load_reads_path(out_dir: &Path) -> CommandResult<std::path::PathBuf> {
     let summary = RunLayout::new(out_dir).read_summary();
     if !summary.exists() {
         return Err(CommandError::not_found(format!(
@@ -85,25 +87,62 @@ pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
             out_dir.display()
         )));
     }
-    read_rows(&summary, READ_SUMMARY_HEADER, read_row)
+    Ok(summary)
 }
 
-/// The results in `out_dir`.
+/// The rows of `read_summary.tsv` in `out_dir`; `not_found` before a run has written it.
+pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
+    read_rows(&load_reads_path(out_dir)?, READ_SUMMARY_HEADER, read_row)
+}
+
+/// The results in `out_dir`: every read, the histogram and the number of scored frames.
 pub fn load(out_dir: &Path) -> CommandResult<Results> {
     let reads = load_reads(out_dir)?;
-    let frames_path = out_dir.join(RESULTS_FILE);
-    // A run where no shard could be scored writes no frame report.
-    let frames = if frames_path.exists() {
-        read_rows(&frames_path, RESULTS_HEADER, frame_row)?
-    } else {
-        Vec::new()
-    };
     Ok(Results {
         out_dir: out_dir.to_path_buf(),
         histogram: histogram(&reads),
+        frames_scored: reads.iter().map(|r| r.frames).sum(),
         reads,
-        frames,
     })
+}
+
+/// The scored frames of `read_id` in `out_dir`, in the report's order (chunk, then frame).
+/// One pass over `prediction_results.txt` that parses only the lines starting with the ID,
+/// so a click on a read costs a file scan, not a copy of the whole report in memory.
+pub fn load_read_frames(out_dir: &Path, read_id: &str) -> CommandResult<Vec<FrameRow>> {
+    // Same "no results yet" error as `load` before a run has finished.
+    load_reads_path(out_dir)?;
+    let path = out_dir.join(RESULTS_FILE);
+    // A run where no shard could be scored writes no frame report.
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let io = |err: std::io::Error| CommandError::io(&path, &err);
+    let file = std::fs::File::open(&path).map_err(&io)?;
+    let mut lines = std::io::BufReader::with_capacity(1 << 20, file).lines();
+    match lines.next().transpose().map_err(&io)? {
+        Some(header) if header == RESULTS_HEADER.trim_end() => {}
+        _ => {
+            return Err(CommandError::invalid(format!(
+                "{}: unexpected header (not written by VirNucPro?)",
+                path.display()
+            )))
+        }
+    }
+    let mut frames = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line = line.map_err(&io)?;
+        if !line.starts_with(read_id) {
+            continue;
+        }
+        let row = frame_row(line.split('\t').collect()).ok_or_else(|| {
+            CommandError::invalid(format!("{}: line {} cannot be read", path.display(), i + 2))
+        })?;
+        if row.read_id == read_id {
+            frames.push(row);
+        }
+    }
+    Ok(frames)
 }
 
 #[cfg(test)]
@@ -135,6 +174,7 @@ mod tests {
         write_run(dir.path());
         let results = load(dir.path()).unwrap();
         assert_eq!(results.reads.len(), 4);
+        assert_eq!(results.frames_scored, 4 + 1 + 1);
         assert_eq!(results.reads[0].best_virus_score, Some(0.95));
         assert_eq!(results.reads[1].best_virus_score, None);
         let calls: Vec<ReadCall> = results.reads.iter().map(|r| r.call).collect();
@@ -147,13 +187,6 @@ mod tests {
                 ReadCall::Virus
             ]
         );
-        let frame = &results.frames[1];
-        assert_eq!(
-            (frame.read_id.as_str(), frame.chunk, frame.frame.as_str()),
-            ("r1", 2, "R3")
-        );
-        assert_eq!(frame.prediction, FrameCall::Virus);
-        assert_eq!(results.frames[2].read_id, "s_x");
         let h = &results.histogram;
         assert_eq!(h.edges.len(), BINS + 1);
         assert_eq!((h.edges[0], h.edges[BINS]), (0.0, 1.0));
@@ -164,9 +197,51 @@ mod tests {
     }
 
     #[test]
+    fn a_read_s_frames_load_on_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path());
+        // `r1` is a prefix of `r10`, whose frames are not r1's.
+        std::fs::write(
+            dir.path().join(RESULTS_FILE),
+            format!(
+                "{RESULTS_HEADER}r1_chunk_1F1\tothers\t0.9\t0.1\nr10_chunk_1F2\tvirus\t0.3\t0.7\n\
+                 r1_chunk_2R3\tvirus\t0.05\t0.95\ns_x_chunk_1F3\tothers\t0.8\t0.2\n"
+            ),
+        )
+        .unwrap();
+        let frames = load_read_frames(dir.path(), "r1").unwrap();
+        let got: Vec<_> = frames
+            .iter()
+            .map(|f| {
+                (
+                    f.sequence_id.as_str(),
+                    f.chunk,
+                    f.frame.as_str(),
+                    f.prediction,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("r1_chunk_1F1", 1, "F1", FrameCall::Others),
+                ("r1_chunk_2R3", 2, "R3", FrameCall::Virus)
+            ]
+        );
+        assert_eq!((frames[1].score_other, frames[1].score_virus), (0.05, 0.95));
+        assert_eq!(load_read_frames(dir.path(), "s_x").unwrap().len(), 1);
+        assert!(load_read_frames(dir.path(), "empty").unwrap().is_empty());
+        // No frame report (no shard could be scored): no frames, not an error.
+        std::fs::remove_file(dir.path().join(RESULTS_FILE)).unwrap();
+        assert!(load_read_frames(dir.path(), "r1").unwrap().is_empty());
+    }
+
+    #[test]
     fn missing_or_foreign_files_are_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let err = load(dir.path()).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::NotFound);
+        let err = load_read_frames(dir.path(), "r1").unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorKind::NotFound);
         write_run(dir.path());
         std::fs::write(
@@ -174,9 +249,17 @@ mod tests {
             format!("{RESULTS_HEADER}r1_chunk_1F1\tmaybe\t0.9\t0.1\n"),
         )
         .unwrap();
-        let err = load(dir.path()).unwrap_err();
+        let err = load_read_frames(dir.path(), "r1").unwrap_err();
         assert!(
             err.message.contains("prediction_results.txt: line 2"),
+            "{}",
+            err.message
+        );
+        std::fs::write(dir.path().join(RESULTS_FILE), "id\tcall\n").unwrap();
+        let err = load_read_frames(dir.path(), "r1").unwrap_err();
+        assert!(
+            err.message
+                .contains("prediction_results.txt: unexpected header"),
             "{}",
             err.message
         );

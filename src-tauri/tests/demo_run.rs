@@ -70,7 +70,20 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
 
     let loaded = results::load(&out).unwrap();
     assert_eq!(loaded.reads.len(), 120);
-    assert!(!loaded.frames.is_empty());
+    let report = std::fs::read_to_string(out.join("prediction_results.txt")).unwrap();
+    assert_eq!(loaded.frames_scored, report.lines().count() as u64 - 1);
+    assert!(loaded.frames_scored > 0);
+    // Each read's frames, asked for one read at a time, are the ones its summary counts.
+    for read in &loaded.reads {
+        let frames = results::load_read_frames(&out, &read.read_id).unwrap();
+        assert_eq!(frames.len() as u64, read.frames, "{}", read.read_id);
+        assert!(frames.iter().all(|f| f.read_id == read.read_id));
+        let best = frames
+            .iter()
+            .map(|f| f.score_virus)
+            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+        assert_eq!(best, read.best_virus_score, "{}", read.read_id);
+    }
     let scored = loaded
         .reads
         .iter()

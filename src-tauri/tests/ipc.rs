@@ -122,6 +122,13 @@ fn presets_validation_and_the_scope_through_ipc() {
         .unwrap_err();
     assert_eq!(err["kind"], "not_allowed");
     let err = ui
+        .invoke(
+            "load_read_frames",
+            json!({ "out_dir": "/etc", "read_id": "r1" }),
+        )
+        .unwrap_err();
+    assert_eq!(err["kind"], "not_allowed");
+    let err = ui
         .invoke("import_preset", json!({ "path": "/etc/hostname" }))
         .unwrap_err();
     assert_eq!(err["kind"], "not_allowed");
@@ -178,6 +185,23 @@ fn a_demo_run_through_ipc_resolves_with_its_summary() {
         .invoke("load_results", json!({ "out_dir": out_dir }))
         .unwrap();
     assert_eq!(results["reads"].as_array().unwrap().len(), 120);
+    let read = results["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["frames"].as_u64() > Some(0))
+        .expect("a read with scored frames");
+    let frames = ui
+        .invoke(
+            "load_read_frames",
+            json!({ "out_dir": out_dir, "read_id": read["read_id"] }),
+        )
+        .unwrap();
+    assert_eq!(
+        frames.as_array().unwrap().len() as u64,
+        read["frames"].as_u64().unwrap()
+    );
+    assert_eq!(frames[0]["read_id"], read["read_id"]);
     assert_eq!(
         ui.invoke("load_failures", json!({ "out_dir": out_dir })),
         Ok(json!([]))

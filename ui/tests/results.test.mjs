@@ -12,11 +12,24 @@ const FINISHED = { ...VALID_SETTINGS, out_dir: '/data/results/run41' };
 /**
  * What the backend holds, to check the screen against.
  * @param {import('playwright-core').Page} page
- * @returns {Promise<{ reads: any[], frames: any[], histogram: { edges: number[], counts: number[] } }>}
+ * @returns {Promise<{ reads: any[], frames_scored: number, histogram: { edges: number[], counts: number[] } }>}
  */
 function backendResults(page) {
   // @ts-ignore: the mock's IPC entry point
   return page.evaluate(() => window.__TAURI_INTERNALS__.invoke('load_results', { out_dir: '/data/results/run41' }));
+}
+
+/**
+ * One read's frames as the backend holds them.
+ * @param {import('playwright-core').Page} page @param {string} readId
+ * @returns {Promise<any[]>}
+ */
+function backendFrames(page, readId) {
+  return page.evaluate(
+    // @ts-ignore: the mock's IPC entry point
+    (id) => window.__TAURI_INTERNALS__.invoke('load_read_frames', { out_dir: '/data/results/run41', read_id: id }),
+    readId,
+  );
 }
 
 /** @param {import('playwright-core').Page} page */
@@ -115,18 +128,33 @@ test("the histogram draws the shell's 20 bins, virus-side bins marked", () =>
   }));
 
 test("choosing a read draws its virus score along its chunks and lists its frames", () =>
-  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+  withApp({ lastSettings: FINISHED }, async ({ page, calls }) => {
     await openResults(page);
-    const { reads, frames } = await backendResults(page);
+    const { reads, frames_scored } = await backendResults(page);
+    assert.equal(frames_scored, reads.reduce((n, r) => n + r.frames, 0));
+    await waitForText(page, '#results-totals', `${frames_scored.toLocaleString('en-US')} frames scored`);
     // A read with several chunks, one of them without a scored frame, on the first page.
     const firstPage = new Set(reads.map((r) => r.read_id).sort().slice(0, 100));
-    const read = reads.find((r) => firstPage.has(r.read_id) && r.chunks >= 3 && r.frames > 0 &&
-      [...Array(r.chunks).keys()].some((c) => !frames.some((f) => f.read_id === r.read_id && f.chunk === c + 1)));
+    /** @type {any} */
+    let read;
+    /** @type {any[]} */
+    let own = [];
+    for (const candidate of reads.filter((r) => firstPage.has(r.read_id) && r.chunks >= 3 && r.frames > 0)) {
+      const frames = await backendFrames(page, candidate.read_id);
+      if ([...Array(candidate.chunks).keys()].some((c) => !frames.some((f) => f.chunk === c + 1))) {
+        [read, own] = [candidate, frames];
+        break;
+      }
+    }
     assert.ok(read, 'the mock has such a read');
-    const own = frames.filter((f) => f.read_id === read.read_id);
+    assert.equal(own.length, read.frames);
+    const asked = (await calls('load_read_frames')).length;
 
     await page.click(`tr[data-read="${read.read_id}"] button`);
     await waitForText(page, '#read-detail-title', read.read_id);
+    await page.waitForSelector('#read-frames');
+    // The screen asked for this read's frames only, once.
+    assert.deepEqual((await calls('load_read_frames')).slice(asked), [{ out_dir: '/data/results/run41', read_id: read.read_id }]);
     assert.equal(await page.getAttribute(`tr[data-read="${read.read_id}"]`, 'aria-current'), 'true');
     const marks = await page.$$eval('#read-track rect', (rects) => rects.map((r) => ({ chunk: Number(r.getAttribute('data-chunk')), score: r.getAttribute('data-score'), cls: r.getAttribute('class') })));
     assert.deepEqual(marks.map((m) => m.chunk), [...Array(read.chunks).keys()].map((c) => c + 1));

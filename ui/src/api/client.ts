@@ -59,6 +59,8 @@ export const api = {
   loadFailures: (outDir: string) => call('load_failures', { out_dir: outDir }),
   exportFailures: (outDir: string, dest: string) => call('export_failures', { out_dir: outDir, dest }),
   loadResults: (outDir: string) => call('load_results', { out_dir: outDir }),
+  /** One read's scored frames (prediction_results.txt rows), in chunk then frame order. */
+  loadReadFrames: (outDir: string, readId: string) => call('load_read_frames', { out_dir: outDir, read_id: readId }),
   exportVirusFasta: (outDir: string, dest: string) =>
     call('export_virus_fasta', { out_dir: outDir, dest }),
   openFolder: (path: string) => call('open_folder', { path }),

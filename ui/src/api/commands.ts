@@ -6,6 +6,7 @@ import type {
   FailureGroup,
   FieldProblem,
   FileFilter,
+  FrameRow,
   InputScan,
   ModelCheck,
   ModelKind,
@@ -37,6 +38,7 @@ export interface Commands {
   load_failures: { args: { out_dir: string }; result: FailureGroup[] };
   export_failures: { args: { out_dir: string; dest: string }; result: null };
   load_results: { args: { out_dir: string }; result: Results };
+  load_read_frames: { args: { out_dir: string; read_id: string }; result: FrameRow[] };
   export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };
   open_folder: { args: { path: string }; result: null };
   list_presets: { args: NoArgs; result: Preset[] };

@@ -140,7 +140,8 @@ export interface FrameRow {
 export interface Results {
   out_dir: string;
   reads: ReadRow[];
-  frames: FrameRow[];
+  /** Frames scored in all; a read's frames come from `load_read_frames`. */
+  frames_scored: number;
   /** Best virus score per read, 20 bins on [0, 1]. */
   histogram: { edges: number[]; counts: number[] };
 }

@@ -59,18 +59,9 @@ export function pageOf<T>(rows: readonly T[], page: number): T[] {
   return rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
 }
 
-/** Frames grouped by read, each read's frames in chunk then frame order. */
-export function framesByRead(frames: readonly FrameRow[]): Map<string, FrameRow[]> {
-  const byRead = new Map<string, FrameRow[]>();
-  for (const frame of frames) {
-    const list = byRead.get(frame.read_id);
-    if (list) list.push(frame);
-    else byRead.set(frame.read_id, [frame]);
-  }
-  for (const list of byRead.values()) {
-    list.sort((a, b) => a.chunk - b.chunk || (a.frame < b.frame ? -1 : a.frame > b.frame ? 1 : 0));
-  }
-  return byRead;
+/** A read's frames in chunk then frame order (a copy). */
+export function inChunkOrder(frames: readonly FrameRow[]): FrameRow[] {
+  return [...frames].sort((a, b) => a.chunk - b.chunk || (a.frame < b.frame ? -1 : a.frame > b.frame ? 1 : 0));
 }
 
 export interface ChunkScore {

@@ -1,5 +1,6 @@
 // Results of a run: the score histogram, a sortable and filterable per-read table (paged,
-// so 100k reads stay fast), and for the selected read its per-chunk track and frames.
+// so 100k reads stay fast), and for the selected read its per-chunk track and frames,
+// fetched for that read alone (every frame of a big run would be hundreds of MB of JSON).
 import type { FrameRow, ReadRow, Results } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
 import { folderFreshness, type Screen } from '../app/screen';
@@ -12,7 +13,7 @@ import {
   callClass,
   chunkScores,
   DEFAULT_QUERY,
-  framesByRead,
+  inChunkOrder,
   pageCount,
   pageOf,
   PAGE_SIZE,
@@ -37,7 +38,6 @@ const FILTER_DELAY_MS = 150;
 
 interface Loaded {
   results: Results;
-  frames: Map<string, FrameRow[]>;
 }
 
 function callBadge(call: string): HTMLElement {
@@ -188,24 +188,47 @@ export function resultsScreen(ctx: AppContext): Screen {
   }
 
   // ---- selected read ----
+  // Counts selections, so frames that arrive after another read was chosen are dropped.
+  let selection = 0;
   function select(readId: string | null): void {
     selected = readId;
+    selection += 1;
     const read = loaded?.results.reads.find((r) => r.read_id === readId);
     if (loaded === null || read === undefined) {
       replaceChildren(detail, h('p', { class: 'muted' }, 'Choose a read in the table to see its score along the read.'));
     } else {
-      const frames = loaded.frames.get(read.read_id) ?? [];
-      replaceChildren(
-        detail,
-        h('h4', { id: 'read-detail-title' }, read.read_id, ' ', callBadge(read.call)),
-        trackSvg(read.read_id, chunkScores(read.chunks, frames)),
-        frames.length > 0 ? framesTable(frames) : h('p', { class: 'muted' }, 'No frame of this read was scored.'),
-      );
+      const title = h('h4', { id: 'read-detail-title' }, read.read_id, ' ', callBadge(read.call));
+      if (read.frames === 0) {
+        showFrames(read, title, []);
+      } else {
+        replaceChildren(detail, title, h('p', { class: 'muted', id: 'read-frames-loading' }, 'Loading its frames…'));
+        void fetchFrames(loaded.results.out_dir, read, title, selection);
+      }
     }
     for (const row of body.querySelectorAll<HTMLElement>('tr[data-read]')) {
       if (row.dataset['read'] === readId) row.setAttribute('aria-current', 'true');
       else row.removeAttribute('aria-current');
     }
+  }
+
+  async function fetchFrames(outDir: string, read: ReadRow, title: HTMLElement, asked: number): Promise<void> {
+    try {
+      const frames = await ctx.api.loadReadFrames(outDir, read.read_id);
+      if (asked === selection) showFrames(read, title, inChunkOrder(frames));
+    } catch (reason) {
+      if (asked !== selection) return;
+      replaceChildren(detail, title, h('p', { class: 'muted' }, 'Its frames could not be loaded.'));
+      reportFailure(ctx, `load the frames of ${read.read_id}`, reason);
+    }
+  }
+
+  function showFrames(read: ReadRow, title: HTMLElement, frames: FrameRow[]): void {
+    replaceChildren(
+      detail,
+      title,
+      trackSvg(read.read_id, chunkScores(read.chunks, frames)),
+      frames.length > 0 ? framesTable(frames) : h('p', { class: 'muted' }, 'No frame of this read was scored.'),
+    );
   }
 
   // ---- loading and actions ----
@@ -220,7 +243,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     if (outDir !== '') {
       try {
         const results = await ctx.api.loadResults(outDir);
-        loaded = { results, frames: framesByRead(results.frames) };
+        loaded = { results };
       } catch (reason) {
         totals.textContent = 'No results to show.';
         reportFailure(ctx, 'load the results', reason);
@@ -229,7 +252,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     if (loaded !== null) {
       const { reads } = loaded.results;
       const virus = reads.filter((r) => r.call === 'virus').length;
-      totals.textContent = `${formatCount(reads.length)} reads, ${formatCount(virus)} called virus, ${formatCount(loaded.results.frames.length)} frames scored`;
+      totals.textContent = `${formatCount(reads.length)} reads, ${formatCount(virus)} called virus, ${formatCount(loaded.results.frames_scored)} frames scored`;
       replaceChildren(histogramArea, histogramSvg(loaded.results.histogram));
     }
     actionButtons.fasta.disabled = loaded === null;

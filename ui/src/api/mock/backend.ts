@@ -4,11 +4,11 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { CommandArgs, CommandName, CommandResult } from '../commands';
-import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, Results, RunEvent, RunSettings } from '../types';
+import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, RunEvent, RunSettings } from '../types';
 import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
-import { makeFailures, makeResults } from './results';
+import { makeFailures, makeResults, type MockResults } from './results';
 import { mockRun } from './run';
 import {
   checkModel,
@@ -31,7 +31,7 @@ interface Folder {
   stagesDone: string[];
   failures: FailureGroup[];
   /** Made when first asked for: a 100k-read folder should not slow every start-up. */
-  results: (() => Results) | null;
+  results: (() => MockResults) | null;
   /** Runs in it that went to the end (not cancelled). */
   finishedRuns: number;
 }
@@ -104,6 +104,8 @@ function createHandlers(config: MockConfig): Handlers {
     if (presets.has(name)) fail('invalid', `a preset named “${name}” exists already`);
   };
   const folder = (outDir: string) => folders.get(outDir) ?? fail('not_found', `${outDir} holds no VirNucPro run`);
+  const finishedResults = (outDir: string): MockResults =>
+    folder(outDir).results?.() ?? fail('not_found', `no read_summary.tsv in ${outDir}: the run did not finish`);
   const put = (p: Preset) => {
     presets.set(p.name, p);
     return p;
@@ -133,7 +135,8 @@ function createHandlers(config: MockConfig): Handlers {
       const known = folders.get(settings.out_dir);
       const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
       const failures = withFailures ? makeFailures(settings.out_dir) : [];
-      const results = makeResults(settings.out_dir, config.readCount);
+      const made = makeResults(settings.out_dir, config.readCount);
+      const { results } = made;
       const channel = on_event as Channel<RunEvent>;
       const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;
       let index = 0;
@@ -159,7 +162,7 @@ function createHandlers(config: MockConfig): Handlers {
             totals: {
               reads: results.reads.length,
               chunks: results.reads.reduce((n, r) => n + r.chunks, 0),
-              frames_scored: results.frames.length,
+              frames_scored: results.frames_scored,
               virus_chunks: results.reads.reduce((n, r) => n + r.virus_chunks, 0),
               virus_reads: results.reads.filter((r) => r.call === 'virus').length,
             },
@@ -177,7 +180,7 @@ function createHandlers(config: MockConfig): Handlers {
           settings,
           stagesDone: firstFailing < 0 ? stagesDone : stagesDone.filter((s) => STAGES.indexOf(s) < firstFailing),
           failures: finished ? failures : (known?.failures ?? []),
-          results: finished ? () => results : (known?.results ?? null),
+          results: finished ? () => made : (known?.results ?? null),
           finishedRuns: (known?.finishedRuns ?? 0) + (finished ? 1 : 0),
         });
         return summary;
@@ -200,9 +203,10 @@ function createHandlers(config: MockConfig): Handlers {
       writtenFiles.set(dest, folder(out_dir).failures.map((g) => g.kind).join('\n'));
       return null;
     },
-    load_results: ({ out_dir }) => folder(out_dir).results?.() ?? fail('not_found', `no read_summary.tsv in ${out_dir}: the run did not finish`),
+    load_results: ({ out_dir }) => finishedResults(out_dir).results,
+    load_read_frames: ({ out_dir, read_id }) => finishedResults(out_dir).frames.get(read_id) ?? [],
     export_virus_fasta: ({ out_dir, dest }) => {
-      const results = folder(out_dir).results?.() ?? fail('not_found', `no results in ${out_dir}`);
+      const { results } = finishedResults(out_dir);
       const virus = results.reads.filter((r) => r.call === 'virus');
       writtenFiles.set(dest, virus.map((r) => `>${r.read_id}`).join('\n'));
       return virus.length;
@@ -263,7 +267,7 @@ export function installMockBackend(): void {
     if (cmd !== 'start_run') await sleep(config.latencyMs);
     const answer = await handler(args);
     // Answers are copied as the IPC would, except results: the UI only reads them, and
-    // copying 100k reads' frames (about 110 MB as JSON) would only slow the tests.
+    // copying 100k reads would only slow the tests.
     return cmd === 'load_results' ? answer : clone(answer);
   });
 }

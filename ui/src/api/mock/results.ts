@@ -75,18 +75,27 @@ export function histogramOf(reads: ReadRow[]): Results['histogram'] {
   return { edges: Array.from({ length: bins + 1 }, (_, i) => i / bins), counts };
 }
 
-export function makeResults(outDir: string, readCount: number): Results {
+/** A folder's results as the mock holds them: what `load_results` answers, and every
+ * read's frames for `load_read_frames`. */
+export interface MockResults {
+  results: Results;
+  frames: Map<string, FrameRow[]>;
+}
+
+export function makeResults(outDir: string, readCount: number): MockResults {
   const random = seededRandom(seedOf(outDir));
   const reads: ReadRow[] = [];
-  const frames: FrameRow[] = [];
+  const frames = new Map<string, FrameRow[]>();
+  let framesScored = 0;
   for (let i = 1; i <= readCount; i += 1) {
     const readId = `read_${Math.floor(random() * 90) + 10}_${i}`;
     const chunks = 1 + Math.floor(random() * 5);
     const own = readFrames(readId, chunks, random() < 0.18, random);
-    frames.push(...own);
+    frames.set(readId, own);
+    framesScored += own.length;
     reads.push(summarise(readId, chunks, own));
   }
-  return { out_dir: outDir, reads, frames, histogram: histogramOf(reads) };
+  return { results: { out_dir: outDir, reads, frames_scored: framesScored, histogram: histogramOf(reads) }, frames };
 }
 
 /** Failures of two kinds, as the merge stage reports them. */
