@@ -1,5 +1,6 @@
 // The real app in a real window (Xvfb + tauri-driver + WebKitWebDriver): load the Demo
-// preset, run it on the CPU, see every stage reach 100 % and the results table fill; then
+// preset, run it on the CPU, see every stage reach 100 %, the results table fill and a
+// read's frames load; then
 // damage one feature file of the run, resume, and see the shard under its failure kind.
 // Selectors are the "UI test hooks" of docs/desktop-api.md.
 import { strict as assert } from 'node:assert';
@@ -59,6 +60,22 @@ test('the Demo preset runs to 100 % and fills the results table', { timeout: RUN
   await shown(driver, '#read-table tbody tr');
   const rows = await driver.findElements(By.css('#read-table tbody tr'));
   assert.ok(rows.length > 0, 'the results table has rows');
+  // A read with several chunks and scored frames: its track and frames come from the
+  // shell's load_read_frames through the real IPC.
+  const read = await driver.executeScript(() => {
+    for (const row of document.querySelectorAll('#read-table tbody tr[data-read]')) {
+      const [chunks, frames] = [1, 2].map((i) => Number(row.children[i].textContent.replace(/,/g, '')));
+      if (chunks >= 3 && frames > 0) return { id: row.getAttribute('data-read'), chunks, frames };
+    }
+    return null;
+  });
+  assert.ok(read, 'the first page has a read with 3+ chunks and scored frames');
+  await click(driver, `tr[data-read="${read.id}"] button`);
+  await shown(driver, '#read-frames tbody tr');
+  assert.equal((await driver.findElements(By.css('#read-frames tbody tr'))).length, read.frames, `frames of ${read.id}`);
+  assert.equal((await driver.findElements(By.css('#read-track rect'))).length, read.chunks, `chunks of ${read.id}`);
+  // The click scrolled the table into view; the screenshot shows the page from its top.
+  await driver.executeScript(() => window.scrollTo(0, 0));
   await screenshot(driver, 'results');
 });
 
