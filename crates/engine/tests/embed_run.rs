@@ -483,15 +483,65 @@ fn cancellation_leaves_only_complete_files() {
     check_outputs(&s);
 }
 
-#[test]
-fn model_load_failure_is_an_error_and_settings_are_checked() {
-    let s = setup(1, 3);
-    let broken = |_: Device| -> Result<Box<dyn Encode>, EmbedError> {
+/// A model whose weights are missing; counts the attempts to load it in `loads`.
+fn missing_weights(
+    loads: &AtomicUsize,
+) -> impl Fn(Device) -> Result<Box<dyn Encode>, EmbedError> + Sync + '_ {
+    move |_| {
+        loads.fetch_add(1, Ordering::SeqCst);
         Err(EmbedError::Load {
             device: "cpu".into(),
             message: "weights.bin: missing".into(),
         })
-    };
+    }
+}
+
+#[test]
+fn nothing_to_embed_loads_no_model() {
+    let s = setup(2, 5);
+    let (report, _) = run(
+        &s,
+        vec![Device::Cpu],
+        100,
+        &summer(i64::MAX),
+        &CancelToken::new(),
+    );
+    assert!(report.unwrap().failed().next().is_none());
+    // Every output is up to date: a model that cannot even load is never asked to.
+    let loads = AtomicUsize::new(0);
+    let broken = missing_weights(&loads);
+    let (report, events) = run(
+        &s,
+        vec![Device::Cpu, Device::Cpu],
+        100,
+        &broken,
+        &CancelToken::new(),
+    );
+    let report = report.unwrap();
+    assert!(report
+        .files
+        .iter()
+        .all(|f| f.status == FileStatus::UpToDate));
+    assert_eq!(loads.load(Ordering::SeqCst), 0);
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, EmbedEvent::WorkerReady { .. })));
+    // One changed input: now the models load, and the broken one is an error.
+    write_fasta(
+        s.inputs[0].parent().unwrap(),
+        "output_2.fa",
+        &[("changed", "ACGT")],
+    );
+    let (report, _) = run(&s, vec![Device::Cpu], 100, &broken, &CancelToken::new());
+    assert!(report.is_err());
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn model_load_failure_is_an_error_and_settings_are_checked() {
+    let s = setup(1, 3);
+    let loads = AtomicUsize::new(0);
+    let broken = missing_weights(&loads);
     let (report, _) = run(
         &s,
         vec![Device::Cpu, Device::Cpu],
@@ -504,6 +554,8 @@ fn model_load_failure_is_an_error_and_settings_are_checked() {
         err.to_string(),
         "cannot load the model on cpu: weights.bin: missing"
     );
+    // Both workers tried: a run is an error only when no device could load the model.
+    assert_eq!(loads.load(Ordering::SeqCst), 2);
 
     let (report, _) = run(&s, vec![], 100, &summer(i64::MAX), &CancelToken::new());
     assert!(report.unwrap_err().to_string().contains("no device"));

@@ -189,17 +189,19 @@ pub fn embed_stream(
     // One planned file waits while the feeder queues the previous one's batches.
     let (plan_tx, plan_rx) = bounded::<Planned>(1);
     let (msg_tx, msg_rx) = unbounded::<Msg>();
+    // The reader lets the workers load their models when it plans the first batch.
+    let (start_tx, start_rx) = bounded::<()>(options.devices.len());
     let factories: Vec<&dyn EncoderFactory> = models.iter().map(|m| m.factory).collect();
     std::thread::scope(|scope| {
         for &device in &options.devices {
-            let (work_rx, msg_tx) = (work_rx.clone(), msg_tx.clone());
+            let (start_rx, work_rx, msg_tx) = (start_rx.clone(), work_rx.clone(), msg_tx.clone());
             let (factories, stop) = (&factories, &stop);
             scope.spawn(move || {
                 let report = |r| msg_tx.send(Msg::Worker(r)).is_ok();
                 // A worker that dies must still be counted, or the feeder could wait
                 // forever for a free worker.
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_worker(device, factories, work_rx, &report, stop)
+                    run_worker(device, factories, start_rx, work_rx, &report, stop)
                 }));
                 if ran.is_err() {
                     report(Report::LoadFailed(EmbedError::Worker(format!(
@@ -211,7 +213,7 @@ pub fn embed_stream(
         }
         {
             let (msg_tx, stop) = (msg_tx.clone(), &stop);
-            scope.spawn(move || read_jobs(models, options, jobs, stop, plan_tx, msg_tx));
+            scope.spawn(move || read_jobs(models, options, jobs, stop, start_tx, plan_tx, msg_tx));
         }
         {
             let stop = &stop;
@@ -228,9 +230,11 @@ fn read_jobs(
     options: &EmbedOptions,
     jobs: Receiver<FileJob>,
     stop: &CancelToken,
+    start: Sender<()>,
     plans: Sender<Planned>,
     msgs: Sender<Msg>,
 ) {
+    let mut start = Some(start);
     let mut file = 0usize;
     loop {
         if stop.is_cancelled() {
@@ -314,6 +318,13 @@ fn read_jobs(
             tokens: tokenized.tokens,
             batches,
         };
+        if !planned.batches.is_empty() {
+            if let Some(start) = start.take() {
+                for _ in &options.devices {
+                    let _ = start.send(());
+                }
+            }
+        }
         // Blocks while the feeder still queues the previous file.
         if plans.send(planned).is_err() {
             break;

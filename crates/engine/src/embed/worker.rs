@@ -64,13 +64,20 @@ pub fn device_label(device: Device) -> String {
     }
 }
 
+/// `start` gives each worker one unit when the first batch is planned, and is dropped
+/// without one when there is nothing to embed (every output up to date): then no model is
+/// loaded, and a finished run resumes without the seconds that loading ESM-2 3B takes.
 pub(super) fn run_worker(
     device: Device,
     factories: &[&dyn EncoderFactory],
+    start: Receiver<()>,
     work: Receiver<Work>,
     report: &dyn Fn(Report) -> bool,
     cancel: &CancelToken,
 ) {
+    if start.recv().is_err() {
+        return;
+    }
     // Grad mode is per thread; embeddings never need it.
     let _no_grad = tch::no_grad_guard();
     let label = device_label(device);
