@@ -2,7 +2,6 @@
 //! and a histogram of the reads' best virus scores up front, and one read's rows of
 //! `prediction_results.txt` (its scored frames) when the user picks it. Sending every frame
 //! up front would not scale: 100 000 reads are about a million frames, 110 MB as JSON.
-use std::io::BufRead;
 use std::path::Path;
 
 use virnucpro_core::report::{
@@ -12,7 +11,7 @@ use virnucpro_engine::run::RunLayout;
 
 use crate::api::{FrameCall, FrameRow, Histogram, ReadCall, ReadRow, Results};
 use crate::error::{CommandError, CommandResult};
-use crate::tsv::read_rows;
+use crate::tsv::{read_rows, read_rows_where};
 
 /// Bins of the histogram on [0, 1].
 pub const BINS: usize = 20;
@@ -107,8 +106,8 @@ pub fn load(out_dir: &Path) -> CommandResult<Results> {
 }
 
 /// The scored frames of `read_id` in `out_dir`, in the report's order (chunk, then frame).
-/// One pass over `prediction_results.txt` that parses only the lines starting with the ID,
-/// so a click on a read costs a file scan, not a copy of the whole report in memory.
+/// One streaming pass over `prediction_results.txt` that parses only the lines starting
+/// with the ID, so a click on a read costs a file scan, not the whole report in memory.
 pub fn load_read_frames(out_dir: &Path, read_id: &str) -> CommandResult<Vec<FrameRow>> {
     // Same "no results yet" error as `load` before a run has finished.
     load_reads_path(out_dir)?;
@@ -117,32 +116,12 @@ pub fn load_read_frames(out_dir: &Path, read_id: &str) -> CommandResult<Vec<Fram
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let io = |err: std::io::Error| CommandError::io(&path, &err);
-    let file = std::fs::File::open(&path).map_err(&io)?;
-    let mut lines = std::io::BufReader::with_capacity(1 << 20, file).lines();
-    match lines.next().transpose().map_err(&io)? {
-        Some(header) if header == RESULTS_HEADER.trim_end() => {}
-        _ => {
-            return Err(CommandError::invalid(format!(
-                "{}: unexpected header (not written by VirNucPro?)",
-                path.display()
-            )))
-        }
-    }
-    let mut frames = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let line = line.map_err(&io)?;
-        if !line.starts_with(read_id) {
-            continue;
-        }
-        let row = frame_row(line.split('\t').collect()).ok_or_else(|| {
-            CommandError::invalid(format!("{}: line {} cannot be read", path.display(), i + 2))
-        })?;
-        if row.read_id == read_id {
-            frames.push(row);
-        }
-    }
-    Ok(frames)
+    read_rows_where(
+        &path,
+        RESULTS_HEADER,
+        |line| line.starts_with(read_id),
+        |fields| frame_row(fields).map(|row| (row.read_id == read_id).then_some(row)),
+    )
 }
 
 #[cfg(test)]
