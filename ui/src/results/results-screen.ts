@@ -36,10 +36,6 @@ const CALL_LABELS: Record<Exclude<CallFilter, 'all'>, string> = { virus: 'virus'
 // Typing in the ID filter re-filters up to 100k reads: wait for a pause.
 const FILTER_DELAY_MS = 150;
 
-interface Loaded {
-  results: Results;
-}
-
 function callBadge(call: string): HTMLElement {
   const cls = callClass(call);
   return h('span', { class: `badge call-${cls}` }, CALL_LABELS[cls]);
@@ -70,7 +66,7 @@ function framesTable(frames: FrameRow[]): HTMLElement {
 }
 
 export function resultsScreen(ctx: AppContext): Screen {
-  let loaded: Loaded | null = null;
+  let loaded: Results | null = null;
   let query: ReadQuery = { ...DEFAULT_QUERY };
   let rows: ReadRow[] = [];
   let page = 0;
@@ -167,7 +163,7 @@ export function resultsScreen(ctx: AppContext): Screen {
         ),
       ),
     );
-    const all = loaded?.results.reads.length ?? 0;
+    const all = loaded?.reads.length ?? 0;
     const from = rows.length === 0 ? 0 : page * PAGE_SIZE + 1;
     const to = Math.min(rows.length, (page + 1) * PAGE_SIZE);
     countLine.textContent = `Showing ${formatCount(from)}–${formatCount(to)} of ${formatCount(rows.length)} reads${rows.length === all ? '' : ` (${formatCount(all)} in all)`}`;
@@ -177,7 +173,7 @@ export function resultsScreen(ctx: AppContext): Screen {
   }
 
   function refreshRows(): void {
-    rows = loaded === null ? [] : queryReads(loaded.results.reads, query);
+    rows = loaded === null ? [] : queryReads(loaded.reads, query);
     renderHead();
     renderPage();
   }
@@ -193,7 +189,7 @@ export function resultsScreen(ctx: AppContext): Screen {
   function select(readId: string | null): void {
     selected = readId;
     selection += 1;
-    const read = loaded?.results.reads.find((r) => r.read_id === readId);
+    const read = loaded?.reads.find((r) => r.read_id === readId);
     if (loaded === null || read === undefined) {
       replaceChildren(detail, h('p', { class: 'muted' }, 'Choose a read in the table to see its score along the read.'));
     } else {
@@ -202,7 +198,7 @@ export function resultsScreen(ctx: AppContext): Screen {
         showFrames(read, title, []);
       } else {
         replaceChildren(detail, title, h('p', { class: 'muted', id: 'read-frames-loading' }, 'Loading its frames…'));
-        void fetchFrames(loaded.results.out_dir, read, title, selection);
+        void fetchFrames(loaded.out_dir, read, title, selection);
       }
     }
     for (const row of body.querySelectorAll<HTMLElement>('tr[data-read]')) {
@@ -242,18 +238,17 @@ export function resultsScreen(ctx: AppContext): Screen {
     actionButtons.open.disabled = actionButtons.fasta.disabled = outDir === '';
     if (outDir !== '') {
       try {
-        const results = await ctx.api.loadResults(outDir);
-        loaded = { results };
+        loaded = await ctx.api.loadResults(outDir);
       } catch (reason) {
         totals.textContent = 'No results to show.';
         reportFailure(ctx, 'load the results', reason);
       }
     }
     if (loaded !== null) {
-      const { reads } = loaded.results;
+      const { reads } = loaded;
       const virus = reads.filter((r) => r.call === 'virus').length;
-      totals.textContent = `${formatCount(reads.length)} reads, ${formatCount(virus)} called virus, ${formatCount(loaded.results.frames_scored)} frames scored`;
-      replaceChildren(histogramArea, histogramSvg(loaded.results.histogram));
+      totals.textContent = `${formatCount(reads.length)} reads, ${formatCount(virus)} called virus, ${formatCount(loaded.frames_scored)} frames scored`;
+      replaceChildren(histogramArea, histogramSvg(loaded.histogram));
     }
     actionButtons.fasta.disabled = loaded === null;
     page = 0;
@@ -267,7 +262,7 @@ export function resultsScreen(ctx: AppContext): Screen {
   }
 
   async function exportFasta(): Promise<void> {
-    const outDir = loaded?.results.out_dir;
+    const outDir = loaded?.out_dir;
     if (outDir === undefined) return;
     try {
       const dest = await ctx.api.pickSaveFile('Export virus reads as FASTA', 'virus_reads.fa');
