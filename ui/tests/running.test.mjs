@@ -80,7 +80,7 @@ test('a flood of progress events is drawn at most once per animation frame', () 
       });
     });
     await runToEnd(page);
-    await waitForText(page, 'tr[data-stage=prepare]', '1,200 / 1,200 reads (100%)');
+    await waitForText(page, 'tr[data-stage=prepare]', '1,200 reads (100%)');
     const { counterWrites, frames } = await page.evaluate(() => {
       const w = /** @type {any} */ (window);
       return { counterWrites: w.counterWrites, frames: w.frames };
@@ -88,6 +88,19 @@ test('a flood of progress events is drawn at most once per animation frame', () 
     // 5 steps x 401 events reached the prepare stage; one write per step (plus start and end).
     assert.ok(counterWrites <= 10, `${counterWrites} writes for 2,005 progress events`);
     assert.ok(counterWrites <= frames, `${counterWrites} writes in ${frames} frames`);
+  }));
+
+test('a stage with no known total shows its count and an indeterminate bar, not 0%', () =>
+  withApp({ lastSettings: VALID_SETTINGS, holdStage: 'prepare' }, async ({ page }) => {
+    await page.waitForSelector('#run-button:enabled');
+    await page.click('#run-button');
+    // The mock's prepare streams like the engine's: `total: null` until it ends.
+    await page.waitForSelector('tr[data-stage=prepare][data-state=running]');
+    await waitForText(page, 'tr[data-stage=prepare] td.num', /^[1-9][\d,]* reads$/);
+    const bar = await page.$eval('tr[data-stage=prepare] progress', (p) => ({ value: p.getAttribute('value'), max: p.getAttribute('max') }));
+    assert.deepEqual(bar, { value: null, max: '1' });
+    await page.click('#cancel-run');
+    await page.waitForSelector('#run-summary:not([hidden])');
   }));
 
 test('Cancel stops the run at the next step; it can then be resumed from the summary or Setup', () =>

@@ -62,12 +62,20 @@ function updateStage(view: StageRow, stage: StageProgress): void {
     bar.max = Math.max(stage.total, 1);
     bar.value = stage.total === 0 && stage.state === 'done' ? 1 : stage.done;
   }
-  const percent = stage.total ? Math.floor((100 * stage.done) / stage.total) : stage.state === 'done' ? 100 : 0;
+  // No share of an unknown total while running (a streaming prepare counts reads as it
+  // goes): "176,128 reads", not "176,128 reads (0%)".
+  const percent = stage.total
+    ? Math.floor((100 * stage.done) / stage.total)
+    : stage.state === 'done'
+      ? 100
+      : stage.total === null
+        ? null
+        : 0;
   setText(
     view.count,
     stage.state === 'waiting'
       ? ''
-      : `${formatCount(stage.done)}${stage.total === null ? '' : ` / ${formatCount(stage.total)}`} ${stage.unit} (${percent}%)`,
+      : `${formatCount(stage.done)}${stage.total === null ? '' : ` / ${formatCount(stage.total)}`} ${stage.unit}${percent === null ? '' : ` (${percent}%)`}`,
   );
   setText(view.rate, stage.state === 'running' && stage.rate > 0 ? `${formatRate(stage.rate)} ${stage.unit}/s` : '');
   setText(view.eta, stage.state === 'running' && stage.etaSeconds !== null ? formatDuration(stage.etaSeconds) : '');

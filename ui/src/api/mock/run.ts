@@ -9,10 +9,13 @@ interface StageShape {
   total: number;
   /** Items (shards, files) counted at the end of the stage. */
   items: number;
+  /** Announced with `total: null`, as the engine's streaming prepare is: it counts reads
+   * as it reads them and cannot know how many are coming. */
+  streamed?: boolean;
 }
 
 const SHAPES: Record<Stage, StageShape> = {
-  prepare: { unit: 'reads', total: 1200, items: 8 },
+  prepare: { unit: 'reads', total: 1200, items: 8, streamed: true },
   embed_dna: { unit: 'sequences', total: 3300, items: 8 },
   embed_protein: { unit: 'sequences', total: 3300, items: 8 },
   merge: { unit: 'shards', total: 8, items: 8 },
@@ -63,7 +66,8 @@ export async function mockRun(options: RunOptions, restart: boolean): Promise<Ru
   for (const stage of STAGES) {
     const shape = SHAPES[stage];
     const stageStart = performance.now();
-    send({ event: 'stage_started', stage, total: shape.total, unit: shape.unit });
+    const announced = shape.streamed ? null : shape.total;
+    send({ event: 'stage_started', stage, total: announced, unit: shape.unit });
     if (options.stagesDone.includes(stage)) {
       send({ event: 'stage_finished', stage, counts: { done: 0, reused: shape.items, failed: 0 }, seconds: 0.01 });
       done.push(stage);
@@ -89,7 +93,8 @@ export async function mockRun(options: RunOptions, restart: boolean): Promise<Ru
         const fraction = (step - b / (config.burst + 1)) / config.progressSteps;
         const value = Math.round(shape.total * fraction);
         const rate = value / elapsed;
-        send({ event: 'stage_progress', stage, done: value, total: shape.total, unit: shape.unit, rate, eta_seconds: rate > 0 ? (shape.total - value) / rate : null });
+        const eta = rate > 0 && announced !== null ? (announced - value) / rate : null;
+        send({ event: 'stage_progress', stage, done: value, total: announced, unit: shape.unit, rate, eta_seconds: eta });
       }
       if (EMBED_STAGES.includes(stage)) {
         settings.devices.forEach((device, i) => {
