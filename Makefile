@@ -46,8 +46,11 @@ app: app-build
 	$(APP_BIN)
 
 # The real-window test: the app under Xvfb, driven by tauri-driver + WebKitWebDriver.
+# The tests take well under a minute; the timeout turns a hang (an app left running keeps
+# the test runner's pipe open) into a failure instead of eating CI's time.
 test-e2e: app-build
-	VIRNUCPRO_DESKTOP_BIN=$(abspath $(APP_BIN)) xvfb-run -a -s "-screen 0 1920x1080x24" npm run e2e
+	VIRNUCPRO_DESKTOP_BIN=$(abspath $(APP_BIN)) timeout --kill-after=10 600 \
+		xvfb-run -a -s "-screen 0 1920x1080x24" npm run e2e
 
 lint: setup ui
 	$(CARGO) fmt --all --check

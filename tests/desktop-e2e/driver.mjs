@@ -11,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
 export const screenshots = join(repo, 'docs/screenshots');
 const port = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+// WebKitWebDriver's port under tauri-driver (its default).
+const nativePort = port + 1;
 
 /** The custom-protocol debug build (`make app-build`); VIRNUCPRO_DESKTOP_BIN overrides. */
 export function appBinary() {
@@ -34,6 +36,20 @@ async function waitForPort(child, deadline) {
   throw new Error('tauri-driver did not start listening in time');
 }
 
+/** Until nothing answers on `port`: a driver of the previous launch that is still going
+ * away would otherwise take the new session (and start an app nobody closes). */
+async function waitForPortFree(port, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/status`);
+    } catch {
+      return; // refused: free
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`port ${port} is still taken by an earlier WebDriver server`);
+}
+
 /** A fresh home for the app's files (presets, demo output), never the user's. */
 export function freshHome() {
   return mkdtempSync(join(tmpdir(), 'virnucpro-e2e-'));
@@ -51,15 +67,23 @@ export async function launch(home) {
     // The GTK file chooser's dconf warnings otherwise (../shared/docs/tauri.md).
     GSETTINGS_BACKEND: 'memory',
   };
-  const tauriDriver = spawn('tauri-driver', ['--port', String(port)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  for (const p of [port, nativePort]) await waitForPortFree(p, Date.now() + 15_000);
+  const tauriDriver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   await waitForPort(tauriDriver, Date.now() + 30_000);
   const driver = await new Builder()
     .usingServer(`http://127.0.0.1:${port}/`)
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application: appBinary() } })
     .build();
-  async function stop() {
+  /** End the session and tauri-driver. `appClosed`: the app has already exited (its
+   * window was closed), so the session cannot end cleanly and that is not an error. */
+  async function stop({ appClosed = false } = {}) {
     try {
-      await withTimeout(driver.quit(), 15_000, 'closing the app');
+      await withTimeout(driver.quit(), 15_000, 'closing the app').catch((e) => {
+        if (!appClosed) throw e;
+      });
     } finally {
       const exited = new Promise((r) => tauriDriver.once('exit', r));
       tauriDriver.kill('SIGTERM');
