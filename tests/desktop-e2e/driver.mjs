@@ -1,7 +1,7 @@
 // Starts the real app through tauri-driver (WebKitWebDriver underneath) and gives the tests
 // a selenium session plus small helpers. Needs a display: run under `xvfb-run` (make test).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,42 @@ async function waitForPortFree(port, deadline) {
   throw new Error(`port ${port} is still taken by an earlier WebDriver server`);
 }
 
+/** Live processes below `pid` (Linux /proc; zombies count as gone). */
+function descendants(pid) {
+  const children = new Map();
+  const state = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [st, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      state.set(Number(entry), st);
+      if (!children.has(Number(ppid))) children.set(Number(ppid), []);
+      children.get(Number(ppid)).push(Number(entry));
+    } catch {
+      // gone while we looked
+    }
+  }
+  const found = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const child of children.get(stack.pop()) ?? []) {
+      if (state.get(child) !== 'Z') found.push(child);
+      stack.push(child);
+    }
+  }
+  return found;
+}
+
+function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** A fresh home for the app's files (presets, demo output), never the user's. */
 export function freshHome() {
   return mkdtempSync(join(tmpdir(), 'virnucpro-e2e-'));
@@ -80,6 +116,10 @@ export async function launch(home) {
   /** End the session and tauri-driver. `appClosed`: the app has already exited (its
    * window was closed), so the session cannot end cleanly and that is not an error. */
   async function stop({ appClosed = false } = {}) {
+    // WebKitWebDriver, the app and its web processes. Ending the session sometimes ends
+    // only the web process and leaves the app's (blank) window open; such an app would
+    // outlive the test and keep the runner's output pipe open, so it is killed below.
+    const tree = descendants(tauriDriver.pid);
     try {
       await withTimeout(driver.quit(), 15_000, 'closing the app').catch((e) => {
         if (!appClosed) throw e;
@@ -89,6 +129,16 @@ export async function launch(home) {
       tauriDriver.kill('SIGTERM');
       await withTimeout(exited, 5_000, 'tauri-driver exit').catch(() => tauriDriver.kill('SIGKILL'));
       tauriDriver.unref();
+      const deadline = Date.now() + 5_000;
+      while (tree.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      for (const pid of tree.filter(alive)) {
+        console.error(`driver.mjs: process ${pid} outlived the WebDriver session; killing it`);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited meanwhile
+        }
+      }
     }
   }
   return { driver, dataHome, stop };
