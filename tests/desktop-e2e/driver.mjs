@@ -50,40 +50,42 @@ async function waitForPortFree(port, deadline) {
   throw new Error(`port ${port} is still taken by an earlier WebDriver server`);
 }
 
+/** `{ state, ppid }` of a process from /proc/PID/stat, or null when it is gone. */
+function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return null;
+  }
+}
+
+/** Running: neither gone nor a zombie. */
+function alive(pid) {
+  const stat = procStat(pid);
+  return stat !== null && stat.state !== 'Z';
+}
+
 /** Live processes below `pid` (Linux /proc; zombies count as gone). */
 function descendants(pid) {
   const children = new Map();
-  const state = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [st, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      state.set(Number(entry), st);
-      if (!children.has(Number(ppid))) children.set(Number(ppid), []);
-      children.get(Number(ppid)).push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
+    const stat = procStat(entry);
+    if (stat === null) continue; // gone while we looked
+    if (!children.has(stat.ppid)) children.set(stat.ppid, []);
+    children.get(stat.ppid).push(Number(entry));
   }
   const found = [];
   const stack = [pid];
   while (stack.length > 0) {
     for (const child of children.get(stack.pop()) ?? []) {
-      if (state.get(child) !== 'Z') found.push(child);
+      if (alive(child)) found.push(child);
       stack.push(child);
     }
   }
   return found;
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** A fresh home for the app's files (presets, demo output), never the user's. */
