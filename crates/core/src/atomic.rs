@@ -2,7 +2,7 @@
 //! target's folder, flushed and fsynced, then renamed over the target, and the folder
 //! fsynced. A crash at any moment leaves the old file or the new one, never half of one.
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A file being written; it appears at `target` only when [`AtomicFile::commit`] succeeds.
@@ -56,6 +56,14 @@ impl Write for AtomicFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+}
+
+/// Seeking flushes the buffer first; a writer can go back and fill in a header whose
+/// content it knows only at the end (a checksum of what follows).
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.writer.seek(pos)
     }
 }
 

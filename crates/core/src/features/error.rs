@@ -41,6 +41,23 @@ pub enum FeatureError {
     /// A writer was given rows that do not fit the metadata it was created with.
     #[error("{}: {reason}", path.display())]
     Shape { path: PathBuf, reason: String },
+    /// The header is sound but the data is not what was written.
+    #[error("{}: {source}", path.display())]
+    Data {
+        path: PathBuf,
+        #[source]
+        source: DataError,
+    },
+}
+
+/// Why the data of a feature file with a valid header is not sound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataError {
+    #[error("the data does not match its checksum (recorded {expected:016x}, found {actual:016x}): the file was changed after it was written")]
+    Checksum { expected: u64, actual: u64 },
+    /// Only looked for in files without a data checksum.
+    #[error("non-finite value at row {row}, column {column}")]
+    NonFinite { row: usize, column: usize },
 }
 
 impl FeatureError {
@@ -50,6 +67,7 @@ impl FeatureError {
             Self::Header { source, .. } => source.kind(),
             Self::Write { .. } => FeatureErrorKind::Write,
             Self::Shape { .. } => FeatureErrorKind::DimensionMismatch,
+            Self::Data { .. } => FeatureErrorKind::Corrupt,
         }
     }
 
@@ -58,7 +76,8 @@ impl FeatureError {
             Self::Read { path, .. }
             | Self::Header { path, .. }
             | Self::Write { path, .. }
-            | Self::Shape { path, .. } => path,
+            | Self::Shape { path, .. }
+            | Self::Data { path, .. } => path,
         }
     }
 }

@@ -2,7 +2,19 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use super::{Dtype, FeatureError, FeatureMeta, Header, HeaderError, MappedFile};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::{DataError, Dtype, FeatureError, FeatureMeta, Header, HeaderError, MappedFile};
+
+/// How [`FeatureFile::verify_data`] found a file's data sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataCheck {
+    /// The data matches the checksum its writer recorded: exactly what was written.
+    Checksum,
+    /// A file without a data checksum (written before there was one): every value was
+    /// decoded and is finite. Damage that leaves finite values cannot be seen this way.
+    FiniteValues,
+}
 
 /// A feature file opened read-only and memory-mapped; its header is validated on open,
 /// rows are decoded on demand.
@@ -100,6 +112,34 @@ impl FeatureFile {
     /// Size of the file in bytes.
     pub fn len_bytes(&self) -> u64 {
         self.file.bytes().len() as u64
+    }
+
+    /// Whether the data is sound: by its checksum, or, in a file without one, by decoding
+    /// every value. Reads the whole file (as fast as the disk gives it; hashing runs at
+    /// many GB/s), so it is for files about to be reused, not for listing.
+    pub fn verify_data(&self) -> Result<DataCheck, FeatureError> {
+        let start = self.header.data_start();
+        let data = &self.file.bytes()[start..start + self.header.data_len()];
+        let data_error = |source| FeatureError::Data {
+            path: self.path().to_path_buf(),
+            source,
+        };
+        if let Some(expected) = self.header.data_xxh3 {
+            let actual = xxh3_64(data);
+            return if actual == expected {
+                Ok(DataCheck::Checksum)
+            } else {
+                Err(data_error(DataError::Checksum { expected, actual }))
+            };
+        }
+        let mut row = vec![0f32; self.dim()];
+        for index in 0..self.rows() {
+            self.row_into(index, &mut row);
+            if let Some(column) = row.iter().position(|v| !v.is_finite()) {
+                return Err(data_error(DataError::NonFinite { row: index, column }));
+            }
+        }
+        Ok(DataCheck::FiniteValues)
     }
 
     /// Decode row `row` into `out` (`out.len() == dim`). Panics if `row >= rows()`.

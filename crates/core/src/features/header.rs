@@ -16,6 +16,9 @@ pub const MAX_HEADER_LEN: u64 = 100 << 20;
 /// is allocated per pair, so a crafted header must not ask for more.
 pub const MAX_DIM: u64 = 1 << 20;
 const METADATA_KEY: &str = "__metadata__";
+/// The metadata key of the data checksum: XXH3-64 of the tensor data bytes, 16 lower-case
+/// hex digits. Files written before it existed have none (see [`Header::data_xxh3`]).
+pub const DATA_CHECKSUM_KEY: &str = "data_xxh3";
 
 /// Element types we read. We write only F32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,9 @@ pub struct Header {
     pub rows: usize,
     /// Length of the JSON part (`n`).
     pub json_len: usize,
+    /// XXH3-64 of the data bytes as the writer computed it; `None` in files written
+    /// before the checksum was recorded.
+    pub data_xxh3: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -224,26 +230,52 @@ impl Header {
             _ => return Err(malformed("tensor too large for this platform")),
         };
         let meta = parse_metadata(&metadata, rows, dim)?;
+        let data_xxh3 = parse_data_checksum(&metadata)?;
         Ok(Self {
             meta,
             dtype,
             rows,
             json_len,
+            data_xxh3,
         })
     }
 
-    /// The `8 + n` header bytes of an F32 file holding `meta.ids.len()` rows of `meta`.
+    /// The `8 + n` header bytes of an F32 file holding `meta.ids.len()` rows of `meta`,
+    /// without a data checksum (as files were written before it existed).
     pub fn encode(meta: &FeatureMeta) -> Result<Vec<u8>, serde_json::Error> {
+        Self::encode_inner(meta, None)
+    }
+
+    /// [`Header::encode`] with the data checksum. Its length does not depend on the
+    /// checksum, so a writer can write a placeholder first and the real one over it.
+    pub fn encode_with_data_checksum(
+        meta: &FeatureMeta,
+        data_xxh3: u64,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        Self::encode_inner(meta, Some(data_xxh3))
+    }
+
+    fn encode_inner(
+        meta: &FeatureMeta,
+        data_xxh3: Option<u64>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
         let rows = meta.ids.len() as u64;
         let dim = meta.dim as u64;
+        let mut metadata = json!({
+            "ids": serde_json::to_string(&meta.ids)?,
+            "kind": meta.kind.as_str(),
+            "model": meta.model,
+            "dim": meta.dim.to_string(),
+            "inputs": serde_json::to_string(&meta.inputs)?,
+        });
+        if let (Some(checksum), Some(map)) = (data_xxh3, metadata.as_object_mut()) {
+            map.insert(
+                DATA_CHECKSUM_KEY.into(),
+                Value::String(format!("{checksum:016x}")),
+            );
+        }
         let header = json!({
-            METADATA_KEY: {
-                "ids": serde_json::to_string(&meta.ids)?,
-                "kind": meta.kind.as_str(),
-                "model": meta.model,
-                "dim": meta.dim.to_string(),
-                "inputs": serde_json::to_string(&meta.inputs)?,
-            },
+            METADATA_KEY: metadata,
             TENSOR_NAME: {
                 "dtype": Dtype::F32.as_str(),
                 "shape": [rows, dim],
@@ -306,6 +338,23 @@ fn parse_metadata(
     })
 }
 
+/// The data checksum, if the file has one; one that is there must be 16 hex digits.
+fn parse_data_checksum(metadata: &BTreeMap<String, String>) -> Result<Option<u64>, HeaderError> {
+    let Some(text) = metadata.get(DATA_CHECKSUM_KEY) else {
+        return Ok(None);
+    };
+    let valid = text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    valid
+        .then(|| u64::from_str_radix(text, 16).ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| {
+            malformed(format!(
+                "metadata {DATA_CHECKSUM_KEY}: {text:?} is not 16 hex digits"
+            ))
+        })
+}
+
 impl HeaderError {
     pub fn kind(&self) -> super::FeatureErrorKind {
         use super::FeatureErrorKind as K;
@@ -355,6 +404,33 @@ mod tests {
             assert_eq!(header.rows, rows);
             assert_eq!(header.file_len(), bytes.len() as u64);
         }
+    }
+
+    #[test]
+    fn the_data_checksum_round_trips_and_keeps_the_header_length() {
+        let m = meta(3, 2);
+        let placeholder = Header::encode_with_data_checksum(&m, 0).unwrap();
+        let real = Header::encode_with_data_checksum(&m, 0xdead_beef_0123_4567).unwrap();
+        assert_eq!(placeholder.len(), real.len());
+        let mut bytes = real;
+        bytes.resize(bytes.len() + 3 * 2 * 4, 0);
+        let header = Header::parse(&bytes, bytes.len() as u64).unwrap();
+        assert_eq!(header.data_xxh3, Some(0xdead_beef_0123_4567));
+        assert_eq!(header.meta, m);
+        let old = file_of(&m);
+        assert_eq!(
+            Header::parse(&old, old.len() as u64).unwrap().data_xxh3,
+            None
+        );
+        let at = bytes
+            .windows(16)
+            .position(|w| w == b"deadbeef01234567")
+            .unwrap();
+        bytes[at + 15] = b'z';
+        assert!(matches!(
+            Header::parse(&bytes, bytes.len() as u64),
+            Err(HeaderError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //! (`[rows, dim]`, row-major, written as F32; F16 and BF16 are read too). The header's
 //! `__metadata__` (str → str) carries `ids` (a JSON array of row IDs, in row order),
 //! `kind` (`nucleotide` | `protein` | `merged`), `model`, `dim`, and `inputs` (a JSON array
-//! of `{name, xxh3, bytes}`: the files this one was made from).
+//! of `{name, xxh3, bytes}`: the files this one was made from), and `data_xxh3` (XXH3-64
+//! of the tensor data bytes, 16 hex digits; absent in files written before it existed).
 //!
 //! Naming: `{shard}.{kind}.safetensors`, e.g. `output_3.nucleotide.safetensors`,
 //! `output_3.protein.safetensors` → `output_3.merged.safetensors`.
 //!
 //! Files are read memory-mapped ([`FeatureFile`]) and written atomically
 //! ([`FeatureWriter`]). Whether a file is complete and well-formed is decidable from its
-//! header and its size alone ([`FeatureFile::validate_header`]).
+//! header and its size alone ([`FeatureFile::validate_header`]); whether its data is what
+//! was written, from the data checksum ([`FeatureFile::verify_data`]).
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 mod checksum;
@@ -27,9 +29,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use checksum::{checksum_file, MappedFile};
-pub use error::{FeatureError, FeatureErrorKind};
-pub use file::FeatureFile;
-pub use header::{Dtype, Header, HeaderError, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME};
+pub use error::{DataError, FeatureError, FeatureErrorKind};
+pub use file::{DataCheck, FeatureFile};
+pub use header::{
+    Dtype, Header, HeaderError, DATA_CHECKSUM_KEY, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME,
+};
 pub use writer::{write_features, FeatureWriter};
 
 /// File name suffix shared by all our feature files.

@@ -1,5 +1,7 @@
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::atomic::AtomicFile;
 
@@ -7,10 +9,16 @@ use super::{FeatureError, FeatureMeta, Header};
 
 /// Writes a feature file row by row; the file appears, complete, only on
 /// [`FeatureWriter::finish`]. Dropping the writer earlier leaves no file behind.
+///
+/// The header records a checksum of the data (`data_xxh3`), so that a reader can tell a
+/// damaged file from a sound one without recomputing it. The data is hashed as the rows
+/// go by; the header is written first with a placeholder of the same length and
+/// rewritten with the real checksum before the file is committed.
 pub struct FeatureWriter {
     file: AtomicFile,
-    dim: usize,
-    rows: usize,
+    meta: FeatureMeta,
+    header_len: usize,
+    hasher: Xxh3,
     written: usize,
     buf: Vec<u8>,
 }
@@ -28,33 +36,43 @@ impl FeatureWriter {
                 reason: "dim is 0".into(),
             });
         }
-        let header = Header::encode(meta).map_err(|e| write_err(e.into()))?;
+        let header = Header::encode_with_data_checksum(meta, 0).map_err(|e| write_err(e.into()))?;
         let mut file = AtomicFile::create(path).map_err(write_err)?;
         file.write_all(&header).map_err(write_err)?;
         Ok(Self {
             file,
-            dim: meta.dim,
-            rows: meta.ids.len(),
+            meta: meta.clone(),
+            header_len: header.len(),
+            hasher: Xxh3::new(),
             written: 0,
             buf: Vec::with_capacity(meta.dim * 4),
         })
     }
 
+    fn dim(&self) -> usize {
+        self.meta.dim
+    }
+
+    fn rows(&self) -> usize {
+        self.meta.ids.len()
+    }
+
     /// Append one row of `dim` values.
     pub fn write_row(&mut self, row: &[f32]) -> Result<(), FeatureError> {
-        if row.len() != self.dim || self.written == self.rows {
+        if row.len() != self.dim() || self.written == self.rows() {
             return Err(self.shape_error(format!(
                 "row {} of {} values; expected {} rows of {}",
                 self.written,
                 row.len(),
-                self.rows,
-                self.dim
+                self.rows(),
+                self.dim()
             )));
         }
         self.buf.resize(row.len() * 4, 0);
         for (bytes, v) in self.buf.chunks_exact_mut(4).zip(row) {
             bytes.copy_from_slice(&v.to_le_bytes());
         }
+        self.hasher.update(&self.buf);
         self.file
             .write_all(&self.buf)
             .map_err(|source| FeatureError::Write {
@@ -65,19 +83,34 @@ impl FeatureWriter {
         Ok(())
     }
 
-    /// Commit the file; returns its size in bytes.
-    pub fn finish(self) -> Result<u64, FeatureError> {
-        if self.written != self.rows {
+    /// Write the data checksum into the header and commit the file; returns its size in
+    /// bytes.
+    pub fn finish(mut self) -> Result<u64, FeatureError> {
+        if self.written != self.rows() {
             return Err(self.shape_error(format!(
                 "{} rows written, {} declared",
-                self.written, self.rows
+                self.written,
+                self.rows()
             )));
         }
         let path = self.file.target().to_path_buf();
-        self.file.commit().map_err(|source| FeatureError::Write {
+        let write_err = |source| FeatureError::Write {
             path: path.clone(),
             source,
-        })?;
+        };
+        let header = Header::encode_with_data_checksum(&self.meta, self.hasher.digest())
+            .map_err(|e| write_err(e.into()))?;
+        if header.len() != self.header_len {
+            return Err(self.shape_error(format!(
+                "the header grew from {} to {} bytes with its checksum",
+                self.header_len,
+                header.len()
+            )));
+        }
+        self.file.seek(SeekFrom::Start(0)).map_err(write_err)?;
+        self.file.write_all(&header).map_err(write_err)?;
+        self.file.seek(SeekFrom::End(0)).map_err(write_err)?;
+        self.file.commit().map_err(write_err)?;
         std::fs::metadata(&path)
             .map(|m| m.len())
             .map_err(|source| FeatureError::Write { path, source })
@@ -106,4 +139,71 @@ pub fn write_features(path: &Path, meta: &FeatureMeta, data: &[f32]) -> Result<u
         writer.write_row(row)?;
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{DataCheck, DataError, FeatureFile, FeatureKind};
+
+    fn meta() -> FeatureMeta {
+        FeatureMeta {
+            kind: FeatureKind::Protein,
+            model: "esm2".into(),
+            dim: 3,
+            ids: vec!["a".into(), "b".into()],
+            inputs: Vec::new(),
+        }
+    }
+
+    fn data_error(path: &Path) -> Option<DataError> {
+        match FeatureFile::open(path).unwrap().verify_data() {
+            Err(FeatureError::Data { source, .. }) => Some(source),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn written_files_carry_a_checksum_that_finds_changed_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.protein.safetensors");
+        write_features(&path, &meta(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let file = FeatureFile::open(&path).unwrap();
+        assert!(file.header().data_xxh3.is_some());
+        assert_eq!(file.verify_data().unwrap(), DataCheck::Checksum);
+        assert_eq!(file.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        drop(file);
+        // A NaN written over one value, the header left as it was.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.len() - 8;
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(FeatureFile::validate_header(&path).is_ok());
+        assert!(matches!(
+            data_error(&path),
+            Some(DataError::Checksum { .. })
+        ));
+    }
+
+    #[test]
+    fn files_without_a_checksum_are_checked_value_by_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.protein.safetensors");
+        let mut bytes = Header::encode(&meta()).unwrap();
+        for v in [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let file = FeatureFile::open(&path).unwrap();
+        assert_eq!(file.header().data_xxh3, None);
+        assert_eq!(file.verify_data().unwrap(), DataCheck::FiniteValues);
+        drop(file);
+        let at = bytes.len() - 8;
+        bytes[at..at + 4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            data_error(&path),
+            Some(DataError::NonFinite { row: 1, column: 1 })
+        );
+    }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{
-    FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum, MappedFile,
+    DataCheck, FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum, MappedFile,
 };
 
 use super::batch::plan_batches;
@@ -372,13 +372,33 @@ fn feed(models: &[EngineModel], plans: Receiver<Planned>, work: Sender<Work>, st
     }
 }
 
-/// The number of rows of an existing output made from the same input by the same model.
+/// The number of rows of an existing output made from the same input by the same model,
+/// whose data is what was written. A file that fails a check is stale: it is embedded
+/// again (and replaced), never handed on to merge.
 fn up_to_date(output: &Path, model: &EngineModel, checksum: &InputChecksum) -> Option<usize> {
+    // The header alone rules out most stale files without reading their data.
     let header = FeatureFile::validate_header(output).ok()?;
     let meta = &header.meta;
     let same =
         meta.kind == model.kind && meta.model == model.model && meta.inputs == [checksum.clone()];
-    same.then_some(header.rows)
+    if !same {
+        return None;
+    }
+    let verified = FeatureFile::open(output).and_then(|file| file.verify_data());
+    match verified {
+        Ok(DataCheck::Checksum) => Some(header.rows),
+        Ok(DataCheck::FiniteValues) => {
+            tracing::info!(
+                "{}: no data checksum (written by an older version); every value was checked",
+                output.display()
+            );
+            Some(header.rows)
+        }
+        Err(e) => {
+            tracing::warn!("{e}; embedding it again");
+            None
+        }
+    }
 }
 
 /// What the collector knows of each file taken.
