@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use virnucpro_core::events::{RunEvent, RunStatus};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::Precision;
-use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec, DEFAULT_SHARD_SIZE};
+use virnucpro_engine::run::{
+    run_prediction, ReportsState, RunOptions, RunOutcome, RunSpec, DEFAULT_SHARD_SIZE,
+};
 
 use crate::exit;
 use crate::progress::{bars::ProgressBars, lines::ProgressLines};
@@ -115,6 +117,7 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
                 println!("  {}", path.display());
             }
         }
+        print_kept_reports(&outcome);
     }
     let code = match summary.status {
         RunStatus::Ok => exit::OK,
@@ -123,6 +126,22 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         RunStatus::Cancelled => exit::CANCELLED,
     };
     Ok(ExitCode::from(code))
+}
+
+/// A run that did not complete its reports kept the earlier ones: say so, and where its
+/// own partial reports are.
+fn print_kept_reports(outcome: &RunOutcome) {
+    let record = &outcome.reports;
+    if record.state != ReportsState::Earlier {
+        return;
+    }
+    println!("the reports above are an earlier run's, kept: this run did not complete its own");
+    for name in &record.partial_files {
+        println!(
+            "  this run's partial reports: {}",
+            outcome.summary.out_dir.join(name).display()
+        );
+    }
 }
 
 fn status_word(status: RunStatus) -> &'static str {

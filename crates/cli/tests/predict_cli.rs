@@ -9,6 +9,7 @@ use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use virnucpro_core::features::{write_features, FeatureFile};
 use virnucpro_testkit::{fixture, prediction_rows as rows};
 
 fn bin() -> &'static str {
@@ -305,13 +306,17 @@ fn a_corrupt_feature_file_fails_its_shard_and_the_rest_completes() {
     let out = tempfile::tempdir().unwrap();
     predict("a500", out.path(), SHARDS).assert().success();
     let full = rows(&out.path().join("prediction_results.txt"));
-    // NaNs in the data of one feature file: the header stays valid, so only the merge,
-    // which checks every value, can tell.
+    // NaNs in the data of one feature file, written with a matching data checksum (as a
+    // model that produced them would write them): the file passes embed's checks, so only
+    // the merge, which checks every value, can tell. (A file changed after it was written
+    // fails its checksum and is embedded again: crates/engine/tests/run_damaged_resume.rs.)
     let victim = out.path().join("features/output_2.protein.safetensors");
-    let mut bytes = fs::read(&victim).unwrap();
-    let n = bytes.len();
-    bytes[n - 64..].fill(0xFF);
-    fs::write(&victim, bytes).unwrap();
+    let file = FeatureFile::open(&victim).unwrap();
+    let (meta, mut data) = (file.meta().clone(), file.to_vec());
+    drop(file);
+    let n = data.len();
+    data[n - 16..].fill(f32::NAN);
+    write_features(&victim, &meta, &data).unwrap();
 
     let output = predict("a500", out.path(), SHARDS).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "partial");
@@ -337,11 +342,18 @@ fn a_corrupt_feature_file_fails_its_shard_and_the_rest_completes() {
             .map(|(h, _)| h)
             .collect();
     let expected: Vec<Row> = full
-        .into_iter()
+        .iter()
         .filter(|r| !shard2.contains(&r.0))
+        .cloned()
         .collect();
-    assert_eq!(rows(&out.path().join("prediction_results.txt")), expected);
+    // The earlier, complete reports are kept; this run's go beside them.
+    assert_eq!(manifest["reports"]["state"], "earlier");
+    assert_eq!(
+        rows(&out.path().join("prediction_results.partial.txt")),
+        expected
+    );
     assert_eq!(expected.len(), 329 - 40);
+    assert_eq!(rows(&out.path().join("prediction_results.txt")), full);
 }
 
 #[test]

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use virnucpro_core::features::FeatureKind;
 
-use super::layout::{RunLayout, FAILURES_FILE, MANIFEST_FILE, READ_SUMMARY_FILE, REPORTS_STAMP};
+use super::layout::{
+    RunLayout, FAILURES_FILE, MANIFEST_FILE, READ_SUMMARY_FILE, REPORTS_STAGING, REPORTS_STAMP,
+};
 use super::prepared;
 use super::RunError;
 
@@ -38,11 +40,14 @@ pub(super) fn remove_results(layout: &RunLayout) -> Result<(), RunError> {
     ] {
         remove_file_if_present(&layout.root.join(name))?;
     }
-    Ok(())
+    super::publish::remove_partial_reports(layout).map_err(|source| RunError::Io {
+        path: layout.root.clone(),
+        source,
+    })
 }
 
-/// Temporary files of a killed run (`.name.XXXXXX.tmp`) and prepare's staging folders:
-/// never trusted, only in the way.
+/// Temporary files of a killed run (`.name.XXXXXX.tmp`), prepare's staging folders and
+/// unfinished reports (`.reports-new/`): never trusted, only in the way.
 pub(super) fn remove_leftovers(layout: &RunLayout) {
     for dir in [
         layout.root.clone(),
@@ -58,7 +63,7 @@ pub(super) fn remove_leftovers(layout: &RunLayout) {
             let path = entry.path();
             let removed = if name.starts_with('.') && name.ends_with(".tmp") {
                 std::fs::remove_file(&path)
-            } else if name.starts_with(".prepare-staging-") {
+            } else if name.starts_with(".prepare-staging-") || name == REPORTS_STAGING {
                 std::fs::remove_dir_all(&path)
             } else {
                 continue;

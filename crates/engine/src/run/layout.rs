@@ -21,6 +21,10 @@ pub const MANIFEST_FILE: &str = "run-manifest.json";
 /// unchanged resume keeps them.
 pub const REPORTS_STAMP: &str = "reports-inputs.json";
 
+/// Where the classify stage writes the reports until the run decides where they go
+/// (`prediction_results.txt` etc., or their `.partial` names beside earlier reports).
+pub const REPORTS_STAGING: &str = ".reports-new";
+
 /// The paths of one run folder.
 #[derive(Debug, Clone)]
 pub struct RunLayout {
@@ -72,5 +76,9 @@ impl RunLayout {
 
     pub fn reports_stamp(&self) -> PathBuf {
         self.root.join(REPORTS_STAMP)
+    }
+
+    pub fn reports_staging(&self) -> PathBuf {
+        self.root.join(REPORTS_STAGING)
     }
 }

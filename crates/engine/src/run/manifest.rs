@@ -83,6 +83,35 @@ pub struct StageRecord {
     pub counts: ItemCounts,
 }
 
+/// What the reports at the usual names (`prediction_results.txt`,
+/// `prediction_results_highestscore.csv`, `read_summary.tsv`) are, after this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportsState {
+    /// Every shard of this run, written or verified unchanged by it.
+    Complete,
+    /// This run's, without the shards that failed (there were no earlier reports to keep).
+    Partial,
+    /// An earlier run's, kept: this run did not complete its own (it failed on some
+    /// shard, was cancelled or stopped), so they may be out of date. A failed run's own
+    /// reports are beside them ([`ReportsRecord::partial_files`]).
+    Earlier,
+    /// There are none.
+    Missing,
+}
+
+/// Where this run left its reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportsRecord {
+    pub state: ReportsState,
+    /// File names (in the run folder) of this run's partial reports, written beside the
+    /// earlier ones instead of over them: `prediction_results.partial.txt`,
+    /// `prediction_results_highestscore.partial.csv`, `read_summary.partial.tsv`. Empty
+    /// unless `state` is `earlier`.
+    #[serde(default)]
+    pub partial_files: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunManifest {
     pub manifest_version: u32,
@@ -100,6 +129,10 @@ pub struct RunManifest {
     /// The error that stopped the run, if one did.
     pub error: Option<String>,
     pub summary: Option<RunSummary>,
+    /// Where the run left its reports; null while it runs (and in manifests of versions
+    /// before this field).
+    #[serde(default)]
+    pub reports: Option<ReportsRecord>,
 }
 
 impl RunManifest {

@@ -20,6 +20,7 @@ mod manifest;
 mod pipeline;
 mod plan;
 mod prepared;
+mod publish;
 mod reports_stamp;
 mod spec;
 
@@ -39,9 +40,10 @@ pub use layout::{
     READ_SUMMARY_FILE, REPORTS_STAMP,
 };
 pub use manifest::{
-    failures_tsv, ModelRecord, Models, RunManifest, Settings, Software, StageRecord,
-    FAILURES_HEADER,
+    failures_tsv, ModelRecord, Models, ReportsRecord, ReportsState, RunManifest, Settings,
+    Software, StageRecord, FAILURES_HEADER,
 };
+pub use publish::partial_name;
 pub use spec::{validate, ProblemKind, RunSpec, SpecProblem, ValidatedRun, DEFAULT_SHARD_SIZE};
 
 use crate::classifier::ClassifierError;
@@ -103,6 +105,8 @@ pub struct RunOutcome {
     pub failures: Vec<ItemFailure>,
     pub stages: Vec<StageRecord>,
     pub manifest: PathBuf,
+    /// Where the reports are: this run's, or an earlier run's kept in their place.
+    pub reports: ReportsRecord,
 }
 
 /// Validate `spec` and run it; events go to `on_event` as they happen.
@@ -133,6 +137,8 @@ pub fn run_validated(
             runner.manifest.state = "failed".into();
             runner.manifest.error = Some(err.to_string());
             runner.manifest.failures = runner.events.failures.clone();
+            runner.manifest.reports = Some(publish::untouched(&runner.layout));
+            publish::remove_staging(&runner.layout);
             let _ = runner.manifest.write(&runner.layout.manifest());
             Err(err)
         }
@@ -257,6 +263,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             failures: Vec::new(),
             error: None,
             summary: None,
+            reports: None,
         };
         Ok(Self {
             run,
@@ -277,18 +284,9 @@ impl<'a, 'e> Runner<'a, 'e> {
         self.manifest
             .write(&self.layout.manifest())
             .map_err(io_error(&self.layout.manifest()))?;
-        // This run rewrites the failure list. Earlier reports would not match what it
-        // computes, unless they are candidates for reuse (then they are removed as soon as
-        // a merged shard turns out to differ).
+        // This run rewrites the failure list. Earlier reports stay until this run has
+        // reports to put in their place (see `publish`): a run that fails keeps them.
         remove_file_if_present(&self.layout.failures())?;
-        if self.reports.is_none() {
-            for path in reports_stamp::outputs(&self.layout)
-                .into_iter()
-                .chain([self.layout.reports_stamp()])
-            {
-                remove_file_if_present(&path)?;
-            }
-        }
         self.events.emit(RunEvent::RunStarted {
             out_dir: self.layout.root.clone(),
             plan: self.manifest.plan.clone(),
@@ -363,6 +361,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             .unwrap_or_default();
         self.manifest.failures = failures.clone();
         self.manifest.summary = Some(summary.clone());
+        self.manifest.reports = Some(done.reports.clone());
         self.manifest
             .write(&self.layout.manifest())
             .map_err(io_error(&self.layout.manifest()))?;
@@ -372,6 +371,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             failures,
             stages: self.manifest.stages.clone(),
             manifest: self.layout.manifest(),
+            reports: done.reports.clone(),
         })
     }
 }

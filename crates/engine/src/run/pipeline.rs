@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use virnucpro_core::events::Stage;
-use virnucpro_core::features::{checksum_file, FeatureKind};
+use virnucpro_core::features::{checksum_file, FeatureFile, FeatureKind};
 use virnucpro_core::merge::{merge_one, FailureKind as MergeFailure, MergeOptions, PairOutcome};
 use virnucpro_core::merge::{PairReport, PairSpec};
 use virnucpro_core::report::{HIGHESTSCORE_FILE, RESULTS_FILE};
@@ -27,9 +27,10 @@ use virnucpro_core::CancelToken;
 
 use super::book::StageBook;
 use super::classify_stage::{classify_thread, ClassifyCmd, ClassifyMsg, ClassifyOutput};
-use super::cleanup::{remove_file_if_present, remove_stale_shards};
+use super::cleanup::remove_stale_shards;
 use super::emitter::Emitter;
 use super::layout::RunLayout;
+use super::manifest::{ReportsRecord, ReportsState};
 use super::prepared::{run_prepare, Prepared, ShardInfo};
 use super::reports_stamp::{self, ReportsStamp};
 use super::{RunError, ValidatedRun};
@@ -71,6 +72,8 @@ pub(super) struct Finished {
     pub virus_chunks: u64,
     pub virus_reads: u64,
     pub stages: Vec<super::manifest::StageRecord>,
+    /// Where the reports are (this run's, an earlier run's, or none).
+    pub reports: ReportsRecord,
 }
 
 enum Msg {
@@ -149,7 +152,7 @@ pub(super) fn run_stages(
     let halt = cancel.child();
     let layout = setup.layout;
     let run = setup.run;
-    for dir in [layout.features(), layout.merged()] {
+    for dir in [layout.features(), layout.merged(), layout.reports_staging()] {
         std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
     }
     let models = [&run.dnabert, &run.esm].map(|m| EngineModel {
@@ -239,6 +242,7 @@ pub(super) fn run_stages(
             scope.spawn(move || {
                 guarded("merge", &tx, || {
                     for (shard, spec) in merge_rx {
+                        remove_damaged_merged(&spec.output);
                         let report = merge_one(&spec, &options);
                         let _ = tx.send(Msg::Merged { shard, report });
                     }
@@ -249,10 +253,10 @@ pub(super) fn run_stages(
         {
             let tx = tx.clone();
             let (classifier, device) = (&run.spec.classifier, setup.classify_device);
-            let root = &layout.root;
+            let staging = layout.reports_staging();
             scope.spawn(move || {
                 guarded("classify", &tx, || {
-                    classify_thread(classifier, device, root, classify_rx, &|m| {
+                    classify_thread(classifier, device, &staging, classify_rx, &|m| {
                         let _ = tx.send(Msg::Classify(m));
                     })
                 })
@@ -262,6 +266,21 @@ pub(super) fn run_stages(
         hub.serve(rx);
     });
     hub.end()
+}
+
+/// Merge reuses a merged file whose header names the same inputs without reading its
+/// data; one that fails its data checks is removed first, so that it is merged again
+/// instead of being scored.
+fn remove_damaged_merged(path: &std::path::Path) {
+    if !path.is_file() {
+        return;
+    }
+    if let Err(e) = FeatureFile::open(path).and_then(|file| file.verify_data()) {
+        tracing::warn!("{e}; merging it again");
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::warn!("cannot remove {}: {e}", path.display());
+        }
+    }
 }
 
 struct Hub<'s, 'e, 'a> {
@@ -672,18 +691,12 @@ impl Hub<'_, '_, '_> {
         }
     }
 
-    /// The earlier reports cannot be kept: remove them, and classify the shards checked
-    /// so far (before `upto`).
+    /// The earlier reports cannot be kept as this run's: classify the shards checked so
+    /// far (before `upto`). The earlier reports stay in the folder until this run's are
+    /// ready to replace them (`publish`).
     fn drop_reports(&mut self, upto: usize) {
         self.reports = None;
         tracing::info!("the merged shards changed: classifying again");
-        let stamp = self.layout.reports_stamp();
-        let removed = std::iter::once(stamp)
-            .chain(reports_stamp::outputs(self.layout))
-            .try_for_each(|p| remove_file_if_present(&p));
-        if let Err(e) = removed {
-            return self.stop(Some(e));
-        }
         for index in 0..upto {
             if self.shards[index].merge == Step::Ok {
                 self.send_classify(index);
@@ -743,9 +756,7 @@ impl Hub<'_, '_, '_> {
                 }
                 _ => (0, 0, 0),
             };
-        if let Some(output) = &self.classify_output {
-            self.stamp_reports(output)?;
-        }
+        let reports = self.place_reports()?;
         Ok(Finished {
             cancelled,
             scored: self
@@ -764,7 +775,36 @@ impl Hub<'_, '_, '_> {
             virus_reads,
             stages: std::mem::take(&mut self.book.records),
             prepared: self.prepared,
+            reports,
         })
+    }
+
+    /// Put this run's reports where they belong (`publish`) and stamp the usual ones
+    /// when they are this run's.
+    fn place_reports(&self) -> Result<ReportsRecord, RunError> {
+        let io_error = |source| RunError::Io {
+            path: self.layout.root.clone(),
+            source,
+        };
+        if self.reports_kept {
+            // Verified to be what this run would write: current, and complete.
+            super::publish::remove_partial_reports(self.layout).map_err(io_error)?;
+            super::publish::remove_staging(self.layout);
+            return Ok(ReportsRecord {
+                state: ReportsState::Complete,
+                partial_files: Vec::new(),
+            });
+        }
+        let Some(output) = &self.classify_output else {
+            super::publish::remove_staging(self.layout);
+            return Ok(super::publish::untouched(self.layout));
+        };
+        let complete = self.events.failures.is_empty();
+        let record = super::publish::publish(self.layout, complete).map_err(io_error)?;
+        if record.state != ReportsState::Earlier {
+            self.stamp_reports(output)?;
+        }
+        Ok(record)
     }
 
     /// Record what the new reports were made from, for a later resume.
