@@ -33,7 +33,7 @@ test('failures are grouped by kind, largest group first, each entry with its fil
       '/data/results/new/features/output_2.nucleotide.safetensors',
       '/data/results/new/features/output_2.protein.safetensors',
     ]);
-    await waitForText(page, '.failure-group[data-kind=corrupt] > .suggestion', 'Fix: The feature file is damaged');
+    await waitForText(page, '.failure-group[data-kind=corrupt] > .suggestion', 'Fix: A file holds values that cannot be used. Use Set aside and retry');
     await waitForText(page, '.failure-group[data-kind=missing_input] > .suggestion', 'Fix: The ESM-2 stage did not write this shard');
   }));
 

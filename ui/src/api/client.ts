@@ -57,6 +57,7 @@ export const api = {
   cancelRun: () => call('cancel_run', none),
   findResumable: (outDir: string) => call('find_resumable', { out_dir: outDir }),
   loadFailures: (outDir: string) => call('load_failures', { out_dir: outDir }),
+  setAsideDamaged: (outDir: string) => call('set_aside_damaged', { out_dir: outDir }),
   exportFailures: (outDir: string, dest: string) => call('export_failures', { out_dir: outDir, dest }),
   loadResults: (outDir: string) => call('load_results', { out_dir: outDir }),
   /** One read's scored frames (prediction_results.txt rows), in chunk then frame order. */

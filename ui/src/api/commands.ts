@@ -14,6 +14,7 @@ import type {
   Results,
   ResumeInfo,
   RunEvent,
+  SetAside,
   RunSettings,
   RunSummary,
   SystemInfo,
@@ -37,6 +38,7 @@ export interface Commands {
   find_resumable: { args: { out_dir: string }; result: ResumeInfo | null };
   load_failures: { args: { out_dir: string }; result: FailureGroup[] };
   export_failures: { args: { out_dir: string; dest: string }; result: null };
+  set_aside_damaged: { args: { out_dir: string }; result: SetAside };
   load_results: { args: { out_dir: string }; result: Results };
   load_read_frames: { args: { out_dir: string; read_id: string }; result: FrameRow[] };
   export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };

@@ -106,6 +106,8 @@ export interface FailureEntry {
   message: string;
   /** The files involved (inputs/feature files of the item). */
   files: string[];
+  /** The files are damaged or foreign: `set_aside_damaged` moves them out of the way. */
+  damaged: boolean;
   /** What to do about this kind. */
   suggestion: string;
 }
@@ -137,8 +139,28 @@ export interface FrameRow {
   score_virus: number;
 }
 
+/** What the reports shown are (engine ReportsState): `earlier` = kept from an earlier run
+ * because the last run did not complete its own. */
+export type ReportsState = 'complete' | 'partial' | 'earlier' | 'missing';
+
+export interface ReportsStatus {
+  state: ReportsState;
+  /** The last run's partial reports, beside the kept ones (state `earlier`). */
+  partial_files: string[];
+  /** How the last run ended (manifest state), null without a manifest. */
+  last_run: string | null;
+}
+
+/** What `set_aside_damaged` moved, and the folder it moved them to. */
+export interface SetAside {
+  moved: string[];
+  folder: string;
+}
+
 export interface Results {
   out_dir: string;
+  /** Whether the reports are complete and current, partial, or an earlier run's. */
+  reports: ReportsStatus;
   reads: ReadRow[];
   /** Frames scored in all; a read's frames come from `load_read_frames`. */
   frames_scored: number;

@@ -62,11 +62,23 @@ export function failuresScreen(ctx: AppContext): Screen {
 
   const exportButton = h('button', { type: 'button', id: 'export-failures', disabled: true, onclick: () => void exportTsv() }, 'Export TSV…');
   const retryButton = h('button', { type: 'button', class: 'primary', id: 'retry-failed', disabled: true, onclick: () => retry() }, 'Retry failed');
+  // Retrying alone fails again on a damaged file: this moves such files aside first.
+  const setAsideButton = h(
+    'button',
+    { type: 'button', class: 'primary', id: 'set-aside-retry', hidden: true, onclick: () => void setAsideAndRetry() },
+    'Set aside and retry',
+  );
+  const openButton = h('button', { type: 'button', id: 'open-run-folder', disabled: true, onclick: () => void openFolder() }, 'Open folder');
 
   const updateButtons = () => {
     const none = loaded.length === 0;
+    const damaged = loaded.some((g) => g.entries.some((e) => e.damaged));
     exportButton.disabled = none;
     retryButton.disabled = none || ctx.store.get().running;
+    setAsideButton.hidden = !damaged;
+    setAsideButton.disabled = !damaged || ctx.store.get().running;
+    retryButton.classList.toggle('primary', !damaged);
+    openButton.disabled = loadedFor === null || loadedFor === '';
   };
 
   async function load(): Promise<void> {
@@ -108,6 +120,24 @@ export function failuresScreen(ctx: AppContext): Screen {
     }
   }
 
+  async function setAsideAndRetry(): Promise<void> {
+    const outDir = loadedFor;
+    if (outDir === null || outDir === '') return;
+    try {
+      const set = await ctx.api.setAsideDamaged(outDir);
+      ctx.notify(`Moved ${formatCount(set.moved.length)} ${set.moved.length === 1 ? 'file' : 'files'} to ${set.folder}; retrying.`);
+    } catch (reason) {
+      reportFailure(ctx, 'set the damaged files aside', reason);
+      return;
+    }
+    retry();
+  }
+
+  async function openFolder(): Promise<void> {
+    if (loadedFor === null || loadedFor === '') return;
+    await ctx.api.openFolder(loadedFor).catch((reason: unknown) => reportFailure(ctx, 'open the folder', reason));
+  }
+
   function retry(): void {
     const state = ctx.store.get();
     void ctx.runs.start(state.lastRun?.settings ?? state.settings, false);
@@ -121,7 +151,7 @@ export function failuresScreen(ctx: AppContext): Screen {
   const element = h(
     'div',
     { class: 'failures' },
-    folderHead([folder, total], 'reload-failures', () => void load(), exportButton, retryButton),
+    folderHead([folder, total], 'reload-failures', () => void load(), openButton, exportButton, setAsideButton, retryButton),
     groups,
   );
   return {

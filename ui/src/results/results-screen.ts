@@ -1,7 +1,7 @@
 // Results of a run: the score histogram, a sortable and filterable per-read table (paged,
 // so 100k reads stay fast), and for the selected read its per-chunk track and frames,
 // fetched for that read alone (every frame of a big run would be hundreds of MB of JSON).
-import type { FrameRow, ReadRow, Results } from '../api/types';
+import type { FrameRow, ReadRow, ReportsStatus, Results } from '../api/types';
 import { reportFailure, type AppContext } from '../app/context';
 import { folderFreshness, type Screen } from '../app/screen';
 import { resultsFolder } from '../app/state';
@@ -65,6 +65,24 @@ function framesTable(frames: FrameRow[]): HTMLElement {
   );
 }
 
+/** What the user must know about the reports before trusting the numbers: nothing when
+ * they are complete and current. */
+function reportsNotice(status: ReportsStatus): string | null {
+  const partial = status.partial_files.length > 0 ? ` Its own partial reports are beside them: ${status.partial_files.join(', ')}.` : '';
+  switch (status.state) {
+    case 'complete':
+      return null;
+    case 'partial':
+      return 'Partial results: some items of the run failed, and their reads are missing here. See Failures.';
+    case 'earlier':
+      return status.last_run === 'running' || status.last_run === 'cancelled'
+        ? `Out of date: these results are from an earlier run; the last run (${status.last_run}) did not finish.`
+        : `Out of date: these results are from an earlier run, kept because the last run (${status.last_run ?? 'unknown'}) did not complete.${partial} See Failures.`;
+    case 'missing':
+      return 'No reports: the last run did not write any.';
+  }
+}
+
 export function resultsScreen(ctx: AppContext): Screen {
   let loaded: Results | null = null;
   let query: ReadQuery = { ...DEFAULT_QUERY };
@@ -75,6 +93,7 @@ export function resultsScreen(ctx: AppContext): Screen {
 
   const heading = h('p', { id: 'results-folder', class: 'muted' });
   const totals = h('p', { id: 'results-totals', 'aria-live': 'polite' });
+  const notice = h('p', { id: 'reports-status', class: 'suggestion', role: 'status', hidden: true });
   const histogramArea = h('div', { class: 'chart-area' });
   const detail = h('div', { id: 'read-detail' });
   const countLine = h('p', { id: 'read-count', 'aria-live': 'polite' });
@@ -234,6 +253,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     heading.textContent = outDir === '' ? 'No output folder chosen yet.' : `Output folder: ${outDir}`;
     loaded = null;
     totals.textContent = outDir === '' ? '' : 'Loading…';
+    notice.hidden = true;
     replaceChildren(histogramArea);
     actionButtons.open.disabled = actionButtons.fasta.disabled = outDir === '';
     if (outDir !== '') {
@@ -249,6 +269,10 @@ export function resultsScreen(ctx: AppContext): Screen {
       const virus = reads.filter((r) => r.call === 'virus').length;
       totals.textContent = `${formatCount(reads.length)} reads, ${formatCount(virus)} called virus, ${formatCount(loaded.frames_scored)} frames scored`;
       replaceChildren(histogramArea, histogramSvg(loaded.histogram));
+      const text = reportsNotice(loaded.reports);
+      notice.textContent = text ?? '';
+      notice.hidden = text === null;
+      notice.setAttribute('data-state', loaded.reports.state);
     }
     actionButtons.fasta.disabled = loaded === null;
     page = 0;
@@ -278,6 +302,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     'div',
     { class: 'results' },
     folderHead([heading, totals], 'reload-results', () => void load(), actionButtons.open, actionButtons.fasta),
+    notice,
     h(
       'div',
       { class: 'results-grid' },

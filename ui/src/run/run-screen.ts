@@ -129,19 +129,32 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
     ['Time', formatDuration(summary.seconds)],
   ];
   const cancelled = summary.status === 'cancelled';
+  // A run with failures leads to its failures, not to results that may be partial or
+  // an earlier run's.
+  const incomplete = summary.status === 'failed' || summary.status === 'partial';
   const lastRun = ctx.store.get().lastRun;
   return [
     h('h3', {}, cancelled ? 'Run cancelled' : `Run finished: ${summary.status}`),
     cancelled && h('p', {}, 'Everything finished so far is kept: resuming continues where the run stopped.'),
+    incomplete &&
+      h(
+        'p',
+        { class: 'suggestion', id: 'run-incomplete' },
+        'Some items failed, so this run’s reports are incomplete. Reports of an earlier run are never replaced by an incomplete one: Results says which you see.',
+      ),
     h('dl', { class: 'facts' }, facts.map(([term, value]) => [h('dt', {}, term), h('dd', { 'data-fact': term }, value)])),
     h(
       'div',
       { class: 'actions' },
       cancelled && lastRun !== null &&
         h('button', { type: 'button', class: 'primary', id: 'resume-now', onclick: () => void ctx.runs.start(lastRun.settings, false) }, 'Resume'),
-      !cancelled && h('button', { type: 'button', class: 'primary', id: 'view-results', onclick: () => ctx.navigate('results') }, 'View results'),
       summary.failures > 0 &&
-        h('button', { type: 'button', id: 'view-failures', onclick: () => ctx.navigate('failures') }, `View failures (${formatCount(summary.failures)})`),
+        h(
+          'button',
+          { type: 'button', class: incomplete ? 'primary' : null, id: 'view-failures', onclick: () => ctx.navigate('failures') },
+          `View failures (${formatCount(summary.failures)})`,
+        ),
+      !cancelled && h('button', { type: 'button', class: incomplete ? null : 'primary', id: 'view-results', onclick: () => ctx.navigate('results') }, 'View results'),
       toSetup,
     ),
   ];

@@ -4,7 +4,7 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { CommandArgs, CommandName, CommandResult } from '../commands';
-import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, RunEvent, RunSettings } from '../types';
+import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, ReportsStatus, RunEvent, RunSettings } from '../types';
 import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
@@ -34,6 +34,20 @@ interface Folder {
   results: (() => MockResults) | null;
   /** Runs in it that went to the end (not cancelled). */
   finishedRuns: number;
+  /** What its reports are, as the engine's manifest records it. */
+  reports: ReportsStatus;
+}
+
+const COMPLETE: ReportsStatus = { state: 'complete', partial_files: [], last_run: 'ok' };
+const PARTIAL_NAMES = ['prediction_results.partial.txt', 'prediction_results_highestscore.partial.csv', 'read_summary.partial.tsv'];
+
+/** As the engine decides (crates/engine/src/run/publish.rs): a run with failures keeps the
+ * earlier reports, when there are any, and writes its own beside them. */
+function reportsAfter(outDir: string, status: string, failed: boolean, hadResults: boolean): ReportsStatus {
+  if (status === 'cancelled') return { state: hadResults ? 'earlier' : 'missing', partial_files: [], last_run: status };
+  if (!failed) return { ...COMPLETE, last_run: status };
+  if (!hadResults) return { state: 'partial', partial_files: [], last_run: status };
+  return { state: 'earlier', partial_files: PARTIAL_NAMES.map((n) => `${outDir}/${n}`), last_run: status };
 }
 
 interface ChannelInternals {
@@ -65,6 +79,7 @@ function seedFolders(config: MockConfig): Map<string, Folder> {
     failures: [],
     results: once(() => makeResults(GPU_SETTINGS.out_dir, config.readCount)),
     finishedRuns: 1,
+    reports: COMPLETE,
   });
   for (const [outDir, state] of Object.entries(config.resumable)) {
     folders.set(outDir, {
@@ -74,6 +89,7 @@ function seedFolders(config: MockConfig): Map<string, Folder> {
       failures: [],
       results: null,
       finishedRuns: 0,
+      reports: { state: 'missing', partial_files: [], last_run: state },
     });
   }
   return folders;
@@ -151,6 +167,7 @@ function createHandlers(config: MockConfig): Handlers {
         failures: known?.failures ?? [],
         results: known?.results ?? null,
         finishedRuns: known?.finishedRuns ?? 0,
+        reports: known?.reports ?? { state: 'missing', partial_files: [], last_run: 'running' },
       });
       try {
         const { summary, stagesDone } = await mockRun(
@@ -173,6 +190,12 @@ function createHandlers(config: MockConfig): Handlers {
         );
         internals.runCallback(channel.id, { end: true, index });
         const finished = summary.status !== 'cancelled';
+        const hadResults = (known?.results ?? null) !== null;
+        const keptOrNew = () => {
+          const reports = reportsAfter(settings.out_dir, summary.status, failures.length > 0, hadResults);
+          const results = finished && reports.state !== 'earlier' ? () => made : (known?.results ?? null);
+          return { reports, results };
+        };
         // A stage with failed items is not done: resuming redoes exactly those items.
         const firstFailing = STAGES.findIndex((s) => failures.some((g) => g.entries.some((e) => e.stage === s)));
         folders.set(settings.out_dir, {
@@ -180,7 +203,7 @@ function createHandlers(config: MockConfig): Handlers {
           settings,
           stagesDone: firstFailing < 0 ? stagesDone : stagesDone.filter((s) => STAGES.indexOf(s) < firstFailing),
           failures: finished ? failures : (known?.failures ?? []),
-          results: finished ? () => made : (known?.results ?? null),
+          ...keptOrNew(),
           finishedRuns: (known?.finishedRuns ?? 0) + (finished ? 1 : 0),
         });
         return summary;
@@ -203,7 +226,11 @@ function createHandlers(config: MockConfig): Handlers {
       writtenFiles.set(dest, folder(out_dir).failures.map((g) => g.kind).join('\n'));
       return null;
     },
-    load_results: ({ out_dir }) => finishedResults(out_dir).results,
+    load_results: ({ out_dir }) => ({ ...finishedResults(out_dir).results, reports: clone(folder(out_dir).reports) }),
+    set_aside_damaged: ({ out_dir }) => {
+      const moved = folder(out_dir).failures.flatMap((g) => g.entries.filter((e) => e.damaged).flatMap((e) => e.files));
+      return { moved: [...new Set(moved)], folder: `${out_dir}/set-aside/2026-11-28T19-06-00Z` };
+    },
     load_read_frames: ({ out_dir, read_id }) => finishedResults(out_dir).frames.get(read_id) ?? [],
     export_virus_fasta: ({ out_dir, dest }) => {
       const { results } = finishedResults(out_dir);

@@ -1,6 +1,6 @@
 // Made-up but self-consistent results: frames with scores, and the per-read summary and
 // histogram derived from them by the rules of read_summary.tsv and the highest-score report.
-import type { FailureGroup, FrameRow, ReadRow, Results } from '../types';
+import type { FailureGroup, FrameRow, ReadRow, ReportsStatus, Results } from '../types';
 
 /** A small seeded generator, so the same folder always shows the same results. */
 export function seededRandom(seed: number): () => number {
@@ -95,13 +95,14 @@ export function makeResults(outDir: string, readCount: number): MockResults {
     framesScored += own.length;
     reads.push(summarise(readId, chunks, own));
   }
-  return { results: { out_dir: outDir, reads, frames_scored: framesScored, histogram: histogramOf(reads) }, frames };
+  const reports: ReportsStatus = { state: 'complete', partial_files: [], last_run: 'ok' };
+  return { results: { out_dir: outDir, reports, reads, frames_scored: framesScored, histogram: histogramOf(reads) }, frames };
 }
 
 /** Failures of two kinds, as the merge stage reports them. */
 export function makeFailures(outDir: string): FailureGroup[] {
   const feature = (shard: string, side: string) => `${outDir}/features/${shard}.${side}.safetensors`;
-  const corruptFix = 'The feature file is damaged (e.g. a full disk or a killed run): resume, and the file is recomputed.';
+  const corruptFix = 'A file holds values that cannot be used. Use Set aside and retry: the files listed are moved to set-aside/ and computed again.';
   return [
     {
       kind: 'corrupt',
@@ -113,6 +114,7 @@ export function makeFailures(outDir: string): FailureGroup[] {
         message: i === 0 ? 'truncated: the header says 3,328 columns but the data ends at row 812' : 'NaN in row 17 (read_44_3_chunk_1F1), column 2,051',
         files: [feature(shard, 'nucleotide'), feature(shard, 'protein')],
         suggestion: corruptFix,
+        damaged: true,
       })),
     },
     {
@@ -126,6 +128,7 @@ export function makeFailures(outDir: string): FailureGroup[] {
           message: 'the protein features of output_7 are missing',
           files: [feature('output_7', 'nucleotide')],
           suggestion: 'The ESM-2 stage did not write this shard: resume to compute it.',
+          damaged: false,
         },
       ],
     },
