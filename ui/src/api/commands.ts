@@ -10,6 +10,7 @@ import type {
   InputScan,
   ModelCheck,
   ModelKind,
+  ListedPreset,
   Preset,
   Results,
   ResumeInfo,
@@ -43,7 +44,7 @@ export interface Commands {
   load_read_frames: { args: { out_dir: string; read_id: string }; result: FrameRow[] };
   export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };
   open_folder: { args: { path: string }; result: null };
-  list_presets: { args: NoArgs; result: Preset[] };
+  list_presets: { args: NoArgs; result: ListedPreset[] };
   save_preset: { args: { name: string; settings: RunSettings }; result: Preset };
   rename_preset: { args: { from: string; to: string }; result: Preset };
   duplicate_preset: { args: { name: string; as_name: string }; result: Preset };

@@ -86,6 +86,12 @@ export interface Preset {
   updated: string;
 }
 
+/** A preset as list_presets lists it. */
+export interface ListedPreset extends Preset {
+  /** Its inputs and models that no longer exist (the output folder is made by the run). */
+  missing: string[];
+}
+
 export interface ResumeInfo {
   out_dir: string;
   /** Manifest state: "running", "cancelled", "failed", "partial", "ok". */

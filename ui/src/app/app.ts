@@ -115,7 +115,7 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
     system === null
       ? 'Devices unknown'
       : `app ${system.app_version} · libtorch ${system.libtorch_version} · ${system.cuda_loaded ? 'CUDA backend loaded' : 'CPU only'} · ${system.cores} cores`;
-  store.set({ system, presets, settings: last ?? defaultSettings(system) });
+  store.set({ system, presets, settings: last ?? defaultSettings(system), started: true });
   if (last !== null) ctx.notify('Restored the settings of the last run.');
   syncSettings(api, store);
   root.dataset['ready'] = 'true';

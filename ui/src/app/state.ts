@@ -3,9 +3,9 @@
 import type {
   FieldProblem,
   InputScan,
+  ListedPreset,
   ModelCheck,
   ModelKind,
-  Preset,
   ResumeInfo,
   RunSettings,
   SystemInfo,
@@ -23,10 +23,12 @@ export interface AppState {
   /** validate_settings' answer for the current settings; null while it is being asked. */
   problems: FieldProblem[] | null;
   resumable: ResumeInfo | null;
-  presets: Preset[];
+  presets: ListedPreset[];
   running: boolean;
   /** The folder the Failures and Results screens show: the last run's, else the setup's. */
   lastRun: { settings: RunSettings; outDir: string } | null;
+  /** Start-up has asked for the system, the presets and the last settings. */
+  started: boolean;
 }
 
 export function defaultSettings(system: SystemInfo | null): RunSettings {
@@ -57,6 +59,7 @@ export function createAppStore(): Store<AppState> {
     presets: [],
     running: false,
     lastRun: null,
+    started: false,
   });
 }
 

@@ -1,12 +1,11 @@
 // Presets: save the current settings under a name; load, rename, duplicate, export, delete
 // and import them. Rename and delete are confirmed in the row itself (no native dialogs).
-import type { Preset, RunSettings } from '../api/types';
-import { reportFailure, type AppContext } from '../app/context';
+import type { ListedPreset, Preset, RunSettings } from '../api/types';
+import { errorText, reportFailure, type AppContext } from '../app/context';
 import { h, replaceChildren, tableHead } from '../ui/dom';
+import { baseName } from '../ui/format';
 import { messageLine } from '../ui/message-line';
-
-/** The preset the shell always lists; it cannot be renamed or deleted. */
-const BUILT_IN_PRESET = 'Demo';
+import { BUILT_IN_PRESET, loadPreset } from './load-preset';
 const PRESET_FILTER = { name: 'VirNucPro preset', extensions: ['json'] };
 
 type RowMode = { name: string; mode: 'rename' | 'delete' } | null;
@@ -28,14 +27,46 @@ function unusedName(base: string, presets: Preset[]): string {
   return `${base} ${n}`;
 }
 
-function describe(settings: RunSettings): string {
-  const inputs = settings.inputs.length === 1 ? '1 input' : `${settings.inputs.length} inputs`;
-  return `${inputs} · ${settings.length} bp · ${settings.devices.join(', ') || 'no device'}`;
+/** The folder and name of a path (`run43/reads`): two presets' `reads` folders differ. */
+function shortPath(path: string): string {
+  const parent = baseName(path.slice(0, path.length - baseName(path).length).replace(/[\\/]+$/, ''));
+  return parent === '' ? baseName(path) : `${parent}/${baseName(path)}`;
 }
+
+function listOf(paths: string[], most: number): string {
+  const shown = paths.slice(0, most).map(shortPath).join(', ');
+  return paths.length > most ? `${shown} and ${paths.length - most} more` : shown || 'none chosen';
+}
+
+function describeDevices(devices: string[]): string {
+  if (devices.length === 0) return 'no device';
+  const gpus = devices.filter((d) => d !== 'cpu');
+  const cpu = devices.includes('cpu') ? ['CPU'] : [];
+  const gpuText = gpus.length === 0 ? [] : [`${gpus.length === 1 ? 'GPU' : `${gpus.length} GPUs`} (${gpus.join(', ')})`];
+  return [...gpuText, ...cpu].join(' + ');
+}
+
+/** What tells presets apart: their reads, models and devices, each path's full form in
+ * its title. */
+function describe(preset: ListedPreset): HTMLElement {
+  const s: RunSettings = preset.settings;
+  const models = [s.dnabert, s.esm, s.classifier].filter((p) => p !== '');
+  return h(
+    'div',
+    { class: 'preset-summary' },
+    h('div', { title: s.inputs.join('\n') }, h('span', { class: 'label' }, 'Reads: '), listOf(s.inputs, 2)),
+    h('div', { title: models.join('\n') }, h('span', { class: 'label' }, 'Models: '), models.map(baseName).join(' · ') || 'none chosen'),
+    h('div', {}, `${s.length} bp · ${describeDevices(s.devices)}`),
+    preset.missing.length > 0 &&
+      h('div', { class: 'error-text', title: preset.missing.join('\n') }, h('span', { class: 'label' }, 'Gone: '), listOf(preset.missing, 2)),
+  );
+}
+
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 function formatUpdated(rfc3339: string): string {
   const date = new Date(rfc3339);
-  return Number.isNaN(date.getTime()) ? rfc3339 : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? rfc3339 : DATE_TIME.format(date);
 }
 
 export function presetsScreen(ctx: AppContext): HTMLElement {
@@ -126,35 +157,53 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
     body.querySelector<HTMLElement>('[data-autofocus]')?.focus();
   };
 
+  // A name that cannot be used is said under the rename field, which keeps the focus.
   function renameCell(preset: Preset): HTMLElement {
+    const message = messageLine('rename-message');
     const input = h('input', {
       type: 'text',
       value: preset.name,
       'aria-label': `New name for ${preset.name}`,
+      'aria-describedby': 'rename-message',
       'data-autofocus': true,
       onkeydown: (event: Event) => {
         if ((event as KeyboardEvent).key === 'Escape') setMode(null);
       },
+      oninput: () => {
+        input.removeAttribute('aria-invalid');
+        message.show('none', '');
+      },
     });
-    const submit = (event: Event) => {
+    const refuse = (text: string) => {
+      input.setAttribute('aria-invalid', 'true');
+      message.show('error', text);
+      input.focus();
+    };
+    const submit = async (event: Event) => {
       event.preventDefault();
       const to = input.value.trim();
       if (to === '' || to === preset.name) return setMode(null);
-      if (ctx.store.get().presets.some((p) => p.name === to)) {
-        ctx.notify(`A preset named “${to}” exists already.`, 'error');
-        return;
-      }
-      void act('rename the preset', async () => {
+      if (ctx.store.get().presets.some((p) => p.name === to)) return refuse(`A preset named “${to}” exists already.`);
+      try {
         await ctx.api.renamePreset(preset.name, to);
-        return `Renamed “${preset.name}” to “${to}”.`;
-      });
+      } catch (reason) {
+        return refuse(errorText(reason));
+      }
+      rowMode = null;
+      await refreshPresets(ctx);
+      ctx.notify(`Renamed “${preset.name}” to “${to}”.`);
     };
     return h(
       'form',
-      { class: 'inline-form', onsubmit: submit },
-      input,
-      h('button', { type: 'submit', class: 'primary' }, 'Rename'),
-      h('button', { type: 'button', onclick: () => setMode(null) }, 'Cancel'),
+      { class: 'inline-form', onsubmit: (event: Event) => void submit(event) },
+      h(
+        'div',
+        { class: 'path-row' },
+        input,
+        h('button', { type: 'submit', class: 'primary' }, 'Rename'),
+        h('button', { type: 'button', onclick: () => setMode(null) }, 'Cancel'),
+      ),
+      message.element,
     );
   }
 
@@ -188,28 +237,26 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
     );
   }
 
-  function row(preset: Preset): HTMLElement {
+  function row(preset: ListedPreset): HTMLElement {
     const renaming = rowMode?.name === preset.name && rowMode.mode === 'rename';
+    const gone = preset.missing.length > 0;
     return h(
       'tr',
-      { 'data-preset': preset.name },
+      { 'data-preset': preset.name, 'data-missing': gone },
       h(
         'th',
         { scope: 'row' },
         renaming ? renameCell(preset) : preset.name,
         preset.name === BUILT_IN_PRESET && h('span', { class: 'badge' }, 'built-in'),
+        gone && h('span', { class: 'badge warn', title: `Gone: ${preset.missing.join(', ')}` }, 'files missing'),
       ),
-      h('td', { class: 'muted' }, describe(preset.settings)),
+      h('td', { class: 'muted' }, describe(preset)),
       h('td', { class: 'muted' }, formatUpdated(preset.updated)),
       h('td', {}, actions(preset)),
     );
   }
 
-  function load(preset: Preset) {
-    ctx.updateSettings(preset.settings);
-    ctx.notify(`Loaded preset “${preset.name}”.`);
-    ctx.navigate('setup');
-  }
+  const load = (preset: Preset) => loadPreset(ctx, preset);
 
   ctx.store.subscribe((state, previous) => {
     if (state.presets !== previous.presets) render();
@@ -226,7 +273,9 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
       h('div', { class: 'panel-head' }, h('h3', {}, 'Saved presets'), h('button', { type: 'button', id: 'preset-import', onclick: importPreset }, 'Import…')),
       h(
         'table',
-        { class: 'data', id: 'preset-table' },
+        { class: 'data presets-table', id: 'preset-table' },
+        // Fixed widths: the rename field in a row must not move the columns.
+        h('colgroup', {}, ['name', 'settings', 'updated', 'actions'].map((column) => h('col', { class: `col-${column}` }))),
         tableHead('Name', 'Settings', 'Updated', 'Actions'),
         body,
       ),

@@ -20,19 +20,33 @@ const FIELD_LABELS: Record<keyof RunSettings, string> = {
   batch_tokens: 'Batch budget',
 };
 
+/** One reason the run cannot start; `todo`: a field not filled in yet, which is no mistake
+ * (shown muted, like the field's own message, not as an error). */
+interface Blocker {
+  text: string;
+  todo: boolean;
+}
+
+function isEmpty(settings: RunSettings, field: keyof RunSettings): boolean {
+  const value = settings[field];
+  return value === '' || (Array.isArray(value) && value.length === 0);
+}
+
 /** Why the run cannot start now; empty when it can. */
-function runBlockers(state: AppState): string[] {
-  if (state.running) return ['A run is going: see the Run screen.'];
-  if (state.problems === null) return ['Checking the settings…'];
-  return state.problems.map((p) => `${FIELD_LABELS[p.field]}: ${p.message}`);
+function runBlockers(state: AppState): Blocker[] {
+  if (state.running) return [{ text: 'A run is going: see the Run screen.', todo: false }];
+  if (state.problems === null) return [{ text: 'Checking the settings…', todo: true }];
+  return state.problems.map((p) => ({ text: `${FIELD_LABELS[p.field]}: ${p.message}`, todo: isEmpty(state.settings, p.field) }));
 }
 
 function stageNames(stages: string[]): string {
   return stages.map((s) => STAGE_LABELS[s as Stage] ?? s).join(', ');
 }
 
+/** Field by field, as the user gave them (the shell answers with the settings the run was
+ * started with: the folder, not its files; "auto", not the budget it chose). */
 function sameSettings(a: RunSettings, b: RunSettings): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return (Object.keys(a) as (keyof RunSettings)[]).every((field) => JSON.stringify(a[field]) === JSON.stringify(b[field]));
 }
 
 function resumeText(info: ResumeInfo): string {
@@ -93,7 +107,7 @@ export function runSection(ctx: AppContext): Section {
         useItsSettings.hidden = same;
       }
       for (const button of [runButton, resumeButton, restartButton]) button.disabled = reasons.length > 0;
-      replaceChildren(blockers, reasons.map((reason) => h('li', {}, reason)));
+      replaceChildren(blockers, reasons.map((reason) => h('li', { class: reason.todo ? 'todo' : null }, reason.text)));
     },
   };
 }

@@ -2,6 +2,7 @@
 import type { AppContext } from '../app/context';
 import { h } from '../ui/dom';
 import { devicesSection } from './devices-section';
+import { firstStartSection } from './first-start';
 import { inputsSection } from './inputs-section';
 import { optionsSection } from './options-section';
 import { modelsSection, outputSection } from './paths-section';
@@ -9,6 +10,7 @@ import { runSection } from './run-section';
 
 export function setupScreen(ctx: AppContext): HTMLElement {
   const sections = [
+    firstStartSection(ctx),
     inputsSection(ctx),
     outputSection(ctx),
     modelsSection(ctx),

@@ -62,6 +62,8 @@ const fail = (kind: CommandErrorKind, message: string): never => {
   // Rejected as a plain object, like serde's CommandError on the real IPC.
   throw { kind, message } satisfies CommandErrorPayload;
 };
+/** What list_presets checks: the inputs and models (a run makes the output folder). */
+const modelAndInputPaths = (s: RunSettings) => [...s.inputs, s.dnabert, s.esm, s.classifier].filter((path) => path !== '');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 const now = () => new Date().toISOString();
@@ -117,6 +119,8 @@ function createHandlers(config: MockConfig): Handlers {
   const notBuiltIn = (name: string) => name === BUILT_IN && fail('not_allowed', 'the built-in Demo preset cannot be changed');
   const freeName = (name: string) => {
     if (name.trim() === '') fail('invalid', 'a preset needs a name');
+    // As the shell's check_name: the built-in name is refused whatever its case.
+    if (name.trim().toLowerCase() === BUILT_IN.toLowerCase()) fail('invalid', `"${BUILT_IN}" is the built-in preset; choose another name`);
     if (presets.has(name)) fail('invalid', `a preset named “${name}” exists already`);
   };
   const folder = (outDir: string) => folders.get(outDir) ?? fail('not_found', `${outDir} holds no VirNucPro run`);
@@ -240,7 +244,10 @@ function createHandlers(config: MockConfig): Handlers {
     },
     open_folder: () => null,
 
-    list_presets: () => [...presets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    list_presets: () =>
+      [...presets.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((p) => ({ ...p, missing: modelAndInputPaths(p.settings).filter((path) => config.gone.includes(path)) })),
     save_preset: ({ name, settings }) => {
       notBuiltIn(name);
       if (name.trim() === '') fail('invalid', 'a preset needs a name');

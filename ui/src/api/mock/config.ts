@@ -27,6 +27,8 @@ export interface MockConfig {
   /** Output folders that already hold an earlier run, with its manifest state. */
   resumable: Record<string, string>;
   lastSettings: RunSettings | null;
+  /** Files and folders that are gone (moved or deleted): list_presets names them. */
+  gone: string[];
   /** What the pickers answer, in order; when a queue is empty a default is made up. */
   answers: {
     pick_folders: string[][];
@@ -59,6 +61,7 @@ const DEFAULTS: MockConfig = {
   failures: 'first',
   resumable: {},
   lastSettings: null,
+  gone: [],
   answers: { pick_folders: [], pick_file: [], pick_save_file: [] },
 };
 
