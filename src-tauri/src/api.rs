@@ -7,6 +7,8 @@ use virnucpro_core::events::RunEvent;
 pub use virnucpro_engine::devices::DeviceInfo;
 /// `"fp32" | "bf16" | "fp16"`.
 pub use virnucpro_engine::embed::Precision;
+/// `"complete" | "partial" | "earlier" | "missing"`.
+pub use virnucpro_engine::run::ReportsState;
 
 /// What the setup screen edits; also the body of a preset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +124,28 @@ pub struct FailureEntry {
     pub message: String,
     pub files: Vec<PathBuf>,
     pub suggestion: String,
+    /// The files are damaged or do not belong to this run: `set_aside_damaged` moves them
+    /// out of the way so that a retry computes them again.
+    pub damaged: bool,
+}
+
+/// What `set_aside_damaged` moved, and where to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetAside {
+    pub moved: Vec<PathBuf>,
+    /// `{out_dir}/set-aside/{UTC time}/`: the files keep their folder (`features/`, `merged/`).
+    pub folder: PathBuf,
+}
+
+/// What the reports the results screen shows are, from the run's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportsStatus {
+    pub state: ReportsState,
+    /// The last run's partial reports, written beside the kept ones (`state` `earlier`).
+    pub partial_files: Vec<PathBuf>,
+    /// How the last run in the folder ended (`ok`, `partial`, `failed`, `cancelled`, or
+    /// `running` when it was killed); `None` without a manifest.
+    pub last_run: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,6 +208,8 @@ pub struct Results {
     /// Frames scored in all (a read's frames come from `load_read_frames`).
     pub frames_scored: u64,
     pub histogram: Histogram,
+    /// Whether these reports are complete and current, partial, or an earlier run's.
+    pub reports: ReportsStatus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

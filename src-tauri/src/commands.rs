@@ -14,7 +14,7 @@ use virnucpro_core::events::RunSummary;
 
 use crate::api::{
     FailureGroup, FrameRow, InputScan, ModelCheck, ModelRole, Preset, Results, ResumeInfo,
-    RunSettings, ShellEvent, SystemInfo,
+    RunSettings, SetAside, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::state::AppState;
@@ -194,6 +194,15 @@ pub async fn export_failures(
     state.scope.check_all([&out_dir, &dest])?;
     blocking(move || failures::export(&failures::group(failures::read_failures(&out_dir)?), &dest))
         .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_aside_damaged(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+) -> CommandResult<SetAside> {
+    state.scope.check(&out_dir)?;
+    blocking(move || failures::set_aside_damaged(&out_dir)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -10,7 +10,7 @@ use virnucpro_core::prepare::{shard_file_name, NUCLEOTIDE_DIR, PROTEIN_DIR};
 use virnucpro_core::tsv::escape_field;
 use virnucpro_engine::run::{RunLayout, FAILURES_HEADER};
 
-use crate::api::{FailureEntry, FailureGroup};
+use crate::api::{FailureEntry, FailureGroup, SetAside};
 use crate::error::{CommandError, CommandResult};
 use crate::tsv::read_rows;
 
@@ -18,9 +18,9 @@ use crate::tsv::read_rows;
 /// `FailureKind::name`, the embedding runner's `FailureKind::as_str`, classify's).
 pub fn suggestion(kind: &str) -> &'static str {
     match kind {
-        "corrupt" => "A file is damaged (an interrupted copy, a full disk). Delete the files listed, then use Retry failed: they are computed again.",
-        "id_mismatch" => "The nucleotide and protein features of this shard do not belong together. Delete the files listed, then use Retry failed.",
-        "dimension_mismatch" | "unsupported_dtype" => "The features were made by other models or another tool. Delete the files listed and use Retry failed, or start over.",
+        "corrupt" => "A file holds values that cannot be used (a model or device fault, or a file damaged on disk). Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
+        "id_mismatch" => "The nucleotide and protein features of this shard do not belong together. Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
+        "dimension_mismatch" | "unsupported_dtype" => "The features were made by other models or another tool. Use Set aside and retry (the files listed are moved to set-aside/ and computed again), or start over.",
         "missing_input" => "A feature file of this shard is missing. Use Retry failed: it is computed again.",
         "ambiguous_input" => "More than one feature file claims this shard. Remove the stray copies from features/, then use Retry failed.",
         "unreadable" => "A file could not be read. Check that the disk is mounted and the file readable, then use Retry failed.",
@@ -31,6 +31,53 @@ pub fn suggestion(kind: &str) -> &'static str {
         "cancelled" => "The run was stopped. Run it again to resume.",
         _ => "Read the message, fix the cause, then use Retry failed: only failed items are redone.",
     }
+}
+
+/// Failures whose files are damaged or foreign: computing them again is the fix.
+pub fn is_damaged_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "corrupt" | "id_mismatch" | "dimension_mismatch" | "unsupported_dtype"
+    )
+}
+
+/// Folder (in the run folder) where `set_aside_damaged` moves files.
+pub const SET_ASIDE_DIR: &str = "set-aside";
+
+/// Move the files of the damaged failures (see [`is_damaged_kind`]) that the run made
+/// (under `features/` and `merged/`) into `set-aside/{UTC time}/`, keeping their folder,
+/// so that a retry computes them again. Moved, not deleted: a damaged file can still be
+/// looked at. Files already gone are skipped.
+pub fn set_aside_damaged(out_dir: &Path) -> CommandResult<SetAside> {
+    let layout = RunLayout::new(out_dir);
+    let stamp = crate::timestamp::now().replace(':', "-");
+    let folder = out_dir.join(SET_ASIDE_DIR).join(stamp);
+    let mut moved = Vec::new();
+    let made_by_run = [layout.features(), layout.merged()];
+    let files = read_failures(out_dir)?
+        .into_iter()
+        .filter(|e| e.damaged)
+        .flat_map(|e| e.files);
+    for file in files {
+        let Some(dir) = made_by_run
+            .iter()
+            .find(|d| file.parent() == Some(d.as_path()))
+        else {
+            continue;
+        };
+        if !file.is_file() || moved.contains(&file) {
+            continue;
+        }
+        let (Some(dir_name), Some(name)) = (dir.file_name(), file.file_name()) else {
+            continue;
+        };
+        let dest_dir = folder.join(dir_name);
+        std::fs::create_dir_all(&dest_dir).map_err(CommandError::io_at(&dest_dir))?;
+        std::fs::rename(&file, dest_dir.join(name)).map_err(CommandError::io_at(&file))?;
+        tracing::info!("set aside {}", file.display());
+        moved.push(file);
+    }
+    Ok(SetAside { moved, folder })
 }
 
 /// The files of a shard that a failure in `stage` is about.
@@ -104,6 +151,7 @@ pub fn read_failures(out_dir: &Path) -> CommandResult<Vec<FailureEntry>> {
             .unwrap_or_default();
         Some(FailureEntry {
             suggestion: suggestion(kind).to_owned(),
+            damaged: is_damaged_kind(kind),
             stage: unescape_field(stage),
             item: unescape_field(item),
             kind: unescape_field(kind),
@@ -213,7 +261,12 @@ mod tests {
                 dir.path().join("features/output_2.protein.safetensors")
             ]
         );
-        assert!(corrupt[0].suggestion.contains("Delete the files listed"));
+        assert!(corrupt[0].suggestion.contains("Set aside and retry"));
+        assert!(corrupt[0].damaged);
+        assert!(
+            !groups[1].entries[0].damaged,
+            "a bad record is not fixed by recomputing"
+        );
         assert_eq!(
             groups[1].entries[0].files,
             [
@@ -239,6 +292,35 @@ mod tests {
         assert_eq!(format!("{}\n", lines[0]), EXPORT_HEADER);
         assert!(lines[1].starts_with("corrupt\tmerge\toutput_2\tnon-finite\\tvalue\\nin row 3\t"));
         assert!(lines.iter().all(|l| l.split('\t').count() == 6));
+    }
+
+    #[test]
+    fn damaged_files_made_by_the_run_are_set_aside_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = RunLayout::new(dir.path());
+        for d in [layout.features(), layout.prepared().join("protein")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let nucleotide = layout.feature_file("output_2", FeatureKind::Nucleotide);
+        let protein = layout.feature_file("output_2", FeatureKind::Protein);
+        let oom_input = layout.prepared().join("protein/output_3.faa");
+        for f in [&nucleotide, &protein, &oom_input] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        let tsv = failures_tsv(&[
+            failure(Stage::Merge, "output_2", "corrupt", "non-finite"),
+            failure(Stage::EmbedProtein, "output_3", "out_of_memory", "too long"),
+        ]);
+        std::fs::write(layout.failures(), tsv).unwrap();
+        let set = set_aside_damaged(dir.path()).unwrap();
+        assert_eq!(set.moved, [nucleotide.clone(), protein.clone()]);
+        assert!(set.folder.starts_with(dir.path().join(SET_ASIDE_DIR)));
+        assert!(!nucleotide.exists() && !protein.exists());
+        assert!(set
+            .folder
+            .join("features/output_2.protein.safetensors")
+            .is_file());
+        assert!(oom_input.exists(), "prepare's inputs are never moved");
     }
 
     #[test]

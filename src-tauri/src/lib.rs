@@ -43,6 +43,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::find_resumable,
         commands::load_failures,
         commands::export_failures,
+        commands::set_aside_damaged,
         commands::load_results,
         commands::load_read_frames,
         commands::export_virus_fasta,

@@ -7,9 +7,9 @@ use std::path::Path;
 use virnucpro_core::report::{
     modified_id, read_of_chunk, READ_SUMMARY_HEADER, RESULTS_FILE, RESULTS_HEADER,
 };
-use virnucpro_engine::run::RunLayout;
+use virnucpro_engine::run::{ReportsState, RunLayout, RunManifest};
 
-use crate::api::{FrameCall, FrameRow, Histogram, ReadCall, ReadRow, Results};
+use crate::api::{FrameCall, FrameRow, Histogram, ReadCall, ReadRow, ReportsStatus, Results};
 use crate::error::{CommandError, CommandResult};
 use crate::tsv::{read_rows, read_rows_where};
 
@@ -102,7 +102,45 @@ pub fn load(out_dir: &Path) -> CommandResult<Results> {
         histogram: histogram(&reads),
         frames_scored: reads.iter().map(|r| r.frames).sum(),
         reads,
+        reports: reports_status(out_dir),
     })
+}
+
+/// What the reports in `out_dir` are, as the last run's manifest records it. Manifests
+/// without the record (a run killed while running, or an older version) say it by their
+/// state: only a run that ended `ok` vouches for its reports being complete and current.
+pub fn reports_status(out_dir: &Path) -> ReportsStatus {
+    let layout = RunLayout::new(out_dir);
+    let Some(manifest) = RunManifest::read(&layout.manifest()) else {
+        return ReportsStatus {
+            state: ReportsState::Complete,
+            partial_files: Vec::new(),
+            last_run: None,
+        };
+    };
+    let (state, partial_files) = match manifest.reports {
+        Some(record) => (
+            record.state,
+            record
+                .partial_files
+                .iter()
+                .map(|f| out_dir.join(f))
+                .collect(),
+        ),
+        None => (
+            match manifest.state.as_str() {
+                "ok" => ReportsState::Complete,
+                "partial" | "failed" => ReportsState::Partial,
+                _ => ReportsState::Earlier,
+            },
+            Vec::new(),
+        ),
+    };
+    ReportsStatus {
+        state,
+        partial_files,
+        last_run: Some(manifest.state),
+    }
 }
 
 /// The scored frames of `read_id` in `out_dir`, in the report's order (chunk, then frame).
@@ -213,6 +251,56 @@ mod tests {
         // No frame report (no shard could be scored): no frames, not an error.
         std::fs::remove_file(dir.path().join(RESULTS_FILE)).unwrap();
         assert!(load_read_frames(dir.path(), "r1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_reports_status_comes_from_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path());
+        // No manifest: nothing says the reports are not complete.
+        assert_eq!(
+            load(dir.path()).unwrap().reports.state,
+            ReportsState::Complete
+        );
+        let manifest = dir.path().join("run-manifest.json");
+        let with = |state: &str, reports: serde_json::Value| {
+            let model = serde_json::json!({"path": "/m", "model_id": "m", "files": []});
+            let json = serde_json::json!({
+                "manifest_version": 1, "state": state, "started_unix": 0,
+                "software": {"app": "virnucpro", "libtorch": "2", "cuda": "none"},
+                "inputs": [],
+                "models": {"dnabert": model, "esm": model, "classifier": model},
+                "settings": {"length": 500, "shard_size": 10, "devices": ["cpu"], "threads": 1,
+                             "precision": "fp32", "batch_tokens": 1},
+                "plan": [], "stages": [], "failures": [], "error": null, "summary": null,
+                "reports": reports,
+            });
+            std::fs::write(&manifest, serde_json::to_vec(&json).unwrap()).unwrap();
+            reports_status(dir.path())
+        };
+        let kept = with(
+            "partial",
+            serde_json::json!({"state": "earlier", "partial_files": ["prediction_results.partial.txt"]}),
+        );
+        assert_eq!(kept.state, ReportsState::Earlier);
+        assert_eq!(
+            kept.partial_files,
+            [dir.path().join("prediction_results.partial.txt")]
+        );
+        assert_eq!(kept.last_run.as_deref(), Some("partial"));
+        // Manifests without the record: a killed run's reports are an earlier run's.
+        assert_eq!(
+            with("running", serde_json::Value::Null).state,
+            ReportsState::Earlier
+        );
+        assert_eq!(
+            with("failed", serde_json::Value::Null).state,
+            ReportsState::Partial
+        );
+        assert_eq!(
+            with("ok", serde_json::Value::Null).state,
+            ReportsState::Complete
+        );
     }
 
     #[test]
