@@ -1,10 +1,12 @@
 // The real app in a real window (Xvfb + tauri-driver + WebKitWebDriver): load the Demo
 // preset, run it on the CPU, see every stage reach 100 %, the results table fill and a
 // read's frames load; then
-// damage one feature file of the run, resume, and see the shard under its failure kind.
+// damage one feature file of the run, resume, and find it computed again and the results
+// the same; then make a resume fail (a feature file of another run's IDs), find the
+// earlier results kept and marked out of date, and complete the run with Set aside and retry.
 // Selectors are the "UI test hooks" of docs/desktop-api.md.
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { By } from 'selenium-webdriver';
@@ -79,17 +81,82 @@ test('the Demo preset runs to 100 % and fills the results table', { timeout: RUN
   await screenshot(driver, 'results');
 });
 
-test('a corrupt feature file shows up under its failure kind after a resume', { timeout: RUN_TIMEOUT + 60_000 }, async () => {
+const runFolder = (dataHome) => join(dataHome, 'org.virnucpro.desktop/demo-output');
+
+/** The stage table's text for `stage` ("… 1 done, 2 reused, 0 failed"). */
+async function stageText(driver, stage) {
+  return driver.findElement(By.css(`#stage-table tr[data-stage="${stage}"]`)).getText();
+}
+
+test('a feature file damaged after the run is computed again on resume; the results stay', { timeout: RUN_TIMEOUT + 60_000 }, async () => {
   app = await launch(home);
   const { driver, dataHome } = app;
-  // NaNs in the data of one feature file: the header stays valid, only the merge sees it.
-  const victim = join(dataHome, 'org.virnucpro.desktop/demo-output/features/output_1.protein.safetensors');
+  const folder = runFolder(dataHome);
+  const results = readFileSync(join(folder, 'prediction_results.txt'));
+  // A NaN over one value of a feature file: its header stays valid, its data checksum
+  // (data_xxh3) does not match any more.
+  const victim = join(folder, 'features/output_1.protein.safetensors');
   const bytes = readFileSync(victim);
-  bytes.fill(0xff, bytes.length - 64);
+  bytes.writeFloatLE(Number.NaN, bytes.length - 4);
   writeFileSync(victim, bytes);
   await runDemo(driver, '#resume-button');
-  await click(driver, '#view-failures');
-  const group = await shown(driver, '.failure-group[data-kind="corrupt"]');
+  assert.match(await driver.findElement(By.css('#run-summary h3')).getText(), /Run finished: ok/);
+  assert.match(await stageText(driver, 'embed_protein'), /\b1 done\b/, 'the damaged shard is embedded again');
+  assert.deepEqual(readFileSync(join(folder, 'prediction_results.txt')), results, 'the results are the same');
+  await click(driver, '#view-results');
+  await shown(driver, '#read-table tbody tr');
+  assert.equal(await driver.findElement(By.css('#reports-status')).isDisplayed(), false, 'complete, current results');
+});
+
+/** Rewrite a feature file as an older version would have written it (no data checksum),
+ * with its first ID changed: it passes embed's checks, and merge finds that its IDs do not
+ * match the protein side's. */
+function foreignIds(path) {
+  const bytes = readFileSync(path);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const meta = header.__metadata__;
+  delete meta.data_xxh3;
+  const ids = JSON.parse(meta.ids);
+  ids[0] = `${ids[0]}_foreign`;
+  meta.ids = JSON.stringify(ids);
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(path, Buffer.concat([length, Buffer.from(json), bytes.subarray(8 + n)]));
+}
+
+test('a failed resume keeps the earlier results; Set aside and retry completes the run', { timeout: 2 * RUN_TIMEOUT + 60_000 }, async () => {
+  app = await launch(home);
+  const { driver, dataHome } = app;
+  const folder = runFolder(dataHome);
+  const results = readFileSync(join(folder, 'prediction_results.txt'));
+  foreignIds(join(folder, 'features/output_1.nucleotide.safetensors'));
+  await runDemo(driver, '#resume-button');
+  assert.match(await driver.findElement(By.css('#run-summary h3')).getText(), /Run finished: (partial|failed)/);
+  assert.match(await driver.findElement(By.css('#view-failures')).getAttribute('class'), /\bprimary\b/);
+  await screenshot(driver, 'failed-resume');
+  // The earlier reports are kept; this run's are beside them.
+  assert.deepEqual(readFileSync(join(folder, 'prediction_results.txt')), results, 'the earlier results are intact');
+  assert.ok(existsSync(join(folder, 'prediction_results.partial.txt')), 'the partial reports are beside them');
+  await click(driver, '#view-results');
+  const notice = await shown(driver, '#reports-status');
+  assert.match(await notice.getText(), /Out of date: these results are from an earlier run/);
+  await shown(driver, '#read-table tbody tr');
+  await screenshot(driver, 'failed-resume-results');
+
+  await click(driver, 'button[data-screen="failures"]');
+  const group = await shown(driver, '.failure-group[data-kind="id_mismatch"]');
   assert.match(await group.getText(), /output_1/);
+  await shown(driver, '#set-aside-retry');
   await screenshot(driver, 'failures');
+  await click(driver, '#set-aside-retry');
+  await shown(driver, '#run-summary', RUN_TIMEOUT);
+  assert.match(await driver.findElement(By.css('#run-summary h3')).getText(), /Run finished: ok/);
+  const setAside = join(folder, 'set-aside');
+  const [moment] = readdirSync(setAside);
+  assert.deepEqual(readdirSync(join(setAside, moment, 'features')).sort(), ['output_1.nucleotide.safetensors', 'output_1.protein.safetensors']);
+  assert.deepEqual(readFileSync(join(folder, 'prediction_results.txt')), results, 'the recomputed results are the same');
+  assert.ok(!existsSync(join(folder, 'prediction_results.partial.txt')), 'the partial reports are gone');
 });
