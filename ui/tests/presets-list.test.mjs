@@ -98,4 +98,18 @@ test('Replace goes away when the name is cleared', () =>
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Backspace');
     await page.waitForSelector('#preset-replace', { state: 'hidden' });
+
+    // Cleared without typing, as WebDriver's Element Clear and some input methods do: the
+    // value set and a change event, no input event.
+    await page.press('#preset-name', 'Enter');
+    await waitForText(page, '#preset-save-message', 'Enter a name for the preset.');
+    await page.fill('#preset-name', 'Gut metagenomes');
+    await page.press('#preset-name', 'Enter');
+    await page.waitForSelector('#preset-replace', { state: 'visible' });
+    await page.$eval('#preset-name', (input) => {
+      /** @type {HTMLInputElement} */ (input).value = '';
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await page.waitForSelector('#preset-replace', { state: 'hidden' });
+    await waitForText(page, '#preset-save-message', /^$/);
   }));

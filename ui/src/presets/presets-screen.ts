@@ -97,7 +97,10 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
   const save = (event: Event) => {
     event.preventDefault();
     const name = nameInput.value.trim();
-    if (name === '') return saveMessage.show('error', 'Enter a name for the preset.');
+    if (name === '') {
+      forgetReplace();
+      return saveMessage.show('error', 'Enter a name for the preset.');
+    }
     const exists = ctx.store.get().presets.some((p) => p.name === name);
     if (exists && overwriting !== name) {
       overwriting = name;
@@ -114,6 +117,11 @@ export function presetsScreen(ctx: AppContext): HTMLElement {
     });
   };
   nameInput.addEventListener('input', forgetReplace);
+  // A field cleared without typing (WebDriver's Element Clear, some input methods) sends
+  // only `change`: Replace stays only while the name is still the one asked about.
+  nameInput.addEventListener('change', () => {
+    if (nameInput.value.trim() !== overwriting) forgetReplace();
+  });
   const saveForm = h(
     'form',
     { class: 'panel', id: 'preset-save', onsubmit: save },
