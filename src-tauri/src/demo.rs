@@ -4,6 +4,7 @@
 //! A packaged app carries them as bundled resources (`bundle.resources` in
 //! tauri.conf.json); a development build also finds them in the repository's `demo/`.
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
 use crate::api::{Precision, RunSettings};
 
@@ -38,6 +39,24 @@ impl DemoFiles {
         [SAMPLE_READS, DNABERT, ESM, CLASSIFIER]
             .iter()
             .all(|f| dir.join(f).exists())
+    }
+
+    /// When the demo files last changed (were installed, or updated with the app): the
+    /// built-in preset's "Updated" date. Now, if the file system keeps no times.
+    pub fn updated(&self) -> String {
+        let newest = [SAMPLE_READS, DNABERT, ESM, CLASSIFIER]
+            .iter()
+            .filter_map(|file| {
+                std::fs::metadata(self.root.join(file))
+                    .ok()?
+                    .modified()
+                    .ok()
+            })
+            .max();
+        match newest.and_then(|time| time.duration_since(UNIX_EPOCH).ok()) {
+            Some(since_epoch) => crate::timestamp::rfc3339(since_epoch.as_secs()),
+            None => crate::timestamp::now(),
+        }
     }
 
     /// The demo run: the sample reads on the CPU, results into `out_dir`.
@@ -83,6 +102,22 @@ mod tests {
             .root
             .starts_with(std::fs::canonicalize(resources.path()).unwrap()));
         let settings = bundled.settings("/out".into());
+        // The built-in preset is as new as its files, not 1970.
+        let reads = std::fs::File::options()
+            .write(true)
+            .open(bundled.root.join(SAMPLE_READS))
+            .unwrap();
+        let when = UNIX_EPOCH + std::time::Duration::from_secs(1_795_900_000);
+        reads.set_modified(when).unwrap();
+        for file in [DNABERT, ESM, CLASSIFIER] {
+            std::fs::File::options()
+                .write(true)
+                .open(bundled.root.join(file))
+                .unwrap()
+                .set_modified(when - std::time::Duration::from_secs(86_400))
+                .unwrap();
+        }
+        assert_eq!(bundled.updated(), crate::timestamp::rfc3339(1_795_900_000));
         assert_eq!(settings.classifier, bundled.root.join(CLASSIFIER));
         assert_eq!(settings.devices, ["cpu"]);
     }

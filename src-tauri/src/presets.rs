@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tauri::Runtime;
 use tauri_plugin_store::Store;
 
-use crate::api::{Preset, RunSettings};
+use crate::api::{ListedPreset, Preset, RunSettings};
 use crate::demo::DEMO_PRESET;
 use crate::error::{CommandError, CommandResult, ErrorKind};
 
@@ -20,6 +20,11 @@ pub type PresetMap = BTreeMap<String, Preset>;
 
 const PRESETS_KEY: &str = "presets";
 const LAST_SETTINGS_KEY: &str = "last_settings";
+/// The settings runs were started with, as the user gave them: one per output folder,
+/// the newest last.
+const GIVEN_SETTINGS_KEY: &str = "run_settings";
+/// Output folders whose given settings are kept; older ones fall back to the manifest.
+const MAX_GIVEN_SETTINGS: usize = 50;
 const MAX_NAME: usize = 80;
 
 /// A usable name: trimmed, non-empty, not too long, not the built-in preset's.
@@ -50,6 +55,21 @@ pub fn list(map: &PresetMap, demo: Option<&Preset>) -> Vec<Preset> {
     let mut all: Vec<Preset> = map.values().cloned().chain(demo.cloned()).collect();
     all.sort_by_key(|p| p.name.to_lowercase());
     all
+}
+
+/// `preset` with the inputs and models it names that are gone (moved or deleted since it
+/// was saved), so that the list can say so before the user loads it. The output folder is
+/// left out: a run makes it.
+pub fn listed(preset: Preset) -> ListedPreset {
+    let settings = &preset.settings;
+    let missing = settings
+        .inputs
+        .iter()
+        .chain([&settings.dnabert, &settings.esm, &settings.classifier])
+        .filter(|path| !path.as_os_str().is_empty() && !path.exists())
+        .cloned()
+        .collect();
+    ListedPreset { preset, missing }
 }
 
 /// Save `settings` as `name`, replacing a preset of that name.
@@ -229,6 +249,33 @@ impl PresetStore {
 
     pub fn remember(&self, settings: &RunSettings) -> CommandResult<()> {
         self.store.set(LAST_SETTINGS_KEY, to_json(settings)?);
+        self.store.save().map_err(store_error)
+    }
+
+    fn given_list(&self) -> Vec<RunSettings> {
+        self.store
+            .get(GIVEN_SETTINGS_KEY)
+            .and_then(|value| serde_json::from_value(value).ok())
+            .unwrap_or_default()
+    }
+
+    /// The settings the latest run in `out_dir` was started with, as the user gave them.
+    pub fn given_settings(&self, out_dir: &Path) -> Option<RunSettings> {
+        self.given_list()
+            .into_iter()
+            .rfind(|settings| settings.out_dir == out_dir)
+    }
+
+    /// Keep `settings` as the ones the run in its output folder was started with: the
+    /// engine's manifest records the files read and the budget used, not the folder or
+    /// "auto" the user chose (see [`crate::resume::find_as_given`]).
+    pub fn record_given(&self, settings: &RunSettings) -> CommandResult<()> {
+        let mut list = self.given_list();
+        list.retain(|kept| kept.out_dir != settings.out_dir);
+        list.push(settings.clone());
+        let excess = list.len().saturating_sub(MAX_GIVEN_SETTINGS);
+        list.drain(..excess);
+        self.store.set(GIVEN_SETTINGS_KEY, to_json(&list)?);
         self.store.save().map_err(store_error)
     }
 }

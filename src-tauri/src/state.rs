@@ -32,7 +32,7 @@ impl AppState {
             Preset {
                 name: DEMO_PRESET.to_owned(),
                 settings: files.settings(paths.demo_output()),
-                updated: crate::timestamp::rfc3339(0),
+                updated: files.updated(),
             }
         });
         let file = paths.store_file();

@@ -158,3 +158,75 @@ fn presets_and_last_settings_survive_a_restart() {
     assert_eq!(presets["New name"].updated, "t2");
     assert_eq!(store.last_settings(), Some(settings("last")));
 }
+
+#[test]
+fn the_settings_a_run_was_given_are_kept_per_output_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("settings.json");
+    {
+        let app = app();
+        let store = PresetStore::new(app.store(&file).unwrap());
+        assert_eq!(store.given_settings(Path::new("/runs/a")), None);
+        store.record_given(&settings("a")).unwrap();
+        let mut again = settings("a");
+        again.batch_tokens = Some(4096);
+        store.record_given(&again).unwrap();
+        store.record_given(&settings("b")).unwrap();
+    }
+    let app = app();
+    let store = PresetStore::new(app.store(&file).unwrap());
+    let mut latest = settings("a");
+    latest.batch_tokens = Some(4096);
+    assert_eq!(store.given_settings(Path::new("/runs/a")), Some(latest));
+    assert_eq!(
+        store.given_settings(Path::new("/runs/b")),
+        Some(settings("b"))
+    );
+    // Only the latest folders are kept.
+    for n in 0..MAX_GIVEN_SETTINGS {
+        store.record_given(&settings(&format!("n{n}"))).unwrap();
+    }
+    assert_eq!(store.given_settings(Path::new("/runs/a")), None);
+    assert_eq!(
+        store.given_settings(Path::new("/runs/n0")),
+        Some(settings("n0"))
+    );
+}
+
+#[test]
+fn a_listed_preset_names_its_inputs_and_models_that_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let reads = dir.path().join("reads");
+    let model = dir.path().join("500_model.pth");
+    std::fs::create_dir(&reads).unwrap();
+    std::fs::write(&model, b"weights").unwrap();
+    let mut kept = settings("kept");
+    kept.inputs = vec![reads.clone()];
+    kept.dnabert = dir.path().to_path_buf();
+    kept.esm = model.clone();
+    kept.classifier = model.clone();
+    // The output folder does not exist yet: a run makes it.
+    kept.out_dir = dir.path().join("not yet");
+    let preset = |settings: RunSettings| Preset {
+        name: "p".into(),
+        settings,
+        updated: "t".into(),
+    };
+    assert_eq!(listed(preset(kept.clone())).missing, Vec::<PathBuf>::new());
+
+    let mut gone = kept.clone();
+    gone.inputs.push(dir.path().join("moved away"));
+    gone.classifier = dir.path().join("300_model.pth");
+    let listing = listed(preset(gone.clone()));
+    assert_eq!(
+        listing.missing,
+        [
+            dir.path().join("moved away"),
+            dir.path().join("300_model.pth")
+        ]
+    );
+    assert_eq!(listing.preset.settings, gone);
+    let json = serde_json::to_value(&listing).unwrap();
+    assert_eq!(json["name"], "p", "the preset's fields, flattened: {json}");
+    assert_eq!(json["missing"].as_array().map(Vec::len), Some(2));
+}
