@@ -108,6 +108,15 @@ pub struct Preset {
     pub updated: String,
 }
 
+/// A preset as `list_presets` lists it: with the files and folders it names that are gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedPreset {
+    #[serde(flatten)]
+    pub preset: Preset,
+    /// Its inputs and models that no longer exist (the output folder is made by the run).
+    pub missing: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResumeInfo {
     pub out_dir: PathBuf,

@@ -13,8 +13,8 @@ use tauri_plugin_dialog::{DialogExt, FilePath};
 use virnucpro_core::events::RunSummary;
 
 use crate::api::{
-    FailureGroup, FrameRow, InputScan, ModelCheck, ModelRole, Preset, Results, ResumeInfo,
-    RunSettings, SetAside, ShellEvent, SystemInfo,
+    FailureGroup, FrameRow, InputScan, ListedPreset, ModelCheck, ModelRole, Preset, Results,
+    ResumeInfo, RunSettings, SetAside, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::state::AppState;
@@ -140,6 +140,14 @@ pub async fn start_run(
 ) -> CommandResult<RunSummary> {
     state.scope.check_all(settings.paths())?;
     let slot = state.runs.begin()?;
+    // The manifest records the files read and the budget used; find_resumable compares
+    // against the folder and "auto" the user gave. A run goes on without it.
+    if let Err(e) = state
+        .store()
+        .and_then(|store| store.record_given(&settings))
+    {
+        tracing::warn!("the run's settings were not kept: {}", e.message);
+    }
     let spec = settings::to_spec(&settings);
     blocking(move || {
         // Dropped at the end of the run, whatever happens: the slot is free again.
@@ -167,7 +175,11 @@ pub fn find_resumable(
     out_dir: PathBuf,
 ) -> CommandResult<Option<ResumeInfo>> {
     state.scope.check(&out_dir)?;
-    let info = resume::find(&out_dir);
+    let given = state
+        .store()
+        .ok()
+        .and_then(|store| store.given_settings(&out_dir));
+    let info = resume::find_as_given(&out_dir, given.as_ref());
     // The manifest of a folder the user chose names the files of that run: resuming it
     // needs them.
     if let Some(info) = &info {
@@ -238,9 +250,10 @@ pub fn open_folder(state: State<'_, AppState>, path: PathBuf) -> CommandResult<(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn list_presets(state: State<'_, AppState>) -> CommandResult<Vec<Preset>> {
+pub fn list_presets(state: State<'_, AppState>) -> CommandResult<Vec<ListedPreset>> {
     let map = state.store()?.presets();
-    Ok(presets::list(&map, state.demo.as_ref()))
+    let all = presets::list(&map, state.demo.as_ref());
+    Ok(all.into_iter().map(presets::listed).collect())
 }
 
 /// Only settings whose paths are in the scope are stored: a stored preset's paths are
