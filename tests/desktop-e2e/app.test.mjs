@@ -152,8 +152,13 @@ test('a failed resume keeps the earlier results; Set aside and retry completes t
   await shown(driver, '#set-aside-retry');
   await screenshot(driver, 'failures');
   await click(driver, '#set-aside-retry');
-  await shown(driver, '#run-summary', RUN_TIMEOUT);
-  assert.match(await driver.findElement(By.css('#run-summary h3')).getText(), /Run finished: ok/);
+  // The summary of the failed run is on screen until the retry replaces it.
+  const finished = await driver.wait(async () => {
+    const [heading] = await driver.findElements(By.css('#run-summary:not([hidden]) h3'));
+    const text = heading === undefined ? '' : await heading.getText().catch(() => '');
+    return /Run finished: ok/.test(text) ? text : null;
+  }, RUN_TIMEOUT);
+  assert.match(finished, /Run finished: ok/);
   const setAside = join(folder, 'set-aside');
   const [moment] = readdirSync(setAside);
   assert.deepEqual(readdirSync(join(setAside, moment, 'features')).sort(), ['output_1.nucleotide.safetensors', 'output_1.protein.safetensors']);
