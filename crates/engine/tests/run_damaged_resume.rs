@@ -208,6 +208,10 @@ fn a_damaged_merged_file_is_merged_again() {
     assert_eq!(status, RunStatus::Ok);
     let merged = counts(&events, Stage::Merge);
     assert_eq!((merged.done, merged.reused), (1, SHARDS - 1));
-    same_reports(out.path(), reference.path(), "after the damaged merged file");
+    same_reports(
+        out.path(),
+        reference.path(),
+        "after the damaged merged file",
+    );
     assert_eq!(manifest_reports(out.path())["state"], "complete");
 }
