@@ -20,9 +20,13 @@ test('each preset says when it was updated, and what it reads with which models 
     );
     const [demo, gut] = cells;
     assert.ok(demo && gut);
-    // The mock's dates (2026-11-01T09:00:00Z, 2026-11-20T14:32:00Z), as dates people read.
-    assert.match(demo.updated, /^Nov 1, 2026/);
-    assert.match(gut.updated, /^Nov 20, 2026/);
+    // The mock's dates (2026-11-01T09:00:00Z, 2026-11-20T14:32:00Z), as dates people read
+    // (the day in the page's time zone: "Nov 1, 2026, 9:00 AM" in UTC).
+    const day = (/** @type {string} */ iso) =>
+      page.evaluate((at) => new Date(at).toLocaleDateString('en-US', { month: 'short', day: 'numeric', year: 'numeric' }), iso);
+    assert.ok(demo.updated.startsWith(`${await day('2026-11-01T09:00:00Z')}, `), demo.updated);
+    assert.ok(gut.updated.startsWith(`${await day('2026-11-20T14:32:00Z')}, `), gut.updated);
+    assert.doesNotMatch(demo.updated, /1970|\d+\/\d+\/\d+/);
     assert.equal(demo.summary, 'Reads: demo/sample_reads.fa' + 'Models: dnabert_s_tiny · esm2_t2_tiny_fixture.pt · classifier_500_tiny.pth' + '500 bp · CPU');
     assert.equal(gut.summary, 'Reads: run43/reads' + 'Models: DNABERT-S · esm2_t36_3B_UR50D.pt · 500_model.pth' + '500 bp · 2 GPUs (cuda:0, cuda:1)');
     assert.equal(await page.getAttribute(`${row('Gut metagenomes')} .preset-summary div:first-child`, 'title'), '/data/run43/reads');
