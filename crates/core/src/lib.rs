@@ -10,6 +10,7 @@ pub mod chunk;
 pub mod events;
 pub mod fasta;
 pub mod features;
+pub mod file_kind;
 pub mod frames;
 pub mod input_paths;
 pub mod legacy;
