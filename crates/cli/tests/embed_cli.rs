@@ -233,3 +233,41 @@ fn unusable_models_and_settings_are_clear_errors() {
         "nothing written"
     );
 }
+
+/// The issue-17 file: `model.safetensors` written by Python's `safetensors` with a header
+/// length whose low byte is 0x80 (`80 13 00 00 00 00 00 00 7b`). It was refused as a
+/// pre-1.6 torch pickle; it embeds exactly as the fixture it was written from.
+#[test]
+fn a_safetensors_file_whose_header_length_ends_in_0x80_embeds() {
+    let expected = fixture("e2e/a500/expected");
+    let src = fixture("models/esm2_tiny_hf");
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("esm2_python_0x80");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["config.json", "vocab.txt", "tokenizer_config.json"] {
+        std::fs::copy(src.join(name), folder.join(name)).unwrap();
+    }
+    std::fs::copy(
+        virnucpro_testkit::format_fixture("esm2_tiny_hdr80.safetensors"),
+        folder.join("model.safetensors"),
+    )
+    .unwrap();
+    let input = expected.join("input_protein");
+    for (weights, out) in [(&src, "original"), (&folder, "python_0x80")] {
+        embed(
+            "esm2",
+            weights,
+            &input,
+            &tmp.path().join(out),
+            &["--threads", "1"],
+        )
+        .assert()
+        .success();
+    }
+    let rows = |out: &str| {
+        let dir = tmp.path().join(out);
+        let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap();
+        FeatureFile::open(&file.path()).unwrap().to_vec()
+    };
+    assert!(rows("python_0x80") == rows("original"));
+}
