@@ -199,7 +199,8 @@ fn unusable_models_and_settings_are_clear_errors() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("dnabert_s_tiny"));
-    // A folder without tokenizer.json for DNABERT-S.
+    // An ESM-2 folder given as DNABERT-S: its config.json names it, before the missing
+    // tokenizer.json would.
     embed(
         "dnabert-s",
         &fixture("models/esm2_tiny_hf"),
@@ -209,7 +210,20 @@ fn unusable_models_and_settings_are_clear_errors() {
     )
     .assert()
     .code(3)
-    .stderr(predicate::str::contains("tokenizer.json"));
+    .stderr(predicate::str::contains(
+        "not a DNABERT-S (MosaicBERT) checkpoint: model_type is \"esm\"",
+    ));
+    // A DNABERT-S folder without tokenizer.json.
+    let models = tempfile::tempdir().unwrap();
+    let no_tokenizer = models.path().join("dnabert_no_tokenizer");
+    std::fs::create_dir(&no_tokenizer).unwrap();
+    for name in ["config.json", "model.safetensors"] {
+        std::fs::copy(dnabert().join(name), no_tokenizer.join(name)).unwrap();
+    }
+    embed("dnabert-s", &no_tokenizer, &input, out.path(), &[])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("tokenizer.json"));
     // Half precision on the CPU, and a CUDA device that does not exist here.
     embed("esm2", &esm(), &input, out.path(), &["--precision", "fp16"])
         .assert()
