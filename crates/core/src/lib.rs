@@ -19,6 +19,7 @@ pub mod merged_input;
 pub mod pickle;
 pub mod prepare;
 pub mod report;
+pub mod threads;
 pub mod tsv;
 
 pub use cancel::CancelToken;

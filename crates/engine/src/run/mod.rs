@@ -277,6 +277,9 @@ impl<'a, 'e> Runner<'a, 'e> {
         self.manifest
             .write(&self.layout.manifest())
             .map_err(io_error(&self.layout.manifest()))?;
+        for warning in &self.run.warnings {
+            self.events.warning(None, warning.to_string());
+        }
         // This run rewrites the failure list. Earlier reports would not match what it
         // computes, unless they are candidates for reuse (then they are removed as soon as
         // a merged shard turns out to differ).
