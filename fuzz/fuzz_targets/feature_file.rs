@@ -1,11 +1,13 @@
 //! Feature file headers: any bytes must parse to a header or a typed error — never a panic,
 //! a hang or an allocation the file size does not justify. A header that parses must
 //! describe exactly these bytes, decide the same from its prefix alone (what
-//! `FeatureFile::validate_header` reads), decode every row, and survive re-encoding.
+//! `FeatureFile::validate_header` reads), decode every row, and survive re-encoding. The
+//! file-kind detector must call every such file safetensors, with the header's length.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use virnucpro_core::features::{Dtype, Header};
+use virnucpro_core::file_kind::FileKind;
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
@@ -18,6 +20,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(header) = full else { return };
     assert_eq!(header.file_len(), len);
+    let header_len = header.data_start() as u64 - 8;
+    assert!(
+        matches!(FileKind::sniff(data, len), FileKind::Safetensors { header_len: n } if n == header_len),
+        "a valid feature file not detected as safetensors: {:?}",
+        FileKind::sniff(data, len)
+    );
     assert_eq!(header.meta.ids.len(), header.rows);
     let dim = header.meta.dim;
     let width = dim * header.dtype.size();

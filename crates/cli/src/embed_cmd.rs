@@ -46,8 +46,8 @@ pub struct EmbedArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch_tokens: Option<u64>,
     /// CPU threads for the model on the CPU (default: libtorch's choice, all cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_threads)]
+    threads: Option<usize>,
     /// Recompute files whose outputs are already up to date.
     #[arg(long)]
     force: bool,

@@ -67,7 +67,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
 
 fn embed_code(err: &EmbedError) -> u8 {
     match err {
-        EmbedError::Load { .. } => BAD_INPUT,
+        EmbedError::Load { .. } | EmbedError::Unusable(_) => BAD_INPUT,
         EmbedError::Output { .. } => OUTPUT_FAILED,
         EmbedError::Settings(_) | EmbedError::Worker(_) => FAILED,
     }

@@ -31,8 +31,8 @@ pub struct MergeArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Pairs merged at once (default: all cores; never more than there are pairs).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
+    #[arg(long, value_parser = virnucpro_core::threads::parse_threads)]
+    threads: Option<usize>,
     /// Print the result as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -40,11 +40,7 @@ pub struct MergeArgs {
 
 pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let options = MergeOptions {
-        threads: args
-            .threads
-            .map(usize::try_from)
-            .transpose()
-            .context("--threads")?,
+        threads: args.threads,
         cancel: cancel.clone(),
         ..MergeOptions::default()
     };

@@ -36,8 +36,9 @@ pub struct PredictArgs {
     /// cpu, auto (every CUDA device, else the CPU), a CUDA index (0), or a list (0,1).
     #[arg(long, default_value = "auto", value_name = "DEVICES")]
     devices: String,
-    /// CPU threads for prepare and merge (default: all cores).
-    #[arg(long, value_name = "N")]
+    /// CPU threads for prepare and merge, 1 to the cores of this machine (default: all cores).
+    // Only parsed here: the range is checked with the other settings, all listed at once.
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_whole)]
     threads: Option<usize>,
     /// fp32 (matches the reference models), or bf16 / fp16 on CUDA devices.
     #[arg(long, default_value = "fp32", value_name = "PRECISION")]

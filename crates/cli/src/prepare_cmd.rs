@@ -26,9 +26,9 @@ pub struct PrepareArgs {
     /// Frame pairs per shard file.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     shard_size: u64,
-    /// Translation threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
+    /// Translation threads, 1 to the cores of this machine (default: all cores).
+    #[arg(long, value_parser = virnucpro_core::threads::parse_threads)]
+    threads: Option<usize>,
     /// Skip records with invalid characters, duplicate or missing IDs, or excess length
     /// (listed in the summary; exit code 2) instead of stopping at the first one.
     #[arg(long)]
@@ -47,7 +47,7 @@ pub fn run(args: &PrepareArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         chunk_len: args.length.parse().context("--length")?,
         shard_size: usize::try_from(args.shard_size).context("--shard-size")?,
         threads: match args.threads {
-            Some(n) => usize::try_from(n).context("--threads")?,
+            Some(n) => n,
             None => defaults.threads,
         },
         skip_bad_records: args.skip_bad_records,

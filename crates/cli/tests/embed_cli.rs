@@ -199,7 +199,8 @@ fn unusable_models_and_settings_are_clear_errors() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("dnabert_s_tiny"));
-    // A folder without tokenizer.json for DNABERT-S.
+    // An ESM-2 folder given as DNABERT-S: its config.json names it, before the missing
+    // tokenizer.json would.
     embed(
         "dnabert-s",
         &fixture("models/esm2_tiny_hf"),
@@ -209,7 +210,20 @@ fn unusable_models_and_settings_are_clear_errors() {
     )
     .assert()
     .code(3)
-    .stderr(predicate::str::contains("tokenizer.json"));
+    .stderr(predicate::str::contains(
+        "not a DNABERT-S (MosaicBERT) checkpoint: model_type is \"esm\"",
+    ));
+    // A DNABERT-S folder without tokenizer.json.
+    let models = tempfile::tempdir().unwrap();
+    let no_tokenizer = models.path().join("dnabert_no_tokenizer");
+    std::fs::create_dir(&no_tokenizer).unwrap();
+    for name in ["config.json", "model.safetensors"] {
+        std::fs::copy(dnabert().join(name), no_tokenizer.join(name)).unwrap();
+    }
+    embed("dnabert-s", &no_tokenizer, &input, out.path(), &[])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("tokenizer.json"));
     // Half precision on the CPU, and a CUDA device that does not exist here.
     embed("esm2", &esm(), &input, out.path(), &["--precision", "fp16"])
         .assert()
@@ -232,4 +246,42 @@ fn unusable_models_and_settings_are_clear_errors() {
         0,
         "nothing written"
     );
+}
+
+/// The issue-17 file: `model.safetensors` written by Python's `safetensors` with a header
+/// length whose low byte is 0x80 (`80 13 00 00 00 00 00 00 7b`). It was refused as a
+/// pre-1.6 torch pickle; it embeds exactly as the fixture it was written from.
+#[test]
+fn a_safetensors_file_whose_header_length_ends_in_0x80_embeds() {
+    let expected = fixture("e2e/a500/expected");
+    let src = fixture("models/esm2_tiny_hf");
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("esm2_python_0x80");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["config.json", "vocab.txt", "tokenizer_config.json"] {
+        std::fs::copy(src.join(name), folder.join(name)).unwrap();
+    }
+    std::fs::copy(
+        virnucpro_testkit::format_fixture("esm2_tiny_hdr80.safetensors"),
+        folder.join("model.safetensors"),
+    )
+    .unwrap();
+    let input = expected.join("input_protein");
+    for (weights, out) in [(&src, "original"), (&folder, "python_0x80")] {
+        embed(
+            "esm2",
+            weights,
+            &input,
+            &tmp.path().join(out),
+            &["--threads", "1"],
+        )
+        .assert()
+        .success();
+    }
+    let rows = |out: &str| {
+        let dir = tmp.path().join(out);
+        let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap();
+        FeatureFile::open(&file.path()).unwrap().to_vec()
+    };
+    assert!(rows("python_0x80") == rows("original"));
 }

@@ -375,7 +375,7 @@ fn every_settings_problem_is_listed_at_once() {
         .stderr(predicate::str::contains("INPUT: /no/such/reads.fa"))
         .stderr(predicate::str::contains("--length: 400"))
         .stderr(predicate::str::contains("--esm: /no/such/esm.pt"))
-        .stderr(predicate::str::contains("--threads: must be at least 1"));
+        .stderr(predicate::str::contains("--threads: must be between 1 and"));
     assert_eq!(
         fs::read_dir(out.path()).unwrap().count(),
         0,

@@ -309,3 +309,70 @@ fn folder_input_and_output_inside_it() {
         fs::read(fixture("e2e/a500/expected/input_nucleotide/output_1.fa")).unwrap()
     );
 }
+
+/// Every command's `--threads` follows one rule (`core::threads`): a whole number from 1 to
+/// the cores. 9999 on a small machine was obeyed; "1.5" and "" are refused too.
+#[test]
+fn threads_must_be_a_whole_number_up_to_the_cores() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write(tmp.path(), "r.fa", b">r1\nACGTACGTACGT\n");
+    let input = input.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let commands: [&[&str]; 4] = [
+        &["prepare", input, "--length", "500", "--out", out],
+        &["merge", "--nucleotide", dir, "--protein", dir, "--out", out],
+        &[
+            "predict",
+            input,
+            "--length",
+            "500",
+            "--dnabert",
+            dir,
+            "--esm",
+            dir,
+            "--classifier",
+            input,
+            "--out",
+            out,
+        ],
+        &[
+            "embed",
+            "--model",
+            "esm2",
+            "--weights",
+            dir,
+            "--in",
+            input,
+            "--out",
+            out,
+        ],
+    ];
+    let too_many = (cores + 1).to_string();
+    let cases = [
+        ("9999", "must be between 1 and".to_string()),
+        (
+            too_many.as_str(),
+            format!("the CPU cores of this machine (got {too_many})"),
+        ),
+        ("0", "must be between 1 and".to_string()),
+        ("1.5", "must be a whole number from 1 to".to_string()),
+        ("", "must be a whole number from 1 to".to_string()),
+    ];
+    for (given, says) in &cases {
+        for command in commands {
+            virnucpro()
+                .args(command)
+                .args(["--threads", given])
+                .assert()
+                .code(1)
+                .stderr(predicate::str::contains("--threads"))
+                .stderr(predicate::str::contains(says.as_str()));
+        }
+    }
+    assert!(!tmp.path().join("out").exists());
+    let ok = tmp.path().join("ok");
+    prepare(&[Path::new(input)], &ok, &["--threads", &cores.to_string()]).code(0);
+}

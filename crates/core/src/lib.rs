@@ -10,6 +10,7 @@ pub mod chunk;
 pub mod events;
 pub mod fasta;
 pub mod features;
+pub mod file_kind;
 pub mod frames;
 pub mod input_paths;
 pub mod legacy;
@@ -18,6 +19,7 @@ pub mod merged_input;
 pub mod pickle;
 pub mod prepare;
 pub mod report;
+pub mod threads;
 pub mod tsv;
 
 pub use cancel::CancelToken;

@@ -331,3 +331,16 @@ fn unreadable_and_foreign_files() {
     assert_eq!(err.kind(), LegacyErrorKind::Corrupt);
     assert!(err.to_string().contains("compression method 8"), "{err}");
 }
+
+#[test]
+fn a_real_legacy_torch_pickle_is_named_as_one() {
+    let legacy = virnucpro_testkit::format_fixture("output_1_ESM_legacy.pt");
+    let err = read_legacy_features(&legacy).unwrap_err();
+    assert_eq!(err.kind(), LegacyErrorKind::Corrupt);
+    let text = err.to_string();
+    assert!(text.contains("output_1_ESM_legacy.pt"), "{text}");
+    assert!(
+        text.contains("a torch file in the legacy (pre-1.6, non-zip) format; re-save it"),
+        "{text}"
+    );
+}

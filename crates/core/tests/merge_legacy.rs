@@ -13,6 +13,15 @@ fn merge(nuc: &Path, prot: &Path, out: &Path) -> virnucpro_core::merge::MergeRep
     merge_dirs(nuc, prot, out, &MergeOptions::default(), &no_progress).unwrap()
 }
 
+/// A temporary folder with empty `nuc/` and `prot/` input folders.
+fn input_dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nuc, prot) = (tmp.path().join("nuc"), tmp.path().join("prot"));
+    std::fs::create_dir(&nuc).unwrap();
+    std::fs::create_dir(&prot).unwrap();
+    (tmp, nuc, prot)
+}
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
@@ -102,10 +111,7 @@ fn legacy_and_safetensors_inputs_mix_and_merge_the_same() {
 #[test]
 fn bad_legacy_files_are_typed_failures() {
     let dir = fixture("e2e/a500/expected");
-    let tmp = tempfile::tempdir().unwrap();
-    let (nuc, prot) = (tmp.path().join("nuc"), tmp.path().join("prot"));
-    std::fs::create_dir(&nuc).unwrap();
-    std::fs::create_dir(&prot).unwrap();
+    let (tmp, nuc, prot) = input_dirs();
     let dnabert = dir.join("input_nucleotide/output_1_DNABERT_S.pt");
     let esm = dir.join("input_protein/output_1_ESM.pt");
     // output_1: garbage ESM file. output_2: a DNABERT file named as an ESM file.
@@ -135,4 +141,29 @@ fn bad_legacy_files_are_typed_failures() {
             "{shard}: {failure:?}"
         );
     }
+}
+
+/// The merge picks its reader by content (core's file-kind detector), not by name: a real
+/// pre-1.6 torch pickle (`torch.save(..., _use_new_zipfile_serialization=False)`) is sent to
+/// the torch reader and refused with the re-save advice.
+#[test]
+fn a_real_legacy_torch_pickle_is_refused_with_the_resave_advice() {
+    let dir = fixture("e2e/a500/expected");
+    let (tmp, nuc, prot) = input_dirs();
+    let dnabert = dir.join("input_nucleotide/output_1_DNABERT_S.pt");
+    std::fs::copy(&dnabert, nuc.join("output_1_DNABERT_S.pt")).unwrap();
+    let legacy = virnucpro_testkit::format_fixture("output_1_ESM_legacy.pt");
+    std::fs::copy(&legacy, prot.join("output_1_ESM.pt")).unwrap();
+
+    let report = merge(&nuc, &prot, &tmp.path().join("out"));
+    let failure = report.pairs[0]
+        .failure()
+        .unwrap_or_else(|| panic!("{:?}", report.pairs[0].outcome));
+    assert_eq!(failure.kind, FailureKind::Corrupt, "{failure}");
+    assert_eq!(failure.side(), Some(Side::Protein), "{failure}");
+    let text = failure.to_string();
+    assert!(
+        text.contains("legacy (pre-1.6, non-zip) format; re-save it with a recent PyTorch"),
+        "{text}"
+    );
 }

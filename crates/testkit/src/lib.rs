@@ -28,6 +28,14 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A file under `crates/testkit/data/formats`: weight, classifier and feature files written
+/// by PyTorch and Python `safetensors` themselves (`scripts/make_format_fixtures.py`).
+pub fn format_fixture(name: &str) -> PathBuf {
+    let path = repo_root().join("crates/testkit/data/formats").join(name);
+    assert!(path.is_file(), "format fixture missing: {}", path.display());
+    path
+}
+
 /// A FASTA file read naively as `(header, sequence)` pairs, line wrapping removed.
 ///
 /// Deliberately independent of the production reader, so that comparisons do not test the

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::features::{FeatureErrorKind, FeatureFile, MappedFile};
+use crate::file_kind::FileKind;
 use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 use super::report::{FailureKind, Side};
@@ -20,9 +21,9 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    /// Use `file` as the `side` input; the format follows the file name.
+    /// Use `file` as the `side` input, read by the reader its content calls for.
     pub fn open(file: MappedFile, side: Side) -> Result<Self, InputFailure> {
-        if file.path().extension().is_some_and(|e| e == "pt") {
+        if is_torch_file(&file) {
             // The pickle reader reads the archive itself.
             let path = file.path().to_path_buf();
             drop(file);
@@ -78,6 +79,18 @@ impl Source {
             Self::Features(f) => f.row_into(row, out),
             Self::Legacy(f) => out.copy_from_slice(&f.data[row * f.dim..(row + 1) * f.dim]),
         }
+    }
+}
+
+/// Whether `file` is for the torch reader: a `torch.save` archive or pickle, by content
+/// (core's one detector). When the content says nothing (empty, garbage), the name picks
+/// the reader whose error will explain the problem.
+fn is_torch_file(file: &MappedFile) -> bool {
+    let bytes = file.bytes();
+    match FileKind::sniff(bytes, bytes.len() as u64) {
+        FileKind::TorchZip | FileKind::LegacyPickle { .. } => true,
+        FileKind::Safetensors { .. } | FileKind::TruncatedSafetensors { .. } => false,
+        FileKind::Empty | FileKind::Unknown => file.path().extension().is_some_and(|e| e == "pt"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Typed errors of the pickle VM ([`PickleError`]) and of torch archives ([`TorchFileError`]).
 use std::path::{Path, PathBuf};
 
+use crate::file_kind::FileKind;
+
 /// Why a pickle stream was refused, and at which byte of it.
 #[derive(Debug, thiserror::Error)]
 #[error("pickle byte {offset}: {kind}")]
@@ -69,8 +71,9 @@ impl TorchFileError {
 pub enum TorchFileProblem {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    #[error("not a zip archive (torch.save files are zip archives since PyTorch 1.6): {0}")]
-    NotZip(&'static str),
+    /// The file is of another kind than a `torch.save` zip archive.
+    #[error("not a zip archive (torch.save files are zip archives since PyTorch 1.6): it is {0}")]
+    NotZip(FileKind),
     #[error("malformed zip archive: {0}")]
     BadZip(String),
     #[error("zip entry {entry} uses compression method {method}; torch archives store entries uncompressed")]

@@ -4,6 +4,7 @@
 //! file is checked against the file before use (the reader is fuzzed).
 use super::error::TorchFileProblem as Problem;
 use super::source::ByteSource;
+use crate::file_kind::{FileKind, SNIFF_LEN};
 
 const EOCD_SIG: u32 = 0x0605_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
@@ -30,13 +31,15 @@ pub struct ZipEntry {
 /// All entries of the archive, in directory order.
 pub fn read_entries<S: ByteSource + ?Sized>(source: &S) -> Result<Vec<ZipEntry>, Problem> {
     let file_len = source.len();
-    if file_len < EOCD_LEN {
-        return Err(Problem::NotZip("the file is too short"));
+    let mut head = [0u8; SNIFF_LEN];
+    let head_len = file_len.min(SNIFF_LEN as u64) as usize;
+    source.read_exact_at(0, &mut head[..head_len])?;
+    match FileKind::sniff(&head[..head_len], file_len) {
+        FileKind::TorchZip => {}
+        other => return Err(Problem::NotZip(other)),
     }
-    let mut magic = [0u8; 4];
-    source.read_exact_at(0, &mut magic)?;
-    if u32::from_le_bytes(magic) != LOCAL_SIG {
-        return Err(Problem::NotZip("it does not start with a zip header"));
+    if file_len < EOCD_LEN {
+        return Err(bad("the file is too short: the archive is cut short"));
     }
     let (eocd_at, eocd) = find_eocd(source)?;
     let mut count = u64::from(le16(&eocd, 10));
@@ -107,10 +110,10 @@ fn find_eocd<S: ByteSource + ?Sized>(source: &S) -> Result<(u64, Vec<u8>), Probl
     let pos = (0..=tail.len().saturating_sub(EOCD_LEN as usize))
         .rev()
         .find(|&i| tail.get(i..i + 4) == Some(&sig[..]))
-        .ok_or(Problem::NotZip("no end-of-directory record"))?;
+        .ok_or_else(|| bad("no end-of-directory record: the archive is cut short or damaged"))?;
     let record = tail
         .get(pos..pos + EOCD_LEN as usize)
-        .ok_or(Problem::NotZip("truncated end-of-directory record"))?
+        .ok_or_else(|| bad("truncated end-of-directory record"))?
         .to_vec();
     Ok((tail_start + pos as u64, record))
 }

@@ -1,7 +1,8 @@
 //! Typed errors of the classifier: every one names the checkpoint it concerns.
 use std::path::{Path, PathBuf};
 
-use virnucpro_core::pickle::TorchFileError;
+use virnucpro_core::file_kind::FileKind;
+use virnucpro_core::pickle::{TorchFileError, TorchFileProblem};
 
 /// A problem with a classifier checkpoint or with the rows given to it.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,10 @@ impl ClassifierError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierProblem {
+    /// The file is another kind of file than a PyTorch checkpoint (a FASTA file, a
+    /// safetensors file, a pre-1.6 torch pickle): said in the user's terms first.
+    #[error("this is not a PyTorch model file: it is {0}")]
+    NotAModelFile(FileKind),
     /// The file is missing, truncated or not a readable torch archive.
     #[error("cannot read the checkpoint: {}", .0.problem)]
     Unreadable(#[source] TorchFileError),
@@ -51,4 +56,14 @@ pub enum ClassifierProblem {
     NonFiniteInput { row: usize, column: usize },
     #[error("libtorch failed: {0}")]
     Torch(#[from] tch::TchError),
+}
+
+impl ClassifierProblem {
+    /// Why the checkpoint could not be opened as a torch archive.
+    pub(crate) fn opening(error: TorchFileError) -> Self {
+        match error.problem {
+            TorchFileProblem::NotZip(kind) if kind != FileKind::Empty => Self::NotAModelFile(kind),
+            _ => Self::Unreadable(error),
+        }
+    }
 }

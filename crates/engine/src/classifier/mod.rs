@@ -70,8 +70,7 @@ impl MlpClassifier {
             // The CUDA kernels are registered only once libtorch_cuda is loaded.
             crate::Backend::detect();
         }
-        let archive =
-            TorchArchive::open(path).map_err(|e| fail(ClassifierProblem::Unreadable(e)))?;
+        let archive = TorchArchive::open(path).map_err(|e| fail(ClassifierProblem::opening(e)))?;
         let root = archive
             .load()
             .map_err(|e| fail(ClassifierProblem::Unreadable(e)))?;

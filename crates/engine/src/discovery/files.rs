@@ -5,6 +5,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use virnucpro_core::file_kind::FileKind;
 
 use super::WeightFile;
 
@@ -66,41 +67,32 @@ pub(super) fn inspect(
     })
 }
 
-/// Whether the file ends where its own header says it does.
+/// Whether the file is a weight file we can load, and ends where its own header says it
+/// does. The kind comes from core's one detector, never from the file name.
 fn check_whole(path: &Path, size: u64) -> Result<(), String> {
-    let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
-    let result = if is_safetensors {
-        check_safetensors(path, size)
-    } else {
-        check_zip(path, size)
-    };
+    let result = FileKind::of_file(path).and_then(|kind| match kind {
+        FileKind::Safetensors { header_len } => check_safetensors(path, size, header_len),
+        FileKind::TorchZip => check_zip(path, size),
+        FileKind::TruncatedSafetensors { .. } => Ok(Err(format!("is {kind}"))),
+        FileKind::LegacyPickle { .. } | FileKind::Unknown => {
+            Ok(Err(format!("cannot be loaded: it is {kind}")))
+        }
+        // `inspect` reports an empty file before asking.
+        FileKind::Empty => Ok(Err("is empty (0 bytes)".to_string())),
+    });
     result.unwrap_or_else(|err| Err(format!("cannot be read: {err}")))
-}
-
-/// The file, opened, and its first `N` bytes; a problem when it is shorter than that.
-fn head<const N: usize>(path: &Path, size: u64) -> io::Result<Result<(File, [u8; N]), String>> {
-    if size < N as u64 {
-        return Ok(Err(format!("is cut short ({size} bytes)")));
-    }
-    let mut file = File::open(path)?;
-    let mut bytes = [0u8; N];
-    file.read_exact(&mut bytes)?;
-    Ok(Ok((file, bytes)))
 }
 
 /// A safetensors file is 8 bytes of header length, the JSON header, then the data: the
 /// largest `data_offsets` end must be the data's length, else the download was cut short.
-fn check_safetensors(path: &Path, size: u64) -> io::Result<Result<(), String>> {
-    let (file, length) = match head::<8>(path, size)? {
-        Ok(head) => head,
-        Err(problem) => return Ok(Err(problem)),
-    };
-    let header_len = u64::from_le_bytes(length);
-    if header_len > MAX_SAFETENSORS_HEADER || header_len > size - 8 {
+fn check_safetensors(path: &Path, size: u64, header_len: u64) -> io::Result<Result<(), String>> {
+    if header_len > MAX_SAFETENSORS_HEADER {
         return Ok(Err(format!(
-            "is cut short or not safetensors (header of {header_len} bytes in a file of {size})"
+            "is not a safetensors file we know (a header of {header_len} bytes)"
         )));
     }
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(8))?;
     let mut header = Vec::new();
     file.take(header_len).read_to_end(&mut header)?;
     let Ok(serde_json::Value::Object(tensors)) = serde_json::from_slice(&header) else {
@@ -122,16 +114,9 @@ fn check_safetensors(path: &Path, size: u64) -> io::Result<Result<(), String>> {
     })
 }
 
-/// torch.save writes zip archives; one without its end record was cut short. Files that
-/// are not zips (pre-1.6 torch pickles) are left alone: nothing cheap says they are whole.
+/// torch.save writes zip archives; one without its end record was cut short.
 fn check_zip(path: &Path, size: u64) -> io::Result<Result<(), String>> {
-    let (mut file, magic) = match head::<4>(path, size)? {
-        Ok(head) => head,
-        Err(problem) => return Ok(Err(problem)),
-    };
-    if magic != *b"PK\x03\x04" {
-        return Ok(Ok(()));
-    }
+    let mut file = File::open(path)?;
     let tail_len = size.min(ZIP_TAIL);
     file.seek(SeekFrom::Start(size - tail_len))?;
     let mut tail = Vec::new();

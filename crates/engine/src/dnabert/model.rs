@@ -43,26 +43,12 @@ impl DnaBertS {
     /// file with config.json and tokenizer.json beside it. `BertModel` keys and
     /// `bert.`-prefixed `BertForMaskedLM` keys are both accepted.
     pub fn load(path: &Path, kind: Kind, device: Device) -> Result<Self, DnaBertError> {
-        let (dir, weights) = layout::resolve(path)?;
-        // config.json first: it is cheap and names a wrong model before any weights are read.
-        let config = DnaBertConfig::from_file(&dir.join("config.json"))?;
-        let tokenizer = DnaTokenizer::from_dir(&dir)?;
-        let ckpt = layout::encoder_weights(Checkpoint::open(&weights)?)?;
-        let shape = Shape::infer(&ckpt)?;
-        ckpt.check_keys(&shape.expected_keys(), &layout::ignorable)?;
-        let weights = layout::weights_file(&ckpt);
-        shape.check_config(&config, &weights)?;
-        let tokenizer_vocab = tokenizer.vocab_size();
-        if tokenizer_vocab > shape.vocab {
-            return Err(DnaBertError::ConfigMismatch {
-                path: weights,
-                problem: format!(
-                    "{} has {tokenizer_vocab} tokens but the embeddings only {} rows",
-                    tokenizer.path().display(),
-                    shape.vocab
-                ),
-            });
-        }
+        let Inspected {
+            config,
+            tokenizer,
+            ckpt,
+            shape,
+        } = inspect(path)?;
 
         let eps = config.layer_norm_eps;
         let heads = config.num_attention_heads;
@@ -71,7 +57,7 @@ impl DnaBertS {
             .map(|l| EncoderLayer::load(&ckpt, l, heads, shape.intermediate, eps, kind, device))
             .collect::<Result<Vec<_>, _>>()?;
         tracing::info!(
-            weights = %weights.display(),
+            weights = %layout::weights_file(&ckpt).display(),
             hidden = shape.hidden,
             layers = shape.layers,
             heads,
@@ -88,6 +74,14 @@ impl DnaBertS {
             kind,
             device,
         })
+    }
+
+    /// Check, from the headers alone (no tensor data is read), that `path` holds a
+    /// DNABERT-S model that [`DnaBertS::load`] would load: config.json, tokenizer.json,
+    /// every key and shape. A model of another kind (an ESM-2 folder) is named. Returns the
+    /// tokenizer it builds on the way.
+    pub fn check(path: &Path) -> Result<(DnaTokenizer, i64), DnaBertError> {
+        inspect(path).map(|found| (found.tokenizer, found.shape.hidden))
     }
 
     pub fn hidden_size(&self) -> i64 {
@@ -177,4 +171,41 @@ impl DnaBertS {
         let padding = padding.unsqueeze(1).unsqueeze(1);
         (padding + alibi::bias(&self.slopes, len, self.device)).to_kind(self.kind)
     }
+}
+
+/// What the files say before any weights are read.
+struct Inspected {
+    config: DnaBertConfig,
+    tokenizer: DnaTokenizer,
+    ckpt: Checkpoint,
+    shape: Shape,
+}
+
+fn inspect(path: &Path) -> Result<Inspected, DnaBertError> {
+    let (dir, weights) = layout::resolve(path)?;
+    // config.json first: it is cheap and names a wrong model before any weights are read.
+    let config = DnaBertConfig::from_file(&dir.join("config.json"))?;
+    let tokenizer = DnaTokenizer::from_dir(&dir)?;
+    let ckpt = layout::encoder_weights(Checkpoint::open(&weights)?)?;
+    let shape = Shape::infer(&ckpt)?;
+    ckpt.check_keys(&shape.expected_keys(), &layout::ignorable)?;
+    let weights = layout::weights_file(&ckpt);
+    shape.check_config(&config, &weights)?;
+    let tokenizer_vocab = tokenizer.vocab_size();
+    if tokenizer_vocab > shape.vocab {
+        return Err(DnaBertError::ConfigMismatch {
+            path: weights,
+            problem: format!(
+                "{} has {tokenizer_vocab} tokens but the embeddings only {} rows",
+                tokenizer.path().display(),
+                shape.vocab
+            ),
+        });
+    }
+    Ok(Inspected {
+        config,
+        tokenizer,
+        ckpt,
+        shape,
+    })
 }

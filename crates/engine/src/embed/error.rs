@@ -10,6 +10,10 @@ pub enum EmbedError {
     /// Settings that cannot work (precision on a device, an empty device list, ...).
     #[error("{0}")]
     Settings(String),
+    /// The model's files are not a usable model of its kind, found from their headers
+    /// before any device loads it (the loader's message names the file and the problem).
+    #[error("{0}")]
+    Unusable(String),
     /// The model could not be loaded (message from the model loader, naming the file).
     #[error("cannot load the model on {device}: {message}")]
     Load { device: String, message: String },

@@ -10,9 +10,8 @@ use virnucpro_core::features::FeatureKind;
 
 use super::worker::device_label;
 use super::{EmbedError, EmbedJob, Encode, EncoderFactory, Precision, Tokenize};
-use crate::dnabert::{DnaBertS, DnaTokenizer};
+use crate::dnabert::DnaBertS;
 use crate::esm2::{Alphabet, Esm2};
-use crate::weights::Checkpoint;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,8 +61,8 @@ pub struct ModelSetup {
     pub kind: ModelKind,
     pub tokenizer: Box<dyn Tokenize>,
     pub factory: Box<dyn EncoderFactory>,
-    /// Width of an embedding, from the checkpoint's token-embedding table (known before the
-    /// model is loaded, so a run can check it against the classifier up front).
+    /// Width of an embedding, from the checked headers (known before the model is loaded,
+    /// so a run can check it against the classifier up front).
     pub dim: Option<usize>,
     /// `{kind} {name} {precision}`, e.g. `esm2 esm2_t36_3B_UR50D fp32`: outputs made with
     /// another model or precision are not reused.
@@ -101,31 +100,35 @@ pub fn setup_model(
     let model_id = format!("{kind} {} {precision}", model_name(weights));
     let path = weights.to_path_buf();
     let dtype = precision.kind();
-    let early = |message: String| EmbedError::Load {
-        device: "any device".into(),
-        message,
-    };
-    let dim = embedding_width(&Checkpoint::open(weights).map_err(|e| early(e.to_string()))?);
-    let (tokenizer, factory): (Box<dyn Tokenize>, Box<dyn EncoderFactory>) = match kind {
-        ModelKind::DnabertS => {
-            let tokenizer =
-                DnaTokenizer::from_dir(&model_dir(weights)).map_err(|e| early(e.to_string()))?;
-            let factory = move |device: Device| -> Result<Box<dyn Encode>, EmbedError> {
-                let model = DnaBertS::load(&path, dtype, device)
-                    .map_err(|e| load_error(device)(e.to_string()))?;
-                Ok(Box::new(model))
-            };
-            (Box::new(tokenizer), Box::new(factory))
-        }
-        ModelKind::Esm2 => {
-            let factory = move |device: Device| -> Result<Box<dyn Encode>, EmbedError> {
-                let model = Esm2::load(&path, dtype, device)
-                    .map_err(|e| load_error(device)(e.to_string()))?;
-                Ok(Box::new(model))
-            };
-            (Box::new(Alphabet::new()), Box::new(factory))
-        }
-    };
+    let early = EmbedError::Unusable;
+    // Headers only: the model's kind, keys and configuration are checked here, so that a
+    // DNABERT-S folder given as ESM-2 is refused before any work, not on each device.
+    let (dim, tokenizer, factory): (Option<usize>, Box<dyn Tokenize>, Box<dyn EncoderFactory>) =
+        match kind {
+            ModelKind::DnabertS => {
+                let (tokenizer, hidden) =
+                    DnaBertS::check(weights).map_err(|e| early(e.to_string()))?;
+                let factory = move |device: Device| -> Result<Box<dyn Encode>, EmbedError> {
+                    let model = DnaBertS::load(&path, dtype, device)
+                        .map_err(|e| load_error(device)(e.to_string()))?;
+                    Ok(Box::new(model))
+                };
+                (width(hidden), Box::new(tokenizer), Box::new(factory))
+            }
+            ModelKind::Esm2 => {
+                let config = Esm2::check(weights).map_err(|e| early(e.to_string()))?;
+                let factory = move |device: Device| -> Result<Box<dyn Encode>, EmbedError> {
+                    let model = Esm2::load(&path, dtype, device)
+                        .map_err(|e| load_error(device)(e.to_string()))?;
+                    Ok(Box::new(model))
+                };
+                (
+                    width(config.hidden),
+                    Box::new(Alphabet::new()),
+                    Box::new(factory),
+                )
+            }
+        };
     Ok(ModelSetup {
         kind,
         dim,
@@ -135,16 +138,10 @@ pub fn setup_model(
     })
 }
 
-/// The second dimension of the token-embedding table, under any of the layouts' names
-/// (`embeddings.word_embeddings.weight`, with `bert.`/`esm.` prefixes, or fair-esm's
-/// `embed_tokens.weight`).
-fn embedding_width(checkpoint: &Checkpoint) -> Option<usize> {
-    checkpoint
-        .names()
-        .into_iter()
-        .filter(|n| n.ends_with("word_embeddings.weight") || n.ends_with("embed_tokens.weight"))
-        .find_map(|n| checkpoint.info(n)?.shape.get(1).copied())
-        .and_then(|d| usize::try_from(d).ok())
+/// An embedding width from a model's hidden size (a negative one would have failed the
+/// checks).
+fn width(hidden: i64) -> Option<usize> {
+    usize::try_from(hidden).ok()
 }
 
 /// The folder holding config.json and tokenizer.json: the path itself, or a weight file's

@@ -50,28 +50,11 @@ impl Esm2 {
             // The CUDA kernels are registered only once libtorch_cuda is loaded.
             crate::Backend::detect();
         }
-        let checkpoint = Checkpoint::open(path).map_err(|e| fail(e.into()))?;
-        let detected = keys::detect(&checkpoint.names());
-        let (layout, prefix) = match detected {
-            Ok(found) => found,
-            Err(detail) => {
-                // A model folder of another kind says what it is in its config.json.
-                config::declared(path, Layout::HuggingFace, None).map_err(fail)?;
-                return Err(fail(Esm2Problem::WrongArchitecture(detail)));
-            }
-        };
-        let declared = config::declared(path, layout, checkpoint.pickle_root()).map_err(fail)?;
-        if declared.is_none() {
-            tracing::warn!(
-                path = %path.display(),
-                "no ESM-2 configuration beside the weights; assuming layer norm eps 1e-5 and token dropout, as in fair-esm"
-            );
-        }
-        let checkpoint = checkpoint.with_prefix(&prefix);
-        let config = config::resolve(&checkpoint, layout, declared.as_ref()).map_err(fail)?;
-        checkpoint
-            .check_keys(&layout.expected(&config), &|name| layout.ignored(name))
-            .map_err(|e| fail(e.into()))?;
+        let Inspected {
+            checkpoint,
+            layout,
+            config,
+        } = inspect(path)?;
 
         let _no_grad = tch::no_grad_guard();
         let weights = |e: crate::weights::WeightError| fail(e.into());
@@ -109,6 +92,13 @@ impl Esm2 {
             layers,
             final_norm,
         })
+    }
+
+    /// Check, from the headers alone (no tensor data is read), that `path` holds an ESM-2
+    /// model that [`Esm2::load`] would load: its layout, every key and shape, and the
+    /// declared configuration. A model of another kind (a DNABERT-S folder) is named.
+    pub fn check(path: &Path) -> Result<Esm2Config, Esm2Error> {
+        inspect(path).map(|found| found.config)
     }
 
     pub fn config(&self) -> &Esm2Config {
@@ -328,4 +318,42 @@ impl Esm2 {
         }
         Ok(tokens.f_to_device(self.device)?)
     }
+}
+
+/// What the headers say: the encoder's keys (prefix removed), their layout and the
+/// configuration they fit.
+struct Inspected {
+    checkpoint: Checkpoint,
+    layout: Layout,
+    config: Esm2Config,
+}
+
+fn inspect(path: &Path) -> Result<Inspected, Esm2Error> {
+    let fail = |problem: Esm2Problem| Esm2Error::new(path, problem);
+    let checkpoint = Checkpoint::open(path).map_err(|e| fail(e.into()))?;
+    let (layout, prefix) = match keys::detect(&checkpoint.names()) {
+        Ok(found) => found,
+        Err(detail) => {
+            // A model folder of another kind says what it is in its config.json.
+            config::declared(path, Layout::HuggingFace, None).map_err(fail)?;
+            return Err(fail(Esm2Problem::WrongArchitecture(detail)));
+        }
+    };
+    let declared = config::declared(path, layout, checkpoint.pickle_root()).map_err(fail)?;
+    if declared.is_none() {
+        tracing::warn!(
+            path = %path.display(),
+            "no ESM-2 configuration beside the weights; assuming layer norm eps 1e-5 and token dropout, as in fair-esm"
+        );
+    }
+    let checkpoint = checkpoint.with_prefix(&prefix);
+    let config = config::resolve(&checkpoint, layout, declared.as_ref()).map_err(fail)?;
+    checkpoint
+        .check_keys(&layout.expected(&config), &|name| layout.ignored(name))
+        .map_err(|e| fail(e.into()))?;
+    Ok(Inspected {
+        checkpoint,
+        layout,
+        config,
+    })
 }

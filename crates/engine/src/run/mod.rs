@@ -291,6 +291,9 @@ impl<'a, 'e> Runner<'a, 'e> {
             out_dir: self.layout.root.clone(),
             plan: self.manifest.plan.clone(),
         });
+        for warning in &self.run.warnings {
+            self.events.warning(None, warning.to_string());
+        }
         for p in &self.manifest.plan {
             tracing::info!("{}: {:?}: {}", p.stage, p.action, p.reason);
         }

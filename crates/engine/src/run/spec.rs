@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use virnucpro_core::atomic::AtomicFile;
 use virnucpro_core::fasta::{discover_inputs, InputError, InputFile};
+use virnucpro_core::threads::{check_threads, cores};
 
 use crate::classifier::MlpClassifier;
 use crate::devices::{parse_devices, DeviceId};
@@ -13,6 +14,9 @@ use crate::embed::{setup_model, ModelKind, ModelSetup, Precision};
 
 /// Read lengths the released classifiers exist for.
 pub const LENGTHS: [usize; 2] = [300, 500];
+/// Embedding widths of the released models (reference: 768 + 2560 = 3328 per row).
+const DNABERT_S_WIDTH: usize = 768;
+const ESM2_3B_WIDTH: usize = 2560;
 /// Frame pairs per shard in the original tool.
 pub const DEFAULT_SHARD_SIZE: usize = 10_000;
 
@@ -31,7 +35,7 @@ pub struct RunSpec {
     pub length: usize,
     /// `--devices` syntax: `auto`, `cpu`, `0`, `0,1`, ...
     pub devices: String,
-    /// Threads for prepare and merge; `None` = all cores.
+    /// Threads for prepare and merge, 1 to the cores (`core::threads`); `None` = all cores.
     pub threads: Option<usize>,
     pub precision: Precision,
     /// Padded tokens per embedding batch; `None` = chosen per device.
@@ -104,6 +108,8 @@ pub struct ValidatedRun {
     pub dnabert: ModelSetup,
     pub esm: ModelSetup,
     pub classifier: MlpClassifier,
+    /// What may be a mistake but can run ([`spec_warnings`]); the run reports each.
+    pub warnings: Vec<SpecProblem>,
 }
 
 impl fmt::Debug for ValidatedRun {
@@ -162,8 +168,8 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
             ),
         );
     }
-    if spec.threads == Some(0) {
-        problems.add("--threads", ProblemKind::Invalid, "must be at least 1");
+    if let Some(Err(e)) = spec.threads.map(|n| check_threads(n, cores())) {
+        problems.add("--threads", ProblemKind::Invalid, e.to_string());
     }
     if spec.batch_tokens == Some(0) {
         problems.add("--batch-tokens", ProblemKind::Invalid, "must be at least 1");
@@ -210,8 +216,9 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
     if let (Some(d), Some(e), Some(c)) = (&dnabert, &esm, &classifier) {
         if let (Some(dna_dim), Some(protein_dim)) = (d.dim, e.dim) {
             if dna_dim + protein_dim != c.input_dim() {
+                let setting = width_culprit(dna_dim, protein_dim);
                 problems.add(
-                    "--classifier",
+                    setting,
                     ProblemKind::Invalid,
                     format!(
                         "{} takes rows of {} values, but DNABERT-S ({dna_dim}) + ESM-2 ({protein_dim}) give {}",
@@ -232,8 +239,54 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
             dnabert,
             esm,
             classifier,
+            warnings: spec_warnings(spec),
         }),
         _ => Err(problems.0),
+    }
+}
+
+/// What may be a mistake in settings that can run: a classifier whose file name says it is
+/// for the other read length (`500_model.pth` with `--length 300`; the released files are
+/// named so). The name is only a hint, so this warns rather than refuses.
+pub fn spec_warnings(spec: &RunSpec) -> Vec<SpecProblem> {
+    let named = spec
+        .classifier
+        .file_name()
+        .map(|n| length_in_name(&n.to_string_lossy()))
+        .unwrap_or_default();
+    match named {
+        Some(named) if named != spec.length => vec![SpecProblem {
+            setting: "--classifier",
+            kind: ProblemKind::Invalid,
+            message: format!(
+                "{} looks like the classifier for {named} bp reads, but the read length is {} bp; \
+                 check that the two belong together",
+                spec.classifier.display(),
+                spec.length
+            ),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The one read length (300 or 500) a file name names as a separate number, if exactly one.
+fn length_in_name(name: &str) -> Option<usize> {
+    let mut named = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|token| token.parse::<usize>().ok())
+        .filter(|n| LENGTHS.contains(n));
+    let first = named.next()?;
+    named.all(|n| n == first).then_some(first)
+}
+
+/// The setting a width mismatch is put on: the model whose width is not the real one
+/// while the other's is (an ESM-2 650M beside the real DNABERT-S and classifier), else the
+/// classifier, which is what the widths are measured against.
+fn width_culprit(dna_dim: usize, protein_dim: usize) -> &'static str {
+    match (dna_dim == DNABERT_S_WIDTH, protein_dim == ESM2_3B_WIDTH) {
+        (true, false) => "--esm",
+        (false, true) => "--dnabert",
+        _ => "--classifier",
     }
 }
 
@@ -297,5 +350,29 @@ fn check_output(problems: &mut Problems, out: &Path) {
             ProblemKind::Unwritable,
             format!("{}: cannot write here: {e}", probe.display()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_length_a_classifier_file_is_named_for() {
+        assert_eq!(length_in_name("500_model.pth"), Some(500));
+        assert_eq!(length_in_name("300_model.pth"), Some(300));
+        assert_eq!(length_in_name("classifier_500_tiny.pth"), Some(500));
+        assert_eq!(length_in_name("model_v300-500.pth"), None);
+        assert_eq!(length_in_name("5000_model.pth"), None);
+        assert_eq!(length_in_name("mlp_3328x512_cpu.pth"), None);
+        assert_eq!(length_in_name("model.pth"), None);
+    }
+
+    #[test]
+    fn a_width_mismatch_is_put_on_the_model_that_is_not_the_real_width() {
+        assert_eq!(width_culprit(768, 1280), "--esm");
+        assert_eq!(width_culprit(512, 2560), "--dnabert");
+        assert_eq!(width_culprit(96, 64), "--classifier");
+        assert_eq!(width_culprit(768, 2560), "--classifier");
     }
 }

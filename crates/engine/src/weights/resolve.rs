@@ -1,11 +1,10 @@
 //! Which files make up a checkpoint: a single weight file, a sharded checkpoint's index,
 //! or a Hugging Face model folder holding either.
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use virnucpro_core::file_kind::FileKind;
 
 use super::WeightError;
 
@@ -92,49 +91,27 @@ fn resolve_file(path: &Path) -> Result<Resolved, WeightError> {
 }
 
 /// Tell the formats apart by content, not by extension (`.bin`, `.pt` and `.pth` are all
-/// used for torch archives, and files get renamed).
+/// used for torch archives, and files get renamed), through core's one detector.
 fn sniff(path: &Path) -> Result<WeightFormat, WeightError> {
-    let mut head = [0u8; 9];
-    let mut file = File::open(path).map_err(|source| WeightError::Io {
+    let kind = FileKind::of_file(path).map_err(|source| WeightError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let n = read_up_to(&mut file, &mut head).map_err(|source| WeightError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let format_err = |reason: &str| WeightError::Format {
-        path: path.to_path_buf(),
-        reason: reason.to_owned(),
-    };
-    if n == 0 {
-        return Err(format_err("the file is empty"));
-    }
-    if head.starts_with(b"PK\x03\x04") {
-        return Ok(WeightFormat::TorchPickle);
-    }
-    if head[0] == 0x80 {
-        return Err(format_err(
-            "a torch file in the legacy (pre-1.6, non-zip) format; re-save it with a recent PyTorch",
-        ));
-    }
-    if n == 9 && head[8] == b'{' {
-        return Ok(WeightFormat::Safetensors);
-    }
-    Err(format_err(
-        "neither a safetensors file nor a torch.save zip archive",
-    ))
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
+    match kind {
+        FileKind::TorchZip => Ok(WeightFormat::TorchPickle),
+        // A file cut short is left to the safetensors reader, which says what is missing.
+        FileKind::Safetensors { .. } | FileKind::TruncatedSafetensors { .. } => {
+            Ok(WeightFormat::Safetensors)
         }
+        FileKind::Empty => Err(WeightError::Format {
+            path: path.to_path_buf(),
+            reason: "the file is empty".to_owned(),
+        }),
+        FileKind::LegacyPickle { .. } | FileKind::Unknown => Err(WeightError::Format {
+            path: path.to_path_buf(),
+            reason: kind.to_string(),
+        }),
     }
-    Ok(filled)
 }
 
 #[derive(serde::Deserialize)]
