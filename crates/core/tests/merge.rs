@@ -267,6 +267,17 @@ fn checkpoint_skips_up_to_date_outputs_and_redoes_stale_or_corrupt_ones() {
     redone.row_into(0, &mut row);
     assert_eq!(row[DIM_N], value(&redone.ids()[0], 0, 9));
     assert_merged_content(&s, "output_3", 40);
+
+    // Bytes of output_1's data changed after the merge, its header intact: the data
+    // checksum tells, and the pair is merged again.
+    let mut bytes = std::fs::read(&outputs[0]).unwrap();
+    let n = bytes.len();
+    bytes[n - 8..].fill(0x7F);
+    std::fs::write(&outputs[0], bytes).unwrap();
+    let fourth = run(&s, Some(2));
+    assert_eq!(fourth.pairs[0].outcome, PairOutcome::Merged { rows: 40 });
+    assert_eq!(fourth.skipped().count(), 2);
+    assert_merged_content(&s, "output_1", 40);
 }
 
 #[test]

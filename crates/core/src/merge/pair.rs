@@ -176,7 +176,15 @@ fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
     }
     match FeatureFile::validate_header(output) {
         Ok(h) if h.meta.kind == FeatureKind::Merged && h.meta.inputs == inputs => {
-            Existing::UpToDate { rows: h.rows }
+            // Same inputs; the data itself must also be what was written (a file damaged
+            // after the merge is merged again, as `predict` does).
+            match FeatureFile::open(output).and_then(|file| file.verify_data()) {
+                Ok(_) => Existing::UpToDate { rows: h.rows },
+                Err(e) => {
+                    tracing::info!("output is damaged, redoing: {e}");
+                    Existing::Stale
+                }
+            }
         }
         Ok(_) => {
             tracing::info!(path = %output.display(), "output is stale, redoing");
