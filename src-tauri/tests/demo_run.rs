@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use virnucpro_core::events::{RunEvent, RunStatus, Stage};
+use virnucpro_core::features::{write_features, FeatureFile};
 use virnucpro_core::CancelToken;
 use virnucpro_desktop::api::{ReadCall, RunSettings, ShellEvent};
 use virnucpro_desktop::demo::DemoFiles;
@@ -105,12 +106,26 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
     assert_eq!(info.settings.inputs, settings.inputs);
     assert_eq!(info.settings.esm, settings.esm);
 
-    // NaNs in the data of a feature file: only the merge, which checks every value, sees it.
+    // A feature file damaged after the run fails its data checksum on resume and is
+    // embedded again: the run completes with the same results.
     let victim = out.join("features/output_1.protein.safetensors");
     let mut bytes = std::fs::read(&victim).unwrap();
     let n = bytes.len();
     bytes[n - 64..].fill(0xFF);
     std::fs::write(&victim, bytes).unwrap();
+    let (status, _) = execute(&settings);
+    assert_eq!(status, RunStatus::Ok);
+    assert_eq!(failures::read_failures(&out).unwrap(), []);
+    assert_eq!(results::load(&out).unwrap().reads, loaded.reads);
+
+    // NaNs written with a matching data checksum (as a model that produced them would
+    // write them): only the merge, which checks every value, sees them.
+    let file = FeatureFile::open(&victim).unwrap();
+    let (meta, mut data) = (file.meta().clone(), file.to_vec());
+    drop(file);
+    let n = data.len();
+    data[n - 16..].fill(f32::NAN);
+    write_features(&victim, &meta, &data).unwrap();
     let (status, _) = execute(&settings);
     assert_ne!(status, RunStatus::Ok);
     let groups = failures::group(failures::read_failures(&out).unwrap());
