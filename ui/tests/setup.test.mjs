@@ -100,8 +100,9 @@ test('valid settings enable Run; an out-of-range thread count blocks it with the
 
     await page.check('#threads-fixed');
     await page.fill('#threads-count', '64');
-    await waitForText(page, '#message-threads', 'Merge threads must be between 1 and 32.');
-    await waitForText(page, '#run-blockers', 'Merge threads: Merge threads must be between 1 and 32.');
+    // The engine's words (core::threads), which the mock reproduces.
+    await waitForText(page, '#message-threads', 'must be between 1 and 32, the CPU cores of this machine (got 64)');
+    await waitForText(page, '#run-blockers', 'Merge threads: must be between 1 and 32, the CPU cores of this machine (got 64)');
     assert.equal(await page.isDisabled('#run-button'), true);
 
     await page.fill('#threads-count', '8');
@@ -110,6 +111,39 @@ test('valid settings enable Run; an out-of-range thread count blocks it with the
     await page.check('#threads-auto');
     await page.waitForSelector('#run-button:enabled');
     assert.equal((await calls('validate_settings')).at(-1).settings.threads, null);
+  }));
+
+test('a thread count that is not a whole number, or none, is said at the field and blocks Run', () =>
+  withApp({ lastSettings: VALID_SETTINGS }, async ({ page, calls }) => {
+    await page.waitForSelector('#run-button:enabled');
+    await page.check('#threads-fixed');
+    await page.fill('#threads-count', '4');
+    await page.waitForSelector('#run-button:enabled');
+
+    await page.fill('#threads-count', '1.5');
+    await waitForText(page, '#message-threads', 'must be a whole number from 1 to 32 (the CPU cores of this machine), not "1.5"');
+    await waitForText(page, '#run-blockers', 'Merge threads: must be a whole number from 1 to 32');
+    assert.equal(await page.getAttribute('#threads-count', 'aria-invalid'), 'true');
+    assert.equal(await page.isDisabled('#run-button'), true);
+    // The shell is never asked with the half-typed value: the settings keep the last count.
+    assert.equal((await calls('validate_settings')).at(-1).settings.threads, 4);
+
+    await page.fill('#threads-count', '');
+    await waitForText(page, '#message-threads', 'must be a whole number from 1 to 32 (the CPU cores of this machine), or choose Auto');
+    assert.equal(await page.isDisabled('#run-button'), true);
+
+    await page.fill('#threads-count', '3');
+    await page.waitForSelector('#run-button:enabled');
+    assert.deepEqual(await texts(page, '#run-blockers li'), []);
+    assert.equal(await page.textContent('#message-threads'), '');
+    assert.equal((await calls('validate_settings')).at(-1).settings.threads, 3);
+
+    // Auto replaces whatever the field held.
+    await page.fill('#threads-count', '2.5');
+    await waitForText(page, '#message-threads', 'not "2.5"');
+    await page.check('#threads-auto');
+    await page.waitForSelector('#run-button:enabled');
+    assert.equal(await page.textContent('#message-threads'), '');
   }));
 
 test('Advanced opens by itself when one of its fields has a problem', () =>

@@ -38,7 +38,9 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
     },
     navigate: (screen) => show(screen, true),
     updateSettings(patch: Partial<RunSettings>) {
-      store.set({ settings: { ...store.get().settings, ...patch } });
+      const { settings, draftProblems } = store.get();
+      // A new value for a field replaces whatever unfinished text it held.
+      store.set({ settings: { ...settings, ...patch }, draftProblems: draftProblems.filter((p) => !(p.field in patch)) });
     },
   };
 

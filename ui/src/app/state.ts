@@ -22,6 +22,10 @@ export interface AppState {
   modelChecks: Record<ModelKind, ModelCheck | null>;
   /** validate_settings' answer for the current settings; null while it is being asked. */
   problems: FieldProblem[] | null;
+  /** What a field holds that is no value yet ("1.5" in the threads field): the settings
+   *  keep the last value, so the shell never sees it; the field and Run say it instead.
+   *  A settings change to that field drops it. */
+  draftProblems: FieldProblem[];
   resumable: ResumeInfo | null;
   presets: ListedPreset[];
   running: boolean;
@@ -55,6 +59,7 @@ export function createAppStore(): Store<AppState> {
     scan: null,
     modelChecks: { dnabert: null, esm: null, classifier: null },
     problems: null,
+    draftProblems: [],
     resumable: null,
     presets: [],
     running: false,

@@ -51,8 +51,29 @@ function lengthField(ctx: AppContext) {
   };
 }
 
+/** Why the threads field's text is no thread count, in the engine's words
+ *  (core::threads::ThreadsError::NotWhole); null for a whole number, which the shell
+ *  checks against the cores. */
+function notWholeThreads(text: string, cores: number | null): string | null {
+  const value = Number(text);
+  // Negative or beyond 2^53 would not even reach the shell (its count is unsigned).
+  if (text.trim() !== '' && Number.isSafeInteger(value) && value >= 0) return null;
+  const range = `must be a whole number from 1 to ${cores ?? 'the cores'} (the CPU cores of this machine)`;
+  return text.trim() === '' ? `${range}, or choose Auto` : `${range}, not ${JSON.stringify(text)}`;
+}
+
 function threadsField(ctx: AppContext) {
   const message = fieldMessage('threads');
+  // The field's text, not the settings: "1.5" or nothing must not run with the last value.
+  const typed = () => {
+    const state = ctx.store.get();
+    const problem = notWholeThreads(number.value, state.system?.cores ?? null);
+    if (problem === null) ctx.updateSettings({ threads: Number(number.value) });
+    else {
+      const others = state.draftProblems.filter((p) => p.field !== 'threads');
+      ctx.store.set({ draftProblems: [...others, { field: 'threads', message: problem }] });
+    }
+  };
   const auto = h('input', { type: 'radio', name: 'threads', id: 'threads-auto', onchange: () => ctx.updateSettings({ threads: null }) });
   const number = h('input', {
     type: 'number',
@@ -61,10 +82,7 @@ function threadsField(ctx: AppContext) {
     step: 1,
     'aria-label': 'Merge threads',
     'aria-describedby': message.element.id,
-    oninput: () => {
-      const threads = wholeNumber(number);
-      if (threads !== null) ctx.updateSettings({ threads });
-    },
+    oninput: typed,
   });
   const fixed = h('input', {
     type: 'radio',

@@ -36,7 +36,7 @@ function isEmpty(settings: RunSettings, field: keyof RunSettings): boolean {
 function runBlockers(state: AppState): Blocker[] {
   if (state.running) return [{ text: 'A run is going: see the Run screen.', todo: false }];
   if (state.problems === null) return [{ text: 'Checking the settings…', todo: true }];
-  return state.problems.map((p) => ({ text: `${FIELD_LABELS[p.field]}: ${p.message}`, todo: isEmpty(state.settings, p.field) }));
+  return [...state.draftProblems, ...state.problems].map((p) => ({ text: `${FIELD_LABELS[p.field]}: ${p.message}`, todo: isEmpty(state.settings, p.field) }));
 }
 
 function stageNames(stages: string[]): string {

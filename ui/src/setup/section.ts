@@ -14,8 +14,9 @@ export function fieldMessage(field: keyof RunSettings): MessageLine {
   return messageLine(`message-${field}`);
 }
 
+/** The field's problems: what it holds that is no value yet, then validate_settings'. */
 export function problemsFor(state: AppState, field: keyof RunSettings): string[] {
-  return (state.problems ?? []).filter((p) => p.field === field).map((p) => p.message);
+  return [...state.draftProblems, ...(state.problems ?? [])].filter((p) => p.field === field).map((p) => p.message);
 }
 
 /** Marks `control` invalid while its field has problems. */

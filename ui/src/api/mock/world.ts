@@ -126,7 +126,8 @@ export function validateSettings(settings: RunSettings, gpus: number): FieldProb
   if (settings.devices.length === 0) add('devices', 'Check at least one device.');
   for (const device of settings.devices) if (!known.has(device)) add('devices', `${device} is not on this machine.`);
   if (settings.threads !== null && (settings.threads < 1 || settings.threads > CORES)) {
-    add('threads', `Merge threads must be between 1 and ${CORES}.`);
+    // The engine's own words (core::threads::ThreadsError::OutOfRange).
+    add('threads', `must be between 1 and ${CORES}, the CPU cores of this machine (got ${settings.threads})`);
   }
   if (settings.batch_tokens !== null && settings.batch_tokens < 512) {
     add('batch_tokens', 'A batch needs at least 512 tokens.');
