@@ -90,14 +90,21 @@ pub async fn pick_save_file(
     state: State<'_, AppState>,
     title: String,
     default_name: String,
+    directory: Option<PathBuf>,
 ) -> CommandResult<Option<PathBuf>> {
+    // Opens where the exported data lives (the output folder), if the user chose it.
+    let directory = directory.filter(|dir| state.scope.check(dir).is_ok() && dir.is_dir());
     let picked = blocking(move || {
-        Ok(app
+        let dialog = app
             .dialog()
             .file()
             .set_title(title)
-            .set_file_name(default_name)
-            .blocking_save_file())
+            .set_file_name(default_name);
+        Ok(match directory {
+            Some(dir) => dialog.set_directory(dir),
+            None => dialog,
+        }
+        .blocking_save_file())
     })
     .await?;
     Ok(chosen(&state, picked))

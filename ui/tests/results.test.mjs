@@ -32,6 +32,20 @@ function backendFrames(page, readId) {
   );
 }
 
+/**
+ * The mock's read IDs (`read_<n>_<i>`) in natural order: by n, then by i, as numbers
+ * (read_11_2 before read_11_10).
+ * @param {string[]} ids
+ */
+function naturalOrder(ids) {
+  /** @param {string} id */
+  const numbers = (id) => id.split('_').slice(1).map(Number);
+  return [...ids].sort((a, b) => {
+    const [x, y] = [numbers(a), numbers(b)];
+    return (x[0] ?? 0) - (y[0] ?? 0) || (x[1] ?? 0) - (y[1] ?? 0);
+  });
+}
+
 /** @param {import('playwright-core').Page} page */
 async function openResults(page) {
   await page.click('[data-screen=results]');
@@ -57,9 +71,13 @@ test('300 reads are shown 100 to a page', () =>
     await page.click('[aria-label="Last page"]');
     await waitForText(page, '#page-label', 'Page 3 of 3');
     assert.equal(await page.isDisabled('#page-next'), true);
-    // Read-ID order by default, across pages.
-    const ids = reads.map((r) => r.read_id).sort();
+    // Read-ID order by default, across pages: numbers in IDs by value (this assertion
+    // used to expect code-unit order, read_11_10 before read_11_2).
+    const ids = naturalOrder(reads.map((r) => r.read_id));
     assert.deepEqual(await columnTexts(page, 'read'), ids.slice(200));
+    await page.click('[aria-label="First page"]');
+    assert.deepEqual(await columnTexts(page, 'read'), ids.slice(0, 100));
+    assert.notDeepEqual(ids, [...ids].sort(), 'the mock has IDs that code-unit order puts out of number order');
   }));
 
 test('sorting by a column orders the rows and marks the header; reads without a score stay last', () =>
@@ -110,6 +128,81 @@ test('filters narrow the rows by read ID, call and score', () =>
     for (const id of await columnTexts(page, 'read')) assert.ok(id.includes('_1'), id);
   }));
 
+test('a filter that matches no read says so, and one click shows every read again', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    assert.equal(await page.isVisible('#no-matches'), false);
+    await page.selectOption('#filter-call', 'virus');
+    await page.fill('#filter-text', 'no such read');
+    await waitForText(page, '#read-count', 'of 0 reads (300 in all)');
+    await waitForText(page, '#no-matches', 'No read matches these filters.');
+    assert.equal(await page.isVisible('#no-matches'), true);
+    await page.click('#reset-filters');
+    await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    assert.equal(await page.isVisible('#no-matches'), false);
+    assert.equal(await page.inputValue('#filter-text'), '');
+    assert.equal(await page.inputValue('#filter-call'), 'all');
+  }));
+
+test('"Best score at least" takes a score from 0 to 1 only', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { reads } = await backendResults(page);
+    for (const outside of ['2', '-0.5', '1.01']) {
+      await page.fill('#filter-score', outside);
+      await waitForText(page, '#filter-score-message', 'A score is from 0 to 1; this filter is not applied.');
+      assert.equal(await page.getAttribute('#filter-score', 'aria-invalid'), 'true');
+      await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    }
+    await page.fill('#filter-score', '1');
+    const top = reads.filter((r) => r.best_virus_score !== null && r.best_virus_score >= 1).length;
+    await waitForText(page, '#read-count', `of ${top} reads (300 in all)`);
+    assert.equal(await page.getAttribute('#filter-score', 'aria-invalid'), null);
+    assert.equal(await page.textContent('#filter-score-message'), '');
+  }));
+
+test('the page is the one scroll area: the read table does not scroll inside it', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    const sizes = await page.$eval('#read-table', (table) => {
+      const box = /** @type {HTMLElement} */ (table.parentElement);
+      const root = /** @type {HTMLElement} */ (document.scrollingElement);
+      return { inner: box.scrollHeight - box.clientHeight, page: root.scrollHeight - root.clientHeight };
+    });
+    assert.ok(sizes.inner <= 1, `the table's box scrolls by ${sizes.inner} px`);
+    assert.ok(sizes.page > 0, 'the page scrolls');
+  }));
+
+test('on the track, a chunk scored near 0 has a visible bar, unlike a chunk with no score', () =>
+  withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    const { reads } = await backendResults(page);
+    /** @type {{ read: any, chunk: number } | undefined} */
+    let found;
+    for (const read of reads.filter((r) => r.frames > 0)) {
+      const frames = await backendFrames(page, read.read_id);
+      for (let chunk = 1; chunk <= read.chunks && found === undefined; chunk += 1) {
+        const own = frames.filter((f) => f.chunk === chunk);
+        if (own.length > 0 && Math.max(...own.map((f) => f.score_virus)) < 0.01) found = { read, chunk };
+      }
+      if (found !== undefined) break;
+    }
+    assert.ok(found, 'the mock has a chunk scored below 0.01');
+    await page.fill('#filter-text', found.read.read_id);
+    await page.click(`tr[data-read="${found.read.read_id}"] button`);
+    await page.waitForSelector('#read-track');
+    const bar = await page.$eval(`#read-track rect[data-chunk="${found.chunk}"]`, (r) => ({
+      cls: r.getAttribute('class'),
+      height: Number(r.getAttribute('height')),
+      fill: getComputedStyle(r).fill,
+    }));
+    assert.equal(bar.cls, 'bar');
+    assert.ok(bar.height >= 3, `a bar of ${bar.height} px`);
+    assert.notEqual(bar.fill, 'none');
+  }));
+
 test("the histogram draws the shell's 20 bins, virus-side bins marked", () =>
   withApp({ lastSettings: FINISHED }, async ({ page }) => {
     await openResults(page);
@@ -134,7 +227,7 @@ test("choosing a read draws its virus score along its chunks and lists its frame
     assert.equal(frames_scored, reads.reduce((n, r) => n + r.frames, 0));
     await waitForText(page, '#results-totals', `${frames_scored.toLocaleString('en-US')} frames scored`);
     // A read with several chunks, one of them without a scored frame, on the first page.
-    const firstPage = new Set(reads.map((r) => r.read_id).sort().slice(0, 100));
+    const firstPage = new Set(naturalOrder(reads.map((r) => r.read_id)).slice(0, 100));
     /** @type {any} */
     let read;
     /** @type {any[]} */
@@ -187,7 +280,8 @@ test('Open output folder, and Export virus reads as FASTA to the chosen file', (
     await page.click('#export-fasta');
     const virus = reads.filter((r) => r.call === 'virus').length;
     await waitForText(page, '#status-bar', `Wrote ${virus} virus reads to /home/user/virus_run41.fa.`);
-    assert.deepEqual(await calls('pick_save_file'), [{ title: 'Export virus reads as FASTA', default_name: 'virus_reads.fa' }]);
+    // The dialog opens in the output folder.
+    assert.deepEqual(await calls('pick_save_file'), [{ title: 'Export virus reads as FASTA', default_name: 'virus_reads.fa', directory: '/data/results/run41' }]);
     assert.deepEqual(await calls('export_virus_fasta'), [{ out_dir: '/data/results/run41', dest: '/home/user/virus_run41.fa' }]);
   }));
 

@@ -27,7 +27,7 @@ export interface Commands {
   system_info: { args: NoArgs; result: SystemInfo };
   pick_folders: { args: { title: string }; result: string[] };
   pick_file: { args: { title: string; filters: FileFilter[] }; result: string | null };
-  pick_save_file: { args: { title: string; default_name: string }; result: string | null };
+  pick_save_file: { args: { title: string; default_name: string; directory: string | null }; result: string | null };
   scan_inputs: { args: { inputs: string[] }; result: InputScan };
   check_model: { args: { kind: ModelKind; path: string }; result: ModelCheck };
   validate_settings: { args: { settings: RunSettings }; result: FieldProblem[] };

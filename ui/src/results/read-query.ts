@@ -24,7 +24,31 @@ export function callClass(call: string): Exclude<CallFilter, 'all'> {
   return call === 'virus' || call === 'none' ? call : 'non-virus';
 }
 
+// Runs of digits and of anything else: "read_11_10" is ["read_", "11", "_", "10"].
+const RUNS = /\d+|\D+/g;
+
+/** Read IDs as people number them: digit runs by value (read_11_2 before read_11_10),
+ *  the rest by code unit; IDs equal that way (read_1, read_01) fall back to code units. */
+export function naturalCompare(a: string, b: string): number {
+  const x = a.match(RUNS) ?? [];
+  const y = b.match(RUNS) ?? [];
+  for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
+    const [p, q] = [x[i] ?? '', y[i] ?? ''];
+    if (p === q) continue;
+    const digits = /^\d/.test(p) && /^\d/.test(q);
+    if (digits) {
+      // By value without parsing (IDs may hold numbers beyond 2^53): fewer digits, smaller.
+      const [m, n] = [p.replace(/^0+/, ''), q.replace(/^0+/, '')];
+      if (m.length !== n.length) return m.length - n.length;
+      if (m !== n) return m < n ? -1 : 1;
+    } else return p < q ? -1 : 1;
+  }
+  if (x.length !== y.length) return x.length - y.length;
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
 function compare(a: ReadRow, b: ReadRow, key: SortKey): number {
+  if (key === 'read_id') return naturalCompare(a.read_id, b.read_id);
   const x = a[key];
   const y = b[key];
   if (x === y) return 0;

@@ -8,6 +8,7 @@ import { resultsFolder } from '../app/state';
 import { h, replaceChildren, numeric, tableHead } from '../ui/dom';
 import { folderHead } from '../ui/folder-head';
 import { formatCount, formatScore } from '../ui/format';
+import { messageLine } from '../ui/message-line';
 import { histogramSvg } from './histogram';
 import {
   callClass,
@@ -35,6 +36,14 @@ const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
 const CALL_LABELS: Record<Exclude<CallFilter, 'all'>, string> = { virus: 'virus', 'non-virus': 'non-virus', none: 'not scored' };
 // Typing in the ID filter re-filters up to 100k reads: wait for a pause.
 const FILTER_DELAY_MS = 150;
+
+/** The "best score at least" bound typed: null for none, undefined when it is no score
+ *  (outside 0–1, or not a number). */
+function scoreBound(text: string): number | null | undefined {
+  if (text.trim() === '') return null;
+  const value = Number(text);
+  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : undefined;
+}
 
 function callBadge(call: string): HTMLElement {
   const cls = callClass(call);
@@ -119,7 +128,18 @@ export function resultsScreen(ctx: AppContext): Screen {
     h('option', { value: 'all' }, 'all'),
     (Object.keys(CALL_LABELS) as (keyof typeof CALL_LABELS)[]).map((value) => h('option', { value }, CALL_LABELS[value])),
   );
-  const scoreFilter = h('input', { type: 'number', id: 'filter-score', min: 0, max: 1, step: 0.05, placeholder: 'any' });
+  const scoreMessage = messageLine('filter-score-message');
+  const scoreFilter = h('input', {
+    type: 'number',
+    id: 'filter-score',
+    min: 0,
+    max: 1,
+    step: 0.05,
+    placeholder: 'any',
+    'aria-describedby': scoreMessage.element.id,
+  });
+  const resetButton = h('button', { type: 'button', class: 'link', id: 'reset-filters', onclick: () => resetFilters() }, 'Show all reads');
+  const noMatches = h('p', { id: 'no-matches', role: 'status', hidden: true }, 'No read matches these filters. ', resetButton);
   let textTimer: ReturnType<typeof setTimeout> | undefined;
   const setQuery = (patch: Partial<ReadQuery>) => {
     query = { ...query, ...patch };
@@ -132,9 +152,22 @@ export function resultsScreen(ctx: AppContext): Screen {
   });
   callFilter.addEventListener('change', () => setQuery({ call: callFilter.value as CallFilter }));
   scoreFilter.addEventListener('input', () => {
-    const value = scoreFilter.value.trim() === '' ? null : Number(scoreFilter.value);
-    if (value === null || Number.isFinite(value)) setQuery({ minScore: value });
+    const minScore = scoreBound(scoreFilter.value);
+    // A score is a probability: 2 would hide every read, -1 none, and neither is meant.
+    if (minScore === undefined) scoreFilter.setAttribute('aria-invalid', 'true');
+    else scoreFilter.removeAttribute('aria-invalid');
+    scoreMessage.show(minScore === undefined ? 'error' : 'none', minScore === undefined ? 'A score is from 0 to 1; this filter is not applied.' : '');
+    setQuery({ minScore: minScore ?? null });
   });
+  function resetFilters(): void {
+    clearTimeout(textTimer);
+    textFilter.value = '';
+    callFilter.value = 'all';
+    scoreFilter.value = '';
+    scoreFilter.removeAttribute('aria-invalid');
+    scoreMessage.show('none', '');
+    setQuery({ text: '', call: 'all', minScore: null });
+  }
 
   // ---- table ----
   // Header cells are made once and updated, so the sort button keeps the keyboard focus.
@@ -187,6 +220,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     const to = Math.min(rows.length, (page + 1) * PAGE_SIZE);
     countLine.textContent = `Showing ${formatCount(from)}–${formatCount(to)} of ${formatCount(rows.length)} reads${rows.length === all ? '' : ` (${formatCount(all)} in all)`}`;
     pageLabel.textContent = `Page ${page + 1} of ${pages}`;
+    noMatches.hidden = rows.length > 0 || all === 0;
     pager.first.disabled = pager.prev.disabled = page === 0;
     pager.next.disabled = pager.last.disabled = page >= pages - 1;
   }
@@ -289,7 +323,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     const outDir = loaded?.out_dir;
     if (outDir === undefined) return;
     try {
-      const dest = await ctx.api.pickSaveFile('Export virus reads as FASTA', 'virus_reads.fa');
+      const dest = await ctx.api.pickSaveFile('Export virus reads as FASTA', 'virus_reads.fa', outDir);
       if (dest === null) return;
       const written = await ctx.api.exportVirusFasta(outDir, dest);
       ctx.notify(`Wrote ${formatCount(written)} virus ${written === 1 ? 'read' : 'reads'} to ${dest}.`);
@@ -322,8 +356,10 @@ export function resultsScreen(ctx: AppContext): Screen {
         callFilter,
         h('label', { for: 'filter-score' }, 'Best score at least'),
         scoreFilter,
+        scoreMessage.element,
       ),
       countLine,
+      noMatches,
       h('div', { class: 'table-scroll' }, h('table', { class: 'data', id: 'read-table' }, h('thead', {}, headRow), body)),
       h('div', { class: 'pager', role: 'group', 'aria-label': 'Pages' }, pager.first, pager.prev, pageLabel, pager.next, pager.last),
     ),

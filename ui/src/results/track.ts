@@ -4,12 +4,16 @@ import { s } from '../ui/dom';
 import { chartSvg, plotArea, type ChartFrame } from './chart';
 import type { ChunkScore } from './read-query';
 
+// A score near 0 is a finding (the chunk was scored: not virus), so its bar is never so
+// thin that it vanishes and the slot looks like a chunk with no score.
+const MIN_BAR_PX = 3;
 const FRAME: ChartFrame = { height: 140, margin: { left: 34, right: 10, top: 10, bottom: 28 } };
 
 export function trackSvg(readId: string, scores: ChunkScore[]): SVGSVGElement {
   const area = plotArea(FRAME);
   const slot = area.width / Math.max(1, scores.length);
   const y = (score: number) => area.baseline - score * area.height;
+  const barTop = (score: number) => Math.min(y(score), area.baseline - MIN_BAR_PX);
   // Label every chunk while they fit, else about ten of them.
   const labelEvery = Math.max(1, Math.ceil(scores.length / 10));
 
@@ -24,7 +28,7 @@ export function trackSvg(readId: string, scores: ChunkScore[]): SVGSVGElement {
       virus === null
         ? s('rect', { class: 'slot unscored', x: x + 1, y: area.top, width, height: area.height, 'data-chunk': chunk },
             s('title', {}, `chunk ${chunk}: no frame scored`))
-        : s('rect', { class: isVirus ? 'bar virus' : 'bar', x: x + 1, y: y(virus), width, height: area.baseline - y(virus), 'data-chunk': chunk, 'data-score': virus.toFixed(4) },
+        : s('rect', { class: isVirus ? 'bar virus' : 'bar', x: x + 1, y: barTop(virus), width, height: area.baseline - barTop(virus), 'data-chunk': chunk, 'data-score': virus.toFixed(4) },
             s('title', {}, `chunk ${chunk}: best virus score ${virus.toFixed(4)}${isVirus ? ' (virus)' : ''}`));
     return [mark, label];
   });

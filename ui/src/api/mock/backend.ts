@@ -138,9 +138,9 @@ function createHandlers(config: MockConfig): Handlers {
       const queued = config.answers.pick_file.shift();
       return queued === undefined ? defaultFilePick(title) : queued;
     },
-    pick_save_file: ({ default_name }) => {
+    pick_save_file: ({ default_name, directory }) => {
       const queued = config.answers.pick_save_file.shift();
-      return queued === undefined ? `/home/user/Exports/${default_name}` : queued;
+      return queued === undefined ? `${directory ?? '/home/user/Exports'}/${default_name}` : queued;
     },
     scan_inputs: ({ inputs }) => scanInputs(inputs),
     check_model: ({ kind, path }) => checkModel(kind, path),
