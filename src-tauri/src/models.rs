@@ -101,6 +101,19 @@ mod tests {
         );
     }
 
+    /// A model of the other kind is refused by its own check, which says what it is (it
+    /// was taken for an ESM-2 model and failed later as a width mismatch on the classifier).
+    #[test]
+    fn a_dnabert_folder_is_no_esm_model() {
+        let demo = DemoFiles::find(None).unwrap().settings("/out".into());
+        let esm = check(ModelRole::Esm, &demo.dnabert);
+        assert!(!esm.ok, "{esm:?}");
+        assert_eq!(esm.kind, ModelRole::Esm);
+        let message = esm.message.unwrap();
+        assert!(message.contains("not an ESM-2 checkpoint"), "{message}");
+        assert!(message.contains("model_type \"bert\""), "{message}");
+    }
+
     /// A safetensors file whose header length ends in 0x80, written by Python's
     /// `safetensors`, passes the check (it was taken for a pre-1.6 torch pickle), and a
     /// real pre-1.6 classifier pickle is named as one, with the advice.

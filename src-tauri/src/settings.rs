@@ -215,6 +215,24 @@ mod tests {
         assert!(problems[0].message.contains("cuda:7"), "{problems:?}");
     }
 
+    /// The DNABERT-S folder chosen as ESM-2 is refused on the ESM field, by its kind, and
+    /// the classifier (whose width no longer matches) gets no message of its own.
+    #[test]
+    fn a_model_of_the_wrong_kind_is_a_problem_of_its_own_field() {
+        let (mut settings, scope, _out) = demo();
+        settings.esm = settings.dnabert.clone();
+        let problems = validate_settings(&settings, &scope);
+        assert_eq!(fields(&problems), [Field::Esm], "{problems:?}");
+        assert!(
+            problems[0].message.contains("not an ESM-2 checkpoint"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].message.contains("model_type \"bert\""),
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn paths_outside_the_scope_are_refused_and_never_opened() {
         let (mut settings, scope, _out) = demo();
