@@ -146,6 +146,16 @@ test('a thread count that is not a whole number, or none, is said at the field a
     assert.equal(await page.textContent('#message-threads'), '');
   }));
 
+test('a DNABERT-S folder chosen as ESM-2 is refused at the ESM-2 field, by its kind, and the classifier is fine', () =>
+  withApp({ lastSettings: { ...VALID_SETTINGS, esm: '/models/DNABERT-S' } }, async ({ page }) => {
+    await waitForText(page, '#message-esm', 'not an ESM-2 checkpoint: /models/DNABERT-S/config.json says model_type "bert"');
+    assert.equal(await page.getAttribute('#path-esm', 'aria-invalid'), 'true');
+    await waitForText(page, '#message-classifier', 'MLPClassifier 3328 → 512 → 2');
+    assert.equal(await page.getAttribute('#path-classifier', 'aria-invalid'), null);
+    await waitForText(page, '#run-blockers', 'ESM-2 model: ESM-2 model /models/DNABERT-S: not an ESM-2 checkpoint');
+    assert.deepEqual((await texts(page, '#run-blockers li')).map((t) => t.split(':')[0]), ['ESM-2 model']);
+  }));
+
 test('Advanced opens by itself when one of its fields has a problem', () =>
   withApp({ lastSettings: { ...VALID_SETTINGS, devices: ['cpu'], precision: 'bf16' } }, async ({ page }) => {
     await waitForText(page, '#message-precision', 'bf16 runs on GPUs only');

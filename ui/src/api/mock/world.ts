@@ -92,6 +92,10 @@ export function checkModel(kind: ModelKind, path: string): ModelCheck {
   const fail = (message: string): ModelCheck => ({ ok: false, kind, summary: '', message });
   if (BROKEN[path] !== undefined) return fail(BROKEN[path]);
   if (known === undefined) return fail(`${path}: no such file or folder`);
+  // The engine's words for a DNABERT-S folder given as ESM-2 (its config.json's model_type).
+  if (known.kind === 'dnabert' && kind === 'esm') {
+    return fail(`ESM-2 model ${path}: not an ESM-2 checkpoint: ${path}/config.json says model_type "bert", but ESM-2 has "esm"`);
+  }
   if (known.kind !== kind) return fail(`${path} is ${KIND_NAMES[known.kind]}, not ${KIND_NAMES[kind]}`);
   return { ok: true, kind, summary: known.summary, message: null };
 }
