@@ -219,6 +219,8 @@ pub struct Results {
     pub histogram: Histogram,
     /// Whether these reports are complete and current, partial, or an earlier run's.
     pub reports: ReportsStatus,
+    /// The run used a model of the Demo preset (random weights): its calls mean nothing.
+    pub demo_models: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

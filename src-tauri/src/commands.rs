@@ -227,7 +227,8 @@ pub async fn set_aside_damaged(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_results(state: State<'_, AppState>, out_dir: PathBuf) -> CommandResult<Results> {
     state.scope.check(&out_dir)?;
-    blocking(move || results::load(&out_dir)).await
+    let demo = state.demo.as_ref().map(|preset| preset.settings.clone());
+    blocking(move || results::load(&out_dir, demo.as_ref())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

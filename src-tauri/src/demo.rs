@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use virnucpro_engine::run::Models;
+
 use crate::api::{Precision, RunSettings};
 
 pub const DEMO_PRESET: &str = "Demo";
@@ -74,6 +76,18 @@ impl DemoFiles {
             batch_tokens: None,
         }
     }
+}
+
+/// Whether a run with `used` models used any of the demo's (`demo`: the Demo preset's
+/// settings). Their weights are random, so such a run's calls and scores mean nothing, and
+/// the results must say so. Paths are compared as the files they name (a run may record
+/// them unresolved, `demo/../demo/models/…`).
+pub fn uses_demo_models(demo: &RunSettings, used: &Models) -> bool {
+    let file = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let demo_models = [&demo.dnabert, &demo.esm, &demo.classifier].map(|p| file(p));
+    [&used.dnabert, &used.esm, &used.classifier]
+        .iter()
+        .any(|record| demo_models.contains(&file(&record.path)))
 }
 
 /// `demo/` of the repository this crate was built from.

@@ -9,7 +9,10 @@ use virnucpro_core::report::{
 };
 use virnucpro_engine::run::{ReportsState, RunLayout, RunManifest};
 
-use crate::api::{FrameCall, FrameRow, Histogram, ReadCall, ReadRow, ReportsStatus, Results};
+use crate::api::{
+    FrameCall, FrameRow, Histogram, ReadCall, ReadRow, ReportsStatus, Results, RunSettings,
+};
+use crate::demo::uses_demo_models;
 use crate::error::{CommandError, CommandResult};
 use crate::tsv::{read_rows, read_rows_where};
 
@@ -94,15 +97,22 @@ pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
     read_rows(&load_reads_path(out_dir)?, READ_SUMMARY_HEADER, read_row)
 }
 
-/// The results in `out_dir`: every read, the histogram and the number of scored frames.
-pub fn load(out_dir: &Path) -> CommandResult<Results> {
+/// The results in `out_dir`: every read, the histogram, the number of scored frames, and
+/// whether the run used the demo's random models (`demo`: the Demo preset's settings).
+pub fn load(out_dir: &Path, demo: Option<&RunSettings>) -> CommandResult<Results> {
     let reads = load_reads(out_dir)?;
+    let manifest = RunManifest::read(&RunLayout::new(out_dir).manifest());
     Ok(Results {
         out_dir: out_dir.to_path_buf(),
         histogram: histogram(&reads),
         frames_scored: reads.iter().map(|r| r.frames).sum(),
         reads,
         reports: reports_status(out_dir),
+        // Without a manifest nothing says which models made the reports.
+        demo_models: match (demo, manifest) {
+            (Some(demo), Some(manifest)) => uses_demo_models(demo, &manifest.models),
+            _ => false,
+        },
     })
 }
 
@@ -189,7 +199,7 @@ mod tests {
     fn reads_frames_and_histogram_load() {
         let dir = tempfile::tempdir().unwrap();
         write_run(dir.path());
-        let results = load(dir.path()).unwrap();
+        let results = load(dir.path(), None).unwrap();
         assert_eq!(results.reads.len(), 4);
         assert_eq!(results.frames_scored, 4 + 1 + 1);
         assert_eq!(results.reads[0].best_virus_score, Some(0.95));
@@ -253,29 +263,91 @@ mod tests {
         assert!(load_read_frames(dir.path(), "r1").unwrap().is_empty());
     }
 
+    /// A `run-manifest.json` of a run in `state` with these models (DNABERT-S, ESM-2,
+    /// classifier) and reports record.
+    fn write_manifest(dir: &Path, state: &str, reports: serde_json::Value, models: [&Path; 3]) {
+        let [dnabert, esm, classifier] =
+            models.map(|path| serde_json::json!({"path": path, "model_id": "m", "files": []}));
+        let json = serde_json::json!({
+            "manifest_version": 1, "state": state, "started_unix": 0,
+            "software": {"app": "virnucpro", "libtorch": "2", "cuda": "none"},
+            "inputs": [],
+            "models": {"dnabert": dnabert, "esm": esm, "classifier": classifier},
+            "settings": {"length": 500, "shard_size": 10, "devices": ["cpu"], "threads": 1,
+                         "precision": "fp32", "batch_tokens": 1},
+            "plan": [], "stages": [], "failures": [], "error": null, "summary": null,
+            "reports": reports,
+        });
+        std::fs::write(
+            dir.join("run-manifest.json"),
+            serde_json::to_vec(&json).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Results made with any of the Demo preset's random models say so, whichever way the
+    /// run wrote the path; a run with other models, or without a manifest, does not.
+    #[test]
+    fn results_of_the_demo_models_are_marked() {
+        let demo = crate::demo::DemoFiles::find(None)
+            .unwrap()
+            .settings("/out".into());
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path());
+        assert!(!load(dir.path(), Some(&demo)).unwrap().demo_models);
+
+        let released = Path::new("/models/500_model.pth");
+        write_manifest(
+            dir.path(),
+            "ok",
+            serde_json::Value::Null,
+            [&demo.dnabert, &demo.esm, released],
+        );
+        assert!(load(dir.path(), Some(&demo)).unwrap().demo_models);
+        // Only the classifier from the demo, named through a detour: still random scores.
+        let detour = demo
+            .classifier
+            .parent()
+            .unwrap()
+            .join("../models/classifier_500_tiny.pth");
+        let other = Path::new("/models/DNABERT-S");
+        write_manifest(
+            dir.path(),
+            "ok",
+            serde_json::Value::Null,
+            [other, other, &detour],
+        );
+        assert!(load(dir.path(), Some(&demo)).unwrap().demo_models);
+
+        write_manifest(
+            dir.path(),
+            "ok",
+            serde_json::Value::Null,
+            [other, other, released],
+        );
+        assert!(!load(dir.path(), Some(&demo)).unwrap().demo_models);
+        // An app without the demo files knows no demo models.
+        write_manifest(
+            dir.path(),
+            "ok",
+            serde_json::Value::Null,
+            [&demo.dnabert, &demo.esm, &demo.classifier],
+        );
+        assert!(!load(dir.path(), None).unwrap().demo_models);
+    }
+
     #[test]
     fn the_reports_status_comes_from_the_manifest() {
         let dir = tempfile::tempdir().unwrap();
         write_run(dir.path());
         // No manifest: nothing says the reports are not complete.
         assert_eq!(
-            load(dir.path()).unwrap().reports.state,
+            load(dir.path(), None).unwrap().reports.state,
             ReportsState::Complete
         );
-        let manifest = dir.path().join("run-manifest.json");
         let with = |state: &str, reports: serde_json::Value| {
-            let model = serde_json::json!({"path": "/m", "model_id": "m", "files": []});
-            let json = serde_json::json!({
-                "manifest_version": 1, "state": state, "started_unix": 0,
-                "software": {"app": "virnucpro", "libtorch": "2", "cuda": "none"},
-                "inputs": [],
-                "models": {"dnabert": model, "esm": model, "classifier": model},
-                "settings": {"length": 500, "shard_size": 10, "devices": ["cpu"], "threads": 1,
-                             "precision": "fp32", "batch_tokens": 1},
-                "plan": [], "stages": [], "failures": [], "error": null, "summary": null,
-                "reports": reports,
-            });
-            std::fs::write(&manifest, serde_json::to_vec(&json).unwrap()).unwrap();
+            let model = Path::new("/m");
+            write_manifest(dir.path(), state, reports, [model, model, model]);
             reports_status(dir.path())
         };
         let kept = with(
@@ -306,7 +378,7 @@ mod tests {
     #[test]
     fn missing_or_foreign_files_are_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load(dir.path()).unwrap_err();
+        let err = load(dir.path(), None).unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorKind::NotFound);
         let err = load_read_frames(dir.path(), "r1").unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorKind::NotFound);

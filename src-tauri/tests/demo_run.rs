@@ -69,8 +69,10 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
         .expect("classify progress");
     assert_eq!(Some(last_classify.0), last_classify.1, "100 %");
 
-    let loaded = results::load(&out).unwrap();
+    let loaded = results::load(&out, Some(&settings)).unwrap();
     assert_eq!(loaded.reads.len(), 120);
+    // The demo's models are random: the Results screen must say so.
+    assert!(loaded.demo_models);
     let report = std::fs::read_to_string(out.join("prediction_results.txt")).unwrap();
     assert_eq!(loaded.frames_scored, report.lines().count() as u64 - 1);
     assert!(loaded.frames_scored > 0);
@@ -116,7 +118,10 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
     let (status, _) = execute(&settings);
     assert_eq!(status, RunStatus::Ok);
     assert_eq!(failures::read_failures(&out).unwrap(), []);
-    assert_eq!(results::load(&out).unwrap().reads, loaded.reads);
+    assert_eq!(
+        results::load(&out, Some(&settings)).unwrap().reads,
+        loaded.reads
+    );
 
     // NaNs written with a matching data checksum (as a model that produced them would
     // write them): only the merge, which checks every value, sees them.
@@ -145,5 +150,8 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
     let (status, _) = execute(&settings);
     assert_eq!(status, RunStatus::Ok);
     assert_eq!(failures::read_failures(&out).unwrap(), []);
-    assert_eq!(results::load(&out).unwrap().reads, loaded.reads);
+    assert_eq!(
+        results::load(&out, Some(&settings)).unwrap().reads,
+        loaded.reads
+    );
 }

@@ -3,7 +3,7 @@
 // open folder and FASTA export, and 100k reads.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { texts, useBrowser, VALID_SETTINGS, waitForText } from './harness.mjs';
+import { runToEnd, texts, useBrowser, VALID_SETTINGS, waitForText } from './harness.mjs';
 
 const withApp = useBrowser(before, after);
 // The mock's folder with a finished run in it.
@@ -202,6 +202,23 @@ test('on the track, a chunk scored near 0 has a visible bar, unlike a chunk with
     assert.ok(bar.height >= 3, `a bar of ${bar.height} px`);
     assert.notEqual(bar.fill, 'none');
   }));
+
+test("results of the Demo preset's random models say so; other results do not", async () => {
+  await withApp({}, async ({ page }) => {
+    await page.click('#first-start-demo');
+    await page.waitForSelector('#run-button:enabled');
+    await runToEnd(page);
+    await page.click('#view-results');
+    await page.waitForSelector('#score-histogram');
+    await waitForText(page, '#demo-notice', 'Demo models: these results come from the RANDOM tiny demo models');
+    assert.equal(await page.isVisible('#demo-notice'), true);
+  });
+  await withApp({ lastSettings: FINISHED }, async ({ page }) => {
+    await openResults(page);
+    await waitForText(page, '#read-count', 'Showing 1–100 of 300 reads');
+    assert.equal(await page.isVisible('#demo-notice'), false);
+  });
+});
 
 test("the histogram draws the shell's 20 bins, virus-side bins marked", () =>
   withApp({ lastSettings: FINISHED }, async ({ page }) => {

@@ -103,6 +103,12 @@ export function resultsScreen(ctx: AppContext): Screen {
   const heading = h('p', { id: 'results-folder', class: 'muted' });
   const totals = h('p', { id: 'results-totals', 'aria-live': 'polite' });
   const notice = h('p', { id: 'reports-status', class: 'suggestion', role: 'status', hidden: true });
+  const demoNotice = h(
+    'p',
+    { id: 'demo-notice', class: 'suggestion', role: 'note', hidden: true },
+    h('strong', {}, 'Demo models: '),
+    'these results come from the RANDOM tiny demo models, which show the app at work. The calls and scores say nothing about the reads; use the released models for real predictions.',
+  );
   const histogramArea = h('div', { class: 'chart-area' });
   const detail = h('div', { id: 'read-detail' });
   const countLine = h('p', { id: 'read-count', 'aria-live': 'polite' });
@@ -288,6 +294,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     loaded = null;
     totals.textContent = outDir === '' ? '' : 'Loading…';
     notice.hidden = true;
+    demoNotice.hidden = true;
     replaceChildren(histogramArea);
     actionButtons.open.disabled = actionButtons.fasta.disabled = outDir === '';
     if (outDir !== '') {
@@ -307,6 +314,9 @@ export function resultsScreen(ctx: AppContext): Screen {
       notice.textContent = text ?? '';
       notice.hidden = text === null;
       notice.setAttribute('data-state', loaded.reports.state);
+      // The shell tells a demo run (src-tauri/src/demo.rs): "84 of 120 reads called virus"
+      // must not read as a finding.
+      demoNotice.hidden = !loaded.demo_models;
     }
     actionButtons.fasta.disabled = loaded === null;
     page = 0;
@@ -336,6 +346,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     'div',
     { class: 'results' },
     folderHead([heading, totals], 'reload-results', () => void load(), actionButtons.open, actionButtons.fasta),
+    demoNotice,
     notice,
     h(
       'div',

@@ -17,6 +17,7 @@ import {
   defaultFolderPick,
   scanInputs,
   systemInfo,
+  usesDemoModels,
   validateSettings,
 } from './world';
 
@@ -155,7 +156,7 @@ function createHandlers(config: MockConfig): Handlers {
       const known = folders.get(settings.out_dir);
       const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
       const failures = withFailures ? makeFailures(settings.out_dir) : [];
-      const made = makeResults(settings.out_dir, config.readCount);
+      const made = makeResults(settings.out_dir, config.readCount, usesDemoModels(settings));
       const { results } = made;
       const channel = on_event as Channel<RunEvent>;
       const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;

@@ -82,7 +82,8 @@ export interface MockResults {
   frames: Map<string, FrameRow[]>;
 }
 
-export function makeResults(outDir: string, readCount: number): MockResults {
+/** `demoModels`: the run used a Demo preset model (the shell's rule: src-tauri/src/demo.rs). */
+export function makeResults(outDir: string, readCount: number, demoModels = false): MockResults {
   const random = seededRandom(seedOf(outDir));
   const reads: ReadRow[] = [];
   const frames = new Map<string, FrameRow[]>();
@@ -96,7 +97,10 @@ export function makeResults(outDir: string, readCount: number): MockResults {
     reads.push(summarise(readId, chunks, own));
   }
   const reports: ReportsStatus = { state: 'complete', partial_files: [], last_run: 'ok' };
-  return { results: { out_dir: outDir, reports, reads, frames_scored: framesScored, histogram: histogramOf(reads) }, frames };
+  return {
+    results: { out_dir: outDir, reports, reads, frames_scored: framesScored, histogram: histogramOf(reads), demo_models: demoModels },
+    frames,
+  };
 }
 
 /** Failures of two kinds, as the merge stage reports them. */

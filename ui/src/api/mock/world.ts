@@ -155,6 +155,13 @@ export const DEMO_SETTINGS: RunSettings = {
   batch_tokens: null,
 };
 
+/** Whether a run with `settings` used any of the Demo preset's random models, as the
+ *  shell tells it (src-tauri/src/demo.rs `uses_demo_models`). */
+export function usesDemoModels(settings: RunSettings): boolean {
+  const demo = [DEMO_SETTINGS.dnabert, DEMO_SETTINGS.esm, DEMO_SETTINGS.classifier];
+  return [settings.dnabert, settings.esm, settings.classifier].some((path) => demo.includes(path));
+}
+
 /** Default picker answers when a test queued none: plausible paths by the dialog's title. */
 export function defaultFolderPick(title: string): string[] {
   if (/output/i.test(title)) return ['/data/results/run42'];
