@@ -84,6 +84,15 @@ pub struct FieldProblem {
     pub message: String,
 }
 
+/// `validate_settings`' answer, by field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingsCheck {
+    /// What stops the run; empty when it can start.
+    pub problems: Vec<FieldProblem>,
+    /// What may be a mistake but can run (a classifier named for the other read length).
+    pub warnings: Vec<FieldProblem>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelRole {

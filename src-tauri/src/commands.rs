@@ -133,7 +133,7 @@ pub async fn check_model(
 pub async fn validate_settings(
     state: State<'_, AppState>,
     settings: RunSettings,
-) -> CommandResult<Vec<crate::api::FieldProblem>> {
+) -> CommandResult<crate::api::SettingsCheck> {
     let scope = state.scope.clone();
     blocking(move || Ok(settings::validate_settings(&settings, &scope))).await
 }

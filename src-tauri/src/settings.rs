@@ -4,7 +4,7 @@ use std::path::Path;
 
 use virnucpro_engine::run::{validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
 
-use crate::api::{Field, FieldProblem, RunSettings};
+use crate::api::{Field, FieldProblem, RunSettings, SettingsCheck};
 use crate::scope::Scope;
 
 /// The engine's spec; devices as the `--devices` list the engine parses (`cpu`, `cuda:0,cuda:1`).
@@ -94,12 +94,18 @@ fn shell_problems(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
     problems
 }
 
-/// Every problem of `settings`, by field; empty when the run can start.
+fn engine_problem(p: &SpecProblem) -> FieldProblem {
+    problem(field_of(p.setting), p.message.clone())
+}
+
+/// Every problem of `settings`, by field (none when the run can start), and the engine's
+/// warnings about settings that can run.
 ///
 /// The engine validates a copy in which the paths the shell already flagged are replaced
 /// (no inputs; a temporary folder as output; empty model paths), so that it never opens a
-/// path outside the scope; its messages about those fields are dropped.
-pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
+/// path outside the scope; its messages about those fields are dropped. Its warnings come
+/// with a spec that validates (`run::spec_warnings` is not public; see `ValidatedRun`).
+pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> SettingsCheck {
     let mut problems = shell_problems(settings, scope);
     let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
     let mut spec = to_spec(settings);
@@ -113,15 +119,20 @@ pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> Vec<FieldProb
             _ => {}
         }
     }
-    if let Err(engine) = validate(&spec) {
-        problems.extend(
-            engine
-                .iter()
-                .map(|p: &SpecProblem| problem(field_of(p.setting), p.message.clone()))
-                .filter(|p| !flagged.contains(&p.field)),
-        );
-    }
-    problems
+    let warnings = match validate(&spec) {
+        Ok(run) if flagged.is_empty() => run.warnings.iter().map(engine_problem).collect(),
+        Ok(_) => Vec::new(),
+        Err(engine) => {
+            problems.extend(
+                engine
+                    .iter()
+                    .map(engine_problem)
+                    .filter(|p| !flagged.contains(&p.field)),
+            );
+            Vec::new()
+        }
+    };
+    SettingsCheck { problems, warnings }
 }
 
 #[cfg(test)]
@@ -146,7 +157,9 @@ mod tests {
     #[test]
     fn the_demo_settings_are_runnable() {
         let (settings, scope, _out) = demo();
-        assert_eq!(validate_settings(&settings, &scope), []);
+        let check = validate_settings(&settings, &scope);
+        assert_eq!(check.problems, []);
+        assert_eq!(check.warnings, []);
         let spec = to_spec(&settings);
         assert_eq!(spec.devices, "cpu");
         assert_eq!(spec.shard_size, DEFAULT_SHARD_SIZE);
@@ -166,7 +179,7 @@ mod tests {
             precision: crate::api::Precision::Fp32,
             batch_tokens: None,
         };
-        let problems = validate_settings(&settings, &Scope::new());
+        let problems = validate_settings(&settings, &Scope::new()).problems;
         assert_eq!(
             fields(&problems),
             [
@@ -189,7 +202,7 @@ mod tests {
         settings.threads = Some(0);
         settings.batch_tokens = Some(0);
         settings.precision = crate::api::Precision::Fp16;
-        let problems = validate_settings(&settings, &scope);
+        let problems = validate_settings(&settings, &scope).problems;
         assert_eq!(
             fields(&problems),
             [
@@ -206,7 +219,7 @@ mod tests {
         // A FASTA file is no classifier; a GPU that is not there is no device.
         settings.classifier = settings.inputs[0].clone();
         settings.devices = vec!["cuda:7".into()];
-        let problems = validate_settings(&settings, &scope);
+        let problems = validate_settings(&settings, &scope).problems;
         assert_eq!(
             fields(&problems),
             [Field::Devices, Field::Classifier],
@@ -221,7 +234,7 @@ mod tests {
     fn a_model_of_the_wrong_kind_is_a_problem_of_its_own_field() {
         let (mut settings, scope, _out) = demo();
         settings.esm = settings.dnabert.clone();
-        let problems = validate_settings(&settings, &scope);
+        let problems = validate_settings(&settings, &scope).problems;
         assert_eq!(fields(&problems), [Field::Esm], "{problems:?}");
         assert!(
             problems[0].message.contains("not an ESM-2 checkpoint"),
@@ -233,6 +246,27 @@ mod tests {
         );
     }
 
+    /// A classifier named for the other read length is a warning at the classifier, in
+    /// the engine's words, and does not stop the run.
+    #[test]
+    fn a_classifier_named_for_the_other_length_is_a_warning() {
+        let (mut settings, scope, _out) = demo();
+        // The tiny demo classifier fits either length; its name says 500.
+        settings.length = 300;
+        let check = validate_settings(&settings, &scope);
+        assert_eq!(check.problems, [], "{check:?}");
+        assert_eq!(fields(&check.warnings), [Field::Classifier], "{check:?}");
+        let message = &check.warnings[0].message;
+        assert!(
+            message.contains(
+                "looks like the classifier for 500 bp reads, but the read length is 300 bp"
+            ),
+            "{message}"
+        );
+        settings.length = 500;
+        assert_eq!(validate_settings(&settings, &scope).warnings, []);
+    }
+
     #[test]
     fn paths_outside_the_scope_are_refused_and_never_opened() {
         let (mut settings, scope, _out) = demo();
@@ -241,7 +275,7 @@ mod tests {
         std::fs::write(&model, b"not a model").unwrap();
         settings.classifier = model;
         settings.inputs.push(elsewhere.path().to_path_buf());
-        let problems = validate_settings(&settings, &scope);
+        let problems = validate_settings(&settings, &scope).problems;
         assert_eq!(fields(&problems), [Field::Classifier, Field::Inputs]);
         for p in &problems {
             assert!(

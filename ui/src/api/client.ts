@@ -47,8 +47,8 @@ export const api = {
   pickFolders: (title: string) => call('pick_folders', { title }),
   pickFile: (title: string, filters: FileFilter[]) => call('pick_file', { title, filters }),
   /** `directory`: where the dialog opens (an output folder), when the user chose it. */
-  pickSaveFile: (title: string, defaultName: string, directory: string | null = null) =>
-    call('pick_save_file', { title, default_name: defaultName, directory }),
+  pickSaveFile: (title: string, defaultName: string, directory?: string) =>
+    call('pick_save_file', directory === undefined ? { title, default_name: defaultName } : { title, default_name: defaultName, directory }),
   scanInputs: (inputs: string[]) => call('scan_inputs', { inputs }),
   checkModel: (kind: ModelKind, path: string) => call('check_model', { kind, path }),
   validateSettings: (settings: RunSettings) => call('validate_settings', { settings }),

@@ -4,7 +4,6 @@
 import type { Channel } from '@tauri-apps/api/core';
 import type {
   FailureGroup,
-  FieldProblem,
   FileFilter,
   FrameRow,
   InputScan,
@@ -16,6 +15,7 @@ import type {
   ResumeInfo,
   RunEvent,
   SetAside,
+  SettingsCheck,
   RunSettings,
   RunSummary,
   SystemInfo,
@@ -27,10 +27,10 @@ export interface Commands {
   system_info: { args: NoArgs; result: SystemInfo };
   pick_folders: { args: { title: string }; result: string[] };
   pick_file: { args: { title: string; filters: FileFilter[] }; result: string | null };
-  pick_save_file: { args: { title: string; default_name: string; directory: string | null }; result: string | null };
+  pick_save_file: { args: { title: string; default_name: string; directory?: string }; result: string | null };
   scan_inputs: { args: { inputs: string[] }; result: InputScan };
   check_model: { args: { kind: ModelKind; path: string }; result: ModelCheck };
-  validate_settings: { args: { settings: RunSettings }; result: FieldProblem[] };
+  validate_settings: { args: { settings: RunSettings }; result: SettingsCheck };
   start_run: {
     args: { settings: RunSettings; restart: boolean; on_event: Channel<RunEvent> };
     result: RunSummary;

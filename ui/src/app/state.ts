@@ -26,6 +26,9 @@ export interface AppState {
    *  keep the last value, so the shell never sees it; the field and Run say it instead.
    *  A settings change to that field drops it. */
   draftProblems: FieldProblem[];
+  /** validate_settings' warnings: may be a mistake, but the run can start. Kept while the
+   *  next answer is on its way, so they do not blink while the user types. */
+  warnings: FieldProblem[];
   resumable: ResumeInfo | null;
   presets: ListedPreset[];
   running: boolean;
@@ -60,6 +63,7 @@ export function createAppStore(): Store<AppState> {
     modelChecks: { dnabert: null, esm: null, classifier: null },
     problems: null,
     draftProblems: [],
+    warnings: [],
     resumable: null,
     presets: [],
     running: false,

@@ -5,7 +5,7 @@ import { reportFailure, type AppContext } from '../app/context';
 import type { AppState } from '../app/state';
 import { h } from '../ui/dom';
 import type { MessageTone } from '../ui/message-line';
-import { fieldMessage, problemsFor, showProblems, type Section } from './section';
+import { fieldMessage, problemsFor, showProblems, warningsFor, type Section } from './section';
 
 type PathField = 'out_dir' | ModelKind;
 
@@ -117,7 +117,11 @@ function pathField(ctx: AppContext, spec: PathFieldSpec): Section {
       // A failed model check and validate_settings' problems (which also know cross-field
       // ones, e.g. classifier vs read length) are shown together, each once.
       const problems = problemsFor(state, spec.field);
-      const status = statusWithoutProblems(state, spec.field);
+      const warnings = warningsFor(state, spec.field);
+      // A warning (the classifier's name says the other read length) replaces the model's
+      // summary, but is no problem: the field is not marked invalid and Run stays enabled.
+      const checked = statusWithoutProblems(state, spec.field);
+      const status: [MessageTone, string] = warnings.length > 0 && checked[0] !== 'error' ? ['warning', warnings.join(' ')] : checked;
       if (status[0] === 'error' && !problems.includes(status[1])) problems.unshift(status[1]);
       showProblems(message, problems, { control: input, empty: path === '', otherwise: status });
     },

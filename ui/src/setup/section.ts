@@ -19,6 +19,11 @@ export function problemsFor(state: AppState, field: keyof RunSettings): string[]
   return [...state.draftProblems, ...(state.problems ?? [])].filter((p) => p.field === field).map((p) => p.message);
 }
 
+/** validate_settings' warnings for the field: may be a mistake, but the run can start. */
+export function warningsFor(state: AppState, field: keyof RunSettings): string[] {
+  return state.warnings.filter((w) => w.field === field).map((w) => w.message);
+}
+
 /** Marks `control` invalid while its field has problems. */
 function markInvalid(control: HTMLElement, invalid: boolean): void {
   if (invalid) control.setAttribute('aria-invalid', 'true');

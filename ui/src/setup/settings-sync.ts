@@ -62,10 +62,10 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
   );
   const validate = new LatestQuery(
     (settings: RunSettings) => api.validateSettings(settings),
-    (problems) => store.set({ problems }),
+    (check) => store.set({ problems: check.problems, warnings: check.warnings }),
     // The run must stay blocked when the shell cannot say whether the settings are good.
     (reason) =>
-      store.set({ problems: [{ field: 'inputs', message: `Settings could not be checked: ${errorText(reason)}` }] }),
+      store.set({ problems: [{ field: 'inputs', message: `Settings could not be checked: ${errorText(reason)}` }], warnings: [] }),
   );
   let validateTimer: ReturnType<typeof setTimeout> | undefined;
 

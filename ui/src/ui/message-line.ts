@@ -1,7 +1,8 @@
 import { h, setText } from './dom';
 
-/** `required`: the field is empty, which blocks the run but is not a mistake yet. */
-export type MessageTone = 'error' | 'ok' | 'pending' | 'required' | 'none';
+/** `required`: the field is empty, which blocks the run but is not a mistake yet;
+ *  `warning`: may be a mistake, but does not block the run. */
+export type MessageTone = 'error' | 'ok' | 'pending' | 'required' | 'warning' | 'none';
 
 /** A line under a field for its problem or status; `element.id` is for aria-describedby. */
 export interface MessageLine {

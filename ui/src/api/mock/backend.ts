@@ -149,7 +149,7 @@ function createHandlers(config: MockConfig): Handlers {
 
     async start_run({ settings, restart, on_event }) {
       if (activeRun !== null) fail('busy', 'a run is going already');
-      const problems = validateSettings(settings, config.gpus);
+      const { problems } = validateSettings(settings, config.gpus);
       if (problems.length > 0) fail('invalid', problems.map((p) => p.message).join('; '));
       const run = { cancelled: false };
       activeRun = run;

@@ -1,6 +1,6 @@
 // The mock's pretend workstation: devices, folders of reads, model files, and what the
 // shell's checks say about them. Paths are invented but shaped like real ones.
-import type { DeviceInfo, FastaFile, FieldProblem, InputScan, ModelCheck, ModelKind, RunSettings, SystemInfo } from '../types';
+import type { DeviceInfo, FastaFile, FieldProblem, InputScan, ModelCheck, ModelKind, RunSettings, SettingsCheck, SystemInfo } from '../types';
 
 const GiB = 2 ** 30;
 export const CORES = 32;
@@ -68,19 +68,17 @@ export function scanInputs(inputs: string[]): InputScan {
 interface KnownModel {
   kind: ModelKind;
   summary: string;
-  /** The classifier's read length. */
-  length?: 300 | 500;
 }
 
 const MODELS: Record<string, KnownModel> = {
   '/models/DNABERT-S': { kind: 'dnabert', summary: 'DNABERT-S, HF folder, 12 layers x 768' },
   '/models/esm2_t36_3B_UR50D.pt': { kind: 'esm', summary: 'ESM-2 3B, fair-esm checkpoint, 36 layers x 2560' },
   '/models/esm2_t36_3B_UR50D': { kind: 'esm', summary: 'ESM-2 3B, HF folder, 36 layers x 2560' },
-  '/models/500_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 500 bp reads', length: 500 },
-  '/models/300_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 300 bp reads', length: 300 },
+  '/models/500_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 500 bp reads' },
+  '/models/300_model.pth': { kind: 'classifier', summary: 'MLPClassifier 3328 → 512 → 2, for 300 bp reads' },
   [`${DEMO_DIR}/models/dnabert_s_tiny`]: { kind: 'dnabert', summary: 'DNABERT-S, HF folder, 2 layers x 32 (random demo weights)' },
   [`${DEMO_DIR}/models/esm2_tiny/esm2_t2_tiny_fixture.pt`]: { kind: 'esm', summary: 'ESM-2, fair-esm checkpoint, 2 layers x 32 (random demo weights)' },
-  [`${DEMO_DIR}/models/classifier_500_tiny.pth`]: { kind: 'classifier', summary: 'MLPClassifier 160 → 16 → 2 (random demo weights)', length: 500 },
+  [`${DEMO_DIR}/models/classifier_500_tiny.pth`]: { kind: 'classifier', summary: 'MLPClassifier 160 → 16 → 2 (random demo weights)' },
 };
 const BROKEN: Record<string, string> = {
   '/models/broken.pth': '/models/broken.pth is truncated: it ends after 1,024 of 13,635,891 bytes',
@@ -100,7 +98,29 @@ export function checkModel(kind: ModelKind, path: string): ModelCheck {
   return { ok: true, kind, summary: known.summary, message: null };
 }
 
-export function validateSettings(settings: RunSettings, gpus: number): FieldProblem[] {
+/** The one read length (300 or 500) a file name names as a separate number, if exactly one
+ *  (the engine's rule: crates/engine/src/run/spec.rs `length_in_name`). */
+function lengthInName(path: string): number | null {
+  const name = path.split('/').pop() ?? '';
+  const named = (name.match(/\d+/g) ?? []).map(Number).filter((n) => n === 300 || n === 500);
+  return named.length > 0 && named.every((n) => n === named[0]) ? (named[0] ?? null) : null;
+}
+
+/** The engine's warnings (`spec_warnings`) for settings that can run. */
+function specWarnings(settings: RunSettings): FieldProblem[] {
+  const named = lengthInName(settings.classifier);
+  if (named === null || named === settings.length) return [];
+  const message = `${settings.classifier} looks like the classifier for ${named} bp reads, but the read length is ${settings.length} bp; check that the two belong together`;
+  return [{ field: 'classifier', message }];
+}
+
+export function validateSettings(settings: RunSettings, gpus: number): SettingsCheck {
+  const problems = settingsProblems(settings, gpus);
+  // As the shell: the engine says its warnings about a spec that validates.
+  return { problems, warnings: problems.length === 0 ? specWarnings(settings) : [] };
+}
+
+function settingsProblems(settings: RunSettings, gpus: number): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const add = (field: keyof RunSettings, message: string) => problems.push({ field, message });
   if (settings.inputs.length === 0) add('inputs', 'Add at least one folder or file of reads.');
@@ -121,10 +141,6 @@ export function validateSettings(settings: RunSettings, gpus: number): FieldProb
       const check = checkModel(kind, settings[kind]);
       if (!check.ok) add(kind, check.message ?? 'not usable');
     }
-  }
-  const classifierLength = MODELS[settings.classifier]?.length;
-  if (classifierLength !== undefined && classifierLength !== settings.length) {
-    add('classifier', `This classifier is for ${classifierLength} bp reads but the length is ${settings.length} bp.`);
   }
   const known = new Set(systemInfo(gpus).devices.map((d) => d.id));
   if (settings.devices.length === 0) add('devices', 'Check at least one device.');
