@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use virnucpro_core::events::StageOutcome;
 use virnucpro_engine::run::{RunLayout, RunManifest};
 
 use crate::api::{Precision, ResumeInfo, RunSettings};
@@ -33,11 +34,12 @@ pub fn find_as_given(out_dir: &Path, given: Option<&RunSettings>) -> Option<Resu
     };
     Some(ResumeInfo {
         out_dir: out_dir.to_path_buf(),
-        // Stages that ended without a failed item; a resume redoes the rest.
+        // Stages that did all their work without a failed item (a cancel stops the
+        // others part way); a resume redoes the rest.
         stages_done: manifest
             .stages
             .iter()
-            .filter(|s| s.counts.failed == 0)
+            .filter(|s| s.outcome == StageOutcome::Complete && s.counts.failed == 0)
             .map(|s| s.stage.as_str().to_owned())
             .collect(),
         settings,

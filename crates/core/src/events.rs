@@ -97,6 +97,18 @@ pub enum RunStatus {
     Cancelled,
 }
 
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageOutcome {
+    /// Every shard went through the stage (some may have failed: see the counts).
+    #[default]
+    Complete,
+    /// The run stopped (cancelled, or an error elsewhere) before the stage had all its
+    /// work: the counts and the last progress say how far it got, and a resume does the rest.
+    Stopped,
+}
+
 /// Counts of work items (shards, files) at the end of a stage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemCounts {
@@ -169,6 +181,10 @@ pub enum RunEvent {
         tokens: u64,
         /// Tokens per second of forward-pass time.
         tokens_per_second: f64,
+        /// Seconds since the stage started; the stage's last report of a device comes at
+        /// the stage's end and carries the stage's own time, so a device's clock stops
+        /// with its stage.
+        elapsed_seconds: f64,
     },
     Warning {
         stage: Option<Stage>,
@@ -179,6 +195,8 @@ pub enum RunEvent {
         stage: Stage,
         counts: ItemCounts,
         seconds: f64,
+        /// Whether the stage did all its work or was stopped part way (a cancel).
+        outcome: StageOutcome,
     },
     RunFinished(RunSummary),
 }

@@ -1,7 +1,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use virnucpro_core::events::{ItemCounts, ItemFailure, RunStatus, RunSummary};
+use virnucpro_core::events::{ItemCounts, ItemFailure, RunStatus, RunSummary, StageOutcome};
 
 use super::*;
 use crate::api::{LogEvent, LogLevel};
@@ -27,6 +27,7 @@ fn throughput(stage: Stage, device: &str, sequences: u64) -> ShellEvent {
         sequences,
         tokens: sequences * 10,
         tokens_per_second: 5.0,
+        elapsed_seconds: 1.0,
     })
 }
 
@@ -85,6 +86,7 @@ fn burst() -> Vec<ShellEvent> {
             stage,
             counts: ItemCounts::default(),
             seconds: 1.0,
+            outcome: StageOutcome::Complete,
         }));
     }
     events.push(finished());

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use virnucpro_core::events::{RunEvent, Stage};
+use virnucpro_core::events::{RunEvent, Stage, StageOutcome};
 
 #[derive(Default)]
 pub struct ProgressLines {
@@ -66,9 +66,14 @@ impl ProgressLines {
                 stage,
                 counts,
                 seconds,
+                outcome,
             } => {
+                let ended = match outcome {
+                    StageOutcome::Complete => "done in",
+                    StageOutcome::Stopped => "stopped after",
+                };
                 eprintln!(
-                    "[{stage}] done in {seconds:.1} s: {} computed, {} reused, {} failed",
+                    "[{stage}] {ended} {seconds:.1} s: {} computed, {} reused, {} failed",
                     counts.done, counts.reused, counts.failed
                 );
                 for ((_, device), line) in self.devices.iter().filter(|(k, _)| k.0 == *stage) {

@@ -1,6 +1,6 @@
 //! What the progress bars show, worked out from the run's events; kept apart from the
 //! drawing so that it can be tested without a terminal.
-use virnucpro_core::events::{ItemCounts, RunEvent, Stage};
+use virnucpro_core::events::{ItemCounts, RunEvent, Stage, StageOutcome};
 
 /// One stage's bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +14,8 @@ pub struct StageBar {
     pub eta_seconds: Option<f64>,
     /// `(device, tokens per second)` of an embedding stage, in first-seen order.
     pub devices: Vec<(String, f64)>,
-    /// Counts and seconds once the stage has ended.
-    pub finished: Option<(ItemCounts, f64)>,
+    /// Counts, seconds and how it ended, once the stage has ended.
+    pub finished: Option<(ItemCounts, f64, StageOutcome)>,
 }
 
 impl StageBar {
@@ -35,9 +35,13 @@ impl StageBar {
     /// The text beside the bar: rate and time left, then each device's throughput; at the
     /// end, what the stage did.
     pub fn message(&self) -> String {
-        if let Some((c, seconds)) = self.finished {
+        if let Some((c, seconds, outcome)) = self.finished {
+            let ended = match outcome {
+                StageOutcome::Complete => "done in",
+                StageOutcome::Stopped => "stopped after",
+            };
             return format!(
-                "done in {}: {} computed, {} reused, {} failed",
+                "{ended} {}: {} computed, {} reused, {} failed",
                 duration(seconds),
                 c.done,
                 c.reused,
@@ -145,12 +149,14 @@ impl View {
                 stage,
                 counts,
                 seconds,
+                outcome,
             } => {
                 let i = self.bar(*stage, &mut changes);
                 let bar = &mut self.bars[i];
-                bar.finished = Some((*counts, *seconds));
-                // A stage that reused everything made no progress of its own.
-                if let Some(total) = bar.total {
+                bar.finished = Some((*counts, *seconds, *outcome));
+                // A stage that reused everything made no progress of its own; a stopped
+                // one keeps the count it reached.
+                if let (Some(total), StageOutcome::Complete) = (bar.total, outcome) {
                     bar.done = bar.done.max(total);
                 }
                 changes.push(Change::Finished(i));
@@ -229,6 +235,7 @@ mod tests {
             sequences: 40,
             tokens: 5000,
             tokens_per_second: 68_400.0,
+            elapsed_seconds: 3.0,
         });
         assert_eq!(changes, vec![Change::Updated(0)]);
         let dna = &view.bars[0];
@@ -251,12 +258,42 @@ mod tests {
                 failed: 0,
             },
             seconds: 12.34,
+            outcome: StageOutcome::Complete,
         });
         assert_eq!(finished, vec![Change::Finished(0)]);
         assert_eq!(view.bars[0].done, 329);
         assert_eq!(
             view.bars[0].message(),
             "done in 12s: 7 computed, 2 reused, 0 failed"
+        );
+    }
+
+    #[test]
+    fn a_stopped_stage_keeps_its_count() {
+        let mut view = View::default();
+        view.apply(&RunEvent::StageStarted {
+            stage: Stage::EmbedDna,
+            total: Some(12_061),
+            unit: "sequences".into(),
+        });
+        view.apply(&RunEvent::StageProgress {
+            stage: Stage::EmbedDna,
+            done: 240,
+            total: Some(12_061),
+            unit: "sequences".into(),
+            rate: 80.0,
+            eta_seconds: Some(148.0),
+        });
+        view.apply(&RunEvent::StageFinished {
+            stage: Stage::EmbedDna,
+            counts: ItemCounts::default(),
+            seconds: 3.0,
+            outcome: StageOutcome::Stopped,
+        });
+        assert_eq!(view.bars[0].done, 240);
+        assert_eq!(
+            view.bars[0].message(),
+            "stopped after 3.0s: 0 computed, 0 reused, 0 failed"
         );
     }
 

@@ -130,6 +130,35 @@ impl MlpClassifier {
         Ok(model)
     }
 
+    /// Move the parameters to `device` (nothing to do when they are there already): the
+    /// classifier validation loaded on the CPU then serves on the run's device, without
+    /// reading the file again.
+    pub fn move_to(&mut self, device: Device) -> Result<(), ClassifierError> {
+        if device == self.device {
+            return Ok(());
+        }
+        if matches!(device, Device::Cuda(_)) {
+            crate::Backend::detect();
+        }
+        let path = &self.path;
+        for tensor in [
+            &mut self.hidden_weight,
+            &mut self.hidden_bias,
+            &mut self.bn_weight,
+            &mut self.bn_bias,
+            &mut self.bn_mean,
+            &mut self.bn_var,
+            &mut self.output_weight,
+            &mut self.output_bias,
+        ] {
+            *tensor = tensor
+                .f_to(device)
+                .map_err(|e| ClassifierError::new(path, e.into()))?;
+        }
+        self.device = device;
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

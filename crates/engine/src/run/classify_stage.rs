@@ -40,9 +40,10 @@ pub(super) enum ClassifyMsg {
 }
 
 /// Serve `cmds` until `Finish` or until the channel closes (the run stopped: nothing is
-/// put in place). The classifier is loaded here: tensors cannot be shared across threads.
+/// put in place). The classifier is the one validation loaded, lent to this thread alone
+/// (tensors are `Send`, not `Sync`) and moved to the classify device here.
 pub(super) fn classify_thread(
-    classifier: &Path,
+    classifier: &mut MlpClassifier,
     device: Device,
     out_dir: &Path,
     cmds: Receiver<ClassifyCmd>,
@@ -54,15 +55,15 @@ pub(super) fn classify_thread(
 }
 
 fn serve(
-    classifier: &Path,
+    model: &mut MlpClassifier,
     device: Device,
     out_dir: &Path,
     cmds: Receiver<ClassifyCmd>,
     send: &dyn Fn(ClassifyMsg),
 ) -> Result<Option<ClassifyOutput>, RunError> {
-    let model = MlpClassifier::load(classifier, device)?;
+    model.move_to(device)?;
     tracing::info!("classifying on {device:?}");
-    let mut scorer = Scorer::create(&model, out_dir, None)?;
+    let mut scorer = Scorer::create(model, out_dir, None)?;
     let mut merged = Vec::new();
     for cmd in cmds {
         match cmd {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use virnucpro_core::events::{ItemCounts, ItemFailure, RunEvent, Stage, StageClock};
+use virnucpro_core::events::{ItemCounts, ItemFailure, RunEvent, Stage, StageOutcome};
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
@@ -29,32 +29,34 @@ impl<'a> Emitter<'a> {
         (self.on_event)(&event);
     }
 
-    pub fn stage_finished(&mut self, stage: Stage, counts: ItemCounts, seconds: f64) {
+    pub fn stage_finished(
+        &mut self,
+        stage: Stage,
+        counts: ItemCounts,
+        seconds: f64,
+        outcome: StageOutcome,
+    ) {
         self.emit(RunEvent::StageFinished {
             stage,
             counts,
             seconds,
+            outcome,
         });
     }
 
-    /// A progress event, unless one of this stage went out less than 200 ms ago (`force`
-    /// always sends).
-    pub fn progress(
-        &mut self,
-        clock: &StageClock,
-        stage: Stage,
-        done: u64,
-        total: Option<u64>,
-        unit: &str,
-        force: bool,
-    ) {
+    /// The progress event `make` builds (none before the stage started), unless one of
+    /// this stage went out less than 200 ms ago (`force` always sends).
+    pub fn progress(&mut self, stage: Stage, force: bool, make: impl FnOnce() -> Option<RunEvent>) {
         let due = self
             .last_progress
             .get(&stage)
             .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
-        if force || due {
+        if !(force || due) {
+            return;
+        }
+        if let Some(event) = make() {
             self.last_progress.insert(stage, Instant::now());
-            self.emit(clock.progress(stage, done, total, unit));
+            self.emit(event);
         }
     }
 

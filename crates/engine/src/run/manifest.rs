@@ -3,7 +3,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
-use virnucpro_core::events::{ItemCounts, ItemFailure, RunSummary, Stage, StagePlan};
+use virnucpro_core::events::{ItemCounts, ItemFailure, RunSummary, Stage, StageOutcome, StagePlan};
 use virnucpro_core::tsv::escape_field;
 
 use super::files::FileEntry;
@@ -81,6 +81,10 @@ pub struct StageRecord {
     pub stage: Stage,
     pub seconds: f64,
     pub counts: ItemCounts,
+    /// `stopped` when the run stopped before the stage had all its work. Manifests written
+    /// before this field have none and read as `complete`.
+    #[serde(default)]
+    pub outcome: StageOutcome,
 }
 
 /// What the reports at the usual names (`prediction_results.txt`,

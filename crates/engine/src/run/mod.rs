@@ -146,7 +146,7 @@ pub fn run_validated(
 }
 
 struct Runner<'a, 'e> {
-    run: &'a ValidatedRun,
+    run: &'a mut ValidatedRun,
     layout: RunLayout,
     cancel: &'a CancelToken,
     events: Emitter<'e>,
@@ -303,16 +303,18 @@ impl<'a, 'e> Runner<'a, 'e> {
                 record,
                 warnings: Vec::new(),
             });
+        let classify_device = classify_device(self.run).into();
+        let embed = EmbedOptions {
+            devices: self.run.devices.iter().map(|&d| d.into()).collect(),
+            batch_tokens: self.batch_tokens,
+            force: false,
+        };
         let setup = pipeline::Setup {
-            run: self.run,
+            run: &mut *self.run,
             layout: &self.layout,
             threads: self.threads,
-            embed: EmbedOptions {
-                devices: self.run.devices.iter().map(|&d| d.into()).collect(),
-                batch_tokens: self.batch_tokens,
-                force: false,
-            },
-            classify_device: classify_device(self.run).into(),
+            embed,
+            classify_device,
             reuse_prepared,
             input_entries: &self.manifest.inputs,
             reports: self.reports.take(),

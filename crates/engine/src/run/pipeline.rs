@@ -14,6 +14,7 @@
 //!
 //! Failures of a shard are reported as they happen and the shard goes no further; a fatal
 //! error or a cancel stops every thread at its next boundary (a batch, a pair, a shard).
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,7 +46,8 @@ const CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// Everything the stages need, fixed for the run.
 pub(super) struct Setup<'a> {
-    pub run: &'a ValidatedRun,
+    /// Mutable only to lend its classifier to the classify thread.
+    pub run: &'a mut ValidatedRun,
     pub layout: &'a RunLayout,
     pub threads: usize,
     pub embed: EmbedOptions,
@@ -171,6 +173,7 @@ pub(super) fn run_stages(
         events,
         shards: Vec::new(),
         jobs: Vec::new(),
+        job_inputs: HashMap::new(),
         job_tx: Some(job_tx),
         merge_tx: Some(merge_tx),
         classify_tx: Some(classify_tx),
@@ -252,7 +255,7 @@ pub(super) fn run_stages(
         drop(merge_rx);
         {
             let tx = tx.clone();
-            let (classifier, device) = (&run.spec.classifier, setup.classify_device);
+            let (classifier, device) = (&mut run.classifier, setup.classify_device);
             let staging = layout.reports_staging();
             scope.spawn(move || {
                 guarded("classify", &tx, || {
@@ -290,6 +293,8 @@ struct Hub<'s, 'e, 'a> {
     shards: Vec<Shard>,
     /// The shard and stage of each embedding job, in the order they were handed over.
     jobs: Vec<(usize, Stage)>,
+    /// The stage of each embedding job's input file (the engine names a queued file by it).
+    job_inputs: HashMap<PathBuf, Stage>,
     job_tx: Option<Sender<FileJob>>,
     merge_tx: Option<Sender<(usize, PairSpec)>>,
     classify_tx: Option<Sender<ClassifyCmd>>,
@@ -399,6 +404,10 @@ impl Hub<'_, '_, '_> {
     fn prepared_all(&mut self, prepared: Prepared) {
         self.book.start(Stage::Prepare, self.events);
         self.prepare_reused = true;
+        // Its reads are all there: the stage says so ("12,000 / 12,000 reads"), not "0 reads".
+        let reads = prepared.record.reads;
+        self.book.set_total(Stage::Prepare, reads);
+        self.book.advance(Stage::Prepare, reads, self.events, true);
         let prepared_dir = self.layout.prepared();
         for record in prepared.record.shards.clone() {
             let paths = [&record.nucleotide, &record.protein].map(|p| (prepared_dir.join(p), None));
@@ -427,8 +436,10 @@ impl Hub<'_, '_, '_> {
                 moved_to,
                 output: self.layout.feature_file(&name, kind),
             };
+            let input = job.input.clone();
             if job_tx.send(job).is_ok() {
                 self.jobs.push((index, stage));
+                self.job_inputs.insert(input, stage);
                 self.book.start(stage, self.events);
             }
         }
@@ -491,7 +502,16 @@ impl Hub<'_, '_, '_> {
                 load_seconds,
                 ..
             } => tracing::info!("{model} loaded on {device} in {load_seconds:.1} s"),
-            EmbedEvent::FileQueued { .. } => {}
+            EmbedEvent::FileQueued {
+                input,
+                sequences,
+                tokens,
+                ..
+            } => {
+                if let Some(&stage) = self.job_inputs.get(&input) {
+                    self.book.queued(stage, sequences as u64, tokens as u64);
+                }
+            }
             EmbedEvent::FileDone(outcome) => {
                 let Some(&(index, stage)) = self.jobs.get(outcome.job) else {
                     return;

@@ -43,7 +43,7 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
             out.push(plan(
                 Stage::Prepare,
                 StageAction::Resume,
-                "reused: the inputs and settings match the earlier prepare",
+                "kept: the reads and settings are those of the earlier run",
             ));
             false
         }
@@ -87,16 +87,16 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
             plan(
                 stage,
                 StageAction::Redo,
-                "shards whose content changed are embedded again",
+                "reads that changed are embedded again",
             )
         } else if dir_has {
             plan(
                 stage,
                 StageAction::Resume,
-                "shards with verified feature files are skipped",
+                "embeddings made earlier (checked) are kept; the rest are made",
             )
         } else {
-            plan(stage, StageAction::Run, "no earlier features")
+            plan(stage, StageAction::Run, "no embeddings made yet")
         };
         out.push(p);
     }
@@ -104,16 +104,16 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
         plan(
             Stage::Merge,
             StageAction::Redo,
-            "shards whose features changed are merged again",
+            "features that changed are merged again",
         )
     } else if has_files(input.merged_dir) {
         plan(
             Stage::Merge,
             StageAction::Resume,
-            "shards with verified merged files are skipped",
+            "features merged earlier (checked) are kept; the rest are merged",
         )
     } else {
-        plan(Stage::Merge, StageAction::Run, "no earlier merged files")
+        plan(Stage::Merge, StageAction::Run, "nothing merged yet")
     });
     let classifier_changed =
         previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
@@ -123,13 +123,13 @@ pub fn make_plan(input: &PlanInput) -> Vec<StagePlan> {
         plan(
             Stage::Classify,
             StageAction::Resume,
-            "the reports are kept if every merged shard is unchanged",
+            "the earlier reports are kept if nothing they were made from changed",
         )
     } else {
         plan(
             Stage::Classify,
             StageAction::Run,
-            "no earlier reports made with this classifier and these settings",
+            "no reports from this classifier and these settings yet",
         )
     });
     out

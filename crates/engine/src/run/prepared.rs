@@ -46,10 +46,10 @@ pub fn check_prepared(
     inputs: &[FileEntry],
 ) -> Result<PreparedRecord, String> {
     let dir = layout.prepared();
-    let record =
-        PreparedRecord::read(&dir).map_err(|_| "no complete earlier prepare".to_string())?;
+    let record = PreparedRecord::read(&dir)
+        .map_err(|_| "the reads have not been prepared in this folder yet".to_string())?;
     let stamp: Stamp = read_json(&layout.prepared_stamp())
-        .ok_or_else(|| "the earlier prepare did not finish".to_string())?;
+        .ok_or_else(|| "the earlier run stopped before its reads were prepared".to_string())?;
     let wanted = Stamp::new(length, shard_size, inputs);
     if stamp.length != length {
         return Err(format!(
@@ -61,7 +61,7 @@ pub fn check_prepared(
         return Err("the shard size changed".into());
     }
     if stamp != wanted || record.chunk_len != length {
-        return Err("the input files changed".into());
+        return Err("the input reads changed".into());
     }
     let missing = std::iter::once(&record.chunked)
         .chain(
@@ -72,7 +72,10 @@ pub fn check_prepared(
         )
         .find(|p| !dir.join(p).is_file());
     if let Some(path) = missing {
-        return Err(format!("{} is missing", dir.join(path).display()));
+        return Err(format!(
+            "a prepared file is missing ({})",
+            dir.join(path).display()
+        ));
     }
     Ok(record)
 }

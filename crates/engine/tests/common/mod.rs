@@ -1,0 +1,22 @@
+//! What the run tests share: a run of the a500 end-to-end fixture with the tiny models.
+use std::path::Path;
+
+use virnucpro_engine::run::RunSpec;
+use virnucpro_testkit::fixture;
+
+/// 329 frames in 9 shards of 40, on the CPU, into `out`.
+pub fn a500_spec(out: &Path) -> RunSpec {
+    RunSpec {
+        devices: "cpu".into(),
+        threads: Some(2),
+        shard_size: 40,
+        ..RunSpec::new(
+            vec![fixture("e2e/a500/input.fa")],
+            fixture("models/dnabert_s_tiny"),
+            fixture("models/esm2_tiny_fairesm/esm2_t2_tiny_fixture.pt"),
+            fixture("e2e/a500/classifier.pth"),
+            500,
+            out.to_path_buf(),
+        )
+    }
+}
