@@ -192,6 +192,8 @@ export interface CommandErrorPayload {
 export type Stage = 'prepare' | 'embed_dna' | 'embed_protein' | 'merge' | 'classify';
 export type StageAction = 'run' | 'resume' | 'redo';
 export type RunStatus = 'ok' | 'partial' | 'failed' | 'cancelled';
+/** How a stage ended: `stopped` when the run stopped (a cancel) before it had all its work. */
+export type StageOutcome = 'complete' | 'stopped';
 
 export interface StagePlan {
   stage: Stage;
@@ -247,10 +249,12 @@ export type RunEvent =
       tokens: number;
       /** Tokens per second of forward-pass time. */
       tokens_per_second: number;
+      /** Seconds since the stage started; the stage's last report comes at its end. */
+      elapsed_seconds: number;
     }
   | { event: 'warning'; stage: Stage | null; message: string }
   | ({ event: 'failure' } & ItemFailure)
-  | { event: 'stage_finished'; stage: Stage; counts: ItemCounts; seconds: number }
+  | { event: 'stage_finished'; stage: Stage; counts: ItemCounts; seconds: number; outcome: StageOutcome }
   | ({ event: 'run_finished' } & RunSummary)
   /** Shell-only: a line for the log tail. */
   | { event: 'log'; level: LogLevel; message: string };

@@ -86,6 +86,9 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   store.subscribe((state, previous) => {
     if (state.running !== previous.running) {
       navButtons.get('run')?.toggleAttribute('data-running', state.running);
+      // The status bar says what is going on now, not what was done before the run
+      // ("Loaded preset …" for a whole run).
+      notifyRun(ctx, state.running);
     }
   });
 
@@ -121,6 +124,16 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   if (last !== null) ctx.notify('Restored the settings of the last run.');
   syncSettings(api, store);
   root.dataset['ready'] = 'true';
+}
+
+function notifyRun(ctx: AppContext, running: boolean): void {
+  const progress = ctx.runs.progress();
+  if (progress === null) return;
+  if (running) return ctx.notify(`Running in ${progress.outDir}.`);
+  const summary = progress.summary;
+  if (summary === null) return ctx.notify(`The run stopped: ${progress.error ?? 'no summary'}.`, 'error');
+  const ended = summary.status === 'cancelled' ? 'Run cancelled; it can be resumed' : `Run finished: ${summary.status}`;
+  ctx.notify(`${ended} (${progress.outDir}).`, summary.status === 'ok' || summary.status === 'cancelled' ? 'info' : 'error');
 }
 
 export function showStartupError(root: HTMLElement, reason: unknown): void {

@@ -22,7 +22,8 @@ export const STAGE_LABELS: Record<Stage, string> = {
 /** How many log lines the tail keeps; older ones are dropped. */
 export const LOG_CAPACITY = 200;
 
-export type StageState = 'waiting' | 'running' | 'done';
+/** `stopped`: the run stopped (a cancel) before the stage had all its work. */
+export type StageState = 'waiting' | 'running' | 'done' | 'stopped';
 
 export interface StageProgress {
   stage: Stage;
@@ -45,9 +46,17 @@ export interface DeviceProgress {
   sequences: number;
   tokens: number;
   tokensPerSecond: number;
-  /** ms timestamps of the first and latest report, for the elapsed time. */
-  firstSeen: number;
+  /** Seconds since its stage started, at the latest report (the engine's clock). */
+  elapsedSeconds: number;
+  /** ms timestamp of the latest report: while the stage runs, the time since is added. */
   lastSeen: number;
+}
+
+/** A device's elapsed time on its stage: the engine's, moving on between reports while the
+ * stage runs, and stopped with the stage (its last report carries the stage's time). */
+export function deviceElapsed(progress: RunProgress, device: DeviceProgress, now: number): number {
+  const running = progress.finishedAt === null && progress.stages[device.stage].state === 'running';
+  return device.elapsedSeconds + (running ? Math.max(0, now - device.lastSeen) / 1000 : 0);
 }
 
 export interface LogLine {
@@ -162,14 +171,13 @@ export function applyEvent(progress: RunProgress, event: RunEvent, now: number):
       break;
     case 'device_throughput': {
       const key = `${event.stage} ${event.device}`;
-      const known = progress.devices.get(key);
       progress.devices.set(key, {
         stage: event.stage,
         device: event.device,
         sequences: event.sequences,
         tokens: event.tokens,
         tokensPerSecond: event.tokens_per_second,
-        firstSeen: known?.firstSeen ?? now,
+        elapsedSeconds: event.elapsed_seconds,
         lastSeen: now,
       });
       break;
@@ -184,14 +192,16 @@ export function applyEvent(progress: RunProgress, event: RunEvent, now: number):
       break;
     case 'stage_finished': {
       const stage = progress.stages[event.stage];
-      stage.state = 'done';
+      const complete = event.outcome === 'complete';
+      stage.state = complete ? 'done' : 'stopped';
       stage.counts = event.counts;
       stage.seconds = event.seconds;
-      stage.etaSeconds = 0;
-      // The bar ends full even when the last throttled progress update was dropped.
-      if (stage.total !== null) stage.done = stage.total;
-      addLog(progress, event.counts.failed > 0 ? 'warn' : 'info',
-        `${STAGE_LABELS[event.stage]} finished in ${formatDuration(event.seconds)}: ${describeCounts(event.counts)}`);
+      stage.etaSeconds = complete ? 0 : null;
+      // A complete stage's bar ends full even when the last throttled progress update was
+      // dropped; a stopped one keeps the count it reached (the engine sent it last).
+      if (complete && stage.total !== null) stage.done = stage.total;
+      addLog(progress, !complete || event.counts.failed > 0 ? 'warn' : 'info',
+        `${STAGE_LABELS[event.stage]} ${complete ? 'finished in' : 'stopped after'} ${formatDuration(event.seconds)}: ${describeCounts(event.counts)}`);
       break;
     }
     case 'run_finished': {

@@ -7,7 +7,8 @@ import type { AppContext } from '../app/context';
 import { h, replaceChildren, setText, numeric, tableHead, type Child } from '../ui/dom';
 import { formatCount, formatDuration, formatRate } from '../ui/format';
 import { frameScheduler } from './frame-scheduler';
-import { LOG_CAPACITY, STAGE_LABELS, type DeviceProgress, type RunProgress, type StageProgress } from './progress';
+import { BUILT_IN_PRESET } from '../presets/load-preset';
+import { deviceElapsed, LOG_CAPACITY, STAGE_LABELS, type DeviceProgress, type RunProgress, type StageProgress } from './progress';
 
 const ACTION_LABELS: Record<StageAction, string> = { run: 'to do', resume: 'resumed', redo: 'redone' };
 
@@ -49,6 +50,17 @@ function stageRow(stage: Stage): StageRow {
   return { row, ...parts };
 }
 
+/** What the stage's result says, and whether it is good news (only then shown green). */
+function stageResult(stage: StageProgress): { text: string; tone: 'ok' | 'failed' | 'stopped' | null } {
+  const counts = stage.counts;
+  if (stage.state === 'running') return { text: 'running', tone: null };
+  if (counts === null || (stage.state !== 'done' && stage.state !== 'stopped')) return { text: 'waiting', tone: null };
+  const tally = `${formatCount(counts.done)} done, ${formatCount(counts.reused)} reused, ${formatCount(counts.failed)} failed`;
+  const time = formatDuration(stage.seconds ?? 0);
+  if (stage.state === 'stopped') return { text: `stopped after ${time}: ${tally}`, tone: 'stopped' };
+  return { text: `${tally} · ${time}`, tone: counts.failed > 0 ? 'failed' : 'ok' };
+}
+
 function updateStage(view: StageRow, stage: StageProgress): void {
   view.row.dataset['state'] = stage.state;
   setText(view.reason, stage.action === null ? '' : `${ACTION_LABELS[stage.action]}: ${stage.reason}`);
@@ -79,15 +91,10 @@ function updateStage(view: StageRow, stage: StageProgress): void {
   );
   setText(view.rate, stage.state === 'running' && stage.rate > 0 ? `${formatRate(stage.rate)} ${stage.unit}/s` : '');
   setText(view.eta, stage.state === 'running' && stage.etaSeconds !== null ? formatDuration(stage.etaSeconds) : '');
-  const counts = stage.counts;
-  setText(
-    view.result,
-    stage.state === 'done' && counts !== null
-      ? `${formatCount(counts.done)} done, ${formatCount(counts.reused)} reused, ${formatCount(counts.failed)} failed · ${formatDuration(stage.seconds ?? 0)}`
-      : stage.state === 'running'
-        ? 'running'
-        : 'waiting',
-  );
+  const result = stageResult(stage);
+  setText(view.result, result.text);
+  if (result.tone === null) delete view.row.dataset['result'];
+  else view.row.dataset['result'] = result.tone;
 }
 
 function deviceRow(device: DeviceProgress): DeviceRow {
@@ -102,8 +109,7 @@ function deviceRow(device: DeviceProgress): DeviceRow {
   return { row, cells };
 }
 
-function updateDevice(view: DeviceRow, device: DeviceProgress, now: number, running: boolean): void {
-  const elapsed = ((running ? now : device.lastSeen) - device.firstSeen) / 1000;
+function updateDevice(view: DeviceRow, device: DeviceProgress, elapsed: number): void {
   const texts = [
     formatCount(device.sequences),
     formatCount(device.tokens),
@@ -111,6 +117,15 @@ function updateDevice(view: DeviceRow, device: DeviceProgress, now: number, runn
     formatDuration(elapsed),
   ];
   view.cells.forEach((cell, i) => setText(cell, texts[i] ?? ''));
+}
+
+/** Whether the last run used the Demo preset's models, whose weights are random. */
+function ranDemoModels(ctx: AppContext): boolean {
+  const { lastRun, presets } = ctx.store.get();
+  const demo = presets.find((p) => p.name === BUILT_IN_PRESET)?.settings;
+  if (lastRun === null || demo === undefined) return false;
+  const ran = lastRun.settings;
+  return ran.dnabert === demo.dnabert || ran.esm === demo.esm || ran.classifier === demo.classifier;
 }
 
 function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
@@ -129,6 +144,7 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
     ['Time', formatDuration(summary.seconds)],
   ];
   const cancelled = summary.status === 'cancelled';
+  const demo = ranDemoModels(ctx);
   // A run with failures leads to its failures, not to results that may be partial or
   // an earlier run's.
   const incomplete = summary.status === 'failed' || summary.status === 'partial';
@@ -136,6 +152,12 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
   return [
     h('h3', {}, cancelled ? 'Run cancelled' : `Run finished: ${summary.status}`),
     cancelled && h('p', {}, 'Everything finished so far is kept: resuming continues where the run stopped.'),
+    demo && !cancelled &&
+      h(
+        'p',
+        { class: 'suggestion', id: 'run-demo-note' },
+        'Demo models: tiny models with random weights, there to show the pipeline working. Their calls say nothing about these reads; for real predictions choose the released models on Setup.',
+      ),
     incomplete &&
       h(
         'p',
@@ -241,7 +263,7 @@ export function runScreen(ctx: AppContext): HTMLElement {
         deviceRows.set(key, view);
         deviceBody.append(view.row);
       }
-      updateDevice(view, device, now, running);
+      updateDevice(view, device, deviceElapsed(progress, device, now));
     }
     renderLog(progress);
     if (!running && !summaryShown) {

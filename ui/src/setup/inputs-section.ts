@@ -10,18 +10,21 @@ const FASTA_FILTER = {
   extensions: ['fa', 'fasta', 'fna', 'fas', 'ffn', 'frn', 'fsa', 'fq', 'fastq', 'gz', 'bz2', 'xz', 'zst'],
 };
 
-function scanView(scan: InputScan | null, inputs: string[]): Child[] {
+/** `said`: the field's own problems, shown above; the scan's list leaves them out (a
+ * missing input was said twice, once by validation and once by the scan). */
+function scanView(scan: InputScan | null, inputs: string[], said: readonly string[]): Child[] {
   if (inputs.length === 0) return [];
   if (scan === null) return [h('p', { class: 'muted' }, 'Looking for FASTA files…')];
   const files = scan.files.length;
+  const problems = scan.problems.filter((p) => !said.includes(p));
   return [
     h(
       'p',
       { class: 'scan-summary', 'data-testid': 'scan-summary' },
       `${formatCount(files)} FASTA ${files === 1 ? 'file' : 'files'}, ${formatBytes(scan.total_bytes)} in all`,
     ),
-    scan.problems.length > 0 &&
-      h('ul', { class: 'problems', 'data-testid': 'scan-problems' }, scan.problems.map((p) => h('li', {}, p))),
+    problems.length > 0 &&
+      h('ul', { class: 'problems', 'data-testid': 'scan-problems' }, problems.map((p) => h('li', {}, p))),
     files > 0 &&
       h(
         'details',
@@ -118,10 +121,12 @@ export function inputsSection(ctx: AppContext): Section {
               ),
         );
       }
-      if (state.scan !== previous?.scan || inputs !== previous?.settings.inputs) {
-        replaceChildren(scanArea, scanView(state.scan, inputs));
+      const problems = problemsFor(state, 'inputs');
+      const said = previous ? problemsFor(previous, 'inputs').join('\n') : null;
+      if (state.scan !== previous?.scan || inputs !== previous?.settings.inputs || problems.join('\n') !== said) {
+        replaceChildren(scanArea, scanView(state.scan, inputs, problems));
       }
-      showProblems(message, problemsFor(state, 'inputs'), { empty: inputs.length === 0 });
+      showProblems(message, problems, { empty: inputs.length === 0 });
     },
   };
 }
