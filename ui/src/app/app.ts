@@ -27,6 +27,10 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   const runs = createRunController(api, store);
   const statusBar = h('p', { class: 'status-bar', id: 'status-bar', role: 'status', 'data-tone': 'info' });
   const systemLine = h('p', { class: 'system-line', id: 'system-line' });
+  let lastNotice = { message: '', fresh: false };
+  // What the status bar said when the run started, when the action that started it said
+  // it ("Moved 4 files …; retrying."), and what the run put there.
+  let runNotice = { kept: '', shown: '' };
 
   const ctx: AppContext = {
     api,
@@ -35,6 +39,10 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
     notify(message: string, tone: Tone = 'info') {
       statusBar.dataset['tone'] = tone;
       statusBar.textContent = message;
+      // Fresh until the current task ends: a run started in the same task (Set aside and
+      // retry) was started by the action that said it.
+      lastNotice = { message, fresh: true };
+      setTimeout(() => (lastNotice.fresh = false), 0);
     },
     navigate: (screen) => show(screen, true),
     updateSettings(patch: Partial<RunSettings>) {
@@ -87,8 +95,17 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
     if (state.running !== previous.running) {
       navButtons.get('run')?.toggleAttribute('data-running', state.running);
       // The status bar says what is going on now, not what was done before the run
-      // ("Loaded preset …" for a whole run).
-      notifyRun(ctx, state.running);
+      // ("Loaded preset …" for a whole run); what the action that started the run said
+      // stays in front.
+      if (state.running) {
+        runNotice.kept = lastNotice.fresh ? `${lastNotice.message} ` : '';
+      }
+      const said = runMessage(ctx, state.running);
+      // At the end, only what the run put there is replaced: a later notice stays.
+      if (said !== null && (state.running || statusBar.textContent === runNotice.shown)) {
+        ctx.notify(runNotice.kept + said.message, said.tone);
+        runNotice = { ...runNotice, shown: runNotice.kept + said.message };
+      }
     }
   });
 
@@ -126,14 +143,16 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   root.dataset['ready'] = 'true';
 }
 
-function notifyRun(ctx: AppContext, running: boolean): void {
+/** What the status bar says as a run starts or ends. */
+function runMessage(ctx: AppContext, running: boolean): { message: string; tone: Tone } | null {
   const progress = ctx.runs.progress();
-  if (progress === null) return;
-  if (running) return ctx.notify(`Running in ${progress.outDir}.`);
+  if (progress === null) return null;
+  if (running) return { message: `Running in ${progress.outDir}.`, tone: 'info' };
   const summary = progress.summary;
-  if (summary === null) return ctx.notify(`The run stopped: ${progress.error ?? 'no summary'}.`, 'error');
+  if (summary === null) return { message: `The run stopped: ${progress.error ?? 'no summary'}.`, tone: 'error' };
   const ended = summary.status === 'cancelled' ? 'Run cancelled; it can be resumed' : `Run finished: ${summary.status}`;
-  ctx.notify(`${ended} (${progress.outDir}).`, summary.status === 'ok' || summary.status === 'cancelled' ? 'info' : 'error');
+  const good = summary.status === 'ok' || summary.status === 'cancelled';
+  return { message: `${ended} (${progress.outDir}).`, tone: good ? 'info' : 'error' };
 }
 
 export function showStartupError(root: HTMLElement, reason: unknown): void {
