@@ -1,7 +1,8 @@
 // Starts the real app through tauri-driver (WebKitWebDriver underneath) and gives the tests
 // a selenium session plus small helpers. Needs a display: run under `xvfb-run` (make test).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,4 +191,51 @@ export async function screenshot(driver, name, timeout = 20_000) {
   const png = await withTimeout(driver.takeScreenshot(), timeout, `screenshot ${name}`);
   mkdirSync(screenshots, { recursive: true });
   writeFileSync(join(screenshots, `${name}.png`), Buffer.from(png, 'base64'));
+}
+
+/** `count` reads of 500 bp, each 166 random sense codons (no stop) and two bases, so that
+ * its first frame becomes a (DNA, protein) pair that is embedded; random bases alone give
+ * stop codons in nearly every frame, and a run that embeds nothing ends in seconds.
+ * `seed` fixes them; IDs are `${prefix}_N`. */
+export async function writeOrfReads(path, count, { seed = 42, prefix = 'long' } = {}) {
+  const bases = 'ACGT';
+  const sense = [];
+  for (const a of bases) for (const b of bases) for (const c of bases) if (!['TAA', 'TAG', 'TGA'].includes(a + b + c)) sense.push(a + b + c);
+  const out = createWriteStream(path);
+  let state = seed;
+  const next = (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+  for (let read = 0; read < count; read++) {
+    const codons = [];
+    for (let i = 0; i < 166; i++) codons.push(sense[next(sense.length)]);
+    if (!out.write(`>${prefix}_${read}\n${codons.join('')}${bases[next(4)]}${bases[next(4)]}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+/** Settings of a run of `inputs` into `outDir` with the demo models on the CPU. */
+export function demoModelSettings(inputs, outDir) {
+  const models = join(repo, 'demo/models');
+  return {
+    inputs,
+    out_dir: outDir,
+    dnabert: join(models, 'dnabert_s_tiny'),
+    esm: join(models, 'esm2_tiny/esm2_t2_tiny_fixture.pt'),
+    classifier: join(models, 'classifier_500_tiny.pth'),
+    length: 500,
+    devices: ['cpu'],
+    threads: null,
+    precision: 'fp32',
+    batch_tokens: null,
+  };
+}
+
+/** The app's store file (src-tauri/src/paths.rs) in `home`, holding `preset` as if saved earlier. */
+export function storePreset(home, preset) {
+  const dataDir = join(home, 'data/org.virnucpro.desktop');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'settings.json'), JSON.stringify({ presets: { [preset.name]: preset } }));
 }
