@@ -68,6 +68,14 @@ export interface FieldProblem {
   message: string;
 }
 
+/** validate_settings' answer. */
+export interface SettingsCheck {
+  /** What stops the run; empty when it can start. */
+  problems: FieldProblem[];
+  /** What may be a mistake but can run (a classifier named for the other read length). */
+  warnings: FieldProblem[];
+}
+
 export type ModelKind = 'dnabert' | 'esm' | 'classifier';
 
 export interface ModelCheck {
@@ -172,6 +180,8 @@ export interface Results {
   frames_scored: number;
   /** Best virus score per read, 20 bins on [0, 1]. */
   histogram: { edges: number[]; counts: number[] };
+  /** The run used a model of the Demo preset (random weights): its calls mean nothing. */
+  demo_models: boolean;
 }
 
 export interface FileFilter {
