@@ -2,7 +2,7 @@
 //! problems as problems of the screen's fields.
 use std::path::Path;
 
-use virnucpro_engine::run::{validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
+use virnucpro_engine::run::{spec_warnings, validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
 
 use crate::api::{Field, FieldProblem, RunSettings, SettingsCheck};
 use crate::scope::Scope;
@@ -103,8 +103,7 @@ fn engine_problem(p: &SpecProblem) -> FieldProblem {
 ///
 /// The engine validates a copy in which the paths the shell already flagged are replaced
 /// (no inputs; a temporary folder as output; empty model paths), so that it never opens a
-/// path outside the scope; its messages about those fields are dropped. Its warnings come
-/// with a spec that validates (`run::spec_warnings` is not public; see `ValidatedRun`).
+/// path outside the scope; its messages about those fields are dropped.
 pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> SettingsCheck {
     let mut problems = shell_problems(settings, scope);
     let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
@@ -119,19 +118,21 @@ pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> SettingsCheck
             _ => {}
         }
     }
-    let warnings = match validate(&spec) {
-        Ok(run) if flagged.is_empty() => run.warnings.iter().map(engine_problem).collect(),
-        Ok(_) => Vec::new(),
-        Err(engine) => {
-            problems.extend(
-                engine
-                    .iter()
-                    .map(engine_problem)
-                    .filter(|p| !flagged.contains(&p.field)),
-            );
-            Vec::new()
-        }
-    };
+    if let Err(engine) = validate(&spec) {
+        problems.extend(
+            engine
+                .iter()
+                .map(engine_problem)
+                .filter(|p| !flagged.contains(&p.field)),
+        );
+    }
+    // Warnings come from the settings alone, whatever else is wrong, except on a field
+    // that already has a problem (its error says more).
+    let warnings = spec_warnings(&spec)
+        .iter()
+        .map(engine_problem)
+        .filter(|w| problems.iter().all(|p| p.field != w.field))
+        .collect();
     SettingsCheck { problems, warnings }
 }
 
@@ -263,6 +264,12 @@ mod tests {
             ),
             "{message}"
         );
+        // The warning does not wait for the other settings to be right.
+        settings.threads = Some(0);
+        let check = validate_settings(&settings, &scope);
+        assert_eq!(fields(&check.problems), [Field::Threads], "{check:?}");
+        assert_eq!(fields(&check.warnings), [Field::Classifier], "{check:?}");
+        settings.threads = None;
         settings.length = 500;
         assert_eq!(validate_settings(&settings, &scope).warnings, []);
     }

@@ -106,6 +106,14 @@ test('a classifier named for the other read length is a warning at the field tha
     await page.waitForSelector('#run-button:enabled');
     assert.deepEqual(await texts(page, '#run-blockers li'), []);
 
+    // It does not wait for the other settings to be right.
+    await page.check('#threads-fixed');
+    await page.fill('#threads-count', '64');
+    await waitForText(page, '#message-threads', 'must be between 1 and 32');
+    await waitForText(page, '#message-classifier', 'looks like the classifier for 300 bp reads');
+    assert.equal(await page.getAttribute('#message-classifier', 'data-tone'), 'warning');
+    await page.check('#threads-auto');
+
     await page.click('#length-300');
     await waitForText(page, '#message-classifier', 'MLPClassifier 3328 → 512 → 2, for 300 bp reads');
     assert.equal(await page.getAttribute('#message-classifier', 'data-tone'), 'ok');

@@ -44,7 +44,9 @@ pub use manifest::{
     Software, StageRecord, FAILURES_HEADER,
 };
 pub use publish::partial_name;
-pub use spec::{validate, ProblemKind, RunSpec, SpecProblem, ValidatedRun, DEFAULT_SHARD_SIZE};
+pub use spec::{
+    spec_warnings, validate, ProblemKind, RunSpec, SpecProblem, ValidatedRun, DEFAULT_SHARD_SIZE,
+};
 
 use crate::classifier::ClassifierError;
 use crate::embed::{default_budget, EmbedError, EmbedOptions};

@@ -116,8 +116,9 @@ function specWarnings(settings: RunSettings): FieldProblem[] {
 
 export function validateSettings(settings: RunSettings, gpus: number): SettingsCheck {
   const problems = settingsProblems(settings, gpus);
-  // As the shell: the engine says its warnings about a spec that validates.
-  return { problems, warnings: problems.length === 0 ? specWarnings(settings) : [] };
+  // As the shell: the engine's warnings, except on a field that already has a problem.
+  const warnings = specWarnings(settings).filter((w) => problems.every((p) => p.field !== w.field));
+  return { problems, warnings };
 }
 
 function settingsProblems(settings: RunSettings, gpus: number): FieldProblem[] {
