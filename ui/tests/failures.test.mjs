@@ -48,8 +48,8 @@ test('Export TSV writes where the user chose, and nothing when the dialog is can
     await page.click('#export-failures');
     await waitForText(page, '#status-bar', 'Exported the failures to /home/user/run-failures.tsv.');
     assert.deepEqual(await calls('pick_save_file'), [
-      { title: 'Export failures', default_name: 'failures.tsv' },
-      { title: 'Export failures', default_name: 'failures.tsv' },
+      { title: 'Export failures', default_name: 'failures.tsv', directory: '/data/results/new' },
+      { title: 'Export failures', default_name: 'failures.tsv', directory: '/data/results/new' },
     ]);
     assert.deepEqual(await calls('export_failures'), [{ out_dir: '/data/results/new', dest: '/home/user/run-failures.tsv' }]);
   }));

@@ -111,7 +111,8 @@ export function failuresScreen(ctx: AppContext): Screen {
     const outDir = loadedFor;
     if (outDir === null) return;
     try {
-      const dest = await ctx.api.pickSaveFile('Export failures', 'failures.tsv');
+      // The dialog opens in the run's output folder, where the user looks for its files.
+      const dest = await ctx.api.pickSaveFile('Export failures', 'failures.tsv', outDir === '' ? undefined : outDir);
       if (dest === null) return;
       await ctx.api.exportFailures(outDir, dest);
       ctx.notify(`Exported the failures to ${dest}.`);
