@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use virnucpro_engine::run::files::{fingerprint_model, FileEntry};
 use virnucpro_engine::run::Models;
 
 use crate::api::{Precision, RunSettings};
@@ -80,14 +81,33 @@ impl DemoFiles {
 
 /// Whether a run with `used` models used any of the demo's (`demo`: the Demo preset's
 /// settings). Their weights are random, so such a run's calls and scores mean nothing, and
-/// the results must say so. Paths are compared as the files they name (a run may record
-/// them unresolved, `demo/../demo/models/…`).
+/// the results must say so. A model counts as the demo's when it names the same files (a
+/// run may record them unresolved, `demo/../demo/models/…`, or relative to where the CLI
+/// ran) or holds the same content (the manifest's XXH3 of each file: a copy elsewhere).
 pub fn uses_demo_models(demo: &RunSettings, used: &Models) -> bool {
     let file = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let demo_models = [&demo.dnabert, &demo.esm, &demo.classifier].map(|p| file(p));
-    [&used.dnabert, &used.esm, &used.classifier]
-        .iter()
-        .any(|record| demo_models.contains(&file(&record.path)))
+    [
+        (&demo.dnabert, &used.dnabert),
+        (&demo.esm, &used.esm),
+        (&demo.classifier, &used.classifier),
+    ]
+    .iter()
+    .any(|(demo_path, record)| {
+        file(demo_path) == file(&record.path) || same_content(demo_path, &record.files)
+    })
+}
+
+/// Whether `recorded` (a manifest's model files) are the files of `model`, by content.
+fn same_content(model: &Path, recorded: &[FileEntry]) -> bool {
+    let hashes = |entries: &[FileEntry]| {
+        let mut hashes: Vec<String> = entries.iter().map(|e| e.xxh3.clone()).collect();
+        hashes.sort();
+        hashes
+    };
+    match fingerprint_model(model, &[]) {
+        Ok(files) => !recorded.is_empty() && hashes(&files) == hashes(recorded),
+        Err(_) => false,
+    }
 }
 
 /// `demo/` of the repository this crate was built from.
@@ -134,5 +154,37 @@ mod tests {
         assert_eq!(bundled.updated(), crate::timestamp::rfc3339(1_795_900_000));
         assert_eq!(settings.classifier, bundled.root.join(CLASSIFIER));
         assert_eq!(settings.devices, ["cpu"]);
+    }
+
+    /// A copy of a demo model elsewhere, recorded under a path that names no demo file
+    /// (as a CLI run from another folder records it), is known by its content.
+    #[test]
+    fn a_copy_of_a_demo_model_is_known_by_its_content() {
+        use virnucpro_engine::run::ModelRecord;
+        let demo = DemoFiles::find(None).unwrap().settings("/out".into());
+        let copies = tempfile::tempdir().unwrap();
+        let copy = copies.path().join("500_model.pth");
+        std::fs::copy(&demo.classifier, &copy).unwrap();
+        let record = |path: &Path| ModelRecord {
+            path: PathBuf::from("models").join(path.file_name().unwrap()),
+            model_id: "m".into(),
+            files: fingerprint_model(path, &[]).unwrap(),
+        };
+        let elsewhere = copies.path().join("other.pth");
+        std::fs::write(&elsewhere, b"other weights").unwrap();
+        let other = record(&elsewhere);
+        let used = |classifier: ModelRecord| Models {
+            dnabert: other.clone(),
+            esm: other.clone(),
+            classifier,
+        };
+        assert!(uses_demo_models(&demo, &used(record(&copy))));
+        assert!(!uses_demo_models(&demo, &used(other.clone())));
+        // A record without file hashes (an older manifest) is judged by its path alone.
+        let unhashed = ModelRecord {
+            files: Vec::new(),
+            ..record(&copy)
+        };
+        assert!(!uses_demo_models(&demo, &used(unhashed)));
     }
 }
