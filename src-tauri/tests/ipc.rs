@@ -76,7 +76,7 @@ fn presets_validation_and_the_scope_through_ipc() {
     assert_eq!(settings["out_dir"], json!(data.path().join("demo-output")));
     assert_eq!(
         ui.invoke("validate_settings", json!({ "settings": settings })),
-        Ok(json!([]))
+        Ok(json!({ "problems": [], "warnings": [] }))
     );
 
     let saved = ui
