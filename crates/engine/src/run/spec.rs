@@ -214,21 +214,7 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
         None
     };
     if let (Some(d), Some(e), Some(c)) = (&dnabert, &esm, &classifier) {
-        if let (Some(dna_dim), Some(protein_dim)) = (d.dim, e.dim) {
-            if dna_dim + protein_dim != c.input_dim() {
-                let setting = width_culprit(dna_dim, protein_dim);
-                problems.add(
-                    setting,
-                    ProblemKind::Invalid,
-                    format!(
-                        "{} takes rows of {} values, but DNABERT-S ({dna_dim}) + ESM-2 ({protein_dim}) give {}",
-                        spec.classifier.display(),
-                        c.input_dim(),
-                        dna_dim + protein_dim
-                    ),
-                );
-            }
-        }
+        check_widths(&mut problems, spec, d, e, c);
     }
     check_output(&mut problems, &spec.out_dir);
     match (dnabert, esm, classifier) {
@@ -277,6 +263,31 @@ fn length_in_name(name: &str) -> Option<usize> {
         .filter(|n| LENGTHS.contains(n));
     let first = named.next()?;
     named.all(|n| n == first).then_some(first)
+}
+
+/// The classifier must take rows as wide as the two embeddings together.
+fn check_widths(
+    problems: &mut Problems,
+    spec: &RunSpec,
+    dnabert: &ModelSetup,
+    esm: &ModelSetup,
+    classifier: &MlpClassifier,
+) {
+    let (Some(dna_dim), Some(protein_dim)) = (dnabert.dim, esm.dim) else {
+        return;
+    };
+    if dna_dim + protein_dim != classifier.input_dim() {
+        problems.add(
+            width_culprit(dna_dim, protein_dim),
+            ProblemKind::Invalid,
+            format!(
+                "{} takes rows of {} values, but DNABERT-S ({dna_dim}) + ESM-2 ({protein_dim}) give {}",
+                spec.classifier.display(),
+                classifier.input_dim(),
+                dna_dim + protein_dim
+            ),
+        );
+    }
 }
 
 /// The setting a width mismatch is put on: the model whose width is not the real one
