@@ -81,11 +81,11 @@ impl FileKind {
 
     /// The kind of the file at `path` (reads its first [`SNIFF_LEN`] bytes).
     pub fn of_file(path: &Path) -> io::Result<Self> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let file_len = file.metadata()?.len();
-        let mut head = [0u8; SNIFF_LEN];
-        let n = read_up_to(&mut file, &mut head)?;
-        Ok(Self::sniff(&head[..n], file_len))
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        file.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+        Ok(Self::sniff(&head, file_len))
     }
 
     /// Whether this is a safetensors file, whole or cut short.
@@ -132,19 +132,6 @@ fn safetensors_header_len(head: &[u8]) -> Option<u64> {
 fn is_pickle_opcode(byte: u8) -> bool {
     const ASCII_OPCODES: &[u8] = b"()0.12BCFGIJKLMNPQRSTUVXabcdeghijlopqrstu}]";
     matches!(byte, 0x80..=0x98) || ASCII_OPCODES.contains(&byte)
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
