@@ -10,7 +10,8 @@ use virnucpro_core::features::{DataCheck, FeatureFile};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
 use virnucpro_engine::run::{run_validated, validate, RunOptions, RunSpec};
-use virnucpro_testkit::fixture;
+
+mod common;
 
 const SHARDS: u64 = 9;
 const LAST_SHARD_ROWS: usize = 9;
@@ -27,19 +28,9 @@ const PARTIAL_OUTPUTS: [&str; 3] = [
 
 fn spec(out: &Path) -> RunSpec {
     RunSpec {
-        devices: "cpu".into(),
-        threads: Some(2),
-        shard_size: 40,
         // Every shard file is one batch, so a shard can be told by its batch size.
         batch_tokens: Some(1 << 20),
-        ..RunSpec::new(
-            vec![fixture("e2e/a500/input.fa")],
-            fixture("models/dnabert_s_tiny"),
-            fixture("models/esm2_tiny_fairesm/esm2_t2_tiny_fixture.pt"),
-            fixture("e2e/a500/classifier.pth"),
-            500,
-            out.to_path_buf(),
-        )
+        ..common::a500_spec(out)
     }
 }
 

@@ -5,24 +5,14 @@
 use std::path::Path;
 
 use virnucpro_core::events::{RunEvent, RunStatus, Stage, StageOutcome};
-use virnucpro_core::CancelToken;
-use virnucpro_engine::run::{run_prediction, RunLayout, RunManifest, RunOptions};
+use virnucpro_engine::run::{RunLayout, RunManifest};
 
 mod common;
 use common::a500_spec as spec;
 
 /// Run, cancelling when `stop` says so; the status and the events seen.
 fn run(out: &Path, stop: &dyn Fn(&RunEvent) -> bool) -> (RunStatus, Vec<RunEvent>) {
-    let cancel = CancelToken::new();
-    let mut seen = Vec::new();
-    let outcome = run_prediction(&spec(out), RunOptions::default(), &cancel, &mut |e| {
-        if stop(e) {
-            cancel.cancel();
-        }
-        seen.push(e.clone());
-    })
-    .unwrap();
-    (outcome.summary.status, seen)
+    common::run_until(&spec(out), stop)
 }
 
 /// `(done, total)` of a progress event.

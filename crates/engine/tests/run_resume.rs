@@ -9,42 +9,19 @@ use tch::{Device, Tensor};
 use virnucpro_core::events::{ItemCounts, RunEvent, RunStatus, Stage};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
-use virnucpro_engine::run::{run_prediction, run_validated, validate, RunOptions, RunSpec};
-use virnucpro_testkit::fixture;
+use virnucpro_engine::run::{run_validated, validate, RunOptions, RunSpec};
+
+mod common;
+use common::a500_spec as spec;
 
 const SHARDS: u64 = 9;
 /// Records of the last shard (329 = 8 × 40 + 9): the only batch of that many rows when
 /// every shard is one batch.
 const LAST_SHARD_ROWS: usize = 9;
 
-fn spec(out: &Path) -> RunSpec {
-    RunSpec {
-        devices: "cpu".into(),
-        threads: Some(2),
-        shard_size: 40,
-        ..RunSpec::new(
-            vec![fixture("e2e/a500/input.fa")],
-            fixture("models/dnabert_s_tiny"),
-            fixture("models/esm2_tiny_fairesm/esm2_t2_tiny_fixture.pt"),
-            fixture("e2e/a500/classifier.pth"),
-            500,
-            out.to_path_buf(),
-        )
-    }
-}
-
 /// Run, cancelling when `stop` says so; the events seen.
 fn run(out: &Path, stop: &dyn Fn(&RunEvent) -> bool) -> (RunStatus, Vec<RunEvent>) {
-    let cancel = CancelToken::new();
-    let mut seen = Vec::new();
-    let outcome = run_prediction(&spec(out), RunOptions::default(), &cancel, &mut |e| {
-        if stop(e) {
-            cancel.cancel();
-        }
-        seen.push(e.clone());
-    })
-    .unwrap();
-    (outcome.summary.status, seen)
+    common::run_until(&spec(out), stop)
 }
 
 fn finished(events: &[RunEvent]) -> Vec<(Stage, ItemCounts)> {

@@ -1,7 +1,11 @@
 //! What the run tests share: a run of the a500 end-to-end fixture with the tiny models.
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
 use std::path::Path;
 
-use virnucpro_engine::run::RunSpec;
+use virnucpro_core::events::{RunEvent, RunStatus};
+use virnucpro_core::CancelToken;
+use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec};
 use virnucpro_testkit::fixture;
 
 /// 329 frames in 9 shards of 40, on the CPU, into `out`.
@@ -19,4 +23,18 @@ pub fn a500_spec(out: &Path) -> RunSpec {
             out.to_path_buf(),
         )
     }
+}
+
+/// Run `spec(out)`, cancelling when `stop` says so; the status and the events seen.
+pub fn run_until(spec: &RunSpec, stop: &dyn Fn(&RunEvent) -> bool) -> (RunStatus, Vec<RunEvent>) {
+    let cancel = CancelToken::new();
+    let mut seen = Vec::new();
+    let outcome = run_prediction(spec, RunOptions::default(), &cancel, &mut |e| {
+        if stop(e) {
+            cancel.cancel();
+        }
+        seen.push(e.clone());
+    })
+    .unwrap();
+    (outcome.summary.status, seen)
 }
