@@ -5,12 +5,11 @@
 // boundary, close the app, and leave a run that the next launch offers to resume.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { after, afterEach, test } from 'node:test';
 import { By } from 'selenium-webdriver';
-import { click, freshHome, launch, repo, screenshots, shown } from './driver.mjs';
+import { click, demoModelSettings, freshHome, launch, repo, screenshots, shown, storePreset, writeOrfReads } from './driver.mjs';
 
 const WINDOW = 'VirNucPro';
 const DIALOG = 'Stop the run?';
@@ -34,55 +33,17 @@ function x11(...args) {
   execFileSync('/usr/bin/python3', [join(repo, 'tests/desktop-e2e/x11.py'), ...args], { stdio: 'inherit' });
 }
 
-/** READS reads of 500 bp, each 166 random sense codons (no stop) and two bases, so that
- * its first frame becomes a (DNA, protein) pair; random bases alone give stop codons in
- * nearly every frame, and a run that embeds nothing ends in seconds. Fixed seed. */
-async function writeReads(path) {
-  const bases = 'ACGT';
-  const sense = [];
-  for (const a of bases) for (const b of bases) for (const c of bases) if (!['TAA', 'TAG', 'TGA'].includes(a + b + c)) sense.push(a + b + c);
-  const out = createWriteStream(path);
-  let seed = 42;
-  const next = (n) => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return (seed >>> 8) % n;
-  };
-  for (let read = 0; read < READS; read++) {
-    const codons = [];
-    for (let i = 0; i < 166; i++) codons.push(sense[next(sense.length)]);
-    const seq = `${codons.join('')}${bases[next(4)]}${bases[next(4)]}`;
-    if (!out.write(`>long_${read}\n${seq}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-}
-
-/** A home whose store holds the "Long run" preset (the demo models, READS reads). */
+/** A home whose store holds the "Long run" preset (the demo models, READS reads with open
+ * reading frames, so every read is embedded). */
 async function longRunHome() {
   const home = freshHome();
   const reads = join(home, 'reads');
   const out = join(home, 'out');
   mkdirSync(reads);
   bulky.push(reads, out);
-  await writeReads(join(reads, 'long.fa'));
-  const models = join(repo, 'demo/models');
-  const settings = {
-    inputs: [reads],
-    out_dir: out,
-    dnabert: join(models, 'dnabert_s_tiny'),
-    esm: join(models, 'esm2_tiny/esm2_t2_tiny_fixture.pt'),
-    classifier: join(models, 'classifier_500_tiny.pth'),
-    length: 500,
-    devices: ['cpu'],
-    threads: null,
-    precision: 'fp32',
-    batch_tokens: null,
-  };
-  // The app's store file (src-tauri/src/paths.rs), as a preset saved earlier would be.
-  const dataDir = join(home, 'data/org.virnucpro.desktop');
-  mkdirSync(dataDir, { recursive: true });
-  const preset = { name: PRESET, settings, updated: '2026-11-29T00:00:00Z' };
-  writeFileSync(join(dataDir, 'settings.json'), JSON.stringify({ presets: { [PRESET]: preset } }));
+  await writeOrfReads(join(reads, 'long.fa'), READS);
+  const settings = demoModelSettings([reads], out);
+  storePreset(home, { name: PRESET, settings, updated: '2026-11-29T00:00:00Z' });
   return { home, out };
 }
 
