@@ -245,3 +245,25 @@ fn the_classifier_loader_says_what_a_wrong_file_is() {
         "{err}"
     );
 }
+
+/// A download cut short before its kind shows (fewer bytes than the detector reads) is
+/// named as cut short by discovery, not as a file of another kind.
+#[test]
+fn a_weight_file_cut_short_in_its_first_bytes_is_named_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let head = fs::read(fixture("models/esm2_tiny_hf/model.safetensors")).unwrap();
+    esm_folder(&tmp.path().join("esm2_cut"), &head[..5]);
+    let found = discover(
+        &SearchRoots::default().with_extra([tmp.path().to_path_buf()]),
+        &DiscoverOptions::default(),
+    )
+    .unwrap();
+    let [model] = found.models.as_slice() else {
+        panic!("{:#?}", found.models)
+    };
+    assert_eq!(
+        model.problems,
+        ["model.safetensors is cut short (5 bytes)"],
+        "{model:?}"
+    );
+}

@@ -5,7 +5,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use virnucpro_core::file_kind::FileKind;
+use virnucpro_core::file_kind::{FileKind, SNIFF_LEN};
 
 use super::WeightFile;
 
@@ -74,6 +74,10 @@ fn check_whole(path: &Path, size: u64) -> Result<(), String> {
         FileKind::Safetensors { header_len } => check_safetensors(path, size, header_len),
         FileKind::TorchZip => check_zip(path, size),
         FileKind::TruncatedSafetensors { .. } => Ok(Err(format!("is {kind}"))),
+        // Too short for its kind to show: a download cut short in its first bytes.
+        FileKind::Unknown if size < SNIFF_LEN as u64 => {
+            Ok(Err(format!("is cut short ({size} bytes)")))
+        }
         FileKind::LegacyPickle { .. } | FileKind::Unknown => {
             Ok(Err(format!("cannot be loaded: it is {kind}")))
         }
