@@ -1,0 +1,15 @@
+//! The models a VirNucPro run needs, and getting them onto a fresh machine without Python:
+//! a compiled-in [`catalogue`], resumable and verified downloads ([`download`], [`fetch`])
+//! into the caches the Python tools share ([`roots`], [`layout`]), what is installed
+//! ([`status`]), and offline [`import`].
+//!
+//! No libtorch here: a file is checked by its size and checksum, never by loading it.
+
+pub mod catalogue;
+pub mod checksum;
+pub mod download;
+pub mod roots;
+
+pub use catalogue::{Catalogue, CatalogueEntry, ModelRole};
+pub use checksum::Checksum;
+pub use roots::CacheRoots;
