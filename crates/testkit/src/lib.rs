@@ -1,5 +1,8 @@
-//! Helpers for tests only: where the shared fixtures are, and FASTA files as records.
+//! Helpers for tests only: where the shared fixtures are, FASTA files as records, and a
+//! real HTTP server for download tests ([`http`]).
 use std::path::{Path, PathBuf};
+
+pub mod http;
 
 /// `../shared` next to the repository root, where the reference fixtures live.
 ///

@@ -7,9 +7,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use reqwest::blocking::Client;
+use reqwest::Method;
 use serde::Serialize;
 use thiserror::Error;
 use virnucpro_core::CancelToken;
+
+mod backoff;
+mod http;
+mod partial;
+mod progress;
+mod session;
+
+use session::Session;
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +95,9 @@ pub enum DownloadEvent {
         delay: Duration,
         reason: String,
     },
-    Restarted { reason: RestartReason },
+    Restarted {
+        reason: RestartReason,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -113,6 +125,9 @@ pub enum DownloadError {
     BadUrl { url: String, reason: String },
     #[error("cancelled")]
     Cancelled,
+    /// The HTTP client could not be set up (TLS, proxy settings).
+    #[error("cannot set up the HTTP client: {reason}")]
+    Client { reason: String },
 }
 
 fn reason_suffix(reason: &str) -> String {
@@ -126,6 +141,142 @@ fn reason_suffix(reason: &str) -> String {
 impl DownloadError {
     /// The file is not at this address (404, 410): another source may have it.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, DownloadError::Refused { status: 404 | 410, .. })
+        matches!(
+            self,
+            DownloadError::Refused {
+                status: 404 | 410,
+                ..
+            }
+        )
+    }
+}
+
+/// Why one try failed: worth another try, or not.
+enum Failure {
+    /// A timeout, a failed or dropped connection, a body cut short, a 5xx.
+    Transient {
+        reason: String,
+        /// The server's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    Fatal(DownloadError),
+}
+
+impl Failure {
+    fn transient(reason: impl Into<String>, retry_after: Option<Duration>) -> Failure {
+        Failure::Transient {
+            reason: reason.into(),
+            retry_after,
+        }
+    }
+}
+
+impl From<DownloadError> for Failure {
+    fn from(e: DownloadError) -> Failure {
+        Failure::Fatal(e)
+    }
+}
+
+/// Downloads files over HTTP(S), resuming, retrying and restarting as the module says.
+#[derive(Debug, Clone)]
+pub struct Downloader {
+    client: Client,
+    policy: RetryPolicy,
+}
+
+impl Downloader {
+    /// A client that honours `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`, with the
+    /// policy's timeouts and the user agent `virnucpro/<version>`.
+    pub fn new(policy: RetryPolicy) -> Result<Downloader, DownloadError> {
+        let client = http::client(&policy)?;
+        Ok(Downloader { client, policy })
+    }
+
+    /// Downloads `req.url` into `req.partial`, resuming from the bytes it already holds.
+    ///
+    /// On `Ok` the partial file holds the whole body, flushed to disk, and its sidecar
+    /// `<partial>.validator` is gone. On any error the partial file is kept for a later
+    /// resume. Whether the bytes are the right ones (size, checksum) is the caller's to
+    /// check.
+    pub fn download(
+        &self,
+        req: &DownloadRequest<'_>,
+        cancel: &CancelToken,
+        on_event: &mut dyn FnMut(&DownloadEvent),
+    ) -> Result<Downloaded, DownloadError> {
+        http::check_url(req.url)?;
+        let mut session = Session::open(req)?;
+        tracing::info!(
+            url = req.url,
+            partial = %req.partial.display(),
+            resume_from = session.resumed_from(),
+            "downloading"
+        );
+        self.retrying(req.url, cancel, on_event, |on_event| {
+            session.attempt(&self.client, cancel, on_event)
+        })?;
+        session.finish(on_event)
+    }
+
+    /// The remote file's size from a `HEAD` request (retried like a download); `None` when
+    /// the server sends no `Content-Length`.
+    pub fn remote_size(
+        &self,
+        url: &str,
+        cancel: &CancelToken,
+    ) -> Result<Option<u64>, DownloadError> {
+        http::check_url(url)?;
+        self.retrying(url, cancel, &mut |_| {}, |_| {
+            let response = http::send(&self.client, Method::HEAD, url, 0, None)?;
+            if response.status().is_success() {
+                Ok(http::content_length(response.headers()))
+            } else {
+                Err(http::status_failure(url, &response))
+            }
+        })
+    }
+
+    /// Runs `try_once` until it succeeds, fails for good, or has failed `attempts` times,
+    /// waiting with backoff between tries.
+    fn retrying<T>(
+        &self,
+        url: &str,
+        cancel: &CancelToken,
+        on_event: &mut dyn FnMut(&DownloadEvent),
+        mut try_once: impl FnMut(&mut dyn FnMut(&DownloadEvent)) -> Result<T, Failure>,
+    ) -> Result<T, DownloadError> {
+        let attempts = self.policy.attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(DownloadError::Cancelled);
+            }
+            let (reason, retry_after) = match try_once(on_event) {
+                Ok(value) => return Ok(value),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient {
+                    reason,
+                    retry_after,
+                }) => (reason, retry_after),
+            };
+            if attempt >= attempts {
+                tracing::warn!(url, attempts, %reason, "giving up");
+                return Err(DownloadError::GaveUp {
+                    url: url.to_string(),
+                    attempts,
+                    last: reason,
+                });
+            }
+            let delay = backoff::delay(&self.policy, attempt, retry_after);
+            tracing::warn!(url, attempt, attempts, ?delay, %reason, "retrying");
+            on_event(&DownloadEvent::Retrying {
+                attempt,
+                attempts,
+                delay,
+                reason,
+            });
+            backoff::sleep(delay, cancel)?;
+            attempt += 1;
+        }
     }
 }
