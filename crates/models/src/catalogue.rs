@@ -215,7 +215,10 @@ fn validate_source(id: &str, source: &CatalogueSource) -> Result<(), String> {
     for file in &source.files {
         let bad_name = file.name.is_empty()
             || file.name.starts_with('/')
-            || file.name.split('/').any(|part| part == ".." || part.is_empty());
+            || file
+                .name
+                .split('/')
+                .any(|part| part == ".." || part.is_empty());
         if bad_name || (!hub && file.name.contains('/')) {
             return Err(format!("{at}: bad file name {:?}", file.name));
         }

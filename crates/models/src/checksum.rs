@@ -126,7 +126,13 @@ mod tests {
         assert_eq!(parsed.to_string(), format!("sha256:{}", "ab".repeat(32)));
         let git: Checksum = format!("git-sha1:{}", "0f".repeat(20)).parse().unwrap();
         assert_eq!(git.algorithm(), "git-sha1");
-        for bad in ["", "sha256", "sha256:abc", "md5:00", &format!("git-sha1:{}", "zz".repeat(20))] {
+        for bad in [
+            "",
+            "sha256",
+            "sha256:abc",
+            "md5:00",
+            &format!("git-sha1:{}", "zz".repeat(20)),
+        ] {
             assert!(bad.parse::<Checksum>().is_err(), "{bad}");
         }
     }

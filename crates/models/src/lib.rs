@@ -13,3 +13,19 @@ pub mod roots;
 pub use catalogue::{Catalogue, CatalogueEntry, ModelRole};
 pub use checksum::Checksum;
 pub use roots::CacheRoots;
+pub mod endpoints;
+pub mod fetch;
+pub mod layout;
+pub mod stamps;
+pub mod status;
+
+pub use endpoints::Endpoints;
+pub use fetch::{fetch, FetchError, FetchEvent, FetchOptions};
+pub use status::{status, FileState, FileStatus, ModelState, ModelStatus};
+pub mod import;
+pub mod provenance;
+pub mod verify;
+
+pub use import::{import, ImportMode, ImportReport};
+pub use provenance::{provenance, Provenance};
+pub use verify::verify;

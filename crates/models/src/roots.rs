@@ -117,7 +117,10 @@ mod tests {
     fn defaults_are_under_the_home_cache() {
         let r = parts(&[("HOME", "/home/u")]);
         assert_eq!(r.hf_hub, some("/home/u/.cache/huggingface/hub"));
-        assert_eq!(r.torch_checkpoints, some("/home/u/.cache/torch/hub/checkpoints"));
+        assert_eq!(
+            r.torch_checkpoints,
+            some("/home/u/.cache/torch/hub/checkpoints")
+        );
         assert_eq!(r.virnucpro, some("/home/u/.cache/virnucpro"));
     }
 
@@ -126,7 +129,10 @@ mod tests {
         let r = parts(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/c")]);
         let chosen = CacheRoots::in_folder(Path::new("/c"));
         assert_eq!(r.hf_hub.as_ref(), Some(&chosen.hf_hub));
-        assert_eq!(r.torch_checkpoints.as_ref(), Some(&chosen.torch_checkpoints));
+        assert_eq!(
+            r.torch_checkpoints.as_ref(),
+            Some(&chosen.torch_checkpoints)
+        );
         assert_eq!(r.virnucpro.as_ref(), Some(&chosen.virnucpro));
     }
 
@@ -141,13 +147,21 @@ mod tests {
         assert_eq!(parts(&all).hf_hub, some("/hub"));
         assert_eq!(parts(&all[..3]).hf_hub, some("/legacy"));
         assert_eq!(parts(&all[..2]).hf_hub, some("/hf/hub"));
-        let empty_is_unset = parts(&[("HOME", "/home/u"), ("HF_HUB_CACHE", ""), ("HF_HOME", "/hf")]);
+        let empty_is_unset = parts(&[
+            ("HOME", "/home/u"),
+            ("HF_HUB_CACHE", ""),
+            ("HF_HOME", "/hf"),
+        ]);
         assert_eq!(empty_is_unset.hf_hub, some("/hf/hub"));
     }
 
     #[test]
     fn torch_home_virnucpro_cache_and_tilde() {
-        let r = parts(&[("HOME", "/home/u"), ("TORCH_HOME", "~/t"), ("VIRNUCPRO_CACHE", "~/v")]);
+        let r = parts(&[
+            ("HOME", "/home/u"),
+            ("TORCH_HOME", "~/t"),
+            ("VIRNUCPRO_CACHE", "~/v"),
+        ]);
         assert_eq!(r.torch_checkpoints, some("/home/u/t/hub/checkpoints"));
         assert_eq!(r.virnucpro, some("/home/u/v"));
     }

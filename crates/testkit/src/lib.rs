@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod http;
+pub mod tiny_models;
 
 /// `../shared` next to the repository root, where the reference fixtures live.
 ///
