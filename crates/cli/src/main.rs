@@ -51,7 +51,7 @@ enum Command {
     Summarize(summarize_cmd::SummarizeArgs),
     /// List the CPU and GPUs the models can run on, and the libtorch backend found.
     Devices(devices_cmd::DevicesArgs),
-    /// List the DNABERT-S and ESM-2 weights already downloaded (nothing is downloaded).
+    /// The models a run needs: which are installed, and `fetch`, `verify` or `import` them.
     Models(models_cmd::ModelsArgs),
 }
 
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         Command::Embed(args) => embed_cmd::run(args, &cancel),
         Command::Summarize(args) => summarize_cmd::run(args),
         Command::Devices(args) => devices_cmd::run(args),
-        Command::Models(args) => models_cmd::run(args),
+        Command::Models(args) => models_cmd::run(args, &cancel),
     };
     match result {
         Ok(code) => code,

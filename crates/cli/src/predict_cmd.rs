@@ -11,7 +11,9 @@ use virnucpro_engine::run::{
 };
 
 use crate::exit;
+use crate::models_cmd::{installed_model, CacheArgs};
 use crate::progress::{bars::ProgressBars, lines::ProgressLines};
+use virnucpro_models::ModelRole;
 
 #[derive(clap::Args)]
 pub struct PredictArgs {
@@ -21,15 +23,20 @@ pub struct PredictArgs {
     /// Read length the classifier was trained for: 300 or 500.
     #[arg(long, value_name = "300|500")]
     length: usize,
-    /// DNABERT-S: a Hugging Face folder (weights, config.json, tokenizer.json).
+    /// DNABERT-S: a Hugging Face folder (weights, config.json, tokenizer.json); default:
+    /// the one installed by `virnucpro models fetch`.
     #[arg(long, value_name = "DIR")]
-    dnabert: PathBuf,
-    /// ESM-2: a fair-esm .pt (esm2_t36_3B_UR50D.pt), a Hugging Face folder or weight file.
+    dnabert: Option<PathBuf>,
+    /// ESM-2: a fair-esm .pt (esm2_t36_3B_UR50D.pt), a Hugging Face folder or weight file;
+    /// default: the installed ESM-2 3B.
     #[arg(long, value_name = "PATH")]
-    esm: PathBuf,
-    /// The MLP classifier, e.g. the released 500_model.pth.
+    esm: Option<PathBuf>,
+    /// The MLP classifier, e.g. the released 500_model.pth; default: the installed one
+    /// for --length.
     #[arg(long, value_name = "PTH")]
-    classifier: PathBuf,
+    classifier: Option<PathBuf>,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// Output folder (created if missing); a run in it is resumed.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -59,7 +66,40 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
+    let roots = args.cache.roots()?;
+    let model = |given: &Option<PathBuf>, role| match given {
+        Some(path) => Ok(path.clone()),
+        None => installed_model(role, &roots),
+    };
+    let models = (|| {
+        let classifier = match &args.classifier {
+            Some(path) => path.clone(),
+            // A wrong --length with a classifier given is listed with the other settings.
+            None => {
+                let role = ModelRole::classifier_for(args.length).ok_or_else(|| {
+                    format!(
+                        "no classifier is trained for --length {}: use 300 or 500",
+                        args.length
+                    )
+                })?;
+                installed_model(role, &roots)?
+            }
+        };
+        Ok::<_, String>((
+            model(&args.dnabert, ModelRole::Dnabert)?,
+            model(&args.esm, ModelRole::Esm)?,
+            classifier,
+        ))
+    })();
+    let (dnabert, esm, classifier) = match models {
+        Ok(paths) => paths,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(exit::INPUT_UNREADABLE));
+        }
+    };
     let spec = RunSpec {
+        model_cache: Some(roots.clone()),
         devices: args.devices.clone(),
         threads: args.threads,
         precision: args.precision,
@@ -67,9 +107,9 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         shard_size: args.shard_size,
         ..RunSpec::new(
             args.inputs.clone(),
-            args.dnabert.clone(),
-            args.esm.clone(),
-            args.classifier.clone(),
+            dnabert,
+            esm,
+            classifier,
             args.length,
             args.out.clone(),
         )

@@ -1,6 +1,8 @@
 //! Where the Python tools leave model weights, from the same environment variables.
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use virnucpro_models::roots::RootParts;
 
 /// The folders `discover` looks in. Built from the environment by [`SearchRoots::from_env`],
 /// or directly (tests point it at temporary folders without touching the process env).
@@ -28,21 +30,11 @@ impl SearchRoots {
     ///
     /// Like Python, a leading `~` in a value is the home folder; empty values count as unset.
     pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> SearchRoots {
-        let home = var("HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
-        let path = |name: &str| {
-            var(name)
-                .filter(|v| !v.is_empty())
-                .map(|v| expand_home(PathBuf::from(v), home.as_deref()))
-        };
-        let cache = path("XDG_CACHE_HOME").or_else(|| home.as_ref().map(|h| h.join(".cache")));
-        let hf_hub = path("HF_HUB_CACHE")
-            .or_else(|| path("HUGGINGFACE_HUB_CACHE"))
-            .or_else(|| path("HF_HOME").map(|p| p.join("hub")))
-            .or_else(|| cache.as_ref().map(|c| c.join("huggingface").join("hub")));
-        let torch_home = path("TORCH_HOME").or_else(|| cache.as_ref().map(|c| c.join("torch")));
+        // One reading of the variables for discovery and downloads (virnucpro-models).
+        let parts = RootParts::from_vars(var);
         SearchRoots {
-            hf_hub,
-            torch_hub: torch_home.map(|t| t.join("hub").join("checkpoints")),
+            hf_hub: parts.hf_hub,
+            torch_hub: parts.torch_checkpoints,
             extra: Vec::new(),
         }
     }
@@ -51,13 +43,6 @@ impl SearchRoots {
     pub fn with_extra(mut self, folders: impl IntoIterator<Item = PathBuf>) -> SearchRoots {
         self.extra.extend(folders);
         self
-    }
-}
-
-fn expand_home(path: PathBuf, home: Option<&Path>) -> PathBuf {
-    match (path.strip_prefix("~"), home) {
-        (Ok(rest), Some(home)) => home.join(rest),
-        _ => path,
     }
 }
 

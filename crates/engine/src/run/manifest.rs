@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::events::{ItemCounts, ItemFailure, RunSummary, Stage, StageOutcome, StagePlan};
 use virnucpro_core::tsv::escape_field;
+use virnucpro_models::Provenance;
 
 use super::files::FileEntry;
 
@@ -18,6 +19,14 @@ pub struct ModelRecord {
     /// The id recorded in feature files (name, precision and content id).
     pub model_id: String,
     pub files: Vec<FileEntry>,
+    /// Whether these are the catalogue's weights, byte for byte, as recorded when they
+    /// were fetched, imported or verified (`virnucpro models`); absent in older manifests.
+    #[serde(default = "unverified")]
+    pub provenance: Provenance,
+}
+
+fn unverified() -> Provenance {
+    Provenance::Unverified
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,7 @@ use crate::embed::{default_budget, EmbedError, EmbedOptions};
 use cleanup::{remove_file_if_present, remove_leftovers, remove_results};
 use emitter::Emitter;
 use files::{content_id, fingerprint_model, FileEntry};
+use virnucpro_models::{provenance, Catalogue, ModelRole, Provenance};
 
 /// Errors that stop a run. Failures of single shards do not: they are listed in
 /// `failures.tsv` and the run goes on.
@@ -193,19 +194,22 @@ impl<'a, 'e> Runner<'a, 'e> {
             .iter()
             .map(|i| FileEntry::of(&i.path, &known).map_err(io_error(&i.path)))
             .collect::<Result<_, _>>()?;
-        let model_record = |path: &Path, model_id: &str| -> Result<ModelRecord, RunError> {
+        let model_record = |path: &Path, model_id: &str, role: ModelRole| {
             let files = fingerprint_model(path, &known).map_err(io_error(path))?;
             // The content id makes features of other weights under the same name stale.
             let model_id = format!("{model_id} #{}", content_id(&files));
-            Ok(ModelRecord {
+            Ok::<_, RunError>(ModelRecord {
                 path: path.to_path_buf(),
                 model_id,
                 files,
+                provenance: model_provenance(spec, role, path),
             })
         };
-        let dnabert = model_record(&spec.dnabert, &run.dnabert.model_id)?;
-        let esm = model_record(&spec.esm, &run.esm.model_id)?;
-        let classifier = model_record(&spec.classifier, "classifier")?;
+        let dnabert = model_record(&spec.dnabert, &run.dnabert.model_id, ModelRole::Dnabert)?;
+        let esm = model_record(&spec.esm, &run.esm.model_id, ModelRole::Esm)?;
+        let classifier_role =
+            ModelRole::classifier_for(spec.length).unwrap_or(ModelRole::Classifier500);
+        let classifier = model_record(&spec.classifier, "classifier", classifier_role)?;
         run.dnabert.model_id = dnabert.model_id.clone();
         run.esm.model_id = esm.model_id.clone();
         let spec = &run.spec;
@@ -384,6 +388,19 @@ impl<'a, 'e> Runner<'a, 'e> {
 }
 
 /// The classifier runs on the first selected device (the CPU when only the CPU is).
+/// Whether a model given to the run is the catalogue's (recorded checks only: nothing is
+/// hashed at the start of a run).
+fn model_provenance(spec: &RunSpec, role: ModelRole, path: &Path) -> Provenance {
+    let Some(roots) = &spec.model_cache else {
+        return Provenance::Unverified;
+    };
+    let catalogue = Catalogue::from_env().unwrap_or_else(|err| {
+        tracing::warn!(%err, "using the built-in model catalogue");
+        Catalogue::builtin()
+    });
+    provenance(&catalogue, roots, role, path)
+}
+
 fn classify_device(run: &ValidatedRun) -> crate::devices::DeviceId {
     run.devices
         .first()

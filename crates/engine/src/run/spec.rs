@@ -43,6 +43,9 @@ pub struct RunSpec {
     /// Frame pairs per shard: the unit of resume. 10 000 as in the original.
     pub shard_size: usize,
     pub out_dir: PathBuf,
+    /// Where fetched models and the record of verified files are (`virnucpro_models`):
+    /// the manifest says whether each model is the catalogue's. `None`: unknown.
+    pub model_cache: Option<virnucpro_models::CacheRoots>,
 }
 
 impl RunSpec {
@@ -67,6 +70,7 @@ impl RunSpec {
             batch_tokens: None,
             shard_size: DEFAULT_SHARD_SIZE,
             out_dir,
+            model_cache: virnucpro_models::CacheRoots::from_env(),
         }
     }
 }

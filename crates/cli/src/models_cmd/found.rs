@@ -1,55 +1,41 @@
-//! `virnucpro models`: the DNABERT-S and ESM-2 weights already on this machine.
+//! DNABERT-S and ESM-2 weights already on this machine, wherever the Python tools or the
+//! user put them, catalogue or not.
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use virnucpro_engine::discovery::{
-    discover, DiscoverOptions, Discovery, ModelCandidate, SearchRoots,
+    discover, DiscoverOptions, Discovery, DiscoveryError, ModelCandidate, SearchRoots,
 };
+use virnucpro_models::CacheRoots;
 
-use crate::{exit, units};
+use crate::units;
 
-#[derive(clap::Args)]
-pub struct ModelsArgs {
-    /// Also look in this folder: a model folder, a folder of them, a Hugging Face hub
-    /// cache or a folder of fair-esm `.pt` files (one level deep). Repeatable.
-    #[arg(long = "dir", value_name = "DIR")]
-    dirs: Vec<PathBuf>,
-    /// Compute the SHA-256 of every weight file (reads them whole: minutes for ESM-2 3B).
-    #[arg(long)]
+/// Look in the usual caches (or the chosen one) and the folders named with `--dir`.
+pub fn discover_all(
+    roots: Option<&CacheRoots>,
+    dirs: &[PathBuf],
     sha256: bool,
-    /// Print what was found, and where it looked, as JSON.
-    #[arg(long)]
-    json: bool,
+) -> Result<Discovery, DiscoveryError> {
+    let search = match roots {
+        Some(roots) => SearchRoots {
+            hf_hub: Some(roots.hf_hub.clone()),
+            torch_hub: Some(roots.torch_checkpoints.clone()),
+            extra: Vec::new(),
+        },
+        None => SearchRoots::from_env(),
+    };
+    discover(
+        &search.with_extra(dirs.iter().cloned()),
+        &DiscoverOptions { sha256 },
+    )
 }
 
-pub fn run(args: &ModelsArgs) -> anyhow::Result<ExitCode> {
-    let roots = SearchRoots::from_env().with_extra(args.dirs.iter().cloned());
-    let options = DiscoverOptions {
-        sha256: args.sha256,
-    };
-    let found = match discover(&roots, &options) {
-        Ok(found) => found,
-        // Only a folder named with --dir can fail; like any missing input it exits 4.
-        Err(err) => {
-            eprintln!("error: {err}");
-            return Ok(ExitCode::from(exit::INPUT_UNREADABLE));
-        }
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
-    } else {
-        print_text(&found);
-    }
-    Ok(ExitCode::from(exit::OK))
-}
-
-fn print_text(found: &Discovery) {
+pub fn print_found(found: &Discovery) {
     if found.models.is_empty() {
         println!("No DNABERT-S or ESM-2 weights found.");
     } else {
         let complete = found.models.iter().filter(|m| m.is_complete()).count();
         println!(
-            "Found {} model(s), {complete} complete:",
+            "Found {} model(s), {complete} complete (every DNABERT-S and ESM-2, catalogue or not):",
             found.models.len()
         );
         for model in &found.models {
@@ -66,8 +52,8 @@ fn print_text(found: &Discovery) {
     if found.models.is_empty() {
         println!();
         println!(
-            "Set HF_HUB_CACHE, HF_HOME or TORCH_HOME to where the Python tools put them, \
-             or name a folder with --dir."
+            "Get them with `virnucpro models fetch`, set HF_HUB_CACHE, HF_HOME or TORCH_HOME \
+             to where the Python tools put them, or name a folder with --dir."
         );
     }
 }
