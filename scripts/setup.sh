@@ -21,6 +21,7 @@ cargo --version >/dev/null
 
 bash scripts/fetch-libtorch.sh
 bash scripts/setup-workflow.sh  # snakemake + SLURM plugin for workflow/, in .venv-workflow/
+bash scripts/setup-hub-check.sh  # huggingface_hub for the cache-layout test, in .venv-hub/
 bash scripts/setup-desktop-ui.sh  # Chromium for the UI's browser tests
 bash scripts/setup-desktop.sh  # WebKitGTK, Xvfb, WebKitWebDriver, tauri-driver for the app
 # The UI's packages, from the lockfile; again only when the lockfile changed.

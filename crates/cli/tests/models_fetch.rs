@@ -381,3 +381,34 @@ fn verify_finds_a_damaged_file_and_import_installs_a_copied_one() {
         .code(4);
     assert_eq!(s.server.requests().len(), requests);
 }
+
+#[test]
+fn downloads_go_through_the_proxy_the_environment_names() {
+    let s = setup();
+    // The catalogue's own hosts, unreachable from here; the test server plays the proxy.
+    let mut cmd = s.cmd(&["models", "fetch", "--tries", "1", "classifier-500"]);
+    cmd.env_remove("VIRNUCPRO_MODEL_BASE_URL")
+        .env("HTTP_PROXY", s.server.base_url())
+        .env("http_proxy", s.server.base_url())
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    // Plain http for the catalogue's host, as an institute mirror behind a proxy would be.
+    let catalogue = fs::read_to_string(&s.catalogue).unwrap().replace(
+        "https://raw.githubusercontent.com",
+        "http://raw.githubusercontent.com",
+    );
+    fs::write(&s.catalogue, catalogue).unwrap();
+    cmd.assert().success();
+    let request = s
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET")
+        .unwrap();
+    assert_eq!(
+        request.proxied_host.as_deref(),
+        Some("raw.githubusercontent.com")
+    );
+    assert!(request.path.ends_with("/500_model.pth"));
+    assert_eq!(s.state("classifier-500"), "verified");
+}

@@ -55,6 +55,9 @@ pub struct Request {
     /// The `If-Range` header, as sent.
     pub if_range: Option<String>,
     pub user_agent: Option<String>,
+    /// The host of an absolute URL in the request line (`GET http://host/path`): what a
+    /// client sends to an HTTP proxy. `path` is then the URL's path alone.
+    pub proxied_host: Option<String>,
     /// The status the server answered with.
     pub status: u16,
 }
@@ -224,6 +227,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 struct Incoming {
     method: String,
     path: String,
+    proxied_host: Option<String>,
     range: Option<String>,
     if_range: Option<String>,
     user_agent: Option<String>,
@@ -239,9 +243,23 @@ fn read_request(stream: &TcpStream) -> std::io::Result<Option<Incoming>> {
     let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
         return Ok(None);
     };
+    // A request to a proxy names the whole URL; the server then acts as that proxy.
+    let (proxied_host, path) = match path.strip_prefix("http://") {
+        Some(rest) => {
+            let slash = rest.find('/').unwrap_or(rest.len());
+            let path = if slash == rest.len() {
+                "/"
+            } else {
+                &rest[slash..]
+            };
+            (Some(rest[..slash].to_string()), path)
+        }
+        None => (None, path),
+    };
     let mut incoming = Incoming {
         method: method.to_string(),
         path: path.to_string(),
+        proxied_host,
         range: None,
         if_range: None,
         user_agent: None,
@@ -289,6 +307,7 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             range: incoming.range.clone(),
             if_range: incoming.if_range.clone(),
             user_agent: incoming.user_agent.clone(),
+            proxied_host: incoming.proxied_host.clone(),
             status: answer.status,
         });
         answer
