@@ -76,6 +76,8 @@ impl Stamps {
         let Some((real, size, modified_ns)) = identity(path) else {
             return;
         };
+        // Two fetches (the desktop runs one per model) must not lose each other's records.
+        let _lock = self.lock();
         let mut record = self.read();
         record
             .stamps
@@ -91,6 +93,26 @@ impl Stamps {
         if let Err(err) = self.write(&record) {
             tracing::warn!(file = %self.file.display(), %err, "cannot record a verified checksum");
         }
+    }
+
+    /// An exclusive lock on `verified.json.lock`, held while the record is rewritten;
+    /// `None` (logged) when it cannot be taken, which only risks a lost record.
+    fn lock(&self) -> Option<std::fs::File> {
+        let taken = (|| {
+            if let Some(dir) = self.file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(self.file.with_extension("json.lock"))?;
+            lock.lock()?;
+            Ok::<_, std::io::Error>(lock)
+        })();
+        taken
+            .inspect_err(|err| tracing::warn!(file = %self.file.display(), %err, "cannot lock the record of verified files"))
+            .ok()
     }
 
     fn write(&self, record: &StampFile) -> std::io::Result<()> {
@@ -131,6 +153,20 @@ mod tests {
             Checksum::Sha256(crate::checksum::sha256_file(&file).unwrap())
         );
         assert_eq!(stamps.lookup(&file, &kind), Some(sum));
+        // Records of several files, written from several threads at once, are all kept.
+        let files: Vec<_> = (0..8).map(|i| dir.path().join(format!("f{i}"))).collect();
+        std::thread::scope(|scope| {
+            for (i, f) in files.iter().enumerate() {
+                let (stamps, kind) = (&stamps, &kind);
+                scope.spawn(move || {
+                    std::fs::write(f, vec![i as u8; 10 + i]).unwrap();
+                    stamps.checksum_of(f, kind).unwrap();
+                });
+            }
+        });
+        for f in &files {
+            assert!(stamps.lookup(f, &kind).is_some(), "{}", f.display());
+        }
         // Other bytes (another length) are not the stamped file.
         std::fs::write(&file, b"other weights").unwrap();
         assert_eq!(stamps.lookup(&file, &kind), None);
