@@ -232,6 +232,43 @@ pub struct Results {
     pub demo_models: bool,
 }
 
+/// One model's state in the caches (`virnucpro_models::status`): `state` is `verified`,
+/// `installed`, `partial`, `damaged` or `missing`; `path` is what a run is given.
+pub use virnucpro_models::{FetchEvent, ImportReport, ModelStatus};
+
+/// What is going on a model: a download or a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelJobKind {
+    Fetch,
+    Verify,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelJob {
+    pub id: String,
+    pub kind: ModelJobKind,
+}
+
+/// `list_models`: every catalogue model, where the caches are, what is being done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelList {
+    pub models: Vec<ModelStatus>,
+    /// `hf_hub`, `torch_checkpoints`, `virnucpro`: the folders models are installed in.
+    pub caches: virnucpro_models::CacheRoots,
+    /// The models being downloaded or verified now.
+    pub busy: Vec<ModelJob>,
+}
+
+/// `installed_models_defaults`: the installed model for each model field of the settings
+/// (`None`: none usable), the classifier for the given read length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InstalledModels {
+    pub dnabert: Option<PathBuf>,
+    pub esm: Option<PathBuf>,
+    pub classifier: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {

@@ -8,15 +8,17 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, FilePath};
 use virnucpro_core::events::RunSummary;
 
 use crate::api::{
-    FailureGroup, FrameRow, InputScan, ListedPreset, ModelCheck, ModelRole, Preset, Results,
-    ResumeInfo, RunSettings, SetAside, ShellEvent, SystemInfo,
+    FailureGroup, FetchEvent, FrameRow, ImportReport, InputScan, InstalledModels, ListedPreset,
+    ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus, Preset, Results, ResumeInfo,
+    RunSettings, SetAside, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::model_store::{ModelStore, Models};
 use crate::state::AppState;
 use crate::timestamp::now;
 use crate::{failures, models, paths, presets, results, resume, run, scan, settings, system};
@@ -130,12 +132,23 @@ pub async fn check_model(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn validate_settings(
+pub async fn validate_settings<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     settings: RunSettings,
 ) -> CommandResult<crate::api::SettingsCheck> {
     let scope = state.scope.clone();
-    blocking(move || Ok(settings::validate_settings(&settings, &scope))).await
+    // Without the model store (none managed, no catalogue), an empty model field says
+    // "not installed".
+    let store = app.try_state::<Models>().map(|models| models.get());
+    blocking(move || {
+        let installed = store
+            .and_then(Result::ok)
+            .map(|store| store.installed_defaults(settings.length))
+            .unwrap_or_default();
+        Ok(settings::validate_settings(&settings, &scope, &installed))
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -339,4 +352,146 @@ pub fn last_settings(state: State<'_, AppState>) -> CommandResult<Option<RunSett
 pub fn remember_settings(state: State<'_, AppState>, settings: RunSettings) -> CommandResult<()> {
     state.scope.check_all(settings.paths())?;
     state.store()?.remember(&settings)
+}
+
+/// The installed models are the app's own files: a run may read them.
+fn allow_installed(state: &AppState, store: &ModelStore) {
+    state.scope.allow_all(&store.usable_paths());
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn list_models(
+    state: State<'_, AppState>,
+    models: State<'_, Models>,
+) -> CommandResult<ModelList> {
+    let store = models.get()?;
+    let list = blocking(move || Ok(store.list())).await?;
+    state.scope.allow_all(
+        list.models
+            .iter()
+            .filter(|m| m.state.is_usable())
+            .map(|m| &m.path),
+    );
+    Ok(list)
+}
+
+/// What the Setup screen fills empty model fields with.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn installed_models_defaults(
+    state: State<'_, AppState>,
+    models: State<'_, Models>,
+    length: usize,
+) -> CommandResult<InstalledModels> {
+    let store = models.get()?;
+    let installed = blocking(move || Ok(store.installed_defaults(length))).await?;
+    state.scope.allow_all(
+        [&installed.dnabert, &installed.esm, &installed.classifier]
+            .into_iter()
+            .flatten(),
+    );
+    Ok(installed)
+}
+
+/// Download what is missing of model `id`; `busy` while it is being downloaded or
+/// verified. Resolves with its state when done or cancelled (partial then).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn fetch_model(
+    state: State<'_, AppState>,
+    models: State<'_, Models>,
+    id: String,
+    on_event: Channel<FetchEvent>,
+) -> CommandResult<ModelStatus> {
+    let store = models.get()?;
+    let slot = store.begin(&id, ModelJobKind::Fetch)?;
+    let worker = store.clone();
+    let status = blocking(move || {
+        // Dropped at the end, whatever happens: the model is free again.
+        let slot = slot;
+        worker.fetch(&slot, |event| {
+            if let Err(e) = on_event.send(event) {
+                tracing::debug!("model event not delivered: {e}");
+            }
+        })
+    })
+    .await?;
+    allow_installed(&state, &store);
+    Ok(status)
+}
+
+/// Stop the download or verification of `id` (what was downloaded is kept).
+#[tauri::command(rename_all = "snake_case")]
+pub fn cancel_fetch(models: State<'_, Models>, id: String) -> CommandResult<()> {
+    if models.get()?.cancel(&id) {
+        tracing::info!("{id}: cancelled by the user");
+    }
+    Ok(())
+}
+
+/// Hash every installed file of `id` again; `verifying` events name each file.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn verify_model(
+    models: State<'_, Models>,
+    id: String,
+    on_event: Channel<FetchEvent>,
+) -> CommandResult<ModelStatus> {
+    let store = models.get()?;
+    let slot = store.begin(&id, ModelJobKind::Verify)?;
+    blocking(move || {
+        let slot = slot;
+        store.verify(&slot, |event| {
+            if let Err(e) = on_event.send(event) {
+                tracing::debug!("model event not delivered: {e}");
+            }
+        })
+    })
+    .await
+}
+
+/// Copy the catalogue's files found in `path` (a file or a folder the user chose) into
+/// the caches.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_models(
+    state: State<'_, AppState>,
+    models: State<'_, Models>,
+    path: PathBuf,
+) -> CommandResult<ImportReport> {
+    state.scope.check(&path)?;
+    let store = models.get()?;
+    let worker = store.clone();
+    let report = blocking(move || worker.import(&path)).await?;
+    allow_installed(&state, &store);
+    Ok(report)
+}
+
+/// Pick a file (or, with `folder`, a folder) and import it; `null` when cancelled.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_models_dialog(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    models: State<'_, Models>,
+    folder: bool,
+) -> CommandResult<Option<ImportReport>> {
+    let picked = blocking(move || {
+        let dialog = app.dialog().file().set_title(if folder {
+            "Import models from a folder"
+        } else {
+            "Import a model file"
+        });
+        Ok(if folder {
+            dialog.blocking_pick_folder()
+        } else {
+            dialog.blocking_pick_file()
+        })
+    })
+    .await?;
+    let Some(path) = chosen(&state, picked) else {
+        return Ok(None);
+    };
+    import_models(state, models, path).await.map(Some)
+}
+
+/// Show the folder holding model `id` in the file manager.
+#[tauri::command(rename_all = "snake_case")]
+pub fn reveal_model(models: State<'_, Models>, id: String) -> CommandResult<()> {
+    paths::open_folder(&models.get()?.reveal_target(&id)?)
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod failures;
 pub mod logs;
+pub mod model_store;
 pub mod models;
 pub mod paths;
 pub mod presets;
@@ -57,16 +58,29 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::import_preset,
         commands::last_settings,
         commands::remember_settings,
+        commands::list_models,
+        commands::installed_models_defaults,
+        commands::fetch_model,
+        commands::cancel_fetch,
+        commands::verify_model,
+        commands::import_models,
+        commands::reveal_model,
     ]
 }
 
-const PICKERS: [&str; 3] = ["pick_folders", "pick_file", "pick_save_file"];
+const PICKERS: [&str; 4] = [
+    "pick_folders",
+    "pick_file",
+    "pick_save_file",
+    "import_models_dialog",
+];
 
 fn picker_handler() -> impl Fn(Invoke<Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         commands::pick_folders,
         commands::pick_file,
-        commands::pick_save_file
+        commands::pick_save_file,
+        commands::import_models_dialog
     ]
 }
 
@@ -104,6 +118,11 @@ pub fn run() {
                 virnucpro_engine::Backend::detect().describe()
             );
             app.manage(state::AppState::new(app.handle(), paths, demo));
+            let models = model_store::Models::from_env();
+            if let Ok(store) = models.get() {
+                tracing::info!("models in {}", store.roots.hf_hub.display());
+            }
+            app.manage(models);
             Ok(())
         })
         .on_window_event(close::on_window_event)

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use virnucpro_engine::run::{spec_warnings, validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
 
-use crate::api::{Field, FieldProblem, RunSettings, SettingsCheck};
+use virnucpro_models::ModelRole as CatalogueRole;
+
+use crate::api::{Field, FieldProblem, InstalledModels, RunSettings, SettingsCheck};
 use crate::scope::Scope;
 
 /// The engine's spec; devices as the `--devices` list the engine parses (`cpu`, `cuda:0,cuda:1`).
@@ -21,6 +23,9 @@ pub fn to_spec(settings: &RunSettings) -> RunSpec {
         batch_tokens: settings.batch_tokens,
         shard_size: DEFAULT_SHARD_SIZE,
         out_dir: settings.out_dir.clone(),
+        // The caches the Models screen installs into: the manifest says whether each
+        // model is the catalogue's.
+        model_cache: virnucpro_models::CacheRoots::from_env(),
     }
 }
 
@@ -50,9 +55,30 @@ fn problem(field: Field, message: impl Into<String>) -> FieldProblem {
     }
 }
 
+/// What an empty model field says: the model is not installed (and where to get it), or,
+/// when it is (the Setup screen fills empty fields with it), to choose it.
+fn missing_model(role: Option<CatalogueRole>, installed: bool, choose: &str) -> String {
+    match role {
+        Some(role) if !installed => {
+            let name = match role {
+                CatalogueRole::Classifier300 | CatalogueRole::Classifier500 => {
+                    format!("The {role}")
+                }
+                _ => role.to_string(),
+            };
+            format!("{name} is not installed: open Models to download it, or {choose}")
+        }
+        _ => choose.to_string(),
+    }
+}
+
 /// What the shell itself knows is wrong without asking the engine: unchosen paths, paths
 /// outside the scope, no device. Fields with such a problem get no engine message too.
-fn shell_problems(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
+fn shell_problems(
+    settings: &RunSettings,
+    scope: &Scope,
+    installed: &InstalledModels,
+) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     if settings.inputs.is_empty() {
         problems.push(problem(
@@ -60,27 +86,37 @@ fn shell_problems(settings: &RunSettings, scope: &Scope) -> Vec<FieldProblem> {
             "choose at least one FASTA file or folder",
         ));
     }
-    let single: [(Field, &Path, &str); 4] = [
-        (Field::OutDir, &settings.out_dir, "choose an output folder"),
+    if settings.out_dir.as_os_str().is_empty() {
+        problems.push(problem(Field::OutDir, "choose an output folder"));
+    } else if let Err(e) = scope.check(&settings.out_dir) {
+        problems.push(problem(Field::OutDir, e.message));
+    }
+    let models: [(Field, &Path, Option<CatalogueRole>, bool, &str); 3] = [
         (
             Field::Dnabert,
             &settings.dnabert,
+            Some(CatalogueRole::Dnabert),
+            installed.dnabert.is_some(),
             "choose the DNABERT-S model folder",
         ),
         (
             Field::Esm,
             &settings.esm,
+            Some(CatalogueRole::Esm),
+            installed.esm.is_some(),
             "choose the ESM-2 model (.pt file or folder)",
         ),
         (
             Field::Classifier,
             &settings.classifier,
+            CatalogueRole::classifier_for(settings.length),
+            installed.classifier.is_some(),
             "choose the classifier (.pth)",
         ),
     ];
-    for (field, path, missing) in single {
+    for (field, path, role, installed, choose) in models {
         if path.as_os_str().is_empty() {
-            problems.push(problem(field, missing));
+            problems.push(problem(field, missing_model(role, installed, choose)));
         } else if let Err(e) = scope.check(path) {
             problems.push(problem(field, e.message));
         }
@@ -99,13 +135,18 @@ fn engine_problem(p: &SpecProblem) -> FieldProblem {
 }
 
 /// Every problem of `settings`, by field (none when the run can start), and the engine's
-/// warnings about settings that can run.
+/// warnings about settings that can run. `installed`: the models in the caches, for what
+/// an empty model field says.
 ///
 /// The engine validates a copy in which the paths the shell already flagged are replaced
 /// (no inputs; a temporary folder as output; empty model paths), so that it never opens a
 /// path outside the scope; its messages about those fields are dropped.
-pub fn validate_settings(settings: &RunSettings, scope: &Scope) -> SettingsCheck {
-    let mut problems = shell_problems(settings, scope);
+pub fn validate_settings(
+    settings: &RunSettings,
+    scope: &Scope,
+    installed: &InstalledModels,
+) -> SettingsCheck {
+    let mut problems = shell_problems(settings, scope, installed);
     let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
     let mut spec = to_spec(settings);
     for field in &flagged {
@@ -151,6 +192,11 @@ mod tests {
         (demo.settings(out.path().join("run")), scope, out)
     }
 
+    /// Nothing in the model caches.
+    fn none() -> InstalledModels {
+        InstalledModels::default()
+    }
+
     fn fields(problems: &[FieldProblem]) -> Vec<Field> {
         problems.iter().map(|p| p.field).collect()
     }
@@ -158,7 +204,7 @@ mod tests {
     #[test]
     fn the_demo_settings_are_runnable() {
         let (settings, scope, _out) = demo();
-        let check = validate_settings(&settings, &scope);
+        let check = validate_settings(&settings, &scope, &none());
         assert_eq!(check.problems, []);
         assert_eq!(check.warnings, []);
         let spec = to_spec(&settings);
@@ -168,7 +214,7 @@ mod tests {
 
     #[test]
     fn empty_settings_ask_for_every_choice() {
-        let settings = RunSettings {
+        let mut settings = RunSettings {
             inputs: Vec::new(),
             out_dir: "".into(),
             dnabert: "".into(),
@@ -180,7 +226,14 @@ mod tests {
             precision: crate::api::Precision::Fp32,
             batch_tokens: None,
         };
-        let problems = validate_settings(&settings, &Scope::new()).problems;
+        // Every model installed: the Setup screen fills empty fields with them, and an
+        // empty one only asks to choose.
+        let all = InstalledModels {
+            dnabert: Some("/c/dnabert".into()),
+            esm: Some("/c/esm.pt".into()),
+            classifier: Some("/c/500_model.pth".into()),
+        };
+        let problems = validate_settings(&settings, &Scope::new(), &all).problems;
         assert_eq!(
             fields(&problems),
             [
@@ -194,6 +247,23 @@ mod tests {
             "one problem per field, the shell's own: {problems:?}"
         );
         assert!(problems.iter().all(|p| p.message.starts_with("choose")));
+
+        // None installed: each model field names its model and points to the Models screen.
+        let problems = validate_settings(&settings, &Scope::new(), &none()).problems;
+        let messages: Vec<&str> = problems[2..5].iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "DNABERT-S is not installed: open Models to download it, or choose the DNABERT-S model folder",
+                "ESM-2 is not installed: open Models to download it, or choose the ESM-2 model (.pt file or folder)",
+                "The 500 bp classifier is not installed: open Models to download it, or choose the classifier (.pth)",
+            ]
+        );
+        settings.length = 300;
+        let problems = validate_settings(&settings, &Scope::new(), &none()).problems;
+        assert!(problems[4]
+            .message
+            .starts_with("The 300 bp classifier is not installed"));
     }
 
     #[test]
@@ -203,7 +273,7 @@ mod tests {
         settings.threads = Some(0);
         settings.batch_tokens = Some(0);
         settings.precision = crate::api::Precision::Fp16;
-        let problems = validate_settings(&settings, &scope).problems;
+        let problems = validate_settings(&settings, &scope, &none()).problems;
         assert_eq!(
             fields(&problems),
             [
@@ -220,7 +290,7 @@ mod tests {
         // A FASTA file is no classifier; a GPU that is not there is no device.
         settings.classifier = settings.inputs[0].clone();
         settings.devices = vec!["cuda:7".into()];
-        let problems = validate_settings(&settings, &scope).problems;
+        let problems = validate_settings(&settings, &scope, &none()).problems;
         assert_eq!(
             fields(&problems),
             [Field::Devices, Field::Classifier],
@@ -235,7 +305,7 @@ mod tests {
     fn a_model_of_the_wrong_kind_is_a_problem_of_its_own_field() {
         let (mut settings, scope, _out) = demo();
         settings.esm = settings.dnabert.clone();
-        let problems = validate_settings(&settings, &scope).problems;
+        let problems = validate_settings(&settings, &scope, &none()).problems;
         assert_eq!(fields(&problems), [Field::Esm], "{problems:?}");
         assert!(
             problems[0].message.contains("not an ESM-2 checkpoint"),
@@ -254,7 +324,7 @@ mod tests {
         let (mut settings, scope, _out) = demo();
         // The tiny demo classifier fits either length; its name says 500.
         settings.length = 300;
-        let check = validate_settings(&settings, &scope);
+        let check = validate_settings(&settings, &scope, &none());
         assert_eq!(check.problems, [], "{check:?}");
         assert_eq!(fields(&check.warnings), [Field::Classifier], "{check:?}");
         let message = &check.warnings[0].message;
@@ -266,12 +336,12 @@ mod tests {
         );
         // The warning does not wait for the other settings to be right.
         settings.threads = Some(0);
-        let check = validate_settings(&settings, &scope);
+        let check = validate_settings(&settings, &scope, &none());
         assert_eq!(fields(&check.problems), [Field::Threads], "{check:?}");
         assert_eq!(fields(&check.warnings), [Field::Classifier], "{check:?}");
         settings.threads = None;
         settings.length = 500;
-        assert_eq!(validate_settings(&settings, &scope).warnings, []);
+        assert_eq!(validate_settings(&settings, &scope, &none()).warnings, []);
     }
 
     #[test]
@@ -282,7 +352,7 @@ mod tests {
         std::fs::write(&model, b"not a model").unwrap();
         settings.classifier = model;
         settings.inputs.push(elsewhere.path().to_path_buf());
-        let problems = validate_settings(&settings, &scope).problems;
+        let problems = validate_settings(&settings, &scope, &none()).problems;
         assert_eq!(fields(&problems), [Field::Classifier, Field::Inputs]);
         for p in &problems {
             assert!(
