@@ -3,7 +3,9 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { CommandArgs, CommandName, CommandResult } from './commands';
 import type {
+  ChunkLength,
   CommandErrorKind,
+  FetchEvent,
   FileFilter,
   ModelKind,
   RunEvent,
@@ -75,6 +77,18 @@ export const api = {
   importPreset: (path: string) => call('import_preset', { path }),
   lastSettings: () => call('last_settings', none),
   rememberSettings: (settings: RunSettings) => call('remember_settings', { settings }),
+  listModels: () => call('list_models', none),
+  installedModelsDefaults: (length: ChunkLength) => call('installed_models_defaults', { length }),
+  /** Resolves with the model's state when the download ends (also when cancelled: partial). */
+  fetchModel: (id: string, onEvent: (event: FetchEvent) => void) =>
+    call('fetch_model', { id, on_event: new Channel<FetchEvent>(onEvent) }),
+  cancelFetch: (id: string) => call('cancel_fetch', { id }),
+  verifyModel: (id: string, onEvent: (event: FetchEvent) => void) =>
+    call('verify_model', { id, on_event: new Channel<FetchEvent>(onEvent) }),
+  importModels: (path: string) => call('import_models', { path }),
+  /** Picks a file (or a folder) and imports it; null when the picker was cancelled. */
+  importModelsDialog: (folder: boolean) => call('import_models_dialog', { folder }),
+  revealModel: (id: string) => call('reveal_model', { id }),
 };
 
 export type Api = typeof api;

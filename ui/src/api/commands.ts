@@ -3,7 +3,13 @@
 // compiler catches a command that one side misses or spells differently.
 import type { Channel } from '@tauri-apps/api/core';
 import type {
+  ChunkLength,
   FailureGroup,
+  FetchEvent,
+  ImportReport,
+  InstalledModels,
+  ModelList,
+  ModelStatus,
   FileFilter,
   FrameRow,
   InputScan,
@@ -53,6 +59,14 @@ export interface Commands {
   import_preset: { args: { path: string }; result: Preset };
   last_settings: { args: NoArgs; result: RunSettings | null };
   remember_settings: { args: { settings: RunSettings }; result: null };
+  list_models: { args: NoArgs; result: ModelList };
+  installed_models_defaults: { args: { length: ChunkLength }; result: InstalledModels };
+  fetch_model: { args: { id: string; on_event: Channel<FetchEvent> }; result: ModelStatus };
+  cancel_fetch: { args: { id: string }; result: null };
+  verify_model: { args: { id: string; on_event: Channel<FetchEvent> }; result: ModelStatus };
+  import_models: { args: { path: string }; result: ImportReport };
+  import_models_dialog: { args: { folder: boolean }; result: ImportReport | null };
+  reveal_model: { args: { id: string }; result: null };
 }
 
 export type CommandName = keyof Commands;

@@ -270,3 +270,107 @@ export type RunEvent =
   | { event: 'log'; level: LogLevel; message: string };
 
 export const STAGES: readonly Stage[] = ['prepare', 'embed_dna', 'embed_protein', 'merge', 'classify'];
+
+// ---- Models (the Models screen; virnucpro_models, serialized as the shell sends it) ----
+
+/** verified: every file there and hashed to the catalogue's checksum; installed: there,
+ *  not all hashed yet; partial: some files (partly) downloaded, a download resumes it;
+ *  damaged: a file hashed to something else; missing: nothing of it here. */
+export type ModelState = 'verified' | 'installed' | 'partial' | 'damaged' | 'missing';
+/** What a model is for: the catalogue's roles (one per classifier length). */
+export type CatalogueRole = 'dnabert' | 'esm' | 'classifier300' | 'classifier500';
+
+export type FileState =
+  | { state: 'verified' }
+  | { state: 'unchecked' }
+  | { state: 'unpinned' }
+  | { state: 'partial'; bytes: number }
+  | { state: 'damaged' }
+  | { state: 'missing' };
+
+export type FileStatus = {
+  name: string;
+  /** Where it is (or will be) installed. */
+  path: string;
+  /** The catalogue's size, else the installed file's. */
+  size: number | null;
+} & FileState;
+
+export interface ModelStatus {
+  /** dnabert-s, esm2-3b, classifier-300, classifier-500 */
+  id: string;
+  title: string;
+  role: CatalogueRole;
+  state: ModelState;
+  /** The source looked at: hugging-face, fair-esm, github. */
+  source: string;
+  /** What a run is given: a snapshot folder or a file. */
+  path: string;
+  /** Bytes of the whole model, when every size is known. */
+  size: number | null;
+  /** Bytes on disk now (installed and partial files). */
+  bytes_present: number;
+  files: FileStatus[];
+}
+
+/** The folders models are installed in (the Python tools' caches). */
+export interface CacheRoots {
+  hf_hub: string;
+  torch_checkpoints: string;
+  virnucpro: string;
+}
+
+export interface ModelJob {
+  id: string;
+  kind: 'fetch' | 'verify';
+}
+
+/** list_models */
+export interface ModelList {
+  models: ModelStatus[];
+  caches: CacheRoots;
+  /** Models being downloaded or verified now. */
+  busy: ModelJob[];
+}
+
+/** installed_models_defaults: the installed model for each model field (null: none). */
+export interface InstalledModels {
+  dnabert: string | null;
+  esm: string | null;
+  classifier: string | null;
+}
+
+/** What a fetch_model or verify_model Channel carries (virnucpro_models::FetchEvent). */
+export type FetchEvent =
+  | { event: 'started'; model: string; source: string; files: number; bytes_total: number | null; bytes_to_get: number }
+  | { event: 'verifying'; model: string; file: string }
+  | { event: 'file-started'; model: string; file: string; size: number | null; url: string }
+  | {
+      event: 'progress';
+      model: string;
+      file: string;
+      /** Bytes of the model on disk, resumed and finished files included. */
+      done: number;
+      total: number | null;
+      bytes_per_second: number;
+      seconds_left: number | null;
+    }
+  | { event: 'retrying'; model: string; file: string; attempt: number; attempts: number; delay_seconds: number; reason: string }
+  | { event: 'restarted'; model: string; file: string; reason: string }
+  | { event: 'file-installed'; model: string; file: string; path: string; verified: boolean }
+  | { event: 'falling-back'; model: string; from: string; to: string; reason: string }
+  | { event: 'finished'; model: string; state: ModelState; path: string };
+
+export interface ImportedFile {
+  path: string;
+  size: number;
+  /** The catalogue file it is, byte for byte; null: it matches none. */
+  matched: { model: string; file: string } | null;
+  /** Where it was installed. */
+  installed: string | null;
+}
+
+/** import_models */
+export interface ImportReport {
+  files: ImportedFile[];
+}

@@ -3,10 +3,12 @@
 import type { Api } from '../api/client';
 import type { RunSettings } from '../api/types';
 import { failuresScreen } from '../failures/failures-screen';
+import { modelsScreen } from '../models/models-screen';
 import { presetsScreen } from '../presets/presets-screen';
 import { resultsScreen } from '../results/results-screen';
 import { createRunController } from '../run/run-controller';
 import { runScreen } from '../run/run-screen';
+import { fillModelDefaults } from '../setup/model-defaults';
 import { syncSettings } from '../setup/settings-sync';
 import { setupScreen } from '../setup/setup-screen';
 import { h } from '../ui/dom';
@@ -17,6 +19,7 @@ import { createAppStore, defaultSettings, type ScreenName } from './state';
 const SCREENS: { name: ScreenName; title: string }[] = [
   { name: 'setup', title: 'Setup' },
   { name: 'presets', title: 'Presets' },
+  { name: 'models', title: 'Models' },
   { name: 'run', title: 'Run' },
   { name: 'failures', title: 'Failures' },
   { name: 'results', title: 'Results' },
@@ -55,6 +58,7 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   const build: Record<ScreenName, () => Screen> = {
     setup: () => ({ element: setupScreen(ctx) }),
     presets: () => ({ element: presetsScreen(ctx) }),
+    models: () => modelsScreen(ctx),
     run: () => ({ element: runScreen(ctx) }),
     failures: () => failuresScreen(ctx),
     results: () => resultsScreen(ctx),
@@ -140,6 +144,7 @@ export async function startApp(root: HTMLElement, api: Api): Promise<void> {
   store.set({ system, presets, settings: last ?? defaultSettings(system), started: true });
   if (last !== null) ctx.notify('Restored the settings of the last run.');
   syncSettings(api, store);
+  fillModelDefaults(api, store);
   root.dataset['ready'] = 'true';
 }
 

@@ -3,6 +3,7 @@
 import type {
   FieldProblem,
   InputScan,
+  InstalledModels,
   ListedPreset,
   ModelCheck,
   ModelKind,
@@ -12,7 +13,7 @@ import type {
 } from '../api/types';
 import { Store } from './store';
 
-export type ScreenName = 'setup' | 'presets' | 'run' | 'failures' | 'results';
+export type ScreenName = 'setup' | 'presets' | 'models' | 'run' | 'failures' | 'results';
 
 export interface AppState {
   system: SystemInfo | null;
@@ -36,6 +37,11 @@ export interface AppState {
   lastRun: { settings: RunSettings; outDir: string } | null;
   /** Start-up has asked for the system, the presets and the last settings. */
   started: boolean;
+  /** The installed model for each model field (installed_models_defaults, for the read
+   *  length of the settings); null until known, or when the shell has no model caches. */
+  installedModels: InstalledModels | null;
+  /** Bumped when the Models screen changed what is installed (download, import, verify). */
+  modelsChanged: number;
 }
 
 export function defaultSettings(system: SystemInfo | null): RunSettings {
@@ -69,6 +75,8 @@ export function createAppStore(): Store<AppState> {
     running: false,
     lastRun: null,
     started: false,
+    installedModels: null,
+    modelsChanged: 0,
   });
 }
 

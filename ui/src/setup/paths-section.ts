@@ -98,12 +98,33 @@ function pathField(ctx: AppContext, spec: PathFieldSpec): Section {
       picker.label,
     ),
   );
+  // Model fields: the installed model (Models screen) when another is chosen, and the
+  // way to the Models screen while the field is empty and nothing is installed for it.
+  const useInstalled = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      'data-action': 'use-installed',
+      hidden: true,
+      onclick: () => {
+        const installed = isModel(spec.field) ? ctx.store.get().installedModels?.[spec.field] : null;
+        if (installed) ctx.updateSettings({ [spec.field]: installed } as Partial<RunSettings>);
+      },
+    },
+    'Use the installed model',
+  );
+  const openModels = h(
+    'button',
+    { type: 'button', class: 'link', 'data-action': 'open-models', hidden: true, onclick: () => ctx.navigate('models') },
+    'Open Models to download it',
+  );
   const element = h(
     'div',
     { class: 'field', 'data-field': spec.field },
     h('label', { for: inputId }, spec.label),
     h('div', { class: 'path-row' }, input, buttons),
-    h('p', { class: 'hint', id: `hint-${spec.field}` }, spec.hint),
+    h('p', { class: 'hint', id: `hint-${spec.field}` }, spec.hint, isModel(spec.field) && [' ', useInstalled, openModels]),
     message.element,
   );
   return {
@@ -113,6 +134,12 @@ function pathField(ctx: AppContext, spec: PathFieldSpec): Section {
       if (input.value !== path) {
         input.value = path;
         input.title = path;
+      }
+      if (isModel(spec.field)) {
+        const installed = state.installedModels?.[spec.field];
+        useInstalled.hidden = !installed || installed === path;
+        useInstalled.title = installed ?? '';
+        openModels.hidden = !(path === '' && state.installedModels !== null && installed === null);
       }
       // A failed model check and validate_settings' problems (which also know cross-field
       // ones, e.g. classifier vs read length) are shown together, each once.

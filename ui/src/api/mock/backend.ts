@@ -4,11 +4,12 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { CommandArgs, CommandName, CommandResult } from '../commands';
-import type { CommandErrorKind, CommandErrorPayload, FailureGroup, Preset, ReportsStatus, RunEvent, RunSettings } from '../types';
+import type { CommandErrorKind, CommandErrorPayload, FailureGroup, ModelKind, Preset, ReportsStatus, RunEvent, RunSettings } from '../types';
 import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
 import { makeFailures, makeResults, type MockResults } from './results';
+import { createModelHandlers } from './models';
 import { mockRun } from './run';
 import {
   checkModel,
@@ -114,6 +115,16 @@ function createHandlers(config: MockConfig): Handlers {
     ['/home/user/presets/gpu-box.json', { name: 'GPU box', settings: { ...GPU_SETTINGS, out_dir: '/data/results/gpu-box' }, updated: now() }],
   ]);
   let lastSettings = config.lastSettings;
+  const models = createModelHandlers(config);
+  // As settings.rs: an empty model field whose model is not installed points to Models.
+  const missingModel = (kind: ModelKind, length: number): string | null => {
+    if (config.models === null) return null;
+    const role = kind === 'classifier' ? (length === 300 ? 'classifier300' : length === 500 ? 'classifier500' : null) : kind;
+    if (role === null || models.installed(role)) return null;
+    const name = { dnabert: 'DNABERT-S', esm: 'ESM-2', classifier: `The ${length} bp classifier` }[kind];
+    return `${name} is not installed: open Models to download it, or choose it here.`;
+  };
+  const validate = (settings: RunSettings) => validateSettings(settings, config.gpus, missingModel);
   let activeRun: { cancelled: boolean } | null = null;
 
   const preset = (name: string) => presets.get(name) ?? fail('not_found', `no preset named “${name}”`);
@@ -145,11 +156,11 @@ function createHandlers(config: MockConfig): Handlers {
     },
     scan_inputs: ({ inputs }) => scanInputs(inputs),
     check_model: ({ kind, path }) => checkModel(kind, path),
-    validate_settings: ({ settings }) => validateSettings(settings, config.gpus),
+    validate_settings: ({ settings }) => validate(settings),
 
     async start_run({ settings, restart, on_event }) {
       if (activeRun !== null) fail('busy', 'a run is going already');
-      const { problems } = validateSettings(settings, config.gpus);
+      const { problems } = validate(settings);
       if (problems.length > 0) fail('invalid', problems.map((p) => p.message).join('; '));
       const run = { cancelled: false };
       activeRun = run;
@@ -288,6 +299,18 @@ function createHandlers(config: MockConfig): Handlers {
       lastSettings = settings;
       return null;
     },
+    list_models: () => models.list_models(),
+    installed_models_defaults: (args) => models.installed_models_defaults(args),
+    fetch_model: (args) => models.fetch_model(args),
+    cancel_fetch: (args) => models.cancel_fetch(args),
+    verify_model: (args) => models.verify_model(args),
+    import_models: (args) => models.import_models(args),
+    import_models_dialog: ({ folder }) => {
+      const queued = config.answers.import_models.shift();
+      const path = queued === undefined ? (folder ? '/media/usb/models' : '/media/usb/500_model.pth') : queued;
+      return path === null ? null : models.import_models({ path });
+    },
+    reveal_model: (args) => models.reveal_model(args),
   };
 }
 
@@ -299,7 +322,7 @@ export function installMockBackend(): void {
     calls.push({ cmd, args: clone(args) });
     const handler = handlers[cmd as CommandName] as ((a: unknown) => unknown) | undefined;
     if (handler === undefined) return fail('invalid', `unknown command ${cmd}`);
-    if (cmd !== 'start_run') await sleep(config.latencyMs);
+    if (cmd !== 'start_run' && cmd !== 'fetch_model' && cmd !== 'verify_model') await sleep(config.latencyMs);
     const answer = await handler(args);
     // Answers are copied as the IPC would, except results: the UI only reads them, and
     // copying 100k reads would only slow the tests.

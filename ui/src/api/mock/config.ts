@@ -2,7 +2,7 @@
 // MockConfig before the app starts (a developer can change it in the console); every command
 // the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
 // reached the "shell".
-import type { RunSettings, Stage } from '../types';
+import type { ModelState, RunSettings, Stage } from '../types';
 
 export interface MockConfig {
   /** Milliseconds before each command answers (the real IPC is never instant). */
@@ -29,11 +29,24 @@ export interface MockConfig {
   lastSettings: RunSettings | null;
   /** Files and folders that are gone (moved or deleted): list_presets names them. */
   gone: string[];
+  /** The state of each catalogue model in the mock's caches (by id; others are missing).
+   *  null: the mock's setup knows nothing of the caches and an empty model field only asks
+   *  to choose it (the words the setup tests pin); with an object, it says "X is not
+   *  installed: open Models …" as the shell does. */
+  models: Partial<Record<string, ModelState>> | null;
+  /** Progress events of one model download. */
+  modelSteps: number;
+  /** Models whose download fails part way with a checksum mismatch. */
+  failModels: string[];
+  /** A fraction of a model at which downloads stop making progress until cancelled. */
+  holdDownloadAt: number | null;
   /** What the pickers answer, in order; when a queue is empty a default is made up. */
   answers: {
     pick_folders: string[][];
     pick_file: (string | null)[];
     pick_save_file: (string | null)[];
+    /** import_models_dialog's pick (null: cancelled). */
+    import_models: (string | null)[];
   };
 }
 
@@ -62,7 +75,11 @@ const DEFAULTS: MockConfig = {
   resumable: {},
   lastSettings: null,
   gone: [],
-  answers: { pick_folders: [], pick_file: [], pick_save_file: [] },
+  models: null,
+  modelSteps: 10,
+  failModels: ['esm2-3b'],
+  holdDownloadAt: null,
+  answers: { pick_folders: [], pick_file: [], pick_save_file: [], import_models: [] },
 };
 
 /** The configuration, also left on window: changing it there takes effect at once. */

@@ -1,5 +1,6 @@
 // The mock's pretend workstation: devices, folders of reads, model files, and what the
 // shell's checks say about them. Paths are invented but shaped like real ones.
+import { INSTALLED_MODEL_SUMMARIES } from './models';
 import type { DeviceInfo, FastaFile, FieldProblem, InputScan, ModelCheck, ModelKind, RunSettings, SettingsCheck, SystemInfo } from '../types';
 
 const GiB = 2 ** 30;
@@ -79,6 +80,7 @@ const MODELS: Record<string, KnownModel> = {
   [`${DEMO_DIR}/models/dnabert_s_tiny`]: { kind: 'dnabert', summary: 'DNABERT-S, HF folder, 2 layers x 32 (random demo weights)' },
   [`${DEMO_DIR}/models/esm2_tiny/esm2_t2_tiny_fixture.pt`]: { kind: 'esm', summary: 'ESM-2, fair-esm checkpoint, 2 layers x 32 (random demo weights)' },
   [`${DEMO_DIR}/models/classifier_500_tiny.pth`]: { kind: 'classifier', summary: 'MLPClassifier 160 → 16 → 2 (random demo weights)' },
+  ...INSTALLED_MODEL_SUMMARIES,
 };
 const BROKEN: Record<string, string> = {
   '/models/broken.pth': '/models/broken.pth is truncated: it ends after 1,024 of 13,635,891 bytes',
@@ -114,14 +116,18 @@ function specWarnings(settings: RunSettings): FieldProblem[] {
   return [{ field: 'classifier', message }];
 }
 
-export function validateSettings(settings: RunSettings, gpus: number): SettingsCheck {
-  const problems = settingsProblems(settings, gpus);
+/** What an empty model field says when its model is not installed (as the shell's
+ *  settings.rs), or null when it is (or the mock knows nothing of the caches). */
+export type MissingModel = (kind: ModelKind, length: number) => string | null;
+
+export function validateSettings(settings: RunSettings, gpus: number, missing: MissingModel = () => null): SettingsCheck {
+  const problems = settingsProblems(settings, gpus, missing);
   // As the shell: the engine's warnings, except on a field that already has a problem.
   const warnings = specWarnings(settings).filter((w) => problems.every((p) => p.field !== w.field));
   return { problems, warnings };
 }
 
-function settingsProblems(settings: RunSettings, gpus: number): FieldProblem[] {
+function settingsProblems(settings: RunSettings, gpus: number, missing: MissingModel): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const add = (field: keyof RunSettings, message: string) => problems.push({ field, message });
   if (settings.inputs.length === 0) add('inputs', 'Add at least one folder or file of reads.');
@@ -136,8 +142,9 @@ function settingsProblems(settings: RunSettings, gpus: number): FieldProblem[] {
     ['esm', 'Choose the ESM-2 model.'],
     ['classifier', 'Choose the classifier.'],
   ];
-  for (const [kind, missing] of models) {
-    if (settings[kind] === '') add(kind, missing);
+  const notInstalled = missing;
+  for (const [kind, choose] of models) {
+    if (settings[kind] === '') add(kind, notInstalled(kind, settings.length) ?? choose);
     else {
       const check = checkModel(kind, settings[kind]);
       if (!check.ok) add(kind, check.message ?? 'not usable');
