@@ -94,8 +94,9 @@ export function freshHome() {
   return mkdtempSync(join(tmpdir(), 'virnucpro-e2e-'));
 }
 
-/** Launch the app with its data in `home` (XDG folders). Returns { driver, dataHome, stop }. */
-export async function launch(home) {
+/** Launch the app with its data in `home` (XDG folders), plus `extraEnv` (a model
+ * catalogue, an HF endpoint). Returns { driver, dataHome, stop }. */
+export async function launch(home, extraEnv = {}) {
   const dataHome = join(home, 'data');
   mkdirSync(dataHome, { recursive: true });
   const env = {
@@ -103,8 +104,16 @@ export async function launch(home) {
     XDG_DATA_HOME: dataHome,
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'cache'),
+    // The model caches follow XDG_CACHE_HOME only when these are unset (empty counts as
+    // unset): never the user's own caches.
+    HF_HUB_CACHE: '',
+    HUGGINGFACE_HUB_CACHE: '',
+    HF_HOME: '',
+    TORCH_HOME: '',
+    VIRNUCPRO_CACHE: '',
     // The GTK file chooser's dconf warnings otherwise (../shared/docs/tauri.md).
     GSETTINGS_BACKEND: 'memory',
+    ...extraEnv,
   };
   for (const p of [port, nativePort]) await waitForPortFree(p, Date.now() + 15_000);
   const tauriDriver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
