@@ -108,6 +108,19 @@ impl<S: ByteSource> TorchArchive<S> {
 
     /// The tensor's elements as `f32`, row-major, converted from f32/f16/bf16/f64 storages.
     pub fn read_f32(&self, tensor: &TensorRef) -> Result<Vec<f32>, TorchFileError> {
+        let mut out = Vec::new();
+        self.read_f32_into(tensor, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::read_f32`], appending to `out`: lets a caller fill one buffer with many
+    /// tensors (the rows of a feature file) without a vector per tensor. On error `out`
+    /// may hold part of the tensor.
+    pub fn read_f32_into(
+        &self,
+        tensor: &TensorRef,
+        out: &mut Vec<f32>,
+    ) -> Result<(), TorchFileError> {
         let dtype = match tensor.storage.dtype {
             Some(d @ (Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64)) => d,
             Some(other) => return Err(self.unsupported_dtype(other.name())),
@@ -115,16 +128,29 @@ impl<S: ByteSource> TorchArchive<S> {
         };
         let (entry, first, end) = self.checked_span(tensor, dtype)?;
         if tensor.is_contiguous() {
-            return self.read_elements(entry, dtype, first, end);
+            return self.read_elements(entry, dtype, first, end, out);
         }
         // A strided view (e.g. a saved transpose) is gathered from the span it covers.
-        let span = self.read_elements(entry, dtype, first, end)?;
-        tensor
+        let mut span = Vec::new();
+        self.read_elements(entry, dtype, first, end, &mut span)?;
+        let gathered = tensor
             .strided_indices(first)
             .into_iter()
             .map(|i| usize::try_from(i).ok().and_then(|i| span.get(i).copied()))
             .collect::<Option<Vec<f32>>>()
-            .ok_or_else(|| self.error(Problem::UnsupportedLayout("index outside span".into())))
+            .ok_or_else(|| self.error(Problem::UnsupportedLayout("index outside span".into())))?;
+        out.extend_from_slice(&gathered);
+        Ok(())
+    }
+
+    /// Where `data.pkl` lies in the source: `(offset, length)`, for readers that stream the
+    /// pickle instead of loading it ([`Self::pickle_bytes`]).
+    pub(crate) fn pickle_span(&self) -> (u64, u64) {
+        (self.pickle.data_start, self.pickle.size)
+    }
+
+    pub(crate) fn source(&self) -> &S {
+        &self.source
     }
 
     /// The storage elements a tensor view covers, as `(first, end)` element indexes, after
@@ -207,18 +233,20 @@ impl<S: ByteSource> TorchArchive<S> {
         })
     }
 
-    /// Storage elements `first..end` converted to `f32`; the range is already checked.
+    /// Storage elements `first..end` converted to `f32` and appended to `out`; the range is
+    /// already checked.
     fn read_elements(
         &self,
         entry: &ZipEntry,
         dtype: Dtype,
         first: u64,
         end: u64,
-    ) -> Result<Vec<f32>, TorchFileError> {
+        out: &mut Vec<f32>,
+    ) -> Result<(), TorchFileError> {
         let width = dtype.size() as usize;
         let count = usize::try_from(end - first)
             .map_err(|_| self.error(Problem::UnsupportedLayout("tensor too large".into())))?;
-        let mut out = Vec::with_capacity(count);
+        out.reserve(count);
         let mut offset = entry.data_start + first * dtype.size();
         let mut buf = vec![0u8; READ_CHUNK.min(count * width)];
         let mut left = count;
@@ -228,11 +256,11 @@ impl<S: ByteSource> TorchArchive<S> {
             self.source
                 .read_exact_at(offset, chunk)
                 .map_err(|e| self.error(Problem::Io(e)))?;
-            convert(dtype, chunk, &mut out);
+            convert(dtype, chunk, out);
             offset += chunk.len() as u64;
             left -= n;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

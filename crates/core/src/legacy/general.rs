@@ -1,122 +1,29 @@
-//! Import of the feature files written by the Python VirNucPro tools (reference §9):
-//!
-//! * `*_DNABERT_S.pt`: `{'nucleotide': [id], 'data': [{'label': id, 'mean_representation': [f]}]}`
-//! * `*_ESM.pt`: `{'proteins': [id], 'data': [tensor(D)]}`
-//! * `*_merged.pt`: `{'ids': [id], 'data': tensor(N, D)}`
-//!
-//! The kind is told by the keys, never the file name; other keys (`version`, `status`) are
-//! ignored. Dimensions come from the data. Files are read with the safe pickle reader in
-//! [`crate::pickle`]: nothing in them is executed.
-use std::path::{Path, PathBuf};
+//! The general decoder: the pickle VM's value tree ([`Value`]), walked. It reads every
+//! layout the Python tools wrote and is the reference the streaming decoder is tested
+//! against.
+use std::path::Path;
 
-use crate::pickle::{TorchArchive, TorchFileError, TorchFileProblem, Value};
+use crate::pickle::{ByteSource, TorchArchive, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyKind {
-    Dnabert,
-    Esm,
-    Merged,
-}
+use super::{finish, LegacyError, LegacyFeatures, LegacyKind, Rows};
 
-/// Per-sequence feature rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LegacyFeatures {
-    pub kind: LegacyKind,
-    pub ids: Vec<String>,
-    pub dim: usize,
-    /// Row-major, `ids.len() x dim`.
-    pub data: Vec<f32>,
-}
-
-impl LegacyFeatures {
-    /// Row `i` (the features of `ids[i]`).
-    pub fn row(&self, i: usize) -> Option<&[f32]> {
-        let start = i.checked_mul(self.dim)?;
-        self.data.get(start..start.checked_add(self.dim)?)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyErrorKind {
-    /// The file could not be read (missing, permissions, I/O failure).
-    Unreadable,
-    /// The file is not a well-formed feature file.
-    Corrupt,
-    /// The features are stored in a dtype that cannot be read as floats.
-    UnsupportedDtype,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {detail}", path.display())]
-pub struct LegacyError {
-    path: PathBuf,
-    kind: LegacyErrorKind,
-    detail: String,
-}
-
-impl LegacyError {
-    pub fn kind(&self) -> LegacyErrorKind {
-        self.kind
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn corrupt(path: &Path, detail: impl Into<String>) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            kind: LegacyErrorKind::Corrupt,
-            detail: detail.into(),
-        }
-    }
-
-    fn from_torch(error: TorchFileError) -> Self {
-        let kind = match error.problem {
-            TorchFileProblem::Io(_) => LegacyErrorKind::Unreadable,
-            TorchFileProblem::UnsupportedDtype { .. } => LegacyErrorKind::UnsupportedDtype,
-            _ => LegacyErrorKind::Corrupt,
-        };
-        Self {
-            detail: error.problem.to_string(),
-            path: error.path,
-            kind,
-        }
-    }
-}
-
-/// Read a DNABERT-S, ESM or merged feature file of the Python tools.
-pub fn read_legacy_features(path: &Path) -> Result<LegacyFeatures, LegacyError> {
-    let archive = TorchArchive::open(path).map_err(LegacyError::from_torch)?;
+pub(super) fn decode<S: ByteSource>(
+    archive: &TorchArchive<S>,
+) -> Result<LegacyFeatures, LegacyError> {
     let root = archive.load().map_err(LegacyError::from_torch)?;
     let reader = Reader {
-        path,
-        archive: &archive,
+        path: archive.path(),
+        archive,
     };
-    let features = reader.features(&root)?;
-    tracing::info!(
-        path = %path.display(),
-        kind = ?features.kind,
-        rows = features.ids.len(),
-        dim = features.dim,
-        "imported legacy features"
-    );
-    Ok(features)
+    reader.features(&root)
 }
 
-struct Reader<'a> {
+struct Reader<'a, S: ByteSource> {
     path: &'a Path,
-    archive: &'a TorchArchive,
+    archive: &'a TorchArchive<S>,
 }
 
-/// Rows accumulated into one row-major matrix, checking that they agree in length.
-struct Rows {
-    dim: Option<usize>,
-    data: Vec<f32>,
-    count: usize,
-}
-
-impl Reader<'_> {
+impl<S: ByteSource> Reader<'_, S> {
     fn corrupt(&self, detail: impl Into<String>) -> LegacyError {
         LegacyError::corrupt(self.path, detail)
     }
@@ -152,28 +59,7 @@ impl Reader<'_> {
             LegacyKind::Esm => self.list_rows(data)?,
             LegacyKind::Merged => self.matrix_rows(data)?,
         };
-        if rows.count != ids.len() {
-            return Err(self.corrupt(format!(
-                "{} ids in '{id_key}' but {} rows in 'data'",
-                ids.len(),
-                rows.count
-            )));
-        }
-        let dim = rows.dim.unwrap_or(0);
-        if let Some(bad) = rows.data.iter().position(|v| !v.is_finite()) {
-            let (row, col) = (bad / dim.max(1), bad % dim.max(1));
-            let id = ids.get(row).map_or("?", String::as_str);
-            return Err(self.corrupt(format!(
-                "row {row} ({id}) column {col} is {} (features must be finite)",
-                rows.data[bad]
-            )));
-        }
-        Ok(LegacyFeatures {
-            kind: *kind,
-            ids,
-            dim,
-            data: rows.data,
-        })
+        finish(self.path, *kind, id_key, ids, rows)
     }
 
     fn ids(&self, value: Option<&Value>, key: &str) -> Result<Vec<String>, LegacyError> {
@@ -277,34 +163,6 @@ impl Reader<'_> {
                 other.type_name()
             ))),
         }
-    }
-}
-
-impl Rows {
-    fn new() -> Self {
-        Self {
-            dim: None,
-            data: Vec::new(),
-            count: 0,
-        }
-    }
-
-    fn push(&mut self, row: Vec<f32>, index: usize) -> Result<(), String> {
-        if row.is_empty() {
-            return Err(format!("row {index} is empty"));
-        }
-        match self.dim {
-            Some(dim) if dim != row.len() => {
-                return Err(format!(
-                    "row {index} has {} values but earlier rows have {dim}",
-                    row.len()
-                ))
-            }
-            _ => self.dim = Some(row.len()),
-        }
-        self.data.extend_from_slice(&row);
-        self.count += 1;
-        Ok(())
     }
 }
 
