@@ -28,3 +28,10 @@ bash scripts/setup-desktop.sh  # WebKitGTK, Xvfb, WebKitWebDriver, tauri-driver 
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
+
+# The GPU runtime (libtorch's CUDA libraries, ~2.5 GB from PyPI, no Python needed) on a
+# machine with an NVIDIA driver, or when asked for: `virnucpro runtime fetch` itself, so
+# that setup and users get the same, verified install (docs/gpu-runtime.md).
+if [[ ${VIRNUCPRO_CUDA:-0} == 1 || -e /proc/driver/nvidia/version ]]; then
+  cargo run --quiet --release -p virnucpro-cli -- runtime fetch
+fi

@@ -24,6 +24,9 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!("backend: {}", backend.describe());
+        if let Some(why) = backend.cuda.why_not() {
+            println!("why not CUDA: {why}");
+        }
         println!();
         print_table(&devices);
     }
@@ -41,6 +44,7 @@ fn backend_json(backend: &Backend) -> serde_json::Value {
         "cuda": cuda,
         "cuda_devices": virnucpro_engine::devices::cuda_device_count(backend),
         "cuda_unavailable_reason": reason,
+        "why_not_cuda": backend.cuda.why_not(),
         "description": backend.describe(),
     })
 }

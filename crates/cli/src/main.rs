@@ -13,6 +13,7 @@ mod models_cmd;
 mod predict_cmd;
 mod prepare_cmd;
 mod progress;
+mod runtime_cmd;
 mod summarize_cmd;
 mod units;
 
@@ -53,6 +54,8 @@ enum Command {
     Devices(devices_cmd::DevicesArgs),
     /// The models a run needs: which are installed, and `fetch`, `verify` or `import` them.
     Models(models_cmd::ModelsArgs),
+    /// The GPU runtime (libtorch's CUDA libraries), fetched without Python: status, fetch, remove.
+    Runtime(runtime_cmd::RuntimeArgs),
 }
 
 fn version() -> &'static str {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Summarize(args) => summarize_cmd::run(args),
         Command::Devices(args) => devices_cmd::run(args),
         Command::Models(args) => models_cmd::run(args, &cancel),
+        Command::Runtime(args) => runtime_cmd::run(args, &cancel),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,16 @@
 //! (../shared/docs/libtorch.md, "Linking traps" 2). We `dlopen` it ourselves with
 //! RTLD_GLOBAL before any CUDA query: one binary then serves CPU-only machines (the library
 //! is absent, we run on CPU) and GPU machines (it registers the CUDA kernels).
+//!
+//! Where from: the GPU runtime `virnucpro runtime fetch` unpacked for this libtorch
+//! (`virnucpro_models::runtime`), else wherever the dynamic loader finds
+//! `libtorch_cuda.so` (next to libtorch, `LD_LIBRARY_PATH`: a full `pip install torch`).
+//! The CPU libraries are already loaded, so the runtime's `libtorch_cuda.so` binds to them
+//! by name; its own RPATH finds the `nvidia/*/lib` folders beside it.
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+use virnucpro_models::runtime::{check_driver, cuda_library, RuntimeManifest, RuntimePaths};
 
 /// libtorch version this binary was built against (read from `torch/version.py` by build.rs).
 pub const LIBTORCH_VERSION: &str = env!("VIRNUCPRO_LIBTORCH_VERSION");
@@ -27,6 +36,37 @@ pub enum CudaBackend {
     NoDevice,
     /// The library is not installed next to libtorch (a CPU-only install) or failed to load.
     Unavailable { reason: String },
+}
+
+impl CudaBackend {
+    /// Why CUDA is not used here and what fixes it; `None` when it is used.
+    pub fn why_not(&self) -> Option<String> {
+        match self {
+            CudaBackend::Loaded { .. } => None,
+            CudaBackend::Unavailable { reason } => Some(format!(
+                "the GPU runtime (libtorch's CUDA libraries) is not installed, so only the CPU \
+                 can be used: `virnucpro runtime fetch` (or the app's GPU support panel) \
+                 installs it ({reason})"
+            )),
+            CudaBackend::NoDevice => {
+                let manifest = RuntimeManifest::builtin();
+                let driver = crate::devices::driver_versions().and_then(|(driver, _)| driver);
+                let check = check_driver(driver.as_deref(), manifest.min_driver);
+                Some(match driver {
+                    Some(_) if check.blocks_install() => check.message(&manifest.cuda),
+                    Some(found) => format!(
+                        "the CUDA backend is loaded and NVIDIA driver {found} is here, but no GPU \
+                         is visible to it (is CUDA_VISIBLE_DEVICES set?)"
+                    ),
+                    None => format!(
+                        "the CUDA backend is loaded, but no NVIDIA driver was found: install \
+                         driver {} or newer to use a GPU",
+                        manifest.min_driver
+                    ),
+                })
+            }
+        }
+    }
 }
 
 /// The runtime facts of the tensor backend.
@@ -65,35 +105,54 @@ impl Backend {
         let cuda = match &self.cuda {
             CudaBackend::Loaded { devices } => format!("CUDA backend loaded, {devices} device(s)"),
             CudaBackend::NoDevice => "CUDA backend loaded, no device visible".to_string(),
-            CudaBackend::Unavailable { .. } => "CPU only (CUDA backend not installed)".to_string(),
+            CudaBackend::Unavailable { .. } => {
+                "CPU only (CUDA backend not installed: `virnucpro runtime fetch`)".to_string()
+            }
         };
         format!("libtorch {}, {cuda}", self.libtorch_version)
     }
 }
 
+/// Where to look for `libtorch_cuda.so`, in order: the fetched GPU runtime for this
+/// libtorch, then the dynamic loader's own search (by name).
+fn cuda_candidates() -> Vec<PathBuf> {
+    let runtime = RuntimePaths::from_env()
+        .map(|paths| cuda_library(&paths.runtime_dir(LIBTORCH_VERSION)))
+        .filter(|library| library.is_file());
+    runtime
+        .into_iter()
+        .chain([PathBuf::from(CUDA_LIBRARY)])
+        .collect()
+}
+
 fn load_cuda() -> CudaBackend {
-    // SAFETY: loading libtorch_cuda runs its static initialisers, which only register CUDA
-    // kernels with the already-loaded libtorch; the handle is leaked on purpose so the
-    // library stays loaded for the life of the process.
-    let opened = unsafe {
-        libloading::os::unix::Library::open(
-            Some(CUDA_LIBRARY),
-            libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
-        )
-    };
-    match opened {
-        Ok(library) => {
-            std::mem::forget(library);
-            match tch::Cuda::device_count() {
-                0 => CudaBackend::NoDevice,
-                n => CudaBackend::Loaded {
-                    devices: usize::try_from(n).unwrap_or(0),
-                },
+    let mut failures = Vec::new();
+    for candidate in cuda_candidates() {
+        // SAFETY: loading libtorch_cuda runs its static initialisers, which only register
+        // CUDA kernels with the already-loaded libtorch; the handle is leaked on purpose so
+        // the library stays loaded for the life of the process.
+        let opened = unsafe {
+            libloading::os::unix::Library::open(
+                Some(&candidate),
+                libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
+            )
+        };
+        match opened {
+            Ok(library) => {
+                std::mem::forget(library);
+                tracing::info!(library = %candidate.display(), "CUDA backend library loaded");
+                return match tch::Cuda::device_count() {
+                    0 => CudaBackend::NoDevice,
+                    n => CudaBackend::Loaded {
+                        devices: usize::try_from(n).unwrap_or(0),
+                    },
+                };
             }
+            Err(err) => failures.push(err.to_string()),
         }
-        Err(err) => CudaBackend::Unavailable {
-            reason: err.to_string(),
-        },
+    }
+    CudaBackend::Unavailable {
+        reason: failures.join("; "),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::status::{entry_status, ModelState, ModelStatus};
 
 pub(crate) mod install;
 mod plan;
-mod progress;
+pub(crate) mod progress;
 
 /// Where to install, where from, how patiently.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub enum FetchEvent {
     },
     /// An installed file is being hashed (before deciding whether to download it again).
     Verifying { model: String, file: String },
+    /// A downloaded archive (a GPU runtime's wheel) is being unpacked.
+    Unpacking { model: String, file: String },
     FileStarted {
         model: String,
         file: String,

@@ -24,6 +24,7 @@ pub use fetch::{fetch, FetchError, FetchEvent, FetchOptions};
 pub use status::{status, FileState, FileStatus, ModelState, ModelStatus};
 pub mod import;
 pub mod provenance;
+pub mod runtime;
 pub mod verify;
 
 pub use import::{import, ImportMode, ImportReport};

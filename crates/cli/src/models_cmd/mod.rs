@@ -12,7 +12,7 @@ mod fetch;
 mod found;
 mod import;
 mod list;
-mod report;
+pub mod report;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]

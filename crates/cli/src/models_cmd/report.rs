@@ -118,6 +118,7 @@ fn describe(event: &FetchEvent) -> Option<String> {
             format!("{model}: {} to download from {source} ({total} in all)", units::bytes(*bytes_to_get))
         }
         FetchEvent::Verifying { model, file } => format!("{model}: checking {file}"),
+        FetchEvent::Unpacking { model, file } => format!("{model}: unpacking {file}"),
         FetchEvent::FileStarted { model, file, url, .. } => format!("{model}: {file} from {url}"),
         FetchEvent::Retrying { model, file, attempt, attempts, delay_seconds, reason, .. } => format!(
             "{model}: {file}: try {attempt} of {attempts} failed ({reason}); again in {delay_seconds:.0} s"

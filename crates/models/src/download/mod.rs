@@ -236,6 +236,43 @@ impl Downloader {
         })
     }
 
+    /// A small document (a package index page), retried like a download; `accept` is sent
+    /// as the `Accept` header. Refused above `limit` bytes: an index page is not a model.
+    pub fn get_small(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u8>, DownloadError> {
+        http::check_url(url)?;
+        self.retrying(url, cancel, &mut |_| {}, |_| {
+            let response = self
+                .client
+                .get(url)
+                .header(reqwest::header::ACCEPT, accept)
+                .send()
+                .map_err(|e| http::from_reqwest(url, &e))?;
+            if !response.status().is_success() {
+                return Err(http::status_failure(url, &response));
+            }
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(response, limit as u64 + 1),
+                &mut body,
+            )
+            .map_err(|e| Failure::transient(format!("reading the body: {e}"), None))?;
+            if body.len() > limit {
+                return Err(Failure::Fatal(DownloadError::Refused {
+                    url: url.to_string(),
+                    status: 200,
+                    reason: format!("more than {limit} bytes"),
+                }));
+            }
+            Ok(body)
+        })
+    }
+
     /// Runs `try_once` until it succeeds, fails for good, or has failed `attempts` times,
     /// waiting with backoff between tries.
     fn retrying<T>(
