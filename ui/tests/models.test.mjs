@@ -142,8 +142,13 @@ test('Setup fills empty model fields with installed models and points to Models 
     assert.equal(await page.isHidden('[data-field="esm"] [data-action="use-installed"]'), true);
   }));
 
-test('the pointer on Setup opens the Models screen', () =>
-  withApp({ models: {} }, async ({ page }) => {
+test('the pointers on Setup and the first-start panel open the Models screen', async () => {
+  await withApp({ models: {} }, async ({ page }) => {
     await page.click('[data-field="dnabert"] [data-action="open-models"]');
     await page.waitForSelector('#screen-models:not([hidden]) tr[data-model="dnabert-s"][data-state="missing"]');
-  }));
+  });
+  await withApp({}, async ({ page }) => {
+    await page.click('#first-start-models');
+    await page.waitForSelector('#screen-models:not([hidden]) tr[data-model="dnabert-s"]');
+  });
+});

@@ -1,6 +1,6 @@
 // The first start: nothing chosen yet. Instead of leaving the user with a list of what is
-// missing, point to the Demo preset and say where the three models come from (until the
-// app can download them itself).
+// missing, point to the Demo preset and to the Models screen, and say where the three
+// models come from.
 import type { RunSettings } from '../api/types';
 import type { AppContext } from '../app/context';
 import type { AppState } from '../app/state';
@@ -61,9 +61,10 @@ export function firstStartSection(ctx: AppContext): Section {
     { class: 'panel first-start', id: 'first-start', 'aria-labelledby': 'first-start-title', hidden: true },
     h('h3', { id: 'first-start-title' }, 'Getting started'),
     demoPointer,
-    h('p', {}, 'For real predictions, choose your reads and an output folder below, and the three models. Download them first (the app does not download them yet):'),
+    h('p', {}, 'For real predictions, choose your reads and an output folder below, and the three models. The Models screen downloads them (resumably, each file checked) into the caches the Python tools share:'),
+    h('div', { class: 'actions' }, h('button', { type: 'button', id: 'first-start-models', onclick: () => ctx.navigate('models') }, 'Open Models')),
     modelList(),
-    h('p', { class: 'hint' }, 'Then choose the DNABERT-S folder, the ESM-2 .pt file and the classifier under “Models”. The command line’s ', h('code', {}, 'virnucpro models'), ' lists the models already downloaded.'),
+    h('p', { class: 'hint' }, 'Installed models fill the model fields below by themselves; a copy elsewhere is chosen under “Models” below. The command line’s ', h('code', {}, 'virnucpro models'), ' lists the models already downloaded.'),
   );
   return {
     element,
