@@ -156,15 +156,7 @@ impl Catalogue {
     }
 
     pub fn load(path: &Path) -> Result<Catalogue, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let catalogue: Catalogue =
-            serde_json::from_str(&text).map_err(|source| CatalogueError::Parse {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let catalogue: Catalogue = read_json(path)?;
         catalogue
             .validate()
             .map_err(|problem| CatalogueError::Invalid {
@@ -196,6 +188,15 @@ impl Catalogue {
         self.entries.iter().find(|e| e.id == id)
     }
 
+    /// The entry `id`, or the error that lists the ids there are.
+    pub fn entry_or_unknown(&self, id: &str) -> Result<&CatalogueEntry, crate::FetchError> {
+        self.entry(id)
+            .ok_or_else(|| crate::FetchError::UnknownModel {
+                id: id.to_string(),
+                known: self.ids().iter().map(|s| s.to_string()).collect(),
+            })
+    }
+
     /// The first entry for a role.
     pub fn for_role(&self, role: ModelRole) -> Option<&CatalogueEntry> {
         self.entries.iter().find(|e| e.role == role)
@@ -204,6 +205,18 @@ impl Catalogue {
     pub fn ids(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.id.as_str()).collect()
     }
+}
+
+/// A JSON file of ours (a catalogue, a runtime manifest), with errors naming it.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CatalogueError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| CatalogueError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn validate_source(id: &str, source: &CatalogueSource) -> Result<(), String> {

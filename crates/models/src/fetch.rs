@@ -191,12 +191,7 @@ pub fn fetch(
     cancel: &CancelToken,
     on_event: &mut dyn FnMut(&FetchEvent),
 ) -> Result<ModelStatus, FetchError> {
-    let entry = catalogue
-        .entry(id)
-        .ok_or_else(|| FetchError::UnknownModel {
-            id: id.to_string(),
-            known: catalogue.ids().iter().map(|s| s.to_string()).collect(),
-        })?;
+    let entry = catalogue.entry_or_unknown(id)?;
     let stamps = Stamps::in_folder(&options.roots.virnucpro);
     let downloader =
         Downloader::new(options.retry.clone()).map_err(|source| FetchError::Download {

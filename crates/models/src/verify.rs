@@ -17,12 +17,7 @@ pub fn verify(
     cancel: &CancelToken,
     on_event: &mut dyn FnMut(&FetchEvent),
 ) -> Result<ModelStatus, FetchError> {
-    let entry = catalogue
-        .entry(id)
-        .ok_or_else(|| FetchError::UnknownModel {
-            id: id.to_string(),
-            known: catalogue.ids().iter().map(|s| s.to_string()).collect(),
-        })?;
+    let entry = catalogue.entry_or_unknown(id)?;
     let stamps = Stamps::in_folder(&roots.virnucpro);
     let before = entry_status(entry, roots, &stamps);
     let Some(source) = entry.sources.iter().find(|s| s.name == before.source) else {

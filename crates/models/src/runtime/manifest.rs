@@ -82,14 +82,7 @@ impl RuntimeManifest {
     }
 
     pub fn load(path: &Path) -> Result<RuntimeManifest, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| CatalogueError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })
+        crate::catalogue::read_json(path)
     }
 
     pub fn download_bytes(&self) -> u64 {
