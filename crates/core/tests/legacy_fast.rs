@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use proptest::prelude::*;
-use support::{f32_bytes, torch_archive, Pickle};
+use support::{esm_pickle, f32_bytes, torch_archive, Pickle};
 use virnucpro_core::legacy::{
     read_legacy_from, read_legacy_with, Decoded, Decoder, LegacyErrorKind, LegacyKind,
 };
@@ -159,18 +159,7 @@ fn dnabert(ids: &[&str], rows: &[&[f64]]) -> Vec<u8> {
 }
 
 fn esm(ids: &[&str], lens: &[i32]) -> Vec<u8> {
-    let mut p = Pickle::proto(2)
-        .op(b'}')
-        .mark()
-        .str("proteins")
-        .str_list(ids)
-        .str("data")
-        .op(b']')
-        .mark();
-    for (i, &len) in lens.iter().enumerate() {
-        p = p.tensor("FloatStorage", &i.to_string(), len, 0, &[len], &[1]);
-    }
-    p.op(b'e').op(b'u').stop()
+    esm_pickle(ids, "FloatStorage", lens)
 }
 
 fn esm_storages(lens: &[i32], value: f32) -> Vec<(String, Vec<u8>)> {
@@ -376,6 +365,7 @@ fn unexpected_opcodes_and_globals_fall_back_to_the_general_decoder() {
         .op(b']')
         .op(b'u')
         .stop();
+    let forbidden = dangerous.clone();
     // (case, whether the streaming decoder reads it itself)
     for (name, pickle, expect_streamed) in [
         ("dangerous", dangerous, false),
@@ -390,25 +380,7 @@ fn unexpected_opcodes_and_globals_fall_back_to_the_general_decoder() {
         let bytes = archive(&pickle, &[]);
         assert_eq!(assert_same(&bytes), expect_streamed, "{name}");
     }
-    let forbidden = outcome(from_bytes(
-        &archive(
-            &Pickle::proto(2)
-                .op(b'}')
-                .mark()
-                .str("nucleotide")
-                .str_list(&["a"])
-                .str("data")
-                .global("os", "system")
-                .str("echo")
-                .op(0x85)
-                .reduce()
-                .op(b'u')
-                .stop(),
-            &[],
-        ),
-        Decoder::Auto,
-    ))
-    .unwrap();
+    let forbidden = outcome(from_bytes(&archive(&forbidden, &[]), Decoder::Auto)).unwrap();
     assert!(
         matches!(&forbidden, Err((LegacyErrorKind::Corrupt, m)) if m.contains("refusing global os.system")),
         "{forbidden:?}"

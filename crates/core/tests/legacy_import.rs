@@ -4,7 +4,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use support::{exact_f64, expected, sequential_sum, torch_archive, write_temp, Pickle};
+use support::{esm_pickle, exact_f64, expected, sequential_sum, torch_archive, write_temp, Pickle};
 use virnucpro_core::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 fn read(relative: &str) -> LegacyFeatures {
@@ -162,22 +162,6 @@ fn dnabert_pickle(ids: &[&str], labels: &[&str], rows: &[&[f64]]) -> Vec<u8> {
         p = p.op(b'e').op(b'u');
     }
     p.op(b'e').str("status").str("complete").op(b'u').stop()
-}
-
-/// `{'proteins': ids, 'data': [tensor(len_i)]}`, each tensor over its own storage.
-fn esm_pickle(ids: &[&str], class: &str, lens: &[i32]) -> Vec<u8> {
-    let mut p = Pickle::proto(2)
-        .op(b'}')
-        .mark()
-        .str("proteins")
-        .str_list(ids)
-        .str("data")
-        .op(b']')
-        .mark();
-    for (i, &len) in lens.iter().enumerate() {
-        p = p.tensor(class, &i.to_string(), len, 0, &[len], &[1]);
-    }
-    p.op(b'e').op(b'u').stop()
 }
 
 #[test]

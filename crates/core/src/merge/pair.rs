@@ -2,14 +2,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::features::{
-    FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum, MappedFile,
-};
+use crate::features::{FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum};
 
 use super::discover::{expected_names, PairSpec};
 use super::ids::match_ids;
 use super::report::{FailureDetails, FailureKind, PairFailure, PairOutcome, PairReport, Side};
-use super::source::{InputFailure, Source};
+use super::source::{Input, InputFailure, Source};
 use super::MergeOptions;
 
 /// Rows copied between two looks at the cancel token.
@@ -116,10 +114,11 @@ fn run(
     }
     let nuc_path = single_input(spec, Side::Nucleotide)?;
     let prot_path = single_input(spec, Side::Protein)?;
-    // Each input is mapped once: hashed for the checkpoint, then read through the same map.
+    // Each input is opened once: hashed for the checkpoint, then read (feature files
+    // through the same map; `.pt` files hashed in pieces, then decoded, see `Input`).
     let _in_flight = gauge.enter();
     let map = |side, path: &Path| {
-        MappedFile::open(path).map_err(|e| {
+        Input::open(path).map_err(|e| {
             input_failure(
                 side,
                 path,
@@ -200,8 +199,8 @@ fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
 fn write_merged(
     spec: &PairSpec,
     opts: &MergeOptions,
-    nuc_file: MappedFile,
-    prot_file: MappedFile,
+    nuc_file: Input,
+    prot_file: Input,
     inputs: Vec<InputChecksum>,
 ) -> Result<(usize, u64), PairFailure> {
     let (nuc_path, prot_path) = (
@@ -301,10 +300,7 @@ mod tests {
         };
         let opts = MergeOptions::default();
         opts.cancel.cancel();
-        let (nuc, prot) = (
-            MappedFile::open(&nuc).unwrap(),
-            MappedFile::open(&prot).unwrap(),
-        );
+        let (nuc, prot) = (Input::open(&nuc).unwrap(), Input::open(&prot).unwrap());
         // Past the check at the start of the pair: the row loop must notice on its own.
         let failure = write_merged(&spec, &opts, nuc, prot, Vec::new()).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Cancelled);

@@ -111,6 +111,22 @@ impl Pickle {
     }
 }
 
+/// `{'proteins': ids, 'data': [tensor(len_i)]}`, each tensor over its own storage.
+pub fn esm_pickle(ids: &[&str], class: &str, lens: &[i32]) -> Vec<u8> {
+    let mut p = Pickle::proto(2)
+        .op(b'}')
+        .mark()
+        .str("proteins")
+        .str_list(ids)
+        .str("data")
+        .op(b']')
+        .mark();
+    for (i, &len) in lens.iter().enumerate() {
+        p = p.tensor(class, &i.to_string(), len, 0, &[len], &[1]);
+    }
+    p.op(b'e').op(b'u').stop()
+}
+
 /// A zip archive with STORED entries, as torch.save writes it.
 pub fn zip_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip_with_method(entries, 0)
