@@ -169,6 +169,7 @@ mod tests {
             path: PathBuf::from("models").join(path.file_name().unwrap()),
             model_id: "m".into(),
             files: fingerprint_model(path, &[]).unwrap(),
+            provenance: virnucpro_models::Provenance::Unverified,
         };
         let elsewhere = copies.path().join("other.pth");
         std::fs::write(&elsewhere, b"other weights").unwrap();

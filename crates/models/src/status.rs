@@ -181,9 +181,10 @@ fn file_status(
             Some(_) => FileState::Damaged,
             None => FileState::Unchecked,
         },
+        // An empty partial file (a download cancelled before its first byte) is nothing yet.
         (None, _) => match std::fs::metadata(layout::partial_path(roots, source, file)) {
-            Ok(meta) => FileState::Partial { bytes: meta.len() },
-            Err(_) => FileState::Missing,
+            Ok(meta) if meta.len() > 0 => FileState::Partial { bytes: meta.len() },
+            _ => FileState::Missing,
         },
     };
     FileStatus {

@@ -255,8 +255,8 @@ fn a_cancelled_fetch_resolves_with_the_models_state() {
     // Cancelled before its first byte (the URL is never reached).
     let status = store.fetch(&slot, |e| events.push(e)).unwrap();
     assert_eq!(status.id, "classifier-500");
-    // Nothing downloaded; its (empty) partial file may be there already.
-    assert!(!status.state.is_usable(), "{status:?}");
+    // Nothing downloaded: an empty partial file, if any, is nothing yet.
+    assert_eq!(status.state, ModelState::Missing, "{status:?}");
     assert_eq!(status.bytes_present, 0);
 }
 
