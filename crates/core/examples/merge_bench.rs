@@ -4,12 +4,13 @@
 //! merge_bench gen DIR [PAIRS ROWS DIM_N DIM_P]   write DIR/nuc, DIR/prot (safetensors)
 //! merge_bench run DIR THREADS [OUT]              merge DIR/{nuc,prot} into OUT (default DIR/out-THREADS)
 //! merge_bench memcpy MIB                         memcpy bandwidth over a MIB-sized buffer
+//! merge_bench decode FILE                        decode one legacy .pt file; peak memory
 //! ```
 use std::path::Path;
 use std::time::Instant;
 
 use virnucpro_core::features::{write_features, FeatureKind, FeatureMeta};
-use virnucpro_core::merge::{merge_dirs, no_progress, MergeOptions};
+use virnucpro_core::merge::{merge_dirs, no_progress, MergeOptions, PairOutcome};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {
     args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -34,12 +35,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|| dir.join(format!("out-{threads}")));
             run(dir, threads, &out)
         }
+        Some("decode") => {
+            // Peak memory of decoding one legacy file alone (the rows and what they cost).
+            let features = virnucpro_core::legacy::read_legacy_features(Path::new(&args[2]))?;
+            println!(
+                "{} rows x {} ({} MiB of rows); {}",
+                features.ids.len(),
+                features.dim,
+                (features.data.len() * 4) >> 20,
+                peak_rss()
+            );
+            Ok(())
+        }
         Some("memcpy") => {
             memcpy(arg(&args, 2, 512));
             Ok(())
         }
         _ => Err(
-            "usage: merge_bench gen DIR [PAIRS ROWS DIM_N DIM_P] | run DIR THREADS | memcpy MIB"
+            "usage: merge_bench gen DIR [PAIRS ROWS DIM_N DIM_P] | run DIR THREADS | memcpy MIB | decode FILE"
                 .into(),
         ),
     }
@@ -99,8 +112,16 @@ fn run(dir: &Path, threads: usize, out: &Path) -> Result<(), Box<dyn std::error:
         return Err(format!("{failed} pairs failed").into());
     }
     let (bin, bout) = (report.bytes_in() as f64, report.bytes_out() as f64);
+    let rows: usize = report
+        .pairs
+        .iter()
+        .map(|p| match p.outcome {
+            PairOutcome::Merged { rows } | PairOutcome::Skipped { rows } => rows,
+            PairOutcome::Failed(_) => 0,
+        })
+        .sum();
     println!(
-        "threads {} pairs {} in {:.3} GB out {:.3} GB time {secs:.3} s | in {:.3} GB/s out {:.3} GB/s | {:.2} pairs/s | peak pairs in flight {}",
+        "threads {} pairs {} rows {rows} in {:.3} GB out {:.3} GB time {secs:.3} s | in {:.3} GB/s out {:.3} GB/s | {:.2} pairs/s | {:.0} rows/s | peak pairs in flight {}",
         report.threads,
         report.pairs.len(),
         bin / 1e9,
@@ -108,6 +129,7 @@ fn run(dir: &Path, threads: usize, out: &Path) -> Result<(), Box<dyn std::error:
         bin / 1e9 / secs,
         bout / 1e9 / secs,
         report.pairs.len() as f64 / secs,
+        rows as f64 / secs,
         report.peak_pairs_in_flight
     );
     Ok(())
@@ -129,4 +151,16 @@ fn memcpy(mib: usize) {
         "memcpy {mib} MiB x {reps}: {:.2} GB/s (bytes copied per second, one thread)",
         (n * reps) as f64 / 1e9 / secs
     );
+}
+
+/// The process's peak resident set so far, as Linux reports it (`VmHWM`).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "VmHWM unknown".into())
 }

@@ -245,7 +245,15 @@ fn finish(
         ));
     }
     let dim = rows.dim.unwrap_or(0);
-    if let Some(bad) = rows.data.iter().position(|v| !v.is_finite()) {
+    // A pass that vectorises first; the position is looked for only in a bad file.
+    let all_finite = rows
+        .data
+        .chunks(1024)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()));
+    if let Some(bad) = (!all_finite)
+        .then(|| rows.data.iter().position(|v| !v.is_finite()))
+        .flatten()
+    {
         let (row, col) = (bad / dim.max(1), bad % dim.max(1));
         let id = ids.get(row).map_or("?", String::as_str);
         return Err(LegacyError::corrupt(

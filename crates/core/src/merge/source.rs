@@ -1,13 +1,10 @@
 //! One side of a pair, whatever its format: our feature file (memory-mapped) or a
 //! legacy PyTorch `.pt` file of the Python tools (decoded into memory).
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::features::{FeatureErrorKind, FeatureFile, InputChecksum, MappedFile};
-use crate::file_kind::{FileKind, SNIFF_LEN};
+use crate::file_kind::FileKind;
 use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
 use super::report::{FailureKind, Side};
@@ -85,10 +82,10 @@ impl Source {
     }
 }
 
-/// An input file, opened for hashing and reading. Our feature files are mapped (hashed,
-/// then read through the same map); the Python tools' `.pt` files are hashed by reading
-/// them in pieces and decoded by the legacy reader afterwards, so that no map of them is
-/// held while the rows are decoded: a pair in flight then holds little more than its rows.
+/// An input file, opened for hashing and reading. Our feature files stay mapped (hashed,
+/// then read through the same map). The Python tools' `.pt` files are mapped only to be
+/// hashed and decoded by the legacy reader afterwards, so that no map of them is held
+/// while the rows are decoded: a pair in flight then holds little more than its rows.
 pub(crate) enum Input {
     Mapped(MappedFile),
     Torch {
@@ -97,33 +94,16 @@ pub(crate) enum Input {
     },
 }
 
-/// Bytes hashed at a time when a `.pt` input is read for its checksum.
-const HASH_CHUNK: usize = 1 << 20;
-
 impl Input {
     pub fn open(path: &Path) -> io::Result<Self> {
-        let mut file = File::open(path)?;
-        let meta = file.metadata()?;
-        // Whatever is not a plain file gets the mapping's own error, as before.
-        if !meta.is_file() {
-            return MappedFile::open(path).map(Self::Mapped);
+        let file = MappedFile::open(path)?;
+        let bytes = file.bytes();
+        if !is_torch_file(path, bytes, bytes.len() as u64) {
+            return Ok(Self::Mapped(file));
         }
-        let mut head = [0u8; SNIFF_LEN];
-        let head_len = read_up_to(&mut file, &mut head)?;
-        if !is_torch_file(path, &head[..head_len], meta.len()) {
-            return MappedFile::open(path).map(Self::Mapped);
-        }
-        let checksum = InputChecksum {
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            xxh3: format!("{:016x}", hash_rest(&mut file, &head[..head_len])?),
-            bytes: meta.len(),
-        };
         Ok(Self::Torch {
             path: path.to_path_buf(),
-            checksum,
+            checksum: file.checksum(),
         })
     }
 
@@ -134,7 +114,7 @@ impl Input {
         }
     }
 
-    /// Name, size and XXH3-64 of the file (the same for either way of opening it).
+    /// Name, size and XXH3-64 of the file.
     pub fn checksum(&self) -> InputChecksum {
         match self {
             Self::Mapped(file) => file.checksum(),
@@ -143,38 +123,9 @@ impl Input {
     }
 }
 
-/// Fill `buf` as far as the file allows; returns how many bytes were read.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// XXH3-64 of a whole file whose first bytes, `head`, are already read from `file`.
-fn hash_rest(file: &mut File, head: &[u8]) -> io::Result<u64> {
-    let mut hasher = Xxh3::new();
-    hasher.update(head);
-    let mut buf = vec![0u8; HASH_CHUNK];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(hasher.digest()),
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Whether a file is for the torch reader: a `torch.save` archive or pickle, by content
-/// (core's one detector, on the first bytes and the length). When the content says
-/// nothing (empty, garbage), the name picks the reader whose error will explain the problem.
+/// (core's one detector). When the content says nothing (empty, garbage), the name picks
+/// the reader whose error will explain the problem.
 fn is_torch_file(path: &Path, head: &[u8], len: u64) -> bool {
     match FileKind::sniff(head, len) {
         FileKind::TorchZip | FileKind::LegacyPickle { .. } => true,
@@ -220,27 +171,4 @@ fn read_legacy(path: &Path, side: Side) -> Result<Source, InputFailure> {
         });
     }
     Ok(Source::Legacy(features))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Hashing in pieces gives the map's checksum, for every size around the piece size.
-    #[test]
-    fn a_pt_input_has_the_checksum_of_its_map() {
-        let dir = tempfile::tempdir().unwrap();
-        for len in [0, 1, 8, 9, 10, HASH_CHUNK - 1, HASH_CHUNK, HASH_CHUNK + 9] {
-            let path = dir.path().join(format!("output_{len}_ESM.pt"));
-            let mut bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
-            if len >= 4 {
-                bytes[..4].copy_from_slice(b"PK\x03\x04");
-            }
-            std::fs::write(&path, &bytes).unwrap();
-            let input = Input::open(&path).unwrap();
-            assert!(matches!(input, Input::Torch { .. }), "{len}");
-            let expected = MappedFile::open(&path).unwrap().checksum();
-            assert_eq!(input.checksum(), expected, "{len}");
-        }
-    }
 }

@@ -19,7 +19,7 @@ enum RowSource {
 /// might read differently; errors are those of the shared final checks.
 pub(super) fn read<S: ByteSource>(
     archive: &TorchArchive<S>,
-    vm: Vm<'_, S>,
+    mut vm: Vm<'_, S>,
     root: Val,
 ) -> Result<Result<LegacyFeatures, LegacyError>, Decline> {
     let Val::Dict(root) = root else {
@@ -57,7 +57,10 @@ pub(super) fn read<S: ByteSource>(
             _ => row_source(&vm, item),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let floats = vm.floats;
+    // The VM's tables (memo, containers) are not needed past this point: free them before
+    // the ESM rows are read, so they never add to the rows' memory.
+    let floats = std::mem::take(&mut vm.floats);
+    drop(vm);
     let rows = if sources.iter().all(|s| matches!(s, RowSource::Floats(..))) {
         float_rows(&sources, floats)?
     } else if floats.is_empty() {

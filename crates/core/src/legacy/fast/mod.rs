@@ -38,6 +38,8 @@ const MAX_DEPTH: u32 = 16;
 const MAX_STACK_ITEMS: usize = 1 << 22;
 const MAX_MARKS: usize = 1 << 16;
 const MAX_MEMO: usize = 1 << 24;
+/// A memo entry whose value a GET may not copy (a container, tensor or storage).
+const NOT_SHAREABLE: u32 = u32::MAX;
 
 /// The globals the streaming decoder interprets (a subset of the general VM's allow-list).
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +106,10 @@ struct Vm<'a, S: ByteSource + ?Sized> {
     marks: Vec<usize>,
     /// Stack items, each float of a run counted.
     items: usize,
-    memo: Vec<Val>,
+    /// Memo id → index into `shared`, or [`NOT_SHAREABLE`].
+    memo: Vec<u32>,
+    /// The memoised values a GET may copy.
+    shared: Vec<Val>,
     lists: Vec<List>,
     dicts: Vec<Dict>,
     /// The row buffer: every float of the stream, in stream order.
@@ -143,6 +148,7 @@ impl<'a, S: ByteSource + ?Sized> Vm<'a, S> {
             marks: Vec::new(),
             items: 0,
             memo: Vec::new(),
+            shared: Vec::new(),
             lists: Vec::new(),
             dicts: Vec::new(),
             floats: Vec::new(),

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use crate::pickle::{ByteSource, Dtype, StorageRef, TensorRef};
 
-use super::{Decline, Dict, Known, List, Tuple, Val, Vm, MAX_MARKS, MAX_MEMO};
+use super::{Decline, Dict, Known, List, Tuple, Val, Vm, MAX_MARKS, MAX_MEMO, NOT_SHAREABLE};
 
 impl<S: ByteSource + ?Sized> Vm<'_, S> {
     /// Execute one opcode (STOP is handled by the caller).
@@ -233,25 +233,37 @@ impl<S: ByteSource + ?Sized> Vm<'_, S> {
     }
 
     /// PUT: memo ids are given out in order by every pickler, so the memo is a vector.
+    /// Only values a GET may copy are kept ([`copy_cost`]); the others are recorded as not
+    /// shareable, so that the tuples and tensors of an ESM file are freed once used.
     fn put(&mut self, id: u64) -> Result<(), Decline> {
         if id != self.memo.len() as u64 || self.memo.len() >= MAX_MEMO {
             return Err(Decline::new("memo ids out of order"));
         }
-        let top = self.top()?.clone();
+        let top = self.top()?;
         if matches!(top, Val::Floats { .. }) {
             return Err(Decline::new("a memoised float"));
         }
-        self.memo.push(top);
+        let entry = if copy_cost(top).is_some() {
+            self.shared.push(top.clone());
+            u32::try_from(self.shared.len() - 1).unwrap_or(NOT_SHAREABLE)
+        } else {
+            NOT_SHAREABLE
+        };
+        self.memo.push(entry);
         Ok(())
     }
 
     /// GET, only of values that cannot change: a shared list or dict (which later opcodes
     /// could fill, or make recursive) is left to the general VM.
     fn get(&mut self, id: u64) -> Result<(), Decline> {
-        let value = usize::try_from(id)
+        let entry = *usize::try_from(id)
             .ok()
             .and_then(|i| self.memo.get(i))
-            .ok_or_else(|| Decline::new("a memo entry read before it is written"))?
+            .ok_or_else(|| Decline::new("a memo entry read before it is written"))?;
+        let value = self
+            .shared
+            .get(entry as usize)
+            .ok_or_else(|| Decline::new("a shared reference to a container"))?
             .clone();
         let (nodes, bytes) =
             copy_cost(&value).ok_or_else(|| Decline::new("a shared reference to a container"))?;
@@ -327,18 +339,21 @@ impl<S: ByteSource + ?Sized> Vm<'_, S> {
     }
 }
 
-/// What copying `value` costs the general VM (values, bytes), or `None` if it is mutable.
+/// What copying `value` costs the general VM (values, bytes), or `None` if a GET of it is
+/// left to the general VM: containers (mutable), tensors and storages (`torch.save` never
+/// shares them, and keeping them for a GET would keep every row's tensor alive).
 fn copy_cost(value: &Val) -> Option<(u64, u64)> {
     Some(match value {
         Val::None | Val::Bool(_) | Val::Int(_) => (1, 0),
         Val::Str(s) => (1, s.len() as u64),
         // Module and name, as the general VM counts them, at most this long.
         Val::Global(_) => (1, 64),
-        Val::Storage(s) => (1, (s.key.len() + s.class.len()) as u64),
         Val::Tuple(t) => t.items.iter().try_fold((1, 0), |(n, b), item| {
             copy_cost(item).map(|(n2, b2)| (n + n2, b + b2))
         })?,
-        Val::Floats { .. } | Val::Tensor(_) | Val::List(_) | Val::Dict(_) => return None,
+        Val::Floats { .. } | Val::Storage(_) | Val::Tensor(_) | Val::List(_) | Val::Dict(_) => {
+            return None
+        }
     })
 }
 
