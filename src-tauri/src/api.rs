@@ -45,6 +45,8 @@ pub struct SystemInfo {
     pub devices: Vec<DeviceInfo>,
     pub app_version: String,
     pub libtorch_version: String,
+    /// Why CUDA is not used and what fixes it (the GPU support panel); `None` when it is.
+    pub why_not_cuda: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -267,6 +269,27 @@ pub struct InstalledModels {
     pub dnabert: Option<PathBuf>,
     pub esm: Option<PathBuf>,
     pub classifier: Option<PathBuf>,
+}
+
+/// `gpu_runtime_status`: libtorch's CUDA libraries (`virnucpro_models::runtime`), the
+/// NVIDIA driver, and whether this process uses CUDA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GpuRuntimeStatus {
+    /// `libtorch`, `cuda`, `min_driver`, `state` (`installed`, `partial`, `missing`), `path`,
+    /// `bytes_present`, `download_bytes`, `unpacked_bytes`.
+    pub runtime: virnucpro_models::runtime::RuntimeStatus,
+    /// `state`: `ok`, `too-old`, `no-driver` or `unreadable`, with `found` and `required`.
+    pub driver: virnucpro_models::runtime::DriverCheck,
+    /// The driver check in words (both versions when too old).
+    pub driver_message: String,
+    /// This process's tensor backend in one line.
+    pub backend: String,
+    /// Why this process does not use CUDA and what fixes it; `None` when it does.
+    pub why_not_cuda: Option<String>,
+    /// The runtime is installed but this process started without it: restart to use it.
+    pub restart_needed: bool,
+    /// A download of it is going.
+    pub busy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -13,11 +13,12 @@ use tauri_plugin_dialog::{DialogExt, FilePath};
 use virnucpro_core::events::RunSummary;
 
 use crate::api::{
-    FailureGroup, FetchEvent, FrameRow, ImportReport, InputScan, InstalledModels, ListedPreset,
-    ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus, Preset, Results, ResumeInfo,
-    RunSettings, SetAside, ShellEvent, SystemInfo,
+    FailureGroup, FetchEvent, FrameRow, GpuRuntimeStatus, ImportReport, InputScan, InstalledModels,
+    ListedPreset, ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus, Preset, Results,
+    ResumeInfo, RunSettings, SetAside, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::gpu_runtime::GpuRuntimes;
 use crate::model_store::{ModelStore, Models};
 use crate::state::AppState;
 use crate::timestamp::now;
@@ -494,4 +495,52 @@ pub async fn import_models_dialog(
 #[tauri::command(rename_all = "snake_case")]
 pub fn reveal_model(models: State<'_, Models>, id: String) -> CommandResult<()> {
     paths::open_folder(&models.get()?.reveal_target(&id)?)
+}
+
+/// The GPU runtime (libtorch's CUDA libraries), the driver, and whether CUDA is used.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn gpu_runtime_status(
+    runtimes: State<'_, GpuRuntimes>,
+) -> CommandResult<GpuRuntimeStatus> {
+    let runtime = runtimes.get()?;
+    blocking(move || Ok(runtime.status(virnucpro_engine::Backend::detect()))).await
+}
+
+/// Download and unpack the GPU runtime (what is missing of it); `busy` while one download
+/// is going. Resolves with its state when done or cancelled (partial then).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn fetch_gpu_runtime(
+    runtimes: State<'_, GpuRuntimes>,
+    on_event: Channel<FetchEvent>,
+) -> CommandResult<GpuRuntimeStatus> {
+    let runtime = runtimes.get()?;
+    let slot = runtime.begin()?;
+    blocking(move || {
+        // Dropped at the end, whatever happens: a download may start again.
+        let slot = slot;
+        runtime.fetch(&slot, virnucpro_engine::Backend::detect(), |event| {
+            if let Err(e) = on_event.send(event) {
+                tracing::debug!("gpu runtime event not delivered: {e}");
+            }
+        })
+    })
+    .await
+}
+
+/// Stop the GPU runtime's download (what was downloaded is kept).
+#[tauri::command(rename_all = "snake_case")]
+pub fn cancel_gpu_runtime(runtimes: State<'_, GpuRuntimes>) -> CommandResult<()> {
+    if runtimes.get()?.cancel() {
+        tracing::info!("gpu-runtime: cancelled by the user");
+    }
+    Ok(())
+}
+
+/// Delete the GPU runtime and its downloaded wheels; `busy` during a download.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_gpu_runtime(
+    runtimes: State<'_, GpuRuntimes>,
+) -> CommandResult<GpuRuntimeStatus> {
+    let runtime = runtimes.get()?;
+    blocking(move || runtime.remove(virnucpro_engine::Backend::detect())).await
 }

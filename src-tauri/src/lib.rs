@@ -10,6 +10,7 @@ pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod failures;
+pub mod gpu_runtime;
 pub mod logs;
 pub mod model_store;
 pub mod models;
@@ -65,6 +66,10 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::verify_model,
         commands::import_models,
         commands::reveal_model,
+        commands::gpu_runtime_status,
+        commands::fetch_gpu_runtime,
+        commands::cancel_gpu_runtime,
+        commands::remove_gpu_runtime,
     ]
 }
 
@@ -123,6 +128,7 @@ pub fn run() {
                 tracing::info!("models in {}", store.roots.hf_hub.display());
             }
             app.manage(models);
+            app.manage(gpu_runtime::GpuRuntimes::from_env());
             Ok(())
         })
         .on_window_event(close::on_window_event)

@@ -13,6 +13,7 @@ pub fn system_info() -> SystemInfo {
         devices: list_devices(backend),
         app_version: env!("CARGO_PKG_VERSION").to_owned(),
         libtorch_version: backend.libtorch_version.to_owned(),
+        why_not_cuda: backend.cuda.why_not(),
     }
 }
 
