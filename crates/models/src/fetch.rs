@@ -140,6 +140,9 @@ pub enum FetchError {
     },
     #[error("cancelled; what was downloaded is kept and the next fetch resumes it")]
     Cancelled,
+    /// Another fetch of the same model is running (the app, or another terminal).
+    #[error("{model} is being fetched by another VirNucPro process; try again when it ends")]
+    Busy { model: String },
 }
 
 impl FetchError {
@@ -192,6 +195,13 @@ pub fn fetch(
     on_event: &mut dyn FnMut(&FetchEvent),
 ) -> Result<ModelStatus, FetchError> {
     let entry = catalogue.entry_or_unknown(id)?;
+    let _lock =
+        crate::lock::try_lock(&options.roots.virnucpro, id).map_err(|failure| match failure {
+            crate::lock::LockFailure::Busy => FetchError::Busy {
+                model: id.to_string(),
+            },
+            crate::lock::LockFailure::Io { path, source } => FetchError::Io { path, source },
+        })?;
     let stamps = Stamps::in_folder(&options.roots.virnucpro);
     let downloader =
         Downloader::new(options.retry.clone()).map_err(|source| FetchError::Download {

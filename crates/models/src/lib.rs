@@ -16,6 +16,7 @@ pub use roots::CacheRoots;
 pub mod endpoints;
 pub mod fetch;
 pub mod layout;
+pub mod lock;
 pub mod stamps;
 pub mod status;
 

@@ -429,3 +429,18 @@ fn in_place_import_verifies_where_it_is_and_other_bytes_stay_unverified() {
         Provenance::Unverified
     );
 }
+
+#[test]
+fn a_second_fetch_of_the_same_model_waits_for_none_and_downloads_nothing() {
+    let s = setup();
+    // What another process holds while it fetches dnabert-s.
+    let held = virnucpro_models::lock::try_lock(&s.options.roots.virnucpro, "dnabert-s").unwrap();
+    let err = s.fetch("dnabert-s").0.unwrap_err();
+    assert!(matches!(err, FetchError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("another VirNucPro process"));
+    assert!(s.server.requests().is_empty());
+    // Other models are not held up.
+    assert_eq!(s.fetch("esm2-3b").0.unwrap().state, ModelState::Verified);
+    drop(held);
+    assert_eq!(s.fetch("dnabert-s").0.unwrap().state, ModelState::Verified);
+}

@@ -68,6 +68,10 @@ pub enum RuntimeError {
     },
     #[error("cancelled; the downloaded part is kept and the next fetch resumes it")]
     Cancelled,
+    #[error(
+        "the GPU runtime is being fetched by another VirNucPro process; try again when it ends"
+    )]
+    Busy,
 }
 
 impl RuntimeError {
@@ -114,6 +118,11 @@ pub fn fetch_runtime(
         return Err(RuntimeError::DriverTooOld(driver.message(&manifest.cuda)));
     }
     tracing::info!(driver = %driver.message(&manifest.cuda));
+    let _lock =
+        crate::lock::try_lock(&options.paths.wheels, RUNTIME).map_err(|failure| match failure {
+            crate::lock::LockFailure::Busy => RuntimeError::Busy,
+            crate::lock::LockFailure::Io { path, source } => RuntimeError::Io { path, source },
+        })?;
     let status = runtime_status(manifest, &options.paths);
     if status.state == RuntimeState::Installed {
         return Ok(status);
