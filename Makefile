@@ -6,7 +6,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 APP_BIN := $(TARGET_DIR)/debug/virnucpro-desktop
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean
+.PHONY: setup build package-cli demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,6 +38,10 @@ ui: setup
 
 # The desktop app as users run it (custom protocol, not the Vite dev server), debug build;
 # tauri.conf.json's beforeBuildCommand builds the UI first.
+# The server tarball (CLI + CPU libtorch + demo + docs), checked from an empty environment.
+package-cli: setup
+	bash scripts/package-cli.sh
+
 app-build: setup
 	npx tauri build --debug --no-bundle
 
