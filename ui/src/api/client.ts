@@ -89,6 +89,12 @@ export const api = {
   /** Picks a file (or a folder) and imports it; null when the picker was cancelled. */
   importModelsDialog: (folder: boolean) => call('import_models_dialog', { folder }),
   revealModel: (id: string) => call('reveal_model', { id }),
+  gpuRuntimeStatus: () => call('gpu_runtime_status', none),
+  /** Resolves with the runtime's state when the download ends (also when cancelled: partial). */
+  fetchGpuRuntime: (onEvent: (event: FetchEvent) => void) =>
+    call('fetch_gpu_runtime', { on_event: new Channel<FetchEvent>(onEvent) }),
+  cancelGpuRuntime: () => call('cancel_gpu_runtime', none),
+  removeGpuRuntime: () => call('remove_gpu_runtime', none),
 };
 
 export type Api = typeof api;

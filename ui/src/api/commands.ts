@@ -12,6 +12,7 @@ import type {
   ModelStatus,
   FileFilter,
   FrameRow,
+  GpuRuntimeStatus,
   InputScan,
   ModelCheck,
   ModelKind,
@@ -67,6 +68,10 @@ export interface Commands {
   import_models: { args: { path: string }; result: ImportReport };
   import_models_dialog: { args: { folder: boolean }; result: ImportReport | null };
   reveal_model: { args: { id: string }; result: null };
+  gpu_runtime_status: { args: NoArgs; result: GpuRuntimeStatus };
+  fetch_gpu_runtime: { args: { on_event: Channel<FetchEvent> }; result: GpuRuntimeStatus };
+  cancel_gpu_runtime: { args: NoArgs; result: null };
+  remove_gpu_runtime: { args: NoArgs; result: GpuRuntimeStatus };
 }
 
 export type CommandName = keyof Commands;

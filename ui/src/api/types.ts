@@ -46,6 +46,8 @@ export interface SystemInfo {
   devices: DeviceInfo[];
   app_version: string;
   libtorch_version: string;
+  /** Why CUDA is not used and what fixes it (the GPU support panel); null when it is. */
+  why_not_cuda: string | null;
 }
 
 export interface FastaFile {
@@ -340,10 +342,12 @@ export interface InstalledModels {
   classifier: string | null;
 }
 
-/** What a fetch_model or verify_model Channel carries (virnucpro_models::FetchEvent). */
+/** What a fetch_model, verify_model or fetch_gpu_runtime Channel carries (virnucpro_models::FetchEvent). */
 export type FetchEvent =
   | { event: 'started'; model: string; source: string; files: number; bytes_total: number | null; bytes_to_get: number }
   | { event: 'verifying'; model: string; file: string }
+  /** A downloaded wheel of the GPU runtime is being unpacked. */
+  | { event: 'unpacking'; model: string; file: string }
   | { event: 'file-started'; model: string; file: string; size: number | null; url: string }
   | {
       event: 'progress';
@@ -373,4 +377,43 @@ export interface ImportedFile {
 /** import_models */
 export interface ImportReport {
   files: ImportedFile[];
+}
+
+// ---- GPU support (libtorch's CUDA libraries: virnucpro_models::runtime) ----
+
+export type GpuRuntimeState = 'installed' | 'partial' | 'missing';
+
+export interface RuntimeStatus {
+  libtorch: string;
+  cuda: string;
+  /** The oldest NVIDIA driver (major version) this CUDA needs. */
+  min_driver: number;
+  state: GpuRuntimeState;
+  /** The runtime's folder (there once installed). */
+  path: string;
+  /** Bytes on disk: the unpacked libraries, or the wheels downloaded so far. */
+  bytes_present: number;
+  download_bytes: number;
+  unpacked_bytes: number;
+}
+
+export type DriverCheck =
+  | { state: 'ok'; found: string; required: number }
+  | { state: 'too-old'; found: string; required: number }
+  | { state: 'no-driver'; required: number }
+  | { state: 'unreadable'; found: string; required: number };
+
+/** gpu_runtime_status, and what fetch_gpu_runtime and remove_gpu_runtime resolve with. */
+export interface GpuRuntimeStatus {
+  runtime: RuntimeStatus;
+  driver: DriverCheck;
+  /** The driver check in words (both versions when too old). */
+  driver_message: string;
+  /** This process's tensor backend in one line. */
+  backend: string;
+  why_not_cuda: string | null;
+  /** Installed, but the app started without it: restart to use it. */
+  restart_needed: boolean;
+  /** A download is going (also one started before the page was reloaded). */
+  busy: boolean;
 }

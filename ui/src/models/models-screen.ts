@@ -1,15 +1,17 @@
 // Models: the catalogue's models and their state in the caches the Python tools share,
 // with Download (Resume when partial), Cancel, Verify and Reveal per model, and Import of
-// files copied in by hand. A download's progress comes through its Channel; each row is
-// built once and updated in place, so buttons stay put while progress arrives.
+// files copied in by hand; below them, GPU support (../gpu/gpu-panel.ts). A download's
+// progress comes through its Channel; each row is built once and updated in place, so
+// buttons stay put while progress arrives.
 import type { FetchEvent, ImportReport, ModelList, ModelState, ModelStatus } from '../api/types';
 import { errorText, reportFailure, type AppContext } from '../app/context';
 import type { Screen } from '../app/screen';
 import { h, replaceChildren, setText, tableHead } from '../ui/dom';
 import { baseName, formatBytes, formatDuration } from '../ui/format';
 import { messageLine } from '../ui/message-line';
+import { gpuPanel } from '../gpu/gpu-panel';
 
-interface Progress {
+export interface Progress {
   done: number;
   total: number | null;
   bytesPerSecond: number;
@@ -42,6 +44,60 @@ export function describeProgress(p: Progress): string {
   if (p.bytesPerSecond > 0) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
   if (p.secondsLeft !== null) parts.push(`${formatDuration(p.secondsLeft)} left`);
   return parts.join(' · ');
+}
+
+/** A job's bar (hidden without a known total) and its line: progress, what it does now,
+ *  and once it ended, `note` (a cancel's). */
+export function showProgress(
+  bar: HTMLProgressElement,
+  line: HTMLElement,
+  job: { progress: Progress | null; activity: string } | null,
+  note: string,
+): void {
+  const progress = job?.progress ?? null;
+  bar.hidden = progress === null || progress.total === null;
+  if (progress !== null && progress.total !== null) {
+    bar.max = Math.max(1, progress.total);
+    bar.value = Math.min(progress.done, progress.total);
+  }
+  const lines = [progress === null ? '' : describeProgress(progress), job?.activity ?? '', job === null ? note : ''];
+  setText(line, lines.filter((l) => l !== '').join(' — '));
+}
+
+/** What a download's or verification's event changes in its progress line (also the GPU
+ *  runtime's, ../gpu/gpu-panel.ts). */
+export function followDownload(job: { progress: Progress | null; activity: string }, event: FetchEvent): void {
+  switch (event.event) {
+    case 'started':
+      job.progress = { done: (event.bytes_total ?? 0) - event.bytes_to_get, total: event.bytes_total, bytesPerSecond: 0, secondsLeft: null };
+      break;
+    case 'file-started':
+      job.activity = `getting ${event.file}`;
+      break;
+    case 'verifying':
+      job.activity = `checking ${event.file}`;
+      break;
+    case 'unpacking':
+      job.activity = `unpacking ${event.file}…`;
+      break;
+    case 'progress':
+      job.progress = { done: event.done, total: event.total, bytesPerSecond: event.bytes_per_second, secondsLeft: event.seconds_left };
+      break;
+    case 'retrying':
+      job.activity = `${event.file}: ${event.reason}; trying again in ${formatDuration(event.delay_seconds)} (${event.attempt} of ${event.attempts})`;
+      break;
+    case 'restarted':
+      job.activity = `${event.file}: starting it again (${event.reason})`;
+      break;
+    case 'falling-back':
+      job.activity = `${event.from} failed (${event.reason}); trying ${event.to}`;
+      break;
+    case 'file-installed':
+      job.activity = `installed ${event.file}`;
+      break;
+    case 'finished':
+      break;
+  }
 }
 
 function describeImport(report: ImportReport): string {
@@ -102,14 +158,7 @@ function modelRow(status: ModelStatus, actions: {
       setText(state, going === '' ? STATE_TEXT[model.state] : `${STATE_TEXT[model.state]}, ${going}`);
       state.dataset['state'] = model.state;
 
-      const progress = job?.progress ?? null;
-      bar.hidden = progress === null || progress.total === null;
-      if (progress !== null && progress.total !== null) {
-        bar.max = Math.max(1, progress.total);
-        bar.value = Math.min(progress.done, progress.total);
-      }
-      const lines = [progress === null ? '' : describeProgress(progress), job?.activity ?? '', job === null ? note : ''];
-      setText(progressText, lines.filter((l) => l !== '').join(' — '));
+      showProgress(bar, progressText, job, note);
       error.hidden = problem === null;
       setText(error, problem ?? '');
 
@@ -197,34 +246,7 @@ export function modelsScreen(ctx: AppContext): Screen {
   const onEvent = (id: string) => (event: FetchEvent) => {
     const job = jobs.get(id);
     if (job === undefined) return;
-    switch (event.event) {
-      case 'started':
-        job.progress = { done: (event.bytes_total ?? 0) - event.bytes_to_get, total: event.bytes_total, bytesPerSecond: 0, secondsLeft: null };
-        break;
-      case 'file-started':
-        job.activity = `getting ${event.file}`;
-        break;
-      case 'verifying':
-        job.activity = `checking ${event.file}`;
-        break;
-      case 'progress':
-        job.progress = { done: event.done, total: event.total, bytesPerSecond: event.bytes_per_second, secondsLeft: event.seconds_left };
-        break;
-      case 'retrying':
-        job.activity = `${event.file}: ${event.reason}; trying again in ${formatDuration(event.delay_seconds)} (${event.attempt} of ${event.attempts})`;
-        break;
-      case 'restarted':
-        job.activity = `${event.file}: starting it again (${event.reason})`;
-        break;
-      case 'falling-back':
-        job.activity = `${event.from} failed (${event.reason}); trying ${event.to}`;
-        break;
-      case 'file-installed':
-        job.activity = `installed ${event.file}`;
-        break;
-      case 'finished':
-        break;
-    }
+    followDownload(job, event);
     render(id);
   };
 
@@ -309,5 +331,13 @@ export function modelsScreen(ctx: AppContext): Screen {
     table,
     caches,
   );
-  return { element, onShow: () => void refresh() };
+  const gpu = gpuPanel(ctx);
+  const screen = h('div', { class: 'models-page' }, element, gpu.element);
+  return {
+    element: screen,
+    onShow: () => {
+      void refresh();
+      void gpu.refresh();
+    },
+  };
 }

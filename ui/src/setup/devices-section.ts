@@ -1,8 +1,9 @@
 // The device checklist from system_info: each GPU with its memory and current load, the
-// CPU marked slow.
+// CPU marked slow; when only the CPU is offered, why CUDA is not used and a way to the GPU
+// support panel (Models screen).
 import type { DeviceInfo, SystemInfo } from '../api/types';
 import type { AppContext } from '../app/context';
-import { h, replaceChildren } from '../ui/dom';
+import { h, replaceChildren, setText } from '../ui/dom';
 import { formatGiB } from '../ui/format';
 import { fieldMessage, problemsFor, showProblems, type Section } from './section';
 
@@ -45,12 +46,27 @@ function deviceItem(ctx: AppContext, device: DeviceInfo): HTMLElement {
 export function devicesSection(ctx: AppContext): Section {
   const list = h('ul', { class: 'device-list', id: 'device-list' });
   const note = h('p', { class: 'hint', id: 'cuda-note' });
+  const whyText = h('span', { id: 'why-not-cuda' });
+  const openGpu = () => {
+    ctx.navigate('models');
+    // The Models screen is shown now; bring its GPU support section into view.
+    requestAnimationFrame(() => document.getElementById('gpu-panel')?.scrollIntoView({ block: 'start' }));
+  };
+  const why = h(
+    'p',
+    { class: 'hint', id: 'cuda-why', hidden: true },
+    'Why CUDA is not used: ',
+    whyText,
+    ' ',
+    h('button', { type: 'button', id: 'open-gpu-support', onclick: openGpu }, 'GPU support…'),
+  );
   const message = fieldMessage('devices');
   const element = h(
     'fieldset',
     { class: 'panel', id: 'devices-section', 'aria-describedby': message.element.id },
     h('legend', {}, 'Devices'),
     note,
+    why,
     list,
     message.element,
   );
@@ -68,6 +84,10 @@ export function devicesSection(ctx: AppContext): Section {
             : shown.cuda_loaded
               ? 'Embeddings run on every checked device at once.'
               : 'The CUDA backend of libtorch is not loaded: only the CPU can be used.';
+        // Only the CPU: say why, and where to fix it.
+        const onlyCpu = shown !== null && shown.devices.every((d) => d.id === 'cpu');
+        why.hidden = !onlyCpu || shown?.why_not_cuda == null;
+        setText(whyText, shown?.why_not_cuda ?? '');
       }
       for (const box of list.querySelectorAll<HTMLInputElement>('input[type=checkbox]')) {
         box.checked = state.settings.devices.includes(box.value);

@@ -9,6 +9,7 @@ import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
 import { makeFailures, makeResults, type MockResults } from './results';
+import { createGpuHandlers } from './gpu';
 import { createModelHandlers } from './models';
 import { mockRun } from './run';
 import {
@@ -116,6 +117,7 @@ function createHandlers(config: MockConfig): Handlers {
   ]);
   let lastSettings = config.lastSettings;
   const models = createModelHandlers(config);
+  const gpu = createGpuHandlers(config);
   // As settings.rs: an empty model field whose model is not installed points to Models.
   const missingModel = (kind: ModelKind, length: number): string | null => {
     if (config.models === null) return null;
@@ -311,6 +313,10 @@ function createHandlers(config: MockConfig): Handlers {
       return path === null ? null : models.import_models({ path });
     },
     reveal_model: (args) => models.reveal_model(args),
+    gpu_runtime_status: () => gpu.gpu_runtime_status(),
+    fetch_gpu_runtime: (args) => gpu.fetch_gpu_runtime(args),
+    cancel_gpu_runtime: () => gpu.cancel_gpu_runtime(),
+    remove_gpu_runtime: () => gpu.remove_gpu_runtime(),
   };
 }
 

@@ -2,7 +2,7 @@
 // MockConfig before the app starts (a developer can change it in the console); every command
 // the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
 // reached the "shell".
-import type { ModelState, RunSettings, Stage } from '../types';
+import type { GpuRuntimeState, ModelState, RunSettings, Stage } from '../types';
 
 export interface MockConfig {
   /** Milliseconds before each command answers (the real IPC is never instant). */
@@ -40,6 +40,12 @@ export interface MockConfig {
   failModels: string[];
   /** A fraction of a model at which downloads stop making progress until cancelled. */
   holdDownloadAt: number | null;
+  /** The GPU runtime on disk; null: installed (and loaded) when there are GPUs, else missing. */
+  gpuRuntime: GpuRuntimeState | null;
+  /** The NVIDIA driver version NVML reports (null: no driver). "575.57.08" is too old. */
+  driver: string | null;
+  /** A fraction of the GPU runtime at which its download stops until cancelled. */
+  holdRuntimeAt: number | null;
   /** What the pickers answer, in order; when a queue is empty a default is made up. */
   answers: {
     pick_folders: string[][];
@@ -79,6 +85,9 @@ const DEFAULTS: MockConfig = {
   modelSteps: 10,
   failModels: ['esm2-3b'],
   holdDownloadAt: null,
+  gpuRuntime: null,
+  driver: '580.95.05',
+  holdRuntimeAt: null,
   answers: { pick_folders: [], pick_file: [], pick_save_file: [], import_models: [] },
 };
 

@@ -104,17 +104,17 @@ const IMPORTABLE: Record<string, { path: string; size: number; model: string | n
   ],
 };
 
-const fail = (kind: CommandErrorKind, message: string): never => {
+export const fail = (kind: CommandErrorKind, message: string): never => {
   throw { kind, message } satisfies CommandErrorPayload;
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ChannelInternals {
   runCallback: (id: number, data: unknown) => void;
 }
 
 /** Delivers events through the real Channel callback path, as the shell's IPC does. */
-function channelSender(channel: Channel<FetchEvent>) {
+export function channelSender(channel: Channel<FetchEvent>) {
   const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;
   let index = 0;
   return {

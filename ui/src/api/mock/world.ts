@@ -20,6 +20,10 @@ const CPU: DeviceInfo = {
   slow: true,
 };
 
+/** What the engine says (CudaBackend::why_not) on a machine without the GPU runtime. */
+export const WHY_NOT_CUDA =
+  'the GPU runtime (libtorch\'s CUDA libraries) is not installed, so only the CPU can be used: `virnucpro runtime fetch` (or the app\'s GPU support panel) installs it (libtorch_cuda.so: cannot open shared object file: No such file or directory)';
+
 export function systemInfo(gpus: number): SystemInfo {
   return {
     cores: CORES,
@@ -27,6 +31,7 @@ export function systemInfo(gpus: number): SystemInfo {
     devices: [...GPUS.slice(0, gpus), CPU],
     app_version: '0.1.0-mock',
     libtorch_version: '2.13.0',
+    why_not_cuda: gpus > 0 ? null : WHY_NOT_CUDA,
   };
 }
 
