@@ -502,7 +502,7 @@ pub fn reveal_model(models: State<'_, Models>, id: String) -> CommandResult<()> 
 pub async fn gpu_runtime_status(
     runtimes: State<'_, GpuRuntimes>,
 ) -> CommandResult<GpuRuntimeStatus> {
-    let runtime = runtimes.get()?;
+    let runtime = runtimes.inner().clone()?;
     blocking(move || Ok(runtime.status(virnucpro_engine::Backend::detect()))).await
 }
 
@@ -513,7 +513,7 @@ pub async fn fetch_gpu_runtime(
     runtimes: State<'_, GpuRuntimes>,
     on_event: Channel<FetchEvent>,
 ) -> CommandResult<GpuRuntimeStatus> {
-    let runtime = runtimes.get()?;
+    let runtime = runtimes.inner().clone()?;
     let slot = runtime.begin()?;
     blocking(move || {
         // Dropped at the end, whatever happens: a download may start again.
@@ -530,7 +530,7 @@ pub async fn fetch_gpu_runtime(
 /// Stop the GPU runtime's download (what was downloaded is kept).
 #[tauri::command(rename_all = "snake_case")]
 pub fn cancel_gpu_runtime(runtimes: State<'_, GpuRuntimes>) -> CommandResult<()> {
-    if runtimes.get()?.cancel() {
+    if runtimes.inner().clone()?.cancel() {
         tracing::info!("gpu-runtime: cancelled by the user");
     }
     Ok(())
@@ -541,6 +541,6 @@ pub fn cancel_gpu_runtime(runtimes: State<'_, GpuRuntimes>) -> CommandResult<()>
 pub async fn remove_gpu_runtime(
     runtimes: State<'_, GpuRuntimes>,
 ) -> CommandResult<GpuRuntimeStatus> {
-    let runtime = runtimes.get()?;
+    let runtime = runtimes.inner().clone()?;
     blocking(move || runtime.remove(virnucpro_engine::Backend::detect())).await
 }

@@ -190,25 +190,17 @@ impl GpuRuntime {
     }
 }
 
-/// The runtime the commands share, or why there is none (an unreadable manifest, no home
-/// folder): every GPU runtime command then fails with that message.
-pub struct GpuRuntimes(CommandResult<Arc<GpuRuntime>>);
+/// The runtime the commands share (managed state), or why there is none (an unreadable
+/// manifest, no home folder): every GPU runtime command then fails with that message.
+pub type GpuRuntimes = CommandResult<Arc<GpuRuntime>>;
 
-impl GpuRuntimes {
-    pub fn new(runtime: CommandResult<GpuRuntime>) -> Self {
-        if let Err(e) = &runtime {
-            tracing::warn!("GPU runtime unavailable: {}", e.message);
-        }
-        Self(runtime.map(Arc::new))
+/// [`GpuRuntime::from_env`] for the app's state; why it is unavailable goes to the log.
+pub fn shared_from_env() -> GpuRuntimes {
+    let runtime = GpuRuntime::from_env();
+    if let Err(e) = &runtime {
+        tracing::warn!("GPU runtime unavailable: {}", e.message);
     }
-
-    pub fn from_env() -> Self {
-        Self::new(GpuRuntime::from_env())
-    }
-
-    pub fn get(&self) -> CommandResult<Arc<GpuRuntime>> {
-        self.0.clone()
-    }
+    runtime.map(Arc::new)
 }
 
 fn runtime_error(err: RuntimeError) -> CommandError {

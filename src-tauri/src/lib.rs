@@ -128,7 +128,7 @@ pub fn run() {
                 tracing::info!("models in {}", store.roots.hf_hub.display());
             }
             app.manage(models);
-            app.manage(gpu_runtime::GpuRuntimes::from_env());
+            app.manage(gpu_runtime::shared_from_env());
             Ok(())
         })
         .on_window_event(close::on_window_event)
