@@ -1,12 +1,12 @@
 //! `virnucpro runtime` against a package index on 127.0.0.1 serving stand-in wheels: fetch,
 //! status, what `devices` then says, a file system too small (a real tmpfs), and remove.
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
+use virnucpro_testkit::archive::zip_archive;
 use virnucpro_testkit::http::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_virnucpro");
@@ -21,16 +21,14 @@ struct Setup {
 /// One stand-in torch wheel of ~1.5 MB whose "libtorch_cuda.so" is not a real library.
 fn setup() -> Setup {
     let server = TestServer::start();
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut out);
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("torch/lib/libtorch_cuda.so", stored)
-        .unwrap();
-    zip.write_all(&vec![0x7f; 1_500_000]).unwrap();
-    zip.start_file("torch/__init__.py", stored).unwrap();
-    zip.finish().unwrap();
-    let wheel = out.into_inner();
+    let library = vec![0x7f; 1_500_000];
+    let wheel = zip_archive(
+        &[
+            ("torch/lib/libtorch_cuda.so", &library),
+            ("torch/__init__.py", b""),
+        ],
+        false,
+    );
     let sha256: String = Sha256::digest(&wheel)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -1,7 +1,6 @@
 //! The GPU runtime from a package index on 127.0.0.1 serving small stand-in wheels (zip
 //! archives laid out like the real ones): the unpacked layout, a dropped connection, wrong
 //! bytes, an index that disagrees with the pins, a cancel, an old driver, and removal.
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,35 +12,14 @@ use virnucpro_models::runtime::{
     RuntimeOptions, RuntimePaths, RuntimeState, Wheel,
 };
 use virnucpro_models::FetchEvent;
+use virnucpro_testkit::archive::{noise, zip_archive};
 use virnucpro_testkit::http::{Behaviour, TestServer};
 
 const LIBTORCH: &str = "2.13.0+cu130";
 
-/// A zip archive with `members` (name, bytes).
 fn wheel_bytes(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut out);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in members {
-        zip.start_file(*name, options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
-    out.into_inner()
-}
-
-/// Bytes that do not compress, so that a throttled download takes a while.
-fn noise(len: usize, seed: u8) -> Vec<u8> {
-    let mut x = u32::from(seed) + 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    let members: Vec<(&str, &[u8])> = members.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    zip_archive(&members, true)
 }
 
 struct Setup {

@@ -2,6 +2,7 @@
 //! real HTTP server for download tests ([`http`]).
 use std::path::{Path, PathBuf};
 
+pub mod archive;
 pub mod http;
 pub mod tiny_models;
 

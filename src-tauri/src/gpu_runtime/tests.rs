@@ -1,11 +1,11 @@
 //! The GPU support panel's logic against a package index on 127.0.0.1 serving one
 //! stand-in torch wheel (a zip archive laid out like the real one); no network, no GPU.
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use virnucpro_models::checksum::sha256_file;
 use virnucpro_models::runtime::{DriverCheck, RuntimeManifest, RuntimePaths, RuntimeState, Wheel};
+use virnucpro_testkit::archive::{noise, zip_archive};
 use virnucpro_testkit::http::{Behaviour, TestServer};
 
 use super::*;
@@ -21,25 +21,14 @@ struct World {
 
 /// A wheel whose `torch/lib/libtorch_cuda.so` is 400 kB of bytes that do not compress.
 fn wheel_bytes() -> Vec<u8> {
-    let mut x = 7u32;
-    let library: Vec<u8> = (0..LIBRARY_BYTES)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut out);
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("torch/lib/libtorch_cuda.so", stored)
-        .unwrap();
-    zip.write_all(&library).unwrap();
-    zip.start_file("torch/__init__.py", stored).unwrap();
-    zip.finish().unwrap();
-    out.into_inner()
+    let library = noise(LIBRARY_BYTES, 7);
+    zip_archive(
+        &[
+            ("torch/lib/libtorch_cuda.so", &library),
+            ("torch/__init__.py", b""),
+        ],
+        false,
+    )
 }
 
 fn world(driver: Option<&str>) -> World {
