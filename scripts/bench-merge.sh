@@ -52,20 +52,28 @@ if [[ ${LEGACY:-0} == 1 ]]; then
   peer=${PEER_PYTHON:-/tmp/benchvenv/bin/python}
   if "$peer" -c 'import torch' 2> /dev/null; then
     "$peer" -c 'import torch, sys; print("peer: Python", sys.version.split()[0], "torch", torch.__version__)'
-    for workers in 0 2; do
-      uptime
-      measure "peer, workers $workers" "$peer" scripts/merge_peer.py merge \
-        "$data/pt/nuc" "$data/pt/prot" "$shm/peer" "$workers" | tee -a "$results"
-      "$peer" scripts/merge_peer.py compare "$shm/peer" "$shm/out"
-      rm -rf "$shm/peer"
+    # The tools' own call (torch.load(path): weights_only since torch 2.6), then the
+    # faster full unpickler they had before.
+    for load in default full; do
+      for workers in 0 2; do
+        uptime
+        measure "peer, $load torch.load, workers $workers" \
+          env PEER_TORCH_LOAD="$load" "$peer" scripts/merge_peer.py merge "$data/pt/nuc" "$data/pt/prot" "$shm/peer" "$workers" \
+          | tee -a "$results"
+        "$peer" scripts/merge_peer.py compare "$shm/peer" "$shm/out"
+        rm -rf "$shm/peer"
+      done
     done
-    # Ratios of the medians (rows/s) of our runs to the peer's sequential merge.
+    # Ratios of the medians (rows/s) of our runs to the peer's merges.
     awk '/rows\/s/ { for (i = 1; i < NF; i++) if ($(i + 1) == "rows/s") v = $i }
          /^threads 1 / { one[++n1] = v } /^threads 2 / { two[++n2] = v }
-         /^peer sequential/ { seq = v } /^peer 2 workers/ { par = v }
+         /^peer \(default/ && /sequential/ { seqd = v } /^peer \(default/ && /2 workers/ { pard = v }
+         /^peer \(full/ && /sequential/ { seqf = v } /^peer \(full/ && /2 workers/ { parf = v }
          function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
          END { m1 = median(one, n1); m2 = median(two, n2)
-               printf "summary: ours 1 thread %.0f rows/s (%.1fx the peer sequential, %.0f rows/s), 2 threads %.0f rows/s (%.2fx our 1 thread; %.1fx the peer with 2 workers, %.0f rows/s)\n", m1, m1 / seq, seq, m2, m2 / m1, m2 / par, par }' "$results"
+               printf "summary: ours (median rows/s) 1 thread %.0f, 2 threads %.0f (%.2fx from 1 to 2 threads)\n", m1, m2, m2 / m1
+               printf "summary: peer, default torch.load: sequential %.0f (ours 1 thread %.1fx), 2 workers %.0f (ours 2 threads %.1fx)\n", seqd, m1 / seqd, pard, m2 / pard
+               printf "summary: peer, full torch.load: sequential %.0f (ours 1 thread %.1fx), 2 workers %.0f (ours 2 threads %.1fx)\n", seqf, m1 / seqf, parf, m2 / parf }' "$results"
   else
     echo "peer skipped: $peer has no torch"
   fi

@@ -7,6 +7,7 @@ What VirNucPro's `merge_data` does for one shard (shared/docs/virnucpro-referenc
 two per id in nucleotide order, `torch.stack` the rows and `torch.save`
 `{'ids': ..., 'data': tensor(N, 3328)}`. Pairs run one after another (`--workers 0`) or on
 a spawn-context process pool, one pair per task, as the fork's `parallel_merge` does.
+PEER_TORCH_LOAD=default|full chooses how `torch.load` is called (see `load`).
 
   merge_peer.py merge NUC_DIR PROT_DIR OUT_DIR WORKERS   -> OUT_DIR/output_K_merged.pt
   merge_peer.py compare PEER_OUT OUR_OUT                  bit-compare with our merged files
@@ -24,10 +25,21 @@ import time
 import torch
 
 
+# How the inputs are loaded. "default": `torch.load(path)`, exactly as the tools call it;
+# since torch 2.6 that is the restricted `weights_only` unpickler, written in Python.
+# "full": `weights_only=False`, the C unpickler the tools got from torch before 2.6 (faster).
+LOAD = os.environ.get("PEER_TORCH_LOAD", "default")
+
+
+def load(path):
+    if LOAD == "full":
+        return torch.load(path, weights_only=False)
+    return torch.load(path)
+
+
 def merge_data(dnabert_file, esm_file, merged_file):
-    # torch.load as the original tools call it (full unpickler, before weights_only).
-    dnabert = torch.load(dnabert_file, weights_only=False)
-    esm = torch.load(esm_file, weights_only=False)
+    dnabert = load(dnabert_file)
+    esm = load(esm_file)
     nucleotide = {}
     for name, item in zip(dnabert["nucleotide"], dnabert["data"]):
         nucleotide[name] = torch.tensor(item["mean_representation"])
@@ -73,7 +85,7 @@ def merge(nuc_dir, prot_dir, out_dir, workers):
             rows = sum(pool.imap(merge_pair, todo, chunksize=1))
     secs = time.perf_counter() - start
     label = "sequential" if workers == 0 else f"{workers} workers"
-    print(f"peer {label}: pairs {len(todo)} rows {rows} time {secs:.3f} s | {rows / secs:.0f} rows/s")
+    print(f"peer ({LOAD} torch.load) {label}: pairs {len(todo)} rows {rows} time {secs:.3f} s | {rows / secs:.0f} rows/s")
 
 
 def read_safetensors(path):
