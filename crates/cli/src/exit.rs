@@ -35,6 +35,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<PathError>().is_some() {
         return INPUT_UNREADABLE;
     }
+    if let Some(err) = err.downcast_ref::<MergeError>() {
+        return merge_code(err);
+    }
     if let Some(err) = err.downcast_ref::<ReadSummaryError>() {
         return match err {
             ReadSummaryError::Io { .. } => INPUT_UNREADABLE,
@@ -62,6 +65,16 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<PrepareError>() {
         Some(err) => prepare_code(err),
         None => FAILED,
+    }
+}
+
+/// `virnucpro merge`'s own errors, by the table of docs/cli.md: an input folder that
+/// cannot be listed is 4, an output folder that cannot be made is 5.
+fn merge_code(err: &MergeError) -> u8 {
+    match err {
+        MergeError::ReadDir { .. } => INPUT_UNREADABLE,
+        MergeError::OutDir { .. } => OUTPUT_FAILED,
+        MergeError::ThreadPool { .. } => FAILED,
     }
 }
 

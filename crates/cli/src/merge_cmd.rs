@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::merge::{
     merge_dirs, MergeOptions, MergeProgress, MergeReport, PairFailure, PairOutcome,
@@ -52,8 +51,11 @@ pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
         &log_progress,
     )?;
     let failures_path = args.out.join(FAILURES_FILE);
-    write_atomic(&failures_path, failures_tsv(&report).as_bytes())
-        .with_context(|| format!("cannot write {}", failures_path.display()))?;
+    if let Err(err) = write_atomic(&failures_path, failures_tsv(&report).as_bytes()) {
+        // An output that cannot be written is 5, as for every command.
+        eprintln!("error: cannot write {}: {err}", failures_path.display());
+        return Ok(ExitCode::from(exit::OUTPUT_FAILED));
+    }
 
     let code = exit_code(&report, cancel);
     if args.json {

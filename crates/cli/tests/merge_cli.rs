@@ -175,17 +175,18 @@ fn nothing_merged_is_exit_1() {
 }
 
 #[test]
-fn bad_arguments_are_exit_1() {
+fn bad_arguments_are_exit_1_a_missing_input_4_an_unwritable_output_5() {
     let d = dirs();
     pair(&d, "output_1");
     merge(&d, &["--threads", "0"]).code(1);
+    // The codes of the "all commands" table (docs/cli.md), as for predict.
     merge_into(Path::new("/nonexistent/nuc"), &d.prot, &d.out, &[])
-        .code(1)
+        .code(4)
         .stderr(predicate::str::contains("/nonexistent/nuc"));
     // The output folder is a file.
     let file = d.tmp.path().join("file");
     fs::write(&file, b"x").unwrap();
     merge_into(&d.nuc, &d.prot, &file, &[])
-        .code(1)
+        .code(5)
         .stderr(predicate::str::contains("cannot create output folder"));
 }
