@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use virnucpro_core::CancelToken;
-use virnucpro_models::status::usable_for;
 use virnucpro_models::{CacheRoots, Catalogue, ModelRole};
 
 mod fetch;
@@ -71,26 +70,26 @@ pub fn run(args: &ModelsArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> 
 /// message that says which command fetches it.
 pub fn installed_model(role: ModelRole, roots: &CacheRoots) -> Result<PathBuf, String> {
     let catalogue = Catalogue::from_env().map_err(|err| err.to_string())?;
-    if let Some(model) = usable_for(&catalogue, roots, role) {
-        return Ok(model.path);
-    }
     let flag = match role {
         ModelRole::Dnabert => "--dnabert",
         ModelRole::Esm => "--esm",
         ModelRole::Classifier300 | ModelRole::Classifier500 => "--classifier",
     };
+    let Some(entry) = catalogue.for_role(role) else {
+        return Err(format!(
+            "the model catalogue has no {role}: give {flag} PATH"
+        ));
+    };
     let stamps = virnucpro_models::stamps::Stamps::in_folder(&roots.virnucpro);
-    Err(match catalogue.for_role(role) {
-        Some(entry) => {
-            let status = virnucpro_models::status::entry_status(entry, roots, &stamps);
-            format!(
-                "{} is {} (looked for {}): `virnucpro models fetch {}` gets it, or give {flag} PATH",
-                entry.title,
-                status.state,
-                status.path.display(),
-                entry.id
-            )
-        }
-        None => format!("the model catalogue has no {role}: give {flag} PATH"),
-    })
+    let status = virnucpro_models::status::entry_status(entry, roots, &stamps);
+    if status.state.is_usable() {
+        return Ok(status.path);
+    }
+    Err(format!(
+        "{} is {} (looked for {}): `virnucpro models fetch {}` gets it, or give {flag} PATH",
+        entry.title,
+        status.state,
+        status.path.display(),
+        entry.id
+    ))
 }

@@ -194,6 +194,11 @@ impl<'a, 'e> Runner<'a, 'e> {
             .iter()
             .map(|i| FileEntry::of(&i.path, &known).map_err(io_error(&i.path)))
             .collect::<Result<_, _>>()?;
+        // Read once for the three models.
+        let catalogue = Catalogue::from_env().unwrap_or_else(|err| {
+            tracing::warn!(%err, "using the built-in model catalogue");
+            Catalogue::builtin()
+        });
         let model_record = |path: &Path, model_id: &str, role: ModelRole| {
             let files = fingerprint_model(path, &known).map_err(io_error(path))?;
             // The content id makes features of other weights under the same name stale.
@@ -202,7 +207,7 @@ impl<'a, 'e> Runner<'a, 'e> {
                 path: path.to_path_buf(),
                 model_id,
                 files,
-                provenance: model_provenance(spec, role, path),
+                provenance: model_provenance(&catalogue, spec, role, path),
             })
         };
         let dnabert = model_record(&spec.dnabert, &run.dnabert.model_id, ModelRole::Dnabert)?;
@@ -387,20 +392,21 @@ impl<'a, 'e> Runner<'a, 'e> {
     }
 }
 
-/// The classifier runs on the first selected device (the CPU when only the CPU is).
 /// Whether a model given to the run is the catalogue's (recorded checks only: nothing is
 /// hashed at the start of a run).
-fn model_provenance(spec: &RunSpec, role: ModelRole, path: &Path) -> Provenance {
-    let Some(roots) = &spec.model_cache else {
-        return Provenance::Unverified;
-    };
-    let catalogue = Catalogue::from_env().unwrap_or_else(|err| {
-        tracing::warn!(%err, "using the built-in model catalogue");
-        Catalogue::builtin()
-    });
-    provenance(&catalogue, roots, role, path)
+fn model_provenance(
+    catalogue: &Catalogue,
+    spec: &RunSpec,
+    role: ModelRole,
+    path: &Path,
+) -> Provenance {
+    match &spec.model_cache {
+        Some(roots) => provenance(catalogue, roots, role, path),
+        None => Provenance::Unverified,
+    }
 }
 
+/// The classifier runs on the first selected device (the CPU when only the CPU is).
 fn classify_device(run: &ValidatedRun) -> crate::devices::DeviceId {
     run.devices
         .first()

@@ -83,16 +83,20 @@ fn in_place(
         (_, Some(size)) if size != meta.len() => false,
         (None, _) => true,
         (Some(expected), _) => {
-            if job.stamps.lookup(installed, expected).is_none() {
-                on_event(&FetchEvent::Verifying {
-                    model: job.model(),
-                    file: file.name.clone(),
-                });
-            }
-            let found = job
-                .stamps
-                .checksum_of(installed, expected)
-                .map_err(FetchError::io(installed))?;
+            let found = match job.stamps.lookup(installed, expected) {
+                Some(found) => found,
+                None => {
+                    on_event(&FetchEvent::Verifying {
+                        model: job.model(),
+                        file: file.name.clone(),
+                    });
+                    let found = expected
+                        .of_file(installed)
+                        .map_err(FetchError::io(installed))?;
+                    job.stamps.record(installed, &found);
+                    found
+                }
+            };
             &found == expected
         }
     };
