@@ -15,10 +15,10 @@ mod run;
 mod writer;
 
 pub use layout::{chunked_file_name, shard_file_name, MANIFEST_FILE, NUCLEOTIDE_DIR, PROTEIN_DIR};
-pub use record::{PreparedRecord, PreparedRecordError};
+pub use record::{PreparedRecord, PreparedRecordError, ShardInfo};
 pub use run::{
     prepare, prepare_streaming, PrepareError, PrepareOptions, PrepareProgress, PrepareSummary,
-    ShardInfo, StagedShard,
+    StagedShard,
 };
 
 use crate::frames::Frame;

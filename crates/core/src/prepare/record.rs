@@ -1,8 +1,17 @@
-//! Reading back a finished prepare (`prepare.json`): what later stages need from it.
+//! A finished prepare's record (`prepare.json`) and its shards: what later stages need
+//! from it, and what the writer lists as it closes each shard.
 use std::path::{Path, PathBuf};
 
 use super::layout::MANIFEST_FILE;
-use super::ShardInfo;
+
+/// One pair of shard files, paths relative to the output folder.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardInfo {
+    pub index: usize,
+    pub records: usize,
+    pub nucleotide: PathBuf,
+    pub protein: PathBuf,
+}
 
 /// What the stages after `prepare` need from its `prepare.json`.
 #[derive(Debug, Clone, serde::Deserialize)]

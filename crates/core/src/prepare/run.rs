@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossbeam_channel::bounded;
 
 use super::layout::{chunked_file_name, MANIFEST_FILE, NUCLEOTIDE_DIR, PROTEIN_DIR};
+use super::record::ShardInfo;
 use super::render::{render, Batch, Rendered, WorkItem};
 use super::writer::{StagedWriter, WriteError};
 use super::FrameCounts;
@@ -52,15 +53,6 @@ impl Default for PrepareOptions {
             cancel: CancelToken::new(),
         }
     }
-}
-
-/// One pair of shard files, paths relative to the output folder.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ShardInfo {
-    pub index: usize,
-    pub records: usize,
-    pub nucleotide: PathBuf,
-    pub protein: PathBuf,
 }
 
 /// What a finished `prepare` did; also written as `prepare.json`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::layout::{chunked_file_name, shard_file_name, NUCLEOTIDE_DIR, PROTEIN_DIR};
 use super::render::Rendered;
-use super::run::ShardInfo;
+use super::record::ShardInfo;
 
 const BUFFER: usize = 1 << 20;
 
