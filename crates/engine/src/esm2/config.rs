@@ -31,6 +31,38 @@ pub struct Esm2Config {
     pub token_dropout: bool,
 }
 
+impl Esm2Config {
+    /// Every tensor the model reads, named as `layout` spells it, with the shape this
+    /// configuration needs.
+    pub(crate) fn expected_tensors(&self, layout: Layout) -> Vec<(String, Vec<i64>)> {
+        let h = self.hidden;
+        let i = self.intermediate;
+        let mut out = vec![
+            (layout.embed_tokens().to_string(), vec![self.vocab, h]),
+            (format!("{}.weight", layout.final_norm()), vec![h]),
+            (format!("{}.bias", layout.final_norm()), vec![h]),
+        ];
+        for layer in 0..self.num_layers {
+            for (part, weight, bias) in [
+                (Part::Query, vec![h, h], vec![h]),
+                (Part::Key, vec![h, h], vec![h]),
+                (Part::Value, vec![h, h], vec![h]),
+                (Part::AttnOut, vec![h, h], vec![h]),
+                (Part::AttnNorm, vec![h], vec![h]),
+                (Part::Fc1, vec![i, h], vec![i]),
+                (Part::Fc2, vec![h, i], vec![h]),
+                (Part::FinalNorm, vec![h], vec![h]),
+            ] {
+                let prefix = layout.part(layer, part);
+                out.push((format!("{prefix}.weight"), weight));
+                out.push((format!("{prefix}.bias"), bias));
+            }
+            out.push((layout.part(layer, Part::InvFreq), vec![self.head_dim / 2]));
+        }
+        out
+    }
+}
+
 /// What a configuration declares; any dimension may be absent.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Declared {

@@ -4,8 +4,6 @@
 //! this table knows how a layout spells it.
 use crate::weights::Checkpoint;
 
-use super::config::Esm2Config;
-
 /// The checkpoint layout, recognised from the tensor names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {
@@ -130,35 +128,6 @@ impl Layout {
             })
             .max()
             .map_or(0, |max| max + 1)
-    }
-
-    /// Every tensor the model reads, with the shape `config` needs.
-    pub fn expected(self, config: &Esm2Config) -> Vec<(String, Vec<i64>)> {
-        let h = config.hidden;
-        let i = config.intermediate;
-        let mut out = vec![
-            (self.embed_tokens().to_string(), vec![config.vocab, h]),
-            (format!("{}.weight", self.final_norm()), vec![h]),
-            (format!("{}.bias", self.final_norm()), vec![h]),
-        ];
-        for layer in 0..config.num_layers {
-            for (part, weight, bias) in [
-                (Part::Query, vec![h, h], vec![h]),
-                (Part::Key, vec![h, h], vec![h]),
-                (Part::Value, vec![h, h], vec![h]),
-                (Part::AttnOut, vec![h, h], vec![h]),
-                (Part::AttnNorm, vec![h], vec![h]),
-                (Part::Fc1, vec![i, h], vec![i]),
-                (Part::Fc2, vec![h, i], vec![h]),
-                (Part::FinalNorm, vec![h], vec![h]),
-            ] {
-                let prefix = self.part(layer, part);
-                out.push((format!("{prefix}.weight"), weight));
-                out.push((format!("{prefix}.bias"), bias));
-            }
-            out.push((self.part(layer, Part::InvFreq), vec![config.head_dim / 2]));
-        }
-        out
     }
 }
 
