@@ -9,6 +9,7 @@ pub mod devices;
 pub mod discovery;
 pub mod dnabert;
 pub mod embed;
+pub mod encode;
 pub mod esm2;
 pub mod layers;
 pub mod run;

@@ -1,7 +1,7 @@
-//! DNABERT-S behind the embedding runner's model traits (`crate::embed`).
+//! DNABERT-S behind the embedding runner's model traits (`crate::encode`).
 use tch::{Device, Kind, Tensor};
 
-use crate::embed::{Encode, Tokenize};
+use crate::encode::{Encode, Tokenize};
 
 use super::model::DnaBertS;
 use super::tokenizer::DnaTokenizer;

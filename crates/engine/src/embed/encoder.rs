@@ -1,31 +1,13 @@
-//! What the embedding runner needs from a model, so that DNABERT-S and ESM-2 (and test
-//! doubles) run through the same batching, device workers and output code.
+//! How the embedding runner builds a model on each device ([`EncoderFactory`]; the model
+//! traits themselves are in `crate::encode`), and the numeric precision models run at.
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind};
 
 use super::EmbedError;
-
-/// Turns one sequence into token ids. Shared by all workers, so it must be `Sync`.
-pub trait Tokenize: Send + Sync {
-    /// Token ids including special tokens. The error says what is wrong with the sequence;
-    /// the caller adds the file and record.
-    fn encode(&self, sequence: &str) -> Result<Vec<i64>, String>;
-    /// The id right-padding is filled with.
-    fn pad_id(&self) -> i64;
-}
-
-/// A loaded model on one device. Tensors are not `Sync`, so each worker owns its own.
-pub trait Encode {
-    /// Width of an embedding.
-    fn dim(&self) -> usize;
-    /// Embeddings of a right-padded batch: `ids` is `[B, T]` int64 on the model's device,
-    /// `lengths[b]` the tokens of row `b` (including special tokens). Returns `[B, dim]`
-    /// f32 on the CPU.
-    fn embed(&self, ids: &Tensor, lengths: &[i64]) -> Result<Tensor, tch::TchError>;
-}
+use crate::encode::Encode;
 
 /// Builds one model copy per device, inside the worker thread that will use it.
 pub trait EncoderFactory: Sync {

@@ -24,7 +24,8 @@ use serde::Serialize;
 use tch::Device;
 use virnucpro_core::features::FeatureKind;
 
-pub use encoder::{Encode, EncoderFactory, Precision, Tokenize};
+pub use crate::encode::{Encode, Tokenize};
+pub use encoder::{EncoderFactory, Precision};
 pub use error::{EmbedError, FailureKind, FileFailure};
 pub use models::{setup_model, ModelKind, ModelSetup};
 pub use run::{embed_files, embed_stream, output_in, output_path, EngineModel, FileJob};

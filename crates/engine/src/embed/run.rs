@@ -18,13 +18,14 @@ use virnucpro_core::features::{
 };
 
 use super::batch::plan_batches;
-use super::encoder::{EncoderFactory, Tokenize};
+use super::encoder::EncoderFactory;
 use super::error::{EmbedError, FailureKind, FileFailure};
 use super::sequences::tokenize_bytes;
 use super::worker::{device_label, run_worker, Report, Work};
 use super::{
     DeviceStats, EmbedEvent, EmbedJob, EmbedOptions, EmbedReport, FileOutcome, FileStatus,
 };
+use crate::encode::Tokenize;
 
 /// How often a reader waiting for the next job looks at the cancel tokens.
 const JOB_POLL: Duration = Duration::from_millis(50);

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::encoder::Tokenize;
 use super::error::{FailureKind, FileFailure};
+use crate::encode::Tokenize;
 
 /// The records of one file, tokenized.
 #[derive(Debug, Default)]

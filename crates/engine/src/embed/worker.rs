@@ -10,8 +10,9 @@ use tch::{Device, Tensor};
 use virnucpro_core::cancel::CancelToken;
 
 use super::batch::split_rows;
-use super::encoder::{Encode, EncoderFactory};
+use super::encoder::EncoderFactory;
 use super::error::{EmbedError, FailureKind, FileFailure};
+use crate::encode::Encode;
 
 /// One batch of one file.
 pub(super) struct Work {

@@ -1,7 +1,7 @@
-//! ESM-2 behind the embedding runner's model traits (`crate::embed`).
+//! ESM-2 behind the embedding runner's model traits (`crate::encode`).
 use tch::{Device, Tensor};
 
-use crate::embed::{Encode, Tokenize};
+use crate::encode::{Encode, Tokenize};
 
 use super::alphabet::Alphabet;
 use super::model::Esm2;
