@@ -2,12 +2,13 @@
 //! or more devices.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use virnucpro_core::input_paths::{expand, PathError};
+use virnucpro_core::fasta::{discover_inputs, InputError};
+use virnucpro_core::input_paths::PathError;
 use virnucpro_core::CancelToken;
 use virnucpro_engine::devices::{parse_devices, DeviceId};
 use virnucpro_engine::embed::{
@@ -27,8 +28,9 @@ pub struct EmbedArgs {
     /// or for ESM-2 a fair-esm hub checkpoint such as esm2_t36_3B_UR50D.pt.
     #[arg(long, value_name = "PATH")]
     weights: PathBuf,
-    /// A FASTA file to embed (repeatable), or a folder of them (*.fa, *.fasta, *.fna,
-    /// *.faa, sorted by name), e.g. the `nucleotide/` or `protein/` folder of `prepare`.
+    /// A FASTA file to embed (repeatable), or a folder of them (*.fa, *.fasta, *.fna, *.faa,
+    /// *.fas, *.ffn, *.frn, *.fsa, *.fq, *.fastq, optionally compressed; sorted by name),
+    /// e.g. the `nucleotide/` or `protein/` folder of `prepare`.
     #[arg(long = "in", value_name = "FILE", required = true)]
     inputs: Vec<PathBuf>,
     /// Output folder for `{shard}.nucleotide|protein.safetensors` (created if missing).
@@ -111,30 +113,15 @@ pub fn run(args: &EmbedArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Files as given, and the FASTA files of folders (sorted by name).
+/// Files as given, and the FASTA files of folders (sorted by name), found as every
+/// command finds them (`core::fasta::discover_inputs`).
 fn fasta_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let is_fasta = |p: &Path| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase());
-        name.is_some_and(|n| {
-            !n.starts_with('.')
-                && [".fa", ".fasta", ".fna", ".faa", ".fas"]
-                    .iter()
-                    .any(|ext| n.ends_with(ext))
-        })
-    };
-    let mut files = Vec::new();
-    for given in expand(paths, is_fasta)? {
-        if given.is_folder && given.files.is_empty() {
-            anyhow::bail!(
-                "{}: the folder holds no FASTA files (*.fa, *.fasta, *.fna, *.faa, *.fas)",
-                given.given.display()
-            );
-        }
-        files.extend(given.files);
+    match discover_inputs(paths, None) {
+        Ok(files) => Ok(files.into_iter().map(|f| f.path).collect()),
+        // A missing or unreadable path keeps its own type (and exit code).
+        Err(InputError::Path(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    Ok(files)
 }
 
 fn log_event(event: &EmbedEvent, done: &mut usize, total: usize) {

@@ -15,11 +15,16 @@ use crate::input_paths::{expand, PathError};
 use needletail::FastxReader;
 use xxhash_rust::xxh3::xxh3_128;
 
-/// File name endings taken from a folder (after removing a compression suffix).
-const FASTA_EXTENSIONS: &[&str] = &[
-    "fa", "fasta", "fna", "fas", "ffn", "frn", "fsa", "fq", "fastq",
+/// The file name endings of what the reader reads (FASTA, including protein `.faa`, and
+/// FASTQ), matched without regard to case, after an optional [`COMPRESSION_SUFFIXES`] one.
+/// The one list: every command that takes FASTA files from a folder uses it
+/// ([`looks_like_fasta`]), and `embed` names its outputs by it ([`fasta_stem`]).
+pub const FASTA_EXTENSIONS: &[&str] = &[
+    "fa", "fasta", "fna", "faa", "fas", "ffn", "frn", "fsa", "fq", "fastq",
 ];
-const COMPRESSION_SUFFIXES: &[&str] = &["gz", "bgz", "bz2", "xz", "zst", "zstd"];
+/// Compression suffixes of the files the reader decodes (it tells the formats apart by
+/// their magic bytes: gzip and BGZF, bzip2, xz, zstd).
+pub const COMPRESSION_SUFFIXES: &[&str] = &["gz", "bgz", "bz2", "xz", "zst", "zstd"];
 
 /// One input file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -172,7 +177,9 @@ pub fn discover_inputs(
     Ok(files)
 }
 
-fn looks_like_fasta(path: &Path) -> bool {
+/// Whether a file in a folder is taken as input: not hidden, and its last extension (after
+/// one optional compression suffix) is one of [`FASTA_EXTENSIONS`].
+pub fn looks_like_fasta(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
@@ -186,6 +193,23 @@ fn looks_like_fasta(path: &Path) -> bool {
         ext = parts.next().unwrap_or("");
     }
     FASTA_EXTENSIONS.contains(&ext)
+}
+
+/// A file name without its compression suffix and then its FASTA extension, where it has
+/// them (either case): `output_3.fa` and `output_3.FA.gz` → `output_3`; `notes.txt` stays.
+pub fn fasta_stem(name: &str) -> &str {
+    let name = strip_extension(name, COMPRESSION_SUFFIXES).unwrap_or(name);
+    strip_extension(name, FASTA_EXTENSIONS).unwrap_or(name)
+}
+
+/// `name` without `.{ext}` for the first of `extensions` it ends with (either case).
+fn strip_extension<'a>(name: &'a str, extensions: &[&str]) -> Option<&'a str> {
+    extensions.iter().find_map(|ext| {
+        let dot = name.len().checked_sub(ext.len() + 1)?;
+        let suffix = name.get(dot..)?;
+        let matches = suffix.starts_with('.') && suffix[1..].eq_ignore_ascii_case(ext);
+        matches.then(|| &name[..dot])
+    })
 }
 
 /// Checks applied to every record.
@@ -535,6 +559,47 @@ mod tests {
             .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
             .collect();
         assert_eq!(names, vec!["a.fa.gz", "b.fasta", "c.FNA.zst"]);
+    }
+
+    #[test]
+    fn every_listed_extension_is_discovered_plain_and_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = Vec::new();
+        for ext in FASTA_EXTENSIONS {
+            let compressions = std::iter::once(None).chain(COMPRESSION_SUFFIXES.iter().map(Some));
+            for compression in compressions {
+                for upper in [false, true] {
+                    let mut name = format!("r_{ext}_{upper}.{ext}");
+                    if let Some(c) = compression {
+                        name = format!("{name}.{c}");
+                    }
+                    if upper {
+                        name = name.to_ascii_uppercase();
+                    }
+                    fs::write(dir.path().join(&name), b">x\nA\n").unwrap();
+                    assert_eq!(fasta_stem(&name), name.split('.').next().unwrap(), "{name}");
+                    expected.push(name);
+                }
+            }
+        }
+        expected.sort();
+        let files = discover_inputs(&[dir.path().to_path_buf()], None).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn fasta_stem_strips_a_compression_suffix_then_a_fasta_extension() {
+        assert_eq!(fasta_stem("output_3.fa"), "output_3");
+        assert_eq!(fasta_stem("output_3.faa.zst"), "output_3");
+        assert_eq!(fasta_stem("a.b.FASTQ.GZ"), "a.b");
+        assert_eq!(fasta_stem("notes.txt"), "notes.txt");
+        assert_eq!(fasta_stem("notes.txt.gz"), "notes.txt");
+        assert_eq!(fasta_stem("fa"), "fa");
+        assert_eq!(fasta_stem("é.fa"), "é");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use virnucpro_core::cancel::CancelToken;
+use virnucpro_core::fasta::fasta_stem;
 use virnucpro_core::features::{
     DataCheck, FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum, MappedFile,
 };
@@ -31,7 +32,8 @@ use crate::encode::Tokenize;
 const JOB_POLL: Duration = Duration::from_millis(50);
 
 /// `{out_dir}/{shard}.{kind}.safetensors`, the shard being the input's file name without
-/// its FASTA (and compression) extensions: `output_3.fa` → `output_3.nucleotide.safetensors`.
+/// its compression and FASTA extensions (`core::fasta::fasta_stem`): `output_3.fa` →
+/// `output_3.nucleotide.safetensors`.
 pub fn output_path(job: &EmbedJob, input: &Path) -> PathBuf {
     output_in(&job.out_dir, job.kind, input)
 }
@@ -42,17 +44,7 @@ pub fn output_in(out_dir: &Path, kind: FeatureKind, input: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut shard = name.as_str();
-    for ext in [".gz", ".bz2", ".xz", ".zst"] {
-        shard = shard.strip_suffix(ext).unwrap_or(shard);
-    }
-    for ext in [".fa", ".fasta", ".fna", ".faa", ".fas"] {
-        if let Some(s) = shard.strip_suffix(ext) {
-            shard = s;
-            break;
-        }
-    }
-    out_dir.join(kind.file_name(shard))
+    out_dir.join(kind.file_name(fasta_stem(&name)))
 }
 
 /// One model an engine runs. Every device worker loads each model once, before its first
