@@ -17,8 +17,10 @@ pub mod legacy;
 pub mod merge;
 pub mod merged_input;
 pub mod pickle;
+pub mod precision;
 pub mod prepare;
 pub mod report;
+pub mod run_folder;
 pub mod threads;
 pub mod tsv;
 

@@ -8,6 +8,7 @@
 //! from the same input bytes) or [`PairOutcome::Failed`] with a typed [`FailureKind`] and
 //! structured [`FailureDetails`]. One pair failing never stops the others.
 mod discover;
+mod failures_file;
 mod ids;
 mod pair;
 mod report;
@@ -24,6 +25,10 @@ use crate::cancel::CancelToken;
 pub use discover::{
     discover, expected_names, legacy_suffix, natural_cmp, shard_of, PairSpec,
     LEGACY_NUCLEOTIDE_SUFFIX, LEGACY_PROTEIN_SUFFIX,
+};
+pub use failures_file::{
+    merge_failures_tsv, read_merge_failures, MergeFailureRow, MERGE_FAILURES_FILE,
+    MERGE_FAILURES_HEADER,
 };
 pub use ids::match_ids;
 pub use report::{

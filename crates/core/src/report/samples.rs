@@ -4,67 +4,29 @@
 //! Columns: `sample  reads  virus_reads  others_reads  unscored_reads  chunks  virus_chunks
 //! frames`, where the read counts follow the `call` column of the read summary (`virus`,
 //! `others`, `none`) and `chunks`, `virus_chunks`, `frames` are its column sums.
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::error::{ReadSummaryError, ReportError};
-use super::reads::{ReadTotals, READ_SUMMARY_HEADER};
+use super::read_summary::{for_each_read_summary_row, ReadCall};
+use super::reads::ReadTotals;
 
 pub const SAMPLES_HEADER: &str =
     "sample\treads\tvirus_reads\tothers_reads\tunscored_reads\tchunks\tvirus_chunks\tframes\n";
 
 /// The totals of one `read_summary.tsv`, checked line by line.
 pub fn read_summary_totals(path: &Path) -> Result<ReadTotals, ReadSummaryError> {
-    let io_error = |source| ReadSummaryError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let bad = |line: usize, message: String| ReadSummaryError::Format {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let mut lines = BufReader::new(file).lines();
-    let header = lines.next().transpose().map_err(io_error)?;
-    if header.as_deref() != Some(READ_SUMMARY_HEADER.trim_end()) {
-        return Err(bad(
-            1,
-            format!(
-                "the header is not {:?}: not a read summary",
-                READ_SUMMARY_HEADER.trim_end()
-            ),
-        ));
-    }
     let mut totals = ReadTotals::default();
-    for (index, line) in lines.enumerate() {
-        let number = index + 2;
-        let line = line.map_err(io_error)?;
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [_read, chunks, frames, virus_chunks, _best, call] = fields[..] else {
-            return Err(bad(number, format!("{} fields instead of 6", fields.len())));
-        };
-        let count = |name: &str, value: &str| {
-            value
-                .parse::<u64>()
-                .map_err(|_| bad(number, format!("{name} {value:?} is not a count")))
-        };
+    for_each_read_summary_row(path, |row| {
         totals.reads += 1;
-        totals.chunks += count("chunks", chunks)?;
-        totals.frames += count("frames", frames)?;
-        totals.virus_chunks += count("virus_chunks", virus_chunks)?;
-        match call {
-            "virus" => totals.virus_reads += 1,
-            "none" => totals.unscored_reads += 1,
-            "others" => {}
-            other => {
-                return Err(bad(
-                    number,
-                    format!("call {other:?} is not virus, others or none"),
-                ))
-            }
+        totals.chunks += row.chunks;
+        totals.frames += row.frames;
+        totals.virus_chunks += row.virus_chunks;
+        match row.call {
+            ReadCall::Virus => totals.virus_reads += 1,
+            ReadCall::None => totals.unscored_reads += 1,
+            ReadCall::Others => {}
         }
-    }
+    })?;
     Ok(totals)
 }
 
@@ -128,6 +90,7 @@ pub fn render_samples(samples: &[SampleTotals]) -> Result<String, ReportError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reads::READ_SUMMARY_HEADER;
     use super::*;
 
     fn summary(body: &str) -> (tempfile::TempDir, PathBuf) {

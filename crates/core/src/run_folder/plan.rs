@@ -1,0 +1,137 @@
+//! What each stage will do on this run, told to the user before any work starts.
+//!
+//! The plan is for people: which stages are redone and why. Correctness never rests on
+//! it: every reused file is verified by checksums at the moment it is reused (prepare by
+//! its stamp, feature files by their input checksum and model id, merged files by their
+//! inputs' checksums).
+use std::path::Path;
+
+use crate::events::{Stage, StageAction, StagePlan};
+
+use super::manifest::RunManifest;
+
+/// The facts the plan is made from. `P` is the earlier prepare's record (the engine's
+/// `PreparedRecord`); the plan only asks whether there is one.
+pub struct PlanInput<'a, P> {
+    /// `Err(reason)` when the earlier prepare cannot be reused.
+    pub prepared: &'a Result<P, String>,
+    pub previous: Option<&'a RunManifest>,
+    pub dnabert_id: &'a str,
+    pub esm_id: &'a str,
+    pub classifier_id: &'a str,
+    /// Earlier reports exist, intact, from the same classifier and settings.
+    pub reports_reusable: bool,
+    pub features_dir: &'a Path,
+    pub merged_dir: &'a Path,
+}
+
+fn has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+}
+
+fn plan(stage: Stage, action: StageAction, reason: impl Into<String>) -> StagePlan {
+    StagePlan {
+        stage,
+        action,
+        reason: reason.into(),
+    }
+}
+
+pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
+    let mut out = Vec::new();
+    let prepare_redone = match input.prepared {
+        Ok(_) => {
+            out.push(plan(
+                Stage::Prepare,
+                StageAction::Resume,
+                "kept: the reads and settings are those of the earlier run",
+            ));
+            false
+        }
+        Err(reason) => {
+            let action = if input.previous.is_some() {
+                StageAction::Redo
+            } else {
+                StageAction::Run
+            };
+            out.push(plan(Stage::Prepare, action, reason.clone()));
+            true
+        }
+    };
+    let previous_models = input.previous.map(|m| &m.models);
+    let mut embed_redone = false;
+    for (stage, dir_has, now, before, name) in [
+        (
+            Stage::EmbedDna,
+            has_files(input.features_dir),
+            input.dnabert_id,
+            previous_models.map(|m| m.dnabert.model_id.as_str()),
+            "DNABERT-S",
+        ),
+        (
+            Stage::EmbedProtein,
+            has_files(input.features_dir),
+            input.esm_id,
+            previous_models.map(|m| m.esm.model_id.as_str()),
+            "ESM-2",
+        ),
+    ] {
+        let p = if before.is_some_and(|b| b != now) {
+            embed_redone = true;
+            plan(
+                stage,
+                StageAction::Redo,
+                format!("the {name} weights or precision changed"),
+            )
+        } else if prepare_redone && dir_has {
+            embed_redone = true;
+            plan(
+                stage,
+                StageAction::Redo,
+                "reads that changed are embedded again",
+            )
+        } else if dir_has {
+            plan(
+                stage,
+                StageAction::Resume,
+                "embeddings made earlier (checked) are kept; the rest are made",
+            )
+        } else {
+            plan(stage, StageAction::Run, "no embeddings made yet")
+        };
+        out.push(p);
+    }
+    out.push(if embed_redone && has_files(input.merged_dir) {
+        plan(
+            Stage::Merge,
+            StageAction::Redo,
+            "features that changed are merged again",
+        )
+    } else if has_files(input.merged_dir) {
+        plan(
+            Stage::Merge,
+            StageAction::Resume,
+            "features merged earlier (checked) are kept; the rest are merged",
+        )
+    } else {
+        plan(Stage::Merge, StageAction::Run, "nothing merged yet")
+    });
+    let classifier_changed =
+        previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
+    out.push(if classifier_changed {
+        plan(Stage::Classify, StageAction::Redo, "the classifier changed")
+    } else if input.reports_reusable {
+        plan(
+            Stage::Classify,
+            StageAction::Resume,
+            "the earlier reports are kept if nothing they were made from changed",
+        )
+    } else {
+        plan(
+            Stage::Classify,
+            StageAction::Run,
+            "no reports from this classifier and these settings yet",
+        )
+    });
+    out
+}
