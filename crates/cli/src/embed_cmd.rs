@@ -13,7 +13,7 @@ use virnucpro_core::CancelToken;
 use virnucpro_engine::devices::{parse_devices, DeviceId};
 use virnucpro_engine::embed::{
     default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport, FileStatus,
-    ModelKind, Precision,
+    ModelKind, Precision, PrecisionExt,
 };
 
 use crate::exit;

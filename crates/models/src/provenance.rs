@@ -2,20 +2,12 @@
 //! recorded checks say (nothing is hashed here: a run must not start by reading 6 GB).
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::catalogue::{Catalogue, CatalogueSource, ModelRole};
 use crate::roots::CacheRoots;
 use crate::stamps::Stamps;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
-pub enum Provenance {
-    /// Every weight file hashed to the catalogue's checksum of `model`.
-    Verified { model: String },
-    /// Not known to be a catalogue model: never checked, or checked and different.
-    Unverified,
-}
+/// A field of the run's manifest, so its type is the run folder's (`core::run_folder`).
+pub use virnucpro_core::run_folder::Provenance;
 
 /// The provenance of `path` (a file, or a model folder) given to a run as `role`.
 pub fn provenance(

@@ -25,7 +25,7 @@ use tch::Device;
 use virnucpro_core::features::FeatureKind;
 
 pub use crate::encode::{Encode, Tokenize};
-pub use encoder::{EncoderFactory, Precision};
+pub use encoder::{EncoderFactory, Precision, PrecisionExt};
 pub use error::{EmbedError, FailureKind, FileFailure};
 pub use models::{setup_model, ModelKind, ModelSetup};
 pub use run::{embed_files, embed_stream, output_in, output_path, EngineModel, FileJob};

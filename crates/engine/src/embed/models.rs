@@ -9,7 +9,7 @@ use tch::Device;
 use virnucpro_core::features::FeatureKind;
 
 use super::worker::device_label;
-use super::{EmbedError, EmbedJob, Encode, EncoderFactory, Precision, Tokenize};
+use super::{EmbedError, EmbedJob, Encode, EncoderFactory, Precision, PrecisionExt, Tokenize};
 use crate::dnabert::DnaBertS;
 use crate::esm2::{Alphabet, Esm2};
 

@@ -53,6 +53,7 @@ use crate::embed::{default_budget, EmbedError, EmbedOptions};
 use cleanup::{remove_file_if_present, remove_leftovers, remove_results};
 use emitter::Emitter;
 use files::{content_id, fingerprint_model, FileEntry};
+use manifest::DetectSoftware;
 use virnucpro_models::{provenance, Catalogue, ModelRole, Provenance};
 
 /// Errors that stop a run. Failures of single shards do not: they are listed in
@@ -137,7 +138,7 @@ pub fn run_validated(
         Ok(outcome) => Ok(outcome),
         Err(err) => {
             // Best effort: the manifest says why the run stopped.
-            runner.manifest.state = "failed".into();
+            runner.manifest.state = manifest::RunState::Failed;
             runner.manifest.error = Some(err.to_string());
             runner.manifest.failures = runner.events.failures.clone();
             runner.manifest.reports = Some(publish::untouched(&runner.layout));
@@ -249,7 +250,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         });
         let manifest = RunManifest {
             manifest_version: manifest::MANIFEST_VERSION,
-            state: "running".into(),
+            state: manifest::RunState::Running,
             started_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -265,7 +266,7 @@ impl<'a, 'e> Runner<'a, 'e> {
                 shard_size: spec.shard_size,
                 devices: run.devices.iter().map(|d| d.to_string()).collect(),
                 threads,
-                precision: spec.precision.to_string(),
+                precision: spec.precision,
                 batch_tokens,
                 classify_device: classify_device(run).to_string(),
             },
@@ -371,10 +372,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             seconds: self.started.elapsed().as_secs_f64(),
             out_dir: self.layout.root.clone(),
         };
-        self.manifest.state = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        self.manifest.state = status.into();
         self.manifest.failures = failures.clone();
         self.manifest.summary = Some(summary.clone());
         self.manifest.reports = Some(done.reports.clone());

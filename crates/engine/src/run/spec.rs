@@ -10,7 +10,7 @@ use virnucpro_core::threads::{check_threads, cores};
 
 use crate::classifier::MlpClassifier;
 use crate::devices::{parse_devices, DeviceId};
-use crate::embed::{setup_model, ModelKind, ModelSetup, Precision};
+use crate::embed::{setup_model, ModelKind, ModelSetup, Precision, PrecisionExt};
 
 /// Read lengths the released classifiers exist for.
 pub const LENGTHS: [usize; 2] = [300, 500];
