@@ -6,7 +6,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 APP_BIN := $(TARGET_DIR)/debug/virnucpro-desktop
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build package-cli demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean
+.PHONY: setup build package-cli demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean ipc-types
 
 setup:
 	@bash scripts/setup.sh
@@ -67,6 +67,13 @@ test: lint
 
 fmt:
 	$(CARGO) fmt --all
+
+# The UI's IPC types, ui/src/api/generated/, written from the Rust types (ts-rs); the test
+# src-tauri/tests/ipc_types.rs fails when they drift. The desktop crate embeds ui/dist, so
+# one is built first if missing (vite only: stale types must not stop their own update).
+ipc-types: setup
+	test -d ui/dist || npx vite build --config ui/vite.config.ts
+	VIRNUCPRO_WRITE_IPC_TYPES=1 $(CARGO) test -p virnucpro-desktop --test ipc_types
 
 # Benchmarks: see docs/benchmarks.md for what they measure and the recorded numbers.
 bench-prepare: build

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use virnucpro_core::events::RunEvent;
 pub use virnucpro_engine::devices::DeviceInfo;
 /// `"fp32" | "bf16" | "fp16"`.
@@ -11,7 +12,7 @@ pub use virnucpro_engine::embed::Precision;
 pub use virnucpro_engine::run::ReportsState;
 
 /// What the setup screen edits; also the body of a preset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct RunSettings {
     pub inputs: Vec<PathBuf>,
     pub out_dir: PathBuf,
@@ -38,7 +39,7 @@ impl RunSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SystemInfo {
     pub cores: usize,
     pub cuda_loaded: bool,
@@ -49,14 +50,14 @@ pub struct SystemInfo {
     pub why_not_cuda: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FastaFile {
     pub path: PathBuf,
     pub bytes: u64,
     pub records: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct InputScan {
     pub files: Vec<FastaFile>,
     pub total_bytes: u64,
@@ -64,7 +65,7 @@ pub struct InputScan {
 }
 
 /// The fields of [`RunSettings`], as the UI names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     Inputs,
@@ -80,14 +81,14 @@ pub enum Field {
 }
 
 /// One field's problem, shown next to the field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FieldProblem {
     pub field: Field,
     pub message: String,
 }
 
 /// `validate_settings`' answer, by field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SettingsCheck {
     /// What stops the run; empty when it can start.
     pub problems: Vec<FieldProblem>,
@@ -95,15 +96,16 @@ pub struct SettingsCheck {
     pub warnings: Vec<FieldProblem>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "ModelKind")]
 pub enum ModelRole {
     Dnabert,
     Esm,
     Classifier,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ModelCheck {
     pub ok: bool,
     pub kind: ModelRole,
@@ -111,7 +113,7 @@ pub struct ModelCheck {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Preset {
     pub name: String,
     pub settings: RunSettings,
@@ -120,7 +122,7 @@ pub struct Preset {
 }
 
 /// A preset as `list_presets` lists it: with the files and folders it names that are gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ListedPreset {
     #[serde(flatten)]
     pub preset: Preset,
@@ -128,7 +130,7 @@ pub struct ListedPreset {
     pub missing: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ResumeInfo {
     pub out_dir: PathBuf,
     pub state: String,
@@ -136,7 +138,7 @@ pub struct ResumeInfo {
     pub stages_done: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FailureEntry {
     pub stage: String,
     pub item: String,
@@ -150,7 +152,7 @@ pub struct FailureEntry {
 }
 
 /// What `set_aside_damaged` moved, and where to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SetAside {
     pub moved: Vec<PathBuf>,
     /// `{out_dir}/set-aside/{UTC time}/`: the files keep their folder (`features/`, `merged/`).
@@ -158,7 +160,7 @@ pub struct SetAside {
 }
 
 /// What the reports the results screen shows are, from the run's manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReportsStatus {
     pub state: ReportsState,
     /// The last run's partial reports, written beside the kept ones (`state` `earlier`).
@@ -168,7 +170,7 @@ pub struct ReportsStatus {
     pub last_run: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FailureGroup {
     pub kind: String,
     pub count: usize,
@@ -176,7 +178,7 @@ pub struct FailureGroup {
 }
 
 /// A read's call in the UI's words (`read_summary.tsv` says `others` for non-virus).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 pub enum ReadCall {
     #[serde(rename = "virus")]
     Virus,
@@ -186,7 +188,7 @@ pub enum ReadCall {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ReadRow {
     pub read_id: String,
     pub chunks: u64,
@@ -196,14 +198,14 @@ pub struct ReadRow {
     pub call: ReadCall,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum FrameCall {
     Virus,
     Others,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct FrameRow {
     pub sequence_id: String,
     pub read_id: String,
@@ -215,13 +217,13 @@ pub struct FrameRow {
     pub score_virus: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Histogram {
     pub edges: Vec<f64>,
     pub counts: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Results {
     pub out_dir: PathBuf,
     pub reads: Vec<ReadRow>,
@@ -239,21 +241,21 @@ pub struct Results {
 pub use virnucpro_models::{FetchEvent, ImportReport, ModelStatus};
 
 /// What is going on a model: a download or a verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelJobKind {
     Fetch,
     Verify,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ModelJob {
     pub id: String,
     pub kind: ModelJobKind,
 }
 
 /// `list_models`: every catalogue model, where the caches are, what is being done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ModelList {
     pub models: Vec<ModelStatus>,
     /// `hf_hub`, `torch_checkpoints`, `virnucpro`: the folders models are installed in.
@@ -264,7 +266,7 @@ pub struct ModelList {
 
 /// `installed_models_defaults`: the installed model for each model field of the settings
 /// (`None`: none usable), the classifier for the given read length.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct InstalledModels {
     pub dnabert: Option<PathBuf>,
     pub esm: Option<PathBuf>,
@@ -273,7 +275,7 @@ pub struct InstalledModels {
 
 /// `gpu_runtime_status`: libtorch's CUDA libraries (`virnucpro_models::runtime`), the
 /// NVIDIA driver, and whether this process uses CUDA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct GpuRuntimeStatus {
     /// `libtorch`, `cuda`, `min_driver`, `state` (`installed`, `partial`, `missing`), `path`,
     /// `bytes_present`, `download_bytes`, `unpacked_bytes`.
@@ -292,7 +294,7 @@ pub struct GpuRuntimeStatus {
     pub busy: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Info,
@@ -300,20 +302,22 @@ pub enum LogLevel {
     Error,
 }
 
-/// The shell's own event for the UI's log tail: `{"event":"log","level":..,"message":..}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename = "log")]
+/// The shell's own event for the UI's log tail: `{"event":"log","level":..,"message":..}`
+/// (the `event` tag is [`ShellEvent`]'s).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct LogEvent {
     pub level: LogLevel,
     pub message: String,
 }
 
-/// What the run's Channel carries: the engine's events as they serialize, plus logs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// What the run's Channel carries: the engine's events as they serialize, plus logs
+/// (`{"event":"log", ..}`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum ShellEvent {
-    Run(RunEvent),
     Log(LogEvent),
+    #[serde(untagged)]
+    Run(RunEvent),
 }
 
 #[cfg(test)]

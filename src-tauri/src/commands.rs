@@ -62,7 +62,7 @@ fn chosen(state: &AppState, picked: Option<FilePath>) -> Option<PathBuf> {
     Some(file)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct FileFilter {
     pub name: String,
     pub extensions: Vec<String>,

@@ -4,8 +4,9 @@ use std::path::Path;
 use serde::Serialize;
 use virnucpro_engine::run::RunError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "CommandErrorKind")]
 pub enum ErrorKind {
     /// The request itself is wrong (bad settings, a preset name that is taken).
     Invalid,
@@ -19,8 +20,9 @@ pub enum ErrorKind {
     Engine,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
+#[ts(rename = "CommandErrorPayload")]
 pub struct CommandError {
     pub kind: ErrorKind,
     /// Names the file and the problem.

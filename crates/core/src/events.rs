@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The stages of a run, in the order they start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Reads → chunks → six frames → shards.
@@ -65,6 +66,7 @@ impl fmt::Display for Stage {
 
 /// What a stage will do on this run, decided before any work starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StageAction {
     /// Nothing of it exists yet.
@@ -77,6 +79,7 @@ pub enum StageAction {
 
 /// One stage's plan, with the reason a user is shown (`"the ESM-2 weights changed"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StagePlan {
     pub stage: Stage,
     pub action: StageAction,
@@ -85,6 +88,7 @@ pub struct StagePlan {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Every shard went through every stage.
@@ -99,6 +103,7 @@ pub enum RunStatus {
 
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StageOutcome {
     /// Every shard went through the stage (some may have failed: see the counts).
@@ -111,6 +116,7 @@ pub enum StageOutcome {
 
 /// Counts of work items (shards, files) at the end of a stage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemCounts {
     /// Computed on this run.
     pub done: u64,
@@ -121,6 +127,7 @@ pub struct ItemCounts {
 
 /// A failure of one item, reported as it happens and listed in `failures.tsv`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemFailure {
     pub stage: Stage,
     /// The shard or file (`output_3`, a path).
@@ -132,6 +139,7 @@ pub struct ItemFailure {
 
 /// What a finished run did (also the end of `run-manifest.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunSummary {
     pub status: RunStatus,
     pub reads: u64,
@@ -149,6 +157,7 @@ pub struct RunSummary {
 
 /// One event of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
     /// Settings validated; what each stage will do.

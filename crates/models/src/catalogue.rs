@@ -11,6 +11,8 @@ use crate::checksum::Checksum;
 
 /// What a model is for in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "CatalogueRole"))]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelRole {
     /// DNABERT-S, for the DNA of each frame.

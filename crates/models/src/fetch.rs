@@ -31,6 +31,7 @@ pub struct FetchOptions {
 /// What happens while a model is fetched, for progress displays (and the desktop's
 /// Channel, hence the tags).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum FetchEvent {
     /// The plan: `bytes_to_get` of `bytes_total` are still to be downloaded.

@@ -26,12 +26,14 @@ pub enum ImportMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportMatch {
     pub model: String,
     pub file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportedFile {
     pub path: PathBuf,
     pub size: u64,
@@ -42,6 +44,7 @@ pub struct ImportedFile {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub files: Vec<ImportedFile>,
 }

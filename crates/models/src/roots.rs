@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// The three folders models go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CacheRoots {
     /// The Hugging Face hub cache, holding `models--ORG--NAME/` folders.
     pub hf_hub: PathBuf,

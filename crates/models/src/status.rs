@@ -12,6 +12,7 @@ use crate::stamps::Stamps;
 
 /// A model's state, worst file first: one damaged file makes the model damaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelState {
     /// Every file there, and every pinned one hashed to the catalogue's checksum.
@@ -47,6 +48,7 @@ impl std::fmt::Display for ModelState {
 
 /// One file's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum FileState {
     Verified,
@@ -64,6 +66,7 @@ pub enum FileState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileStatus {
     pub name: String,
     /// Where it is (or will be) installed.
@@ -75,6 +78,7 @@ pub struct FileStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelStatus {
     pub id: String,
     pub title: String,

@@ -3,7 +3,6 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { CommandArgs, CommandName, CommandResult } from './commands';
 import type {
-  ChunkLength,
   CommandErrorKind,
   FetchEvent,
   FileFilter,
@@ -78,7 +77,7 @@ export const api = {
   lastSettings: () => call('last_settings', none),
   rememberSettings: (settings: RunSettings) => call('remember_settings', { settings }),
   listModels: () => call('list_models', none),
-  installedModelsDefaults: (length: ChunkLength) => call('installed_models_defaults', { length }),
+  installedModelsDefaults: (length: number) => call('installed_models_defaults', { length }),
   /** Resolves with the model's state when the download ends (also when cancelled: partial). */
   fetchModel: (id: string, onEvent: (event: FetchEvent) => void) =>
     call('fetch_model', { id, on_event: new Channel<FetchEvent>(onEvent) }),

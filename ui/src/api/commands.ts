@@ -3,7 +3,6 @@
 // compiler catches a command that one side misses or spells differently.
 import type { Channel } from '@tauri-apps/api/core';
 import type {
-  ChunkLength,
   FailureGroup,
   FetchEvent,
   ImportReport,
@@ -61,7 +60,7 @@ export interface Commands {
   last_settings: { args: NoArgs; result: RunSettings | null };
   remember_settings: { args: { settings: RunSettings }; result: null };
   list_models: { args: NoArgs; result: ModelList };
-  installed_models_defaults: { args: { length: ChunkLength }; result: InstalledModels };
+  installed_models_defaults: { args: { length: number }; result: InstalledModels };
   fetch_model: { args: { id: string; on_event: Channel<FetchEvent> }; result: ModelStatus };
   cancel_fetch: { args: { id: string }; result: null };
   verify_model: { args: { id: string; on_event: Channel<FetchEvent> }; result: ModelStatus };

@@ -67,6 +67,7 @@ pub struct Downloaded {
 
 /// Why a partial file was thrown away and the download started again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartReason {
     /// The server answered a `Range` request with the whole file (200).

@@ -77,6 +77,8 @@ pub struct InstalledRecord {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "GpuRuntimeState"))]
 #[serde(rename_all = "kebab-case")]
 pub enum RuntimeState {
     Installed,
@@ -96,6 +98,7 @@ impl std::fmt::Display for RuntimeState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RuntimeStatus {
     pub libtorch: String,
     pub cuda: String,

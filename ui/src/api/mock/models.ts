@@ -5,7 +5,6 @@
 import type { Channel } from '@tauri-apps/api/core';
 import type {
   CacheRoots,
-  ChunkLength,
   CommandErrorKind,
   CommandErrorPayload,
   FetchEvent,
@@ -201,10 +200,11 @@ export function createModelHandlers(config: MockConfig) {
       caches: CACHES,
       busy: [...jobs].map(([id, job]) => ({ id, kind: job.kind })),
     }),
-    installed_models_defaults: ({ length }: { length: ChunkLength }): InstalledModels => ({
+    installed_models_defaults: ({ length }: { length: number }): InstalledModels => ({
       dnabert: usable('dnabert'),
       esm: usable('esm'),
-      classifier: usable(length === 300 ? 'classifier300' : 'classifier500'),
+      // As the shell: no classifier for a length none is trained for.
+      classifier: usable(length === 300 ? 'classifier300' : length === 500 ? 'classifier500' : null),
     }),
     /** Whether an empty model field's model is installed (for validate_settings). */
     installed: (role: CatalogueRole | null): boolean => usable(role) !== null,
