@@ -55,52 +55,38 @@ pub enum TsvError {
     },
 }
 
-/// Each non-empty line of `path` after `header` (with or without its line break), in one
-/// streaming pass: `each` gets the line's number (the header is line 1) and text, and
-/// says what is wrong with it, if anything. A first line that is not `header` is
-/// [`TsvError::Header`].
-pub fn for_each_line(
-    path: &Path,
-    header: &str,
-    mut each: impl FnMut(&str) -> Result<(), String>,
-) -> Result<(), TsvError> {
-    let io = |source| TsvError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut lines = BufReader::with_capacity(1 << 20, file).lines();
-    if lines.next().transpose().map_err(io)?.as_deref() != Some(header.trim_end()) {
-        return Err(TsvError::Header {
-            path: path.to_path_buf(),
-        });
-    }
-    for (index, line) in lines.enumerate() {
-        let line = line.map_err(io)?;
-        if line.is_empty() {
-            continue;
-        }
-        each(&line).map_err(|message| TsvError::Line {
-            path: path.to_path_buf(),
-            line: index + 2,
-            message,
-        })?;
-    }
-    Ok(())
-}
-
-/// The records of `path` after `header`, in file order: `parse` gets the unescaped
-/// fields of each non-empty line and says what is wrong with them, if anything.
+/// The records of `path` after `header` (with or without its line break), in file order:
+/// `parse` gets the unescaped fields of each non-empty line and says what is wrong with
+/// them, if anything.
 pub fn read_records<T>(
     path: &Path,
     header: &str,
     mut parse: impl FnMut(Vec<String>) -> Result<T, String>,
 ) -> Result<Vec<T>, TsvError> {
+    let io = |source| TsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut lines = BufReader::new(file).lines();
+    if lines.next().transpose().map_err(io)?.as_deref() != Some(header.trim_end()) {
+        return Err(TsvError::Header {
+            path: path.to_path_buf(),
+        });
+    }
     let mut records = Vec::new();
-    for_each_line(path, header, |line| {
-        records.push(parse(line.split('\t').map(unescape_field).collect())?);
-        Ok(())
-    })?;
+    for (index, line) in lines.enumerate() {
+        let line = line.map_err(io)?;
+        if line.is_empty() {
+            continue;
+        }
+        let fields = line.split('\t').map(unescape_field).collect();
+        records.push(parse(fields).map_err(|message| TsvError::Line {
+            path: path.to_path_buf(),
+            line: index + 2,
+            message,
+        })?);
+    }
     Ok(records)
 }
 

@@ -17,4 +17,3 @@ pub mod weights;
 
 pub use backend::{Backend, CudaBackend};
 pub use classifier::{ClassifierError, ClassifierProblem, Label, MlpClassifier, Prediction};
-pub use devices::{DeviceChoice, DeviceId};
