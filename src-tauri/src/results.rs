@@ -5,63 +5,50 @@
 use std::path::Path;
 
 use virnucpro_core::report::{
-    modified_id, read_of_chunk, READ_SUMMARY_HEADER, RESULTS_FILE, RESULTS_HEADER,
+    read_read_summary, read_results_where, Label, ReadSummaryRow, ResultRow, RESULTS_FILE,
 };
-use virnucpro_engine::run::{ReportsState, RunLayout, RunManifest};
+use virnucpro_core::run_folder::{ReportsState, RunLayout, RunManifest, RunState};
 
 use crate::api::{
     FrameCall, FrameRow, Histogram, ReadCall, ReadRow, ReportsStatus, Results, RunSettings,
 };
 use crate::demo::uses_demo_models;
 use crate::error::{CommandError, CommandResult};
-use crate::tsv::{read_rows, read_rows_where};
 
 /// Bins of the histogram on [0, 1].
 pub const BINS: usize = 20;
 
-fn read_row(f: Vec<&str>) -> Option<ReadRow> {
-    let [read_id, chunks, frames, virus_chunks, best, call] = f[..] else {
-        return None;
-    };
-    Some(ReadRow {
-        read_id: read_id.to_owned(),
-        chunks: chunks.parse().ok()?,
-        frames: frames.parse().ok()?,
-        virus_chunks: virus_chunks.parse().ok()?,
-        best_virus_score: if best.is_empty() {
-            None
-        } else {
-            Some(best.parse().ok()?)
+/// A row of `read_summary.tsv` (core's reader) in the UI's words.
+fn read_row(row: ReadSummaryRow) -> ReadRow {
+    use virnucpro_core::report::ReadCall as Call;
+    ReadRow {
+        read_id: row.read_id,
+        chunks: row.chunks,
+        frames: row.frames,
+        virus_chunks: row.virus_chunks,
+        best_virus_score: row.best_virus_score,
+        call: match row.call {
+            Call::Virus => ReadCall::Virus,
+            Call::Others => ReadCall::NonVirus,
+            Call::None => ReadCall::None,
         },
-        call: match call {
-            "virus" => ReadCall::Virus,
-            "others" => ReadCall::NonVirus,
-            "none" => ReadCall::None,
-            _ => return None,
-        },
-    })
+    }
 }
 
-fn frame_row(f: Vec<&str>) -> Option<FrameRow> {
-    let [id, prediction, score1, score2] = f[..] else {
-        return None;
-    };
-    // `{read}_chunk_{j}` + strand and frame (`F1`..`R3`).
-    let chunk_id = modified_id(id);
-    let chunk = chunk_id.rsplit_once("_chunk_")?.1.parse().ok()?;
-    Some(FrameRow {
-        sequence_id: id.to_owned(),
-        read_id: read_of_chunk(chunk_id).to_owned(),
-        chunk,
-        frame: id[chunk_id.len()..].to_owned(),
-        prediction: match prediction {
-            "virus" => FrameCall::Virus,
-            "others" => FrameCall::Others,
-            _ => return None,
+/// A row of `prediction_results.txt` (core's reader) in the UI's words.
+fn frame_row(row: ResultRow) -> FrameRow {
+    FrameRow {
+        sequence_id: row.sequence_id,
+        read_id: row.read_id,
+        chunk: row.chunk,
+        frame: row.frame,
+        prediction: match row.prediction {
+            Label::Virus => FrameCall::Virus,
+            Label::Others => FrameCall::Others,
         },
-        score_other: score1.parse().ok()?,
-        score_virus: score2.parse().ok()?,
-    })
+        score_other: row.score1,
+        score_virus: row.score2,
+    }
 }
 
 /// Reads per bin of their best virus score; reads without a score are not counted. The
@@ -94,20 +81,21 @@ fn load_reads_path(out_dir: &Path) -> CommandResult<std::path::PathBuf> {
 
 /// The rows of `read_summary.tsv` in `out_dir`; `not_found` before a run has written it.
 pub fn load_reads(out_dir: &Path) -> CommandResult<Vec<ReadRow>> {
-    read_rows(&load_reads_path(out_dir)?, READ_SUMMARY_HEADER, read_row)
+    let rows = read_read_summary(&load_reads_path(out_dir)?)?;
+    Ok(rows.into_iter().map(read_row).collect())
 }
 
 /// The results in `out_dir`: every read, the histogram, the number of scored frames, and
 /// whether the run used the demo's random models (`demo`: the Demo preset's settings).
 pub fn load(out_dir: &Path, demo: Option<&RunSettings>) -> CommandResult<Results> {
     let reads = load_reads(out_dir)?;
-    let manifest = RunManifest::read(&RunLayout::new(out_dir).manifest());
+    let manifest = RunManifest::load(&RunLayout::new(out_dir).manifest())?;
     Ok(Results {
         out_dir: out_dir.to_path_buf(),
         histogram: histogram(&reads),
         frames_scored: reads.iter().map(|r| r.frames).sum(),
         reads,
-        reports: reports_status(out_dir),
+        reports: status_of(out_dir, manifest.as_ref()),
         // Without a manifest nothing says which models made the reports.
         demo_models: match (demo, manifest) {
             (Some(demo), Some(manifest)) => uses_demo_models(demo, &manifest.models),
@@ -116,19 +104,19 @@ pub fn load(out_dir: &Path, demo: Option<&RunSettings>) -> CommandResult<Results
     })
 }
 
-/// What the reports in `out_dir` are, as the last run's manifest records it. Manifests
-/// without the record (a run killed while running, or an older version) say it by their
-/// state: only a run that ended `ok` vouches for its reports being complete and current.
-pub fn reports_status(out_dir: &Path) -> ReportsStatus {
-    let layout = RunLayout::new(out_dir);
-    let Some(manifest) = RunManifest::read(&layout.manifest()) else {
+/// What the reports in `out_dir` are, as the last run's manifest (`None`: there is none)
+/// records it. Manifests without the record (a run killed while running, or an older
+/// version) say it by their state: only a run that ended `ok` vouches for its reports
+/// being complete and current.
+fn status_of(out_dir: &Path, manifest: Option<&RunManifest>) -> ReportsStatus {
+    let Some(manifest) = manifest else {
         return ReportsStatus {
             state: ReportsState::Complete,
             partial_files: Vec::new(),
             last_run: None,
         };
     };
-    let (state, partial_files) = match manifest.reports {
+    let (state, partial_files) = match &manifest.reports {
         Some(record) => (
             record.state,
             record
@@ -138,10 +126,10 @@ pub fn reports_status(out_dir: &Path) -> ReportsStatus {
                 .collect(),
         ),
         None => (
-            match manifest.state.as_str() {
-                "ok" => ReportsState::Complete,
-                "partial" | "failed" => ReportsState::Partial,
-                _ => ReportsState::Earlier,
+            match manifest.state {
+                RunState::Ok => ReportsState::Complete,
+                RunState::Partial | RunState::Failed => ReportsState::Partial,
+                RunState::Running | RunState::Cancelled => ReportsState::Earlier,
             },
             Vec::new(),
         ),
@@ -149,8 +137,16 @@ pub fn reports_status(out_dir: &Path) -> ReportsStatus {
     ReportsStatus {
         state,
         partial_files,
-        last_run: Some(manifest.state),
+        last_run: Some(manifest.state.to_string()),
     }
+}
+
+/// [`status_of`] the manifest in `out_dir` (the tests' view; [`load`] reads the manifest
+/// once for this and the demo check, and refuses one it cannot read).
+#[cfg(test)]
+fn reports_status(out_dir: &Path) -> ReportsStatus {
+    let manifest = RunManifest::load(&RunLayout::new(out_dir).manifest()).expect("a manifest");
+    status_of(out_dir, manifest.as_ref())
 }
 
 /// The scored frames of `read_id` in `out_dir`, in the report's order (chunk, then frame).
@@ -164,16 +160,18 @@ pub fn load_read_frames(out_dir: &Path, read_id: &str) -> CommandResult<Vec<Fram
     if !path.exists() {
         return Ok(Vec::new());
     }
-    read_rows_where(
+    let rows = read_results_where(
         &path,
-        RESULTS_HEADER,
         |line| line.starts_with(read_id),
-        |fields| frame_row(fields).map(|row| (row.read_id == read_id).then_some(row)),
-    )
+        |row| row.read_id == read_id,
+    )?;
+    Ok(rows.into_iter().map(frame_row).collect())
 }
 
 #[cfg(test)]
 mod tests {
+    use virnucpro_core::report::{READ_SUMMARY_HEADER, RESULTS_HEADER};
+
     use super::*;
 
     fn write_run(dir: &Path) {

@@ -9,10 +9,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use virnucpro_core::events::StageOutcome;
-use virnucpro_engine::run::{RunLayout, RunManifest};
+use virnucpro_core::run_folder::{RunLayout, RunManifest};
 
-use crate::api::{Precision, ResumeInfo, RunSettings};
+use crate::api::{ResumeInfo, RunSettings};
+use crate::error::CommandResult;
 
 /// The run recorded in `out_dir` with its settings as the manifest records them, or
 /// `None` when there is no readable manifest.
@@ -20,11 +20,24 @@ pub fn find(out_dir: &Path) -> Option<ResumeInfo> {
     find_as_given(out_dir, None)
 }
 
-/// The run recorded in `out_dir`, with `given` (the settings a run in this folder was
-/// started with) as its settings when they describe that run, else the manifest's: the
-/// folder may have been run since from elsewhere (the CLI, an older app).
+/// [`load`], for the setup screen: a manifest that cannot be read (one that is not ours,
+/// or holds a value this version does not know, such as an unknown precision) offers no
+/// resume, and the log says why, naming the file and the field.
 pub fn find_as_given(out_dir: &Path, given: Option<&RunSettings>) -> Option<ResumeInfo> {
-    let manifest = RunManifest::read(&RunLayout::new(out_dir).manifest())?;
+    load(out_dir, given)
+        .map_err(|err| tracing::warn!("no resume offered: {}", err.message))
+        .ok()
+        .flatten()
+}
+
+/// The run recorded in `out_dir` (`None` without a manifest), with `given` (the settings
+/// a run in this folder was started with) as its settings when they describe that run,
+/// else the manifest's: the folder may have been run since from elsewhere (the CLI, an
+/// older app). A manifest that cannot be read is an error naming the file and the field.
+pub fn load(out_dir: &Path, given: Option<&RunSettings>) -> CommandResult<Option<ResumeInfo>> {
+    let Some(manifest) = RunManifest::load(&RunLayout::new(out_dir).manifest())? else {
+        return Ok(None);
+    };
     let settings = match given.filter(|given| describes(given, &manifest)) {
         Some(given) => RunSettings {
             out_dir: out_dir.to_path_buf(),
@@ -32,24 +45,16 @@ pub fn find_as_given(out_dir: &Path, given: Option<&RunSettings>) -> Option<Resu
         },
         None => recorded_settings(out_dir, &manifest),
     };
-    Some(ResumeInfo {
+    Ok(Some(ResumeInfo {
         out_dir: out_dir.to_path_buf(),
-        // Stages that did all their work without a failed item (a cancel stops the
-        // others part way); a resume redoes the rest.
         stages_done: manifest
-            .stages
-            .iter()
-            .filter(|s| s.outcome == StageOutcome::Complete && s.counts.failed == 0)
-            .map(|s| s.stage.as_str().to_owned())
+            .stages_done()
+            .into_iter()
+            .map(|stage| stage.as_str().to_owned())
             .collect(),
         settings,
-        state: manifest.state,
-    })
-}
-
-/// Written by the engine from the same type; an unknown value (a newer engine) is fp32.
-fn recorded_precision(manifest: &RunManifest) -> Precision {
-    manifest.settings.precision.parse().unwrap_or_default()
+        state: manifest.state.to_string(),
+    }))
 }
 
 /// The settings as the manifest has them: every file read, the budget and threads used.
@@ -64,7 +69,7 @@ fn recorded_settings(out_dir: &Path, manifest: &RunManifest) -> RunSettings {
         length: settings.length,
         devices: settings.devices.clone(),
         threads: Some(settings.threads),
-        precision: recorded_precision(manifest),
+        precision: settings.precision,
         batch_tokens: Some(settings.batch_tokens),
     }
 }
@@ -83,7 +88,7 @@ fn describes(given: &RunSettings, manifest: &RunManifest) -> bool {
     let device_set = |devices: &[String]| devices.iter().cloned().collect::<BTreeSet<_>>();
     let same_options = given.length == recorded.length
         && device_set(&given.devices) == device_set(&recorded.devices)
-        && given.precision == recorded_precision(manifest)
+        && given.precision == recorded.precision
         && given.threads.is_none_or(|n| n == recorded.threads)
         && given
             .batch_tokens
@@ -106,6 +111,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::Precision;
 
     /// A manifest as the engine writes it, for a run that read `files` with batch budget
     /// 8192 and 16 threads.
@@ -222,5 +228,26 @@ mod tests {
         }
         let none = tempfile::tempdir().unwrap();
         assert_eq!(find_as_given(none.path(), Some(&base)), None);
+    }
+
+    /// An unknown precision (a newer engine, a hand edit) is not taken for fp32: the
+    /// manifest is refused, naming the file and the field, and no resume is offered.
+    #[test]
+    fn an_unknown_precision_is_an_error_not_fp32() {
+        let out = tempfile::tempdir().unwrap();
+        write_manifest(out.path(), &read_files());
+        let path = RunLayout::new(out.path()).manifest();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"bf16\"", "\"fp8\"")).unwrap();
+        let err = load(out.path(), None).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Invalid);
+        assert!(
+            err.message.contains("run-manifest.json")
+                && err.message.contains("settings.precision")
+                && err.message.contains("fp8"),
+            "{}",
+            err.message
+        );
+        assert_eq!(find_as_given(out.path(), Some(&given(out.path()))), None);
     }
 }

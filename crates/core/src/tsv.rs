@@ -55,38 +55,52 @@ pub enum TsvError {
     },
 }
 
-/// The records of `path` after `header` (with or without its line break), in file order:
-/// `parse` gets the unescaped fields of each non-empty line and says what is wrong with
-/// them, if anything.
-pub fn read_records<T>(
+/// Each non-empty line of `path` after `header` (with or without its line break), in one
+/// streaming pass: `each` gets the line and says what is wrong with it, if anything (the
+/// error then names the file and the line's number, the header being line 1). A first
+/// line that is not `header` is [`TsvError::Header`].
+pub fn for_each_line(
     path: &Path,
     header: &str,
-    mut parse: impl FnMut(Vec<String>) -> Result<T, String>,
-) -> Result<Vec<T>, TsvError> {
+    mut each: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), TsvError> {
     let io = |source| TsvError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut lines = BufReader::new(file).lines();
+    let mut lines = BufReader::with_capacity(1 << 20, file).lines();
     if lines.next().transpose().map_err(io)?.as_deref() != Some(header.trim_end()) {
         return Err(TsvError::Header {
             path: path.to_path_buf(),
         });
     }
-    let mut records = Vec::new();
     for (index, line) in lines.enumerate() {
         let line = line.map_err(io)?;
         if line.is_empty() {
             continue;
         }
-        let fields = line.split('\t').map(unescape_field).collect();
-        records.push(parse(fields).map_err(|message| TsvError::Line {
+        each(&line).map_err(|message| TsvError::Line {
             path: path.to_path_buf(),
             line: index + 2,
             message,
-        })?);
+        })?;
     }
+    Ok(())
+}
+
+/// The records of `path` after `header`, in file order: `parse` gets the unescaped
+/// fields of each non-empty line and says what is wrong with them, if anything.
+pub fn read_records<T>(
+    path: &Path,
+    header: &str,
+    mut parse: impl FnMut(Vec<String>) -> Result<T, String>,
+) -> Result<Vec<T>, TsvError> {
+    let mut records = Vec::new();
+    for_each_line(path, header, |line| {
+        records.push(parse(line.split('\t').map(unescape_field).collect())?);
+        Ok(())
+    })?;
     Ok(records)
 }
 

@@ -6,6 +6,7 @@ mod error;
 pub mod numpy_f32;
 mod read_summary;
 mod reads;
+mod results_reader;
 mod samples;
 mod writer;
 
@@ -13,6 +14,7 @@ pub use consensus::{modified_id, Consensus};
 pub use error::{ReadSummaryError, ReportError};
 pub use read_summary::{for_each_read_summary_row, read_read_summary, ReadCall, ReadSummaryRow};
 pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_FILE, READ_SUMMARY_HEADER};
+pub use results_reader::{read_results_where, ResultRow};
 pub use samples::{read_summary_totals, render_samples, SampleTotals, SAMPLES_HEADER};
 pub use writer::{
     write_highestscore, write_reports, ReportSummary, ReportWriter, HIGHESTSCORE_FILE,
