@@ -17,3 +17,4 @@ pub mod weights;
 
 pub use backend::{Backend, CudaBackend};
 pub use classifier::{ClassifierError, ClassifierProblem, Label, MlpClassifier, Prediction};
+pub use devices::{DeviceChoice, DeviceId};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use virnucpro_core::threads::cores;
-use virnucpro_engine::run::{validate, RunSpec, SpecProblem};
+use virnucpro_engine::run::{validate, RunSpec, Setting, SpecProblem};
 use virnucpro_testkit::{fixture, repo_root};
 
 fn demo_spec(out: &Path) -> RunSpec {
@@ -27,7 +27,7 @@ fn problems(spec: &RunSpec) -> Vec<SpecProblem> {
 }
 
 fn settings(problems: &[SpecProblem]) -> Vec<&'static str> {
-    problems.iter().map(|p| p.setting).collect()
+    problems.iter().map(|p| p.setting.flag()).collect()
 }
 
 #[test]
@@ -103,6 +103,35 @@ fn threads_are_a_number_from_one_to_the_cores() {
     }
 }
 
+/// `--prepare-threads` and `--merge-threads` each size their own stage, by the same rule,
+/// and a problem is named by the setting given; `--threads` sizes both unless overridden.
+#[test]
+fn prepare_and_merge_threads_are_checked_and_named_each() {
+    let out = tempfile::tempdir().unwrap();
+    let demo = demo_spec(&out.path().join("run"));
+    let spec = RunSpec {
+        threads: Some(1),
+        merge_threads: Some(cores()),
+        ..demo.clone()
+    };
+    assert_eq!(problems(&spec), []);
+    assert_eq!(spec.prepare_thread_count(), 1);
+    assert_eq!(spec.merge_thread_count(), cores());
+    let spec = RunSpec {
+        prepare_threads: Some(0),
+        merge_threads: Some(cores() + 1),
+        ..demo.clone()
+    };
+    let found = problems(&spec);
+    assert_eq!(
+        settings(&found),
+        ["--prepare-threads", "--merge-threads"],
+        "{found:?}"
+    );
+    assert_eq!(demo.prepare_thread_count(), cores());
+    assert_eq!(demo.merge_thread_count(), cores());
+}
+
 #[test]
 fn a_classifier_named_for_the_other_length_is_a_warning() {
     let out = tempfile::tempdir().unwrap();
@@ -120,7 +149,7 @@ fn a_classifier_named_for_the_other_length_is_a_warning() {
     let [warning] = validated.warnings.as_slice() else {
         panic!("{:?}", validated.warnings)
     };
-    assert_eq!(warning.setting, "--classifier");
+    assert_eq!(warning.setting, Setting::Classifier);
     assert!(
         warning.message.contains(
             "300_model.pth looks like the classifier for 300 bp reads, but the read length is 500 bp"

@@ -64,7 +64,9 @@ impl MlpClassifier {
     /// Load a pickled `MLPClassifier` (`300_model.pth`, `500_model.pth`, ...) onto `device`.
     /// Dimensions come from the checkpoint; each tensor is read as f32 and moved to the
     /// device on its own, so loading needs little more host memory than the largest one.
-    pub fn load(path: &Path, device: Device) -> Result<Self, ClassifierError> {
+    /// The shells pass a [`crate::devices::DeviceId`]; the engine's own code a `tch::Device`.
+    pub fn load(path: &Path, device: impl Into<Device>) -> Result<Self, ClassifierError> {
+        let device: Device = device.into();
         let fail = |problem| ClassifierError::new(path, problem);
         if matches!(device, Device::Cuda(_)) {
             // The CUDA kernels are registered only once libtorch_cuda is loaded.

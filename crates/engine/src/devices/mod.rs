@@ -13,7 +13,7 @@ mod nvml;
 mod spec;
 
 pub use nvml::driver_versions;
-pub use spec::{parse_devices, parse_devices_for, DeviceSpecError};
+pub use spec::{parse_devices, parse_devices_for, DeviceChoice, DeviceSpecError};
 
 /// One device a model can run on, named as users write it: `cpu` or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,6 +79,12 @@ pub struct DeviceInfo {
     pub utilization_percent: Option<u32>,
     /// The CPU: it works, but ESM-2 3B on it is far slower than on any GPU.
     pub slow: bool,
+}
+
+/// The threads libtorch runs a model on the CPU with, for the rest of this process
+/// (`virnucpro embed --torch-threads`); the count is checked by `core::threads` first.
+pub fn set_cpu_threads(threads: usize) {
+    tch::set_num_threads(i32::try_from(threads).unwrap_or(i32::MAX));
 }
 
 /// CUDA devices libtorch can use: 0 unless the CUDA backend loaded and sees a device.

@@ -1,6 +1,9 @@
 //! `--devices` values: `cpu`, `auto`, `0`, `0,1`, `cuda:0,cuda:1`.
 use std::collections::HashSet;
+use std::fmt;
 use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
 
 use thiserror::Error;
 
@@ -59,6 +62,118 @@ impl FromStr for DeviceId {
     }
 }
 
+/// The devices a run or `embed` is asked to use: `--devices` parsed once, at the edge (the
+/// command line's argument parser, the desktop's device list), and resolved against this
+/// machine's CUDA devices when the work is set up ([`DeviceChoice::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DeviceChoice {
+    /// Every CUDA device, else the CPU.
+    Auto,
+    /// These devices in this order, each named once (never empty).
+    List(Vec<DeviceId>),
+}
+
+impl DeviceChoice {
+    /// These devices, checked for what the syntax rules (not empty, each named once).
+    pub fn list(devices: Vec<DeviceId>) -> Result<Self, DeviceSpecError> {
+        if devices.is_empty() {
+            return Err(DeviceSpecError::Empty);
+        }
+        let mut seen = HashSet::new();
+        if let Some(&device) = devices.iter().find(|d| !seen.insert(**d)) {
+            return Err(DeviceSpecError::Duplicate { device });
+        }
+        Ok(Self::List(devices))
+    }
+
+    /// The devices, checked against the CUDA devices of this process's backend.
+    pub fn resolve(&self) -> Result<Vec<DeviceId>, DeviceSpecError> {
+        self.resolve_for(cuda_device_count(Backend::detect()))
+    }
+
+    /// The devices on a machine with `cuda_available` CUDA devices: `auto` is all of them
+    /// (the CPU when there are none); each CUDA device named must exist.
+    pub fn resolve_for(&self, cuda_available: usize) -> Result<Vec<DeviceId>, DeviceSpecError> {
+        match self {
+            Self::Auto => Ok(match cuda_available {
+                0 => vec![DeviceId::Cpu],
+                n => (0..n).map(DeviceId::Cuda).collect(),
+            }),
+            Self::List(devices) => {
+                let missing = devices
+                    .iter()
+                    .find(|d| matches!(d, DeviceId::Cuda(i) if *i >= cuda_available));
+                match missing {
+                    Some(&device) => Err(DeviceSpecError::NoSuchDevice {
+                        device,
+                        available: cuda_available,
+                    }),
+                    None => Ok(devices.clone()),
+                }
+            }
+        }
+    }
+}
+
+/// `auto`, or the list as `--devices` takes it (`cpu`, `cuda:0,cuda:1`).
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::List(devices) => {
+                for (i, device) in devices.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{device}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// As the string users type, so that it can be fed back to `--devices`.
+impl Serialize for DeviceChoice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The `--devices` syntax: `cpu`, `auto`, `0`, `cuda:1`, `0,1` (any case, spaces allowed).
+/// Whether the CUDA devices exist is checked by [`DeviceChoice::resolve`].
+impl FromStr for DeviceChoice {
+    type Err = DeviceSpecError;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return Err(DeviceSpecError::Empty);
+        }
+        if spec.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        let mut seen = HashSet::new();
+        let mut devices = Vec::new();
+        for item in spec.split(',').map(str::trim) {
+            if item.is_empty() {
+                return Err(DeviceSpecError::EmptyEntry {
+                    spec: spec.to_string(),
+                });
+            }
+            if item.eq_ignore_ascii_case("auto") {
+                return Err(DeviceSpecError::AutoInList);
+            }
+            let device: DeviceId = item.parse()?;
+            if !seen.insert(device) {
+                return Err(DeviceSpecError::Duplicate { device });
+            }
+            devices.push(device);
+        }
+        Ok(Self::List(devices))
+    }
+}
+
 /// The devices of `spec`, checked against the CUDA devices of this process's backend.
 pub fn parse_devices(spec: &str) -> Result<Vec<DeviceId>, DeviceSpecError> {
     parse_devices_for(spec, cuda_device_count(Backend::detect()))
@@ -70,42 +185,7 @@ pub fn parse_devices_for(
     spec: &str,
     cuda_available: usize,
 ) -> Result<Vec<DeviceId>, DeviceSpecError> {
-    let spec = spec.trim();
-    if spec.is_empty() {
-        return Err(DeviceSpecError::Empty);
-    }
-    if spec.eq_ignore_ascii_case("auto") {
-        return Ok(match cuda_available {
-            0 => vec![DeviceId::Cpu],
-            n => (0..n).map(DeviceId::Cuda).collect(),
-        });
-    }
-    let mut seen = HashSet::new();
-    let mut devices = Vec::new();
-    for item in spec.split(',').map(str::trim) {
-        if item.is_empty() {
-            return Err(DeviceSpecError::EmptyEntry {
-                spec: spec.to_string(),
-            });
-        }
-        if item.eq_ignore_ascii_case("auto") {
-            return Err(DeviceSpecError::AutoInList);
-        }
-        let device: DeviceId = item.parse()?;
-        if let DeviceId::Cuda(index) = device {
-            if index >= cuda_available {
-                return Err(DeviceSpecError::NoSuchDevice {
-                    device,
-                    available: cuda_available,
-                });
-            }
-        }
-        if !seen.insert(device) {
-            return Err(DeviceSpecError::Duplicate { device });
-        }
-        devices.push(device);
-    }
-    Ok(devices)
+    spec.parse::<DeviceChoice>()?.resolve_for(cuda_available)
 }
 
 #[cfg(test)]
@@ -209,6 +289,36 @@ mod tests {
             parse_devices_for("0,", 2),
             Err(DeviceSpecError::EmptyEntry { .. })
         ));
+    }
+
+    #[test]
+    fn a_choice_is_parsed_once_and_resolved_on_this_machine() {
+        let choice: DeviceChoice = " cuda:1, CPU ".parse().unwrap();
+        assert_eq!(choice, DeviceChoice::List(vec![Cuda(1), Cpu]));
+        assert_eq!(choice.to_string(), "cuda:1,cpu");
+        assert_eq!(serde_json::to_string(&choice).unwrap(), r#""cuda:1,cpu""#);
+        assert_eq!(choice.resolve_for(2), Ok(vec![Cuda(1), Cpu]));
+        assert_eq!(
+            choice.resolve_for(1),
+            Err(DeviceSpecError::NoSuchDevice {
+                device: Cuda(1),
+                available: 1
+            })
+        );
+        let auto: DeviceChoice = "Auto".parse().unwrap();
+        assert_eq!(auto, DeviceChoice::Auto);
+        assert_eq!(auto.to_string(), "auto");
+        assert_eq!(auto.resolve_for(2), Ok(vec![Cuda(0), Cuda(1)]));
+        // Every list the desktop builds goes through the same rules.
+        assert_eq!(DeviceChoice::list(vec![]), Err(DeviceSpecError::Empty));
+        assert_eq!(
+            DeviceChoice::list(vec![Cuda(0), Cuda(0)]),
+            Err(DeviceSpecError::Duplicate { device: Cuda(0) })
+        );
+        assert_eq!(
+            DeviceChoice::list(vec![Cpu]),
+            Ok(DeviceChoice::List(vec![Cpu]))
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use virnucpro_core::fasta::{discover_inputs, InputError, InputFile};
 use virnucpro_core::threads::{check_threads, cores};
 
 use crate::classifier::MlpClassifier;
-use crate::devices::{parse_devices, DeviceId};
+use crate::devices::{DeviceChoice, DeviceId};
 use crate::embed::{setup_model, ModelKind, ModelSetup, Precision, PrecisionExt};
 
 /// Read lengths the released classifiers exist for.
@@ -33,10 +33,16 @@ pub struct RunSpec {
     pub classifier: PathBuf,
     /// Expected read length, 300 or 500 (chunk size; must match the classifier).
     pub length: usize,
-    /// `--devices` syntax: `auto`, `cpu`, `0`, `0,1`, ...
-    pub devices: String,
-    /// Threads for prepare and merge, 1 to the cores (`core::threads`); `None` = all cores.
+    /// The devices asked for (`--devices`), resolved against this machine by [`validate`].
+    pub devices: DeviceChoice,
+    /// Prepare and merge threads both, each unless given on its own below (`--threads`);
+    /// 1 to the cores (`core::threads`); `None` = all cores.
     pub threads: Option<usize>,
+    /// Threads that cut reads and translate their frames (`--prepare-threads`); `None` =
+    /// [`RunSpec::threads`].
+    pub prepare_threads: Option<usize>,
+    /// Shards merged at once (`--merge-threads`); `None` = [`RunSpec::threads`].
+    pub merge_threads: Option<usize>,
     pub precision: Precision,
     /// Padded tokens per embedding batch; `None` = chosen per device.
     pub batch_tokens: Option<usize>,
@@ -64,14 +70,28 @@ impl RunSpec {
             esm,
             classifier,
             length,
-            devices: "auto".into(),
+            devices: DeviceChoice::Auto,
             threads: None,
+            prepare_threads: None,
+            merge_threads: None,
             precision: Precision::Fp32,
             batch_tokens: None,
             shard_size: DEFAULT_SHARD_SIZE,
             out_dir,
             model_cache: virnucpro_models::CacheRoots::from_env(),
         }
+    }
+}
+
+impl RunSpec {
+    /// Threads of prepare: `--prepare-threads`, else `--threads`, else all cores.
+    pub fn prepare_thread_count(&self) -> usize {
+        self.prepare_threads.or(self.threads).unwrap_or_else(cores)
+    }
+
+    /// Shards merged at once: `--merge-threads`, else `--threads`, else all cores.
+    pub fn merge_thread_count(&self) -> usize {
+        self.merge_threads.or(self.threads).unwrap_or_else(cores)
     }
 }
 
@@ -89,11 +109,73 @@ pub enum ProblemKind {
     Unwritable,
 }
 
+/// A setting of a run, as [`RunSpec`] has them: what a [`SpecProblem`] is about. The shells
+/// map each to their own words (the command line's flag: [`Setting::flag`]; the desktop's
+/// field) with an exhaustive match, so a new setting cannot go unnamed. Serialized as the
+/// command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Setting {
+    #[serde(rename = "INPUT")]
+    Inputs,
+    #[serde(rename = "--dnabert")]
+    Dnabert,
+    #[serde(rename = "--esm")]
+    Esm,
+    #[serde(rename = "--classifier")]
+    Classifier,
+    #[serde(rename = "--length")]
+    Length,
+    #[serde(rename = "--devices")]
+    Devices,
+    /// Prepare and merge threads given as one (`--threads`, which sets both).
+    #[serde(rename = "--threads")]
+    Threads,
+    #[serde(rename = "--prepare-threads")]
+    PrepareThreads,
+    #[serde(rename = "--merge-threads")]
+    MergeThreads,
+    #[serde(rename = "--precision")]
+    Precision,
+    #[serde(rename = "--batch-tokens")]
+    BatchTokens,
+    #[serde(rename = "--shard-size")]
+    ShardSize,
+    #[serde(rename = "--out")]
+    OutDir,
+}
+
+impl Setting {
+    /// The setting as the command line names it (`--esm`, `INPUT`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Inputs => "INPUT",
+            Self::Dnabert => "--dnabert",
+            Self::Esm => "--esm",
+            Self::Classifier => "--classifier",
+            Self::Length => "--length",
+            Self::Devices => "--devices",
+            Self::Threads => "--threads",
+            Self::PrepareThreads => "--prepare-threads",
+            Self::MergeThreads => "--merge-threads",
+            Self::Precision => "--precision",
+            Self::BatchTokens => "--batch-tokens",
+            Self::ShardSize => "--shard-size",
+            Self::OutDir => "--out",
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.flag())
+    }
+}
+
 /// One problem with a run's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SpecProblem {
-    /// The setting, as the command line names it (`--esm`, `INPUT`).
-    pub setting: &'static str,
+    /// The setting it is about; printed as the command line names it (`--esm`, `INPUT`).
+    pub setting: Setting,
     pub kind: ProblemKind,
     pub message: String,
 }
@@ -129,7 +211,7 @@ impl fmt::Debug for ValidatedRun {
 struct Problems(Vec<SpecProblem>);
 
 impl Problems {
-    fn add(&mut self, setting: &'static str, kind: ProblemKind, message: impl Into<String>) {
+    fn add(&mut self, setting: Setting, kind: ProblemKind, message: impl Into<String>) {
         self.0.push(SpecProblem {
             setting,
             kind,
@@ -153,18 +235,22 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
     let mut problems = Problems(Vec::new());
     let mut inputs = Vec::new();
     if spec.inputs.is_empty() {
-        problems.add("INPUT", ProblemKind::Invalid, "no input files given");
+        problems.add(
+            Setting::Inputs,
+            ProblemKind::Invalid,
+            "no input files given",
+        );
     }
     // One path at a time, so that every bad path is named, not only the first.
     for path in &spec.inputs {
         match discover_inputs(std::slice::from_ref(path), Some(&spec.out_dir)) {
             Ok(files) => inputs.extend(files),
-            Err(e) => problems.add("INPUT", input_problem_kind(&e), e.to_string()),
+            Err(e) => problems.add(Setting::Inputs, input_problem_kind(&e), e.to_string()),
         }
     }
     if !LENGTHS.contains(&spec.length) {
         problems.add(
-            "--length",
+            Setting::Length,
             ProblemKind::Invalid,
             format!(
                 "{} is not a read length the classifiers exist for (300 or 500)",
@@ -172,47 +258,62 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
             ),
         );
     }
-    if let Some(Err(e)) = spec.threads.map(|n| check_threads(n, cores())) {
-        problems.add("--threads", ProblemKind::Invalid, e.to_string());
+    let threads = [
+        (Setting::Threads, spec.threads),
+        (Setting::PrepareThreads, spec.prepare_threads),
+        (Setting::MergeThreads, spec.merge_threads),
+    ];
+    for (setting, given) in threads {
+        if let Some(Err(e)) = given.map(|n| check_threads(n, cores())) {
+            problems.add(setting, ProblemKind::Invalid, e.to_string());
+        }
     }
     if spec.batch_tokens == Some(0) {
-        problems.add("--batch-tokens", ProblemKind::Invalid, "must be at least 1");
+        problems.add(
+            Setting::BatchTokens,
+            ProblemKind::Invalid,
+            "must be at least 1",
+        );
     }
     if spec.shard_size == 0 {
-        problems.add("--shard-size", ProblemKind::Invalid, "must be at least 1");
+        problems.add(
+            Setting::ShardSize,
+            ProblemKind::Invalid,
+            "must be at least 1",
+        );
     }
-    let devices = match parse_devices(&spec.devices) {
+    let devices = match spec.devices.resolve() {
         Ok(devices) => {
             for &device in &devices {
                 if let Err(e) = spec.precision.check_device(device.into()) {
-                    problems.add("--precision", ProblemKind::Invalid, e.to_string());
+                    problems.add(Setting::Precision, ProblemKind::Invalid, e.to_string());
                     break;
                 }
             }
             devices
         }
         Err(e) => {
-            problems.add("--devices", ProblemKind::Invalid, e.to_string());
+            problems.add(Setting::Devices, ProblemKind::Invalid, e.to_string());
             Vec::new()
         }
     };
     let dnabert = model(
         &mut problems,
-        "--dnabert",
+        Setting::Dnabert,
         ModelKind::DnabertS,
         &spec.dnabert,
         spec.precision,
     );
     let esm = model(
         &mut problems,
-        "--esm",
+        Setting::Esm,
         ModelKind::Esm2,
         &spec.esm,
         spec.precision,
     );
-    let classifier = if exists(&mut problems, "--classifier", &spec.classifier) {
-        MlpClassifier::load(&spec.classifier, tch::Device::Cpu)
-            .map_err(|e| problems.add("--classifier", ProblemKind::BadFile, e.to_string()))
+    let classifier = if exists(&mut problems, Setting::Classifier, &spec.classifier) {
+        MlpClassifier::load(&spec.classifier, DeviceId::Cpu)
+            .map_err(|e| problems.add(Setting::Classifier, ProblemKind::BadFile, e.to_string()))
             .ok()
     } else {
         None
@@ -246,7 +347,7 @@ pub fn spec_warnings(spec: &RunSpec) -> Vec<SpecProblem> {
         .unwrap_or_default();
     match named {
         Some(named) if named != spec.length => vec![SpecProblem {
-            setting: "--classifier",
+            setting: Setting::Classifier,
             kind: ProblemKind::Invalid,
             message: format!(
                 "{} looks like the classifier for {named} bp reads, but the read length is {} bp; \
@@ -297,15 +398,15 @@ fn check_widths(
 /// The setting a width mismatch is put on: the model whose width is not the real one
 /// while the other's is (an ESM-2 650M beside the real DNABERT-S and classifier), else the
 /// classifier, which is what the widths are measured against.
-fn width_culprit(dna_dim: usize, protein_dim: usize) -> &'static str {
+fn width_culprit(dna_dim: usize, protein_dim: usize) -> Setting {
     match (dna_dim == DNABERT_S_WIDTH, protein_dim == ESM2_3B_WIDTH) {
-        (true, false) => "--esm",
-        (false, true) => "--dnabert",
-        _ => "--classifier",
+        (true, false) => Setting::Esm,
+        (false, true) => Setting::Dnabert,
+        _ => Setting::Classifier,
     }
 }
 
-fn exists(problems: &mut Problems, setting: &'static str, path: &Path) -> bool {
+fn exists(problems: &mut Problems, setting: Setting, path: &Path) -> bool {
     match std::fs::metadata(path) {
         Ok(_) => true,
         Err(e) => {
@@ -322,7 +423,7 @@ fn exists(problems: &mut Problems, setting: &'static str, path: &Path) -> bool {
 
 fn model(
     problems: &mut Problems,
-    setting: &'static str,
+    setting: Setting,
     kind: ModelKind,
     path: &Path,
     precision: Precision,
@@ -344,7 +445,7 @@ fn check_output(problems: &mut Problems, out: &Path) {
             Ok(meta) if meta.is_dir() => break,
             Ok(_) => {
                 problems.add(
-                    "--out",
+                    Setting::OutDir,
                     ProblemKind::Unwritable,
                     format!("{}: not a folder", probe.display()),
                 );
@@ -361,7 +462,7 @@ fn check_output(problems: &mut Problems, out: &Path) {
     }
     if let Err(e) = AtomicFile::create(&probe.join(".virnucpro-write-test")) {
         problems.add(
-            "--out",
+            Setting::OutDir,
             ProblemKind::Unwritable,
             format!("{}: cannot write here: {e}", probe.display()),
         );
@@ -383,11 +484,36 @@ mod tests {
         assert_eq!(length_in_name("model.pth"), None);
     }
 
+    /// The IPC and `--json` output name a setting as the command line does.
+    #[test]
+    fn a_setting_serializes_as_its_flag() {
+        use Setting::*;
+        for setting in [
+            Inputs,
+            Dnabert,
+            Esm,
+            Classifier,
+            Length,
+            Devices,
+            Threads,
+            PrepareThreads,
+            MergeThreads,
+            Precision,
+            BatchTokens,
+            ShardSize,
+            OutDir,
+        ] {
+            let json = serde_json::to_value(setting).unwrap();
+            assert_eq!(json, setting.flag(), "{setting:?}");
+            assert_eq!(setting.to_string(), setting.flag());
+        }
+    }
+
     #[test]
     fn a_width_mismatch_is_put_on_the_model_that_is_not_the_real_width() {
-        assert_eq!(width_culprit(768, 1280), "--esm");
-        assert_eq!(width_culprit(512, 2560), "--dnabert");
-        assert_eq!(width_culprit(96, 64), "--classifier");
-        assert_eq!(width_culprit(768, 2560), "--classifier");
+        assert_eq!(width_culprit(768, 1280), Setting::Esm);
+        assert_eq!(width_culprit(512, 2560), Setting::Dnabert);
+        assert_eq!(width_culprit(96, 64), Setting::Classifier);
+        assert_eq!(width_culprit(768, 2560), Setting::Classifier);
     }
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use virnucpro_core::events::{RunEvent, RunStatus};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec};
+use virnucpro_engine::{DeviceChoice, DeviceId};
 use virnucpro_testkit::fixture;
 
 /// 329 frames in 9 shards of 40, on the CPU, into `out`.
 pub fn a500_spec(out: &Path) -> RunSpec {
     RunSpec {
-        devices: "cpu".into(),
+        devices: DeviceChoice::List(vec![DeviceId::Cpu]),
         threads: Some(2),
         shard_size: 40,
         ..RunSpec::new(
