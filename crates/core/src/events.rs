@@ -125,6 +125,110 @@ pub struct ItemCounts {
     pub failed: u64,
 }
 
+/// Why an item (a shard, a file) failed: one list for every stage, so that the engine, the
+/// command line, the desktop shell and the UI all match on the same values. Each stage's
+/// own failure type converts into it (merge's in `core::merge`, the embedding runner's in
+/// the engine). The snake_case name is the `kind` column of `failures.tsv` and the JSON
+/// value; an unknown name is an error, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// An input could not be opened or read (missing, permission, not FASTA).
+    Unreadable,
+    /// A sequence the model cannot take (unknown characters, empty, a duplicate ID).
+    BadRecord,
+    /// A single sequence does not fit in the device's memory.
+    OutOfMemory,
+    /// The model (libtorch) failed on this item.
+    Model,
+    /// An output file could not be written by the embedding runner.
+    Write,
+    /// One side of a merge pair has no file.
+    MissingInput,
+    /// More than one file claims one side of a merge pair.
+    AmbiguousInput,
+    /// Truncated, bad header, bad pickle, wrong kind of file, NaN or infinite values.
+    Corrupt,
+    /// Declared and actual dimensions disagree.
+    DimensionMismatch,
+    /// An element type we do not read (e.g. F64).
+    UnsupportedDtype,
+    /// The IDs of the two sides of a pair disagree (one side only, or duplicated).
+    IdMismatch,
+    /// A merged output could not be written (disk full, permission, path taken).
+    OutputWrite,
+    /// The run was cancelled before the item was finished (it is redone on resume).
+    Cancelled,
+}
+
+impl FailureKind {
+    pub const ALL: [FailureKind; 13] = [
+        FailureKind::Unreadable,
+        FailureKind::BadRecord,
+        FailureKind::OutOfMemory,
+        FailureKind::Model,
+        FailureKind::Write,
+        FailureKind::MissingInput,
+        FailureKind::AmbiguousInput,
+        FailureKind::Corrupt,
+        FailureKind::DimensionMismatch,
+        FailureKind::UnsupportedDtype,
+        FailureKind::IdMismatch,
+        FailureKind::OutputWrite,
+        FailureKind::Cancelled,
+    ];
+
+    /// The stable snake_case name (`failures.tsv`'s `kind` column, the JSON value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreadable => "unreadable",
+            Self::BadRecord => "bad_record",
+            Self::OutOfMemory => "out_of_memory",
+            Self::Model => "model",
+            Self::Write => "write",
+            Self::MissingInput => "missing_input",
+            Self::AmbiguousInput => "ambiguous_input",
+            Self::Corrupt => "corrupt",
+            Self::DimensionMismatch => "dimension_mismatch",
+            Self::UnsupportedDtype => "unsupported_dtype",
+            Self::IdMismatch => "id_mismatch",
+            Self::OutputWrite => "output_write",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Failures whose files are damaged or foreign: computing them again is the fix.
+    pub fn is_damaged(self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt | Self::IdMismatch | Self::DimensionMismatch | Self::UnsupportedDtype
+        )
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure kind name that is not one of [`FailureKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown failure kind {0:?} (known: unreadable, bad_record, out_of_memory, model, write, missing_input, ambiguous_input, corrupt, dimension_mismatch, unsupported_dtype, id_mismatch, output_write, cancelled)")]
+pub struct UnknownFailureKind(pub String);
+
+impl std::str::FromStr for FailureKind {
+    type Err = UnknownFailureKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownFailureKind(s.to_owned()))
+    }
+}
+
 /// A failure of one item, reported as it happens and listed in `failures.tsv`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -132,8 +236,8 @@ pub struct ItemFailure {
     pub stage: Stage,
     /// The shard or file (`output_3`, a path).
     pub item: String,
-    /// A stable snake_case category (`bad_record`, `corrupt`, `missing_input`, ...).
-    pub kind: String,
+    /// What went wrong, by category (its snake_case name is the `kind` column).
+    pub kind: FailureKind,
     pub message: String,
 }
 
@@ -265,7 +369,7 @@ mod tests {
         let event = RunEvent::Failure(ItemFailure {
             stage: Stage::Merge,
             item: "output_2".into(),
-            kind: "corrupt".into(),
+            kind: FailureKind::Corrupt,
             message: "non-finite value".into(),
         });
         let json = serde_json::to_string(&event).unwrap();
@@ -275,6 +379,21 @@ mod tests {
         );
         let back: RunEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn failure_kinds_round_trip_by_name_and_json_and_unknown_names_are_errors() {
+        for kind in FailureKind::ALL {
+            assert_eq!(kind.as_str().parse::<FailureKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<FailureKind>(&json).unwrap(), kind);
+        }
+        let err = "disk_on_fire".parse::<FailureKind>().unwrap_err();
+        assert!(err.to_string().contains("disk_on_fire"), "{err}");
+        assert!(serde_json::from_str::<FailureKind>("\"disk_on_fire\"").is_err());
+        let failure = r#"{"stage":"merge","item":"output_1","kind":"Corrupt","message":""}"#;
+        assert!(serde_json::from_str::<ItemFailure>(failure).is_err());
     }
 
     #[test]

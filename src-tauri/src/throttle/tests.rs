@@ -35,7 +35,7 @@ fn failure(stage: Stage, n: usize) -> ShellEvent {
     ShellEvent::Run(RunEvent::Failure(ItemFailure {
         stage,
         item: format!("output_{n}"),
-        kind: "corrupt".into(),
+        kind: virnucpro_core::events::FailureKind::Corrupt,
         message: "bad".into(),
     }))
 }

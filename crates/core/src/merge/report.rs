@@ -69,16 +69,22 @@ pub enum FailureKind {
 impl FailureKind {
     /// Stable snake_case name (the `kind` column of `failures.tsv`).
     pub fn name(self) -> &'static str {
+        self.category().as_str()
+    }
+
+    /// The run-wide kind (`core::events::FailureKind`) this one is listed as.
+    pub fn category(self) -> crate::events::FailureKind {
+        use crate::events::FailureKind as Run;
         match self {
-            Self::MissingInput { .. } => "missing_input",
-            Self::AmbiguousInput { .. } => "ambiguous_input",
-            Self::Unreadable => "unreadable",
-            Self::Corrupt => "corrupt",
-            Self::DimensionMismatch => "dimension_mismatch",
-            Self::UnsupportedDtype => "unsupported_dtype",
-            Self::IdMismatch => "id_mismatch",
-            Self::OutputWrite => "output_write",
-            Self::Cancelled => "cancelled",
+            Self::MissingInput { .. } => Run::MissingInput,
+            Self::AmbiguousInput { .. } => Run::AmbiguousInput,
+            Self::Unreadable => Run::Unreadable,
+            Self::Corrupt => Run::Corrupt,
+            Self::DimensionMismatch => Run::DimensionMismatch,
+            Self::UnsupportedDtype => Run::UnsupportedDtype,
+            Self::IdMismatch => Run::IdMismatch,
+            Self::OutputWrite => Run::OutputWrite,
+            Self::Cancelled => Run::Cancelled,
         }
     }
 

@@ -47,13 +47,19 @@ pub enum FailureKind {
 
 impl FailureKind {
     pub fn as_str(self) -> &'static str {
+        self.category().as_str()
+    }
+
+    /// The run-wide kind (`core::events::FailureKind`) this one is listed as.
+    pub fn category(self) -> virnucpro_core::events::FailureKind {
+        use virnucpro_core::events::FailureKind as Run;
         match self {
-            Self::Unreadable => "unreadable",
-            Self::BadRecord => "bad_record",
-            Self::OutOfMemory => "out_of_memory",
-            Self::Model => "model",
-            Self::Write => "write",
-            Self::Cancelled => "cancelled",
+            Self::Unreadable => Run::Unreadable,
+            Self::BadRecord => Run::BadRecord,
+            Self::OutOfMemory => Run::OutOfMemory,
+            Self::Model => Run::Model,
+            Self::Write => Run::Write,
+            Self::Cancelled => Run::Cancelled,
         }
     }
 }

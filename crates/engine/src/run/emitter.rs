@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use virnucpro_core::events::{ItemCounts, ItemFailure, RunEvent, Stage, StageOutcome};
+use virnucpro_core::events::{FailureKind, ItemCounts, ItemFailure, RunEvent, Stage, StageOutcome};
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
@@ -60,12 +60,12 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    pub fn failure(&mut self, stage: Stage, item: &str, kind: &str, message: String) {
+    pub fn failure(&mut self, stage: Stage, item: &str, kind: FailureKind, message: String) {
         tracing::warn!("{stage}: {item}: {kind}: {message}");
         let failure = ItemFailure {
             stage,
             item: item.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             message,
         };
         self.emit(RunEvent::Failure(failure.clone()));
