@@ -7,34 +7,34 @@
 //! (temporary file, then rename), so a kill at any moment leaves only complete files, and
 //! every reused file is verified before it is trusted (see [`plan`]).
 //!
-//! The stages overlap at shard granularity ([`pipeline`]): the devices embed shard `i + 1`
+//! The stages overlap at shard granularity ([`hub`]): the devices embed shard `i + 1`
 //! while prepare writes later shards and shard `i` is merged and classified. Failures of
 //! one shard are reported as they happen and the other shards go on.
 mod book;
 mod classify_stage;
 mod cleanup;
 mod emitter;
+mod error;
 pub mod files;
+mod hub;
 mod layout;
 mod manifest;
-mod pipeline;
 mod plan;
 mod prepared;
 mod publish;
 mod reports_stamp;
 mod spec;
+mod start;
 
-use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::events::{ItemFailure, RunEvent, RunStatus, RunSummary};
 use virnucpro_core::features::FeatureKind;
-use virnucpro_core::merge::MergeError;
-use virnucpro_core::prepare::{chunked_file_name, PrepareError};
-use virnucpro_core::report::ReportError;
 use virnucpro_core::CancelToken;
 
+pub use error::RunError;
 pub use layout::{
     RunLayout, FAILURES_FILE, FEATURES_DIR, MANIFEST_FILE, MERGED_DIR, PREPARED_DIR,
     READ_SUMMARY_FILE, REPORTS_STAMP,
@@ -45,55 +45,14 @@ pub use manifest::{
 };
 pub use publish::partial_name;
 pub use spec::{
-    spec_warnings, validate, ProblemKind, RunSpec, SpecProblem, ValidatedRun, DEFAULT_SHARD_SIZE,
+    spec_warnings, validate, ProblemKind, RunSpec, Setting, SpecProblem, ValidatedRun,
+    DEFAULT_SHARD_SIZE,
 };
 
-use crate::classifier::ClassifierError;
-use crate::embed::{default_budget, EmbedError, EmbedOptions};
-use cleanup::{remove_file_if_present, remove_leftovers, remove_results};
+use crate::embed::{default_budget, EmbedOptions};
+use cleanup::remove_file_if_present;
 use emitter::Emitter;
-use files::{content_id, fingerprint_model, FileEntry};
-use manifest::DetectSoftware;
-use virnucpro_models::{provenance, Catalogue, ModelRole, Provenance};
-
-/// Errors that stop a run. Failures of single shards do not: they are listed in
-/// `failures.tsv` and the run goes on.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("the run settings have {} problem(s):\n{}", .0.len(), problem_lines(.0))]
-    Invalid(Vec<SpecProblem>),
-    #[error(transparent)]
-    Prepare(#[from] PrepareError),
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-    #[error(transparent)]
-    Merge(#[from] MergeError),
-    /// The classifier could not be loaded on the classify device.
-    #[error(transparent)]
-    Classifier(#[from] ClassifierError),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("internal error: {0}")]
-    Worker(String),
-}
-
-fn problem_lines(problems: &[SpecProblem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-    lines.join("\n")
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use error::io_error;
 
 /// How to run: start over, or resume what exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,7 +115,8 @@ struct Runner<'a, 'e> {
     events: Emitter<'e>,
     manifest: RunManifest,
     started: Instant,
-    threads: usize,
+    /// Threads of prepare and of the merge.
+    threads: (usize, usize),
     batch_tokens: usize,
     prepared: Result<prepared::PreparedRecord, String>,
     /// Earlier reports that are kept if every merged shard is unchanged.
@@ -171,112 +131,36 @@ impl<'a, 'e> Runner<'a, 'e> {
         on_event: &'e mut dyn FnMut(&RunEvent),
     ) -> Result<Self, RunError> {
         let started = Instant::now();
-        let spec = &run.spec;
-        let layout = RunLayout::new(&spec.out_dir);
-        std::fs::create_dir_all(&layout.root).map_err(io_error(&layout.root))?;
-        if options.restart {
-            remove_results(&layout)?;
-        }
-        remove_leftovers(&layout);
+        let layout = start::open_folder(&run.spec.out_dir, options)?;
         let previous = RunManifest::read(&layout.manifest());
-        let known: Vec<FileEntry> = previous
-            .iter()
-            .flat_map(|m| {
-                m.inputs.iter().chain(
-                    [&m.models.dnabert, &m.models.esm, &m.models.classifier]
-                        .into_iter()
-                        .flat_map(|r| r.files.iter()),
-                )
-            })
-            .cloned()
-            .collect();
-        let inputs: Vec<FileEntry> = run
-            .inputs
-            .iter()
-            .map(|i| FileEntry::of(&i.path, &known).map_err(io_error(&i.path)))
-            .collect::<Result<_, _>>()?;
-        // Read once for the three models.
-        let catalogue = Catalogue::from_env().unwrap_or_else(|err| {
-            tracing::warn!(%err, "using the built-in model catalogue");
-            Catalogue::builtin()
-        });
-        let model_record = |path: &Path, model_id: &str, role: ModelRole| {
-            let files = fingerprint_model(path, &known).map_err(io_error(path))?;
-            // The content id makes features of other weights under the same name stale.
-            let model_id = format!("{model_id} #{}", content_id(&files));
-            Ok::<_, RunError>(ModelRecord {
-                path: path.to_path_buf(),
-                model_id,
-                files,
-                provenance: model_provenance(&catalogue, spec, role, path),
-            })
-        };
-        let dnabert = model_record(&spec.dnabert, &run.dnabert.model_id, ModelRole::Dnabert)?;
-        let esm = model_record(&spec.esm, &run.esm.model_id, ModelRole::Esm)?;
-        let classifier_role =
-            ModelRole::classifier_for(spec.length).unwrap_or(ModelRole::Classifier500);
-        let classifier = model_record(&spec.classifier, "classifier", classifier_role)?;
-        run.dnabert.model_id = dnabert.model_id.clone();
-        run.esm.model_id = esm.model_id.clone();
+        let known = start::known_files(previous.as_ref());
+        let inputs = start::input_entries(run, &known)?;
+        let models = start::model_records(run, &known)?;
         let spec = &run.spec;
-        let threads = spec
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = (spec.prepare_thread_count(), spec.merge_thread_count());
         let batch_tokens = spec
             .batch_tokens
             .unwrap_or_else(|| default_budget(&run.devices));
         let prepared = prepared::check_prepared(&layout, spec.length, spec.shard_size, &inputs);
-        // Earlier reports are candidates for reuse only on top of the same prepare.
-        let reports = prepared.as_ref().ok().and_then(|_| {
-            reports_stamp::reusable(
-                &layout,
-                &reports_stamp::Wanted {
-                    classifier: &classifier.model_id,
-                    device: &classify_device(run).to_string(),
-                    length: spec.length,
-                    chunked: &layout.prepared().join(chunked_file_name(spec.length)),
-                },
-            )
-        });
-        let plan = plan::make_plan(&plan::PlanInput {
-            prepared: &prepared,
-            previous: previous.as_ref(),
-            dnabert_id: &dnabert.model_id,
-            esm_id: &esm.model_id,
-            classifier_id: &classifier.model_id,
-            reports_reusable: reports.is_some(),
-            features_dir: &layout.features(),
-            merged_dir: &layout.merged(),
-        });
-        let manifest = RunManifest {
-            manifest_version: manifest::MANIFEST_VERSION,
-            state: manifest::RunState::Running,
-            started_unix: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            software: Software::detect(),
-            inputs,
-            models: Models {
-                dnabert,
-                esm,
-                classifier,
-            },
-            settings: Settings {
-                length: spec.length,
-                shard_size: spec.shard_size,
-                devices: run.devices.iter().map(|d| d.to_string()).collect(),
-                threads,
-                precision: spec.precision,
-                batch_tokens,
-                classify_device: classify_device(run).to_string(),
-            },
-            plan,
-            stages: Vec::new(),
-            failures: Vec::new(),
-            error: None,
-            summary: None,
-            reports: None,
+        let reports = start::reusable_reports(&layout, &prepared, run, &models.classifier.model_id);
+        let plan = start::make_plan(
+            &layout,
+            &prepared,
+            previous.as_ref(),
+            &models,
+            reports.is_some(),
+        );
+        let settings = Settings {
+            length: spec.length,
+            shard_size: spec.shard_size,
+            devices: run.devices.iter().map(|d| d.to_string()).collect(),
+            prepare_threads: threads.0,
+            merge_threads: Some(threads.1),
+            precision: spec.precision,
+            batch_tokens,
+            classify_device: classify_device(run).to_string(),
         };
+        let manifest = start::first_manifest(inputs, models, plan, settings);
         Ok(Self {
             run,
             layout,
@@ -321,10 +205,11 @@ impl<'a, 'e> Runner<'a, 'e> {
             batch_tokens: self.batch_tokens,
             force: false,
         };
-        let setup = pipeline::Setup {
+        let setup = hub::Setup {
             run: &mut *self.run,
             layout: &self.layout,
-            threads: self.threads,
+            prepare_threads: self.threads.0,
+            merge_threads: self.threads.1,
             embed,
             classify_device,
             reuse_prepared,
@@ -332,7 +217,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             reports: self.reports.take(),
             classifier_id: &self.manifest.models.classifier.model_id,
         };
-        let done = pipeline::run_stages(setup, self.cancel, &mut self.events)?;
+        let done = hub::run_stages(setup, self.cancel, &mut self.events)?;
         self.manifest.stages = done.stages.clone();
         if done.cancelled {
             return self.finish(RunStatus::Cancelled, &done);
@@ -351,11 +236,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         self.finish(status, &done)
     }
 
-    fn finish(
-        &mut self,
-        status: RunStatus,
-        done: &pipeline::Finished,
-    ) -> Result<RunOutcome, RunError> {
+    fn finish(&mut self, status: RunStatus, done: &hub::Finished) -> Result<RunOutcome, RunError> {
         let failures = self.events.failures.clone();
         let failures_path = self.layout.failures();
         write_atomic(&failures_path, failures_tsv(&failures).as_bytes())
@@ -387,20 +268,6 @@ impl<'a, 'e> Runner<'a, 'e> {
             manifest: self.layout.manifest(),
             reports: done.reports.clone(),
         })
-    }
-}
-
-/// Whether a model given to the run is the catalogue's (recorded checks only: nothing is
-/// hashed at the start of a run).
-fn model_provenance(
-    catalogue: &Catalogue,
-    spec: &RunSpec,
-    role: ModelRole,
-    path: &Path,
-) -> Provenance {
-    match &spec.model_cache {
-        Some(roots) => provenance(catalogue, roots, role, path),
-        None => Provenance::Unverified,
     }
 }
 

@@ -1,0 +1,241 @@
+//! The stages of a run, overlapped at shard granularity:
+//!
+//! ```text
+//! prepare ─shard i─▶ embed engine (reader → feeder → one worker per device, both models
+//!                    loaded on each; DNA job then protein job per shard) ─feature files─▶
+//!    merge threads (--merge-threads) ─merged shard i─▶ classify thread (first device)
+//! ```
+//!
+//! Every thread reports to one channel read by the calling thread (the hub), which owns
+//! the per-shard state, hands each shard to the next stage as soon as it is ready, and
+//! emits the run's events (the event callback is not `Send`). The devices embed shard
+//! `i + 1` while shard `i` is merged and classified, and while prepare writes later shards.
+//! Only a few shards' rows are in memory at any time.
+//!
+//! Failures of a shard are reported as they happen and the shard goes no further; a fatal
+//! error or a cancel stops every thread at its next boundary (a batch, a pair, a shard).
+//!
+//! By job: [`threads`] starts the stage threads and holds the channels, [`shard`] is each
+//! shard's state machine, [`stages`] turns the threads' messages into shard steps and
+//! stage bookkeeping, and [`report_reuse`] decides between classifying and keeping an
+//! earlier run's reports, and puts the reports in place.
+mod report_reuse;
+mod shard;
+mod stages;
+mod threads;
+
+use std::time::Duration;
+
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
+use tch::Device;
+use virnucpro_core::events::Stage;
+use virnucpro_core::CancelToken;
+
+use super::book::StageBook;
+use super::classify_stage::ClassifyOutput;
+use super::emitter::Emitter;
+use super::files::FileEntry;
+use super::layout::RunLayout;
+use super::manifest::{ReportsRecord, StageRecord};
+use super::prepared::Prepared;
+use super::reports_stamp::ReportsStamp;
+use super::{RunError, ValidatedRun};
+use crate::embed::{EmbedOptions, EngineModel};
+use report_reuse::ReportReuse;
+use shard::Shards;
+use threads::{Msg, Outlets, PrepareWork};
+
+/// How often the hub looks at the cancel token when no message comes.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
+
+/// Everything the stages need, fixed for the run.
+pub(super) struct Setup<'a> {
+    /// Mutable only to lend its classifier to the classify thread.
+    pub run: &'a mut ValidatedRun,
+    pub layout: &'a RunLayout,
+    pub prepare_threads: usize,
+    /// Shards merged at once.
+    pub merge_threads: usize,
+    pub embed: EmbedOptions,
+    /// The classifier's device: the first selected device.
+    pub classify_device: Device,
+    /// An earlier prepare to reuse, or the inputs and settings of a new one.
+    pub reuse_prepared: Option<Prepared>,
+    pub input_entries: &'a [FileEntry],
+    /// Reports of an earlier run that are kept if every merged shard turns out unchanged.
+    pub reports: Option<ReportsStamp>,
+    pub classifier_id: &'a str,
+}
+
+/// What the stages produced.
+pub(super) struct Finished {
+    /// `None` when the run stopped before prepare finished.
+    pub prepared: Option<Prepared>,
+    pub cancelled: bool,
+    /// Shards whose rows are in the reports.
+    pub scored: usize,
+    /// Failed shards' names: their merged files are removed.
+    pub failed_shards: Vec<String>,
+    pub frames_scored: u64,
+    pub virus_chunks: u64,
+    pub virus_reads: u64,
+    pub stages: Vec<StageRecord>,
+    /// Where the reports are (this run's, an earlier run's, or none).
+    pub reports: ReportsRecord,
+}
+
+/// Run every stage; the calling thread is the hub.
+pub(super) fn run_stages(
+    setup: Setup,
+    cancel: &CancelToken,
+    events: &mut Emitter,
+) -> Result<Finished, RunError> {
+    // Stops the stages on a fatal error without claiming the user cancelled.
+    let halt = cancel.child();
+    let layout = setup.layout;
+    let run = setup.run;
+    for dir in [layout.features(), layout.merged(), layout.reports_staging()] {
+        std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
+    }
+    let models = [&run.dnabert, &run.esm].map(|m| EngineModel {
+        kind: m.kind.feature_kind(),
+        model: &m.model_id,
+        tokenizer: m.tokenizer.as_ref(),
+        factory: m.factory.as_ref(),
+    });
+    let (tx, rx) = unbounded::<Msg>();
+    let (outlets, inlets) = threads::work_channels();
+    let reuse = ReportReuse::new(
+        setup.reports,
+        setup.classifier_id,
+        setup.classify_device,
+        run.spec.length,
+    );
+    let mut hub = Hub::new(layout, events, outlets, reuse, (&halt, cancel));
+    std::thread::scope(|scope| {
+        match setup.reuse_prepared {
+            Some(prepared) => hub.prepared_all(prepared),
+            None => {
+                let work = PrepareWork {
+                    layout,
+                    inputs: &run.spec.inputs,
+                    entries: setup.input_entries,
+                    settings: (run.spec.length, run.spec.shard_size, setup.prepare_threads),
+                };
+                hub.book.start(Stage::Prepare, hub.events);
+                threads::spawn_prepare(scope, tx.clone(), work, &halt);
+            }
+        }
+        let features = (layout.features(), &setup.embed);
+        threads::spawn_embedding(scope, tx.clone(), &models, inlets.jobs, features, &halt);
+        threads::spawn_merges(scope, &tx, inlets.merge, setup.merge_threads, &halt);
+        let classifier = (&mut run.classifier, setup.classify_device);
+        let staging = layout.reports_staging();
+        threads::spawn_classify(scope, tx.clone(), classifier, staging, inlets.classify);
+        drop(tx);
+        hub.serve(rx);
+    });
+    hub.end()
+}
+
+/// The calling thread while the stages run: it owns every shard's state and the run's
+/// events, and hands out work.
+struct Hub<'s, 'e, 'a> {
+    layout: &'s RunLayout,
+    book: StageBook,
+    events: &'s mut Emitter<'e>,
+    shards: Shards,
+    outlets: Outlets,
+    /// The first shard not yet handed to classify (shards are classified in order).
+    next_classify: usize,
+    reuse: ReportReuse<'a>,
+    prepared: Option<Prepared>,
+    prepare_done: bool,
+    prepare_reused: bool,
+    classify_output: Option<ClassifyOutput>,
+    error: Option<RunError>,
+    stopping: bool,
+    /// Stops the threads on a fatal error; `cancel` is the user's.
+    halt: &'a CancelToken,
+    cancel: &'a CancelToken,
+}
+
+impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
+    fn new(
+        layout: &'s RunLayout,
+        events: &'s mut Emitter<'e>,
+        outlets: Outlets,
+        reuse: ReportReuse<'a>,
+        (halt, cancel): (&'a CancelToken, &'a CancelToken),
+    ) -> Self {
+        Self {
+            layout,
+            book: StageBook::new(),
+            events,
+            shards: Shards::default(),
+            outlets,
+            next_classify: 0,
+            reuse,
+            prepared: None,
+            prepare_done: false,
+            prepare_reused: false,
+            classify_output: None,
+            error: None,
+            stopping: false,
+            halt,
+            cancel,
+        }
+    }
+
+    fn serve(&mut self, rx: Receiver<Msg>) {
+        loop {
+            if self.cancel.is_cancelled() {
+                self.stop(None);
+            }
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.settle();
+        }
+    }
+
+    /// Stop handing out work and let every thread end at its next boundary.
+    fn stop(&mut self, error: Option<RunError>) {
+        if let Some(e) = error {
+            tracing::error!("the run stops: {e}");
+            self.halt.cancel();
+            self.error.get_or_insert(e);
+        }
+        self.stopping = true;
+        self.outlets.close_all();
+    }
+
+    /// After every thread ended: the outcome, or the error that stopped the run.
+    fn end(mut self) -> Result<Finished, RunError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let cancelled = self.stopping;
+        if !cancelled && !self.book.is_complete(Stage::Classify) {
+            let message = "the run ended before the reports were complete";
+            return Err(RunError::Worker(message.into()));
+        }
+        // A cancelled run ends the stages it started with what they completed.
+        self.book.close_started(self.events);
+        let (frames_scored, virus_chunks, virus_reads) = self.report_figures();
+        let reports = self.place_reports()?;
+        Ok(Finished {
+            cancelled,
+            scored: self.shards.scored(),
+            failed_shards: self.shards.failed_names(),
+            frames_scored,
+            virus_chunks,
+            virus_reads,
+            stages: std::mem::take(&mut self.book.records),
+            prepared: self.prepared,
+            reports,
+        })
+    }
+}

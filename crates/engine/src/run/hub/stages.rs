@@ -1,0 +1,312 @@
+//! The hub's stage bookkeeping: each message of a stage thread becomes a step of its shard
+//! (`shard`), counts and progress of its stage (`StageBook`) and the run's events, and
+//! shards that are ready go on to the next stage.
+use std::path::PathBuf;
+
+use virnucpro_core::events::{FailureKind as RunFailureKind, Stage};
+use virnucpro_core::features::FeatureKind;
+use virnucpro_core::merge::{FailureKind as MergeFailure, PairOutcome, PairReport, PairSpec};
+
+use super::super::classify_stage::ClassifyMsg;
+use super::super::cleanup::remove_stale_shards;
+use super::super::prepared::{Prepared, ShardInfo};
+use super::super::RunError;
+use super::shard::Step;
+use super::threads::Msg;
+use super::Hub;
+use crate::classifier::ScoreError;
+use crate::embed::{EmbedEvent, EmbedReport, FailureKind, FileJob, FileOutcome, FileStatus};
+
+impl Hub<'_, '_, '_> {
+    pub(super) fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::PrepareProgress(reads) => {
+                let stage = Stage::Prepare;
+                let done = reads.saturating_sub(self.book.done(stage));
+                self.book.advance(stage, done, self.events, false);
+            }
+            Msg::ShardReady {
+                record,
+                staged_root,
+            } => {
+                let prepared = self.layout.prepared();
+                let paths = [&record.nucleotide, &record.protein]
+                    .map(|p| (staged_root.join(p), Some(prepared.join(p))));
+                self.add_shard(record, paths);
+            }
+            Msg::PrepareDone(Ok(Some(prepared))) => self.prepare_finished(prepared),
+            Msg::PrepareDone(Ok(None)) => self.stop(None),
+            Msg::PrepareDone(Err(e)) => self.stop(Some(e)),
+            Msg::Embed(event) => self.embed_event(event),
+            Msg::EmbedDone(Ok(report)) => self.embedding_ended(&report),
+            Msg::EmbedDone(Err(e)) => self.stop(Some(e.into())),
+            Msg::Merged { shard, report } => self.merged(shard, report),
+            Msg::Classify(ClassifyMsg::Scored { index, result }) => self.scored(index, result),
+            Msg::Classify(ClassifyMsg::Done(Ok(output))) => {
+                if let Some(output) = output {
+                    self.classify_output = Some(output);
+                    self.book.complete(Stage::Classify, self.events);
+                }
+            }
+            Msg::Classify(ClassifyMsg::Done(Err(e))) => self.stop(Some(e)),
+            Msg::Panicked(stage) => self.stop(Some(RunError::Worker(format!(
+                "the {stage} thread panicked"
+            )))),
+        }
+    }
+
+    /// The embedding engine ended: before every shard was embedded, only if the run stops.
+    fn embedding_ended(&mut self, report: &EmbedReport) {
+        if !self.stopping && self.shards.embedding_unfinished() {
+            let message = "the embedding engine ended before every shard was embedded";
+            self.stop(Some(RunError::Worker(message.into())));
+        }
+        for d in &report.devices {
+            tracing::info!(
+                device = d.device,
+                sequences = d.sequences,
+                forward_seconds = d.seconds,
+                wait_seconds = d.wait_seconds,
+                "embedding worker finished"
+            );
+        }
+    }
+
+    /// A reused prepare: every shard is ready at once.
+    pub(super) fn prepared_all(&mut self, prepared: Prepared) {
+        self.book.start(Stage::Prepare, self.events);
+        self.prepare_reused = true;
+        // Its reads are all there: the stage says so ("12,000 / 12,000 reads"), not "0 reads".
+        let reads = prepared.record.reads;
+        self.book.set_total(Stage::Prepare, reads);
+        self.book.advance(Stage::Prepare, reads, self.events, true);
+        let prepared_dir = self.layout.prepared();
+        for record in prepared.record.shards.clone() {
+            let paths = [&record.nucleotide, &record.protein].map(|p| (prepared_dir.join(p), None));
+            self.add_shard(record, paths);
+        }
+        self.prepare_finished(prepared);
+    }
+
+    /// A new shard: its two embedding jobs go to the engine (`paths`: each side's input,
+    /// and where prepare will have moved it).
+    fn add_shard(&mut self, record: ShardInfo, paths: [(PathBuf, Option<PathBuf>); 2]) {
+        let name = record.name();
+        let index = self.shards.push(record);
+        let Some(job_tx) = &self.outlets.jobs else {
+            return;
+        };
+        for ((stage, kind), (input, moved_to)) in [
+            (Stage::EmbedDna, FeatureKind::Nucleotide),
+            (Stage::EmbedProtein, FeatureKind::Protein),
+        ]
+        .into_iter()
+        .zip(paths)
+        {
+            let job = FileJob {
+                model: usize::from(stage == Stage::EmbedProtein),
+                input,
+                moved_to,
+                output: self.layout.feature_file(&name, kind),
+            };
+            let input = job.input.clone();
+            if job_tx.send(job).is_ok() {
+                self.shards.job_sent(index, stage, input);
+                self.book.start(stage, self.events);
+            }
+        }
+    }
+
+    fn prepare_finished(&mut self, prepared: Prepared) {
+        let stage = Stage::Prepare;
+        if prepared.record.shards.len() != self.shards.len() {
+            let message = format!(
+                "prepare announced {} shards but wrote {}",
+                self.shards.len(),
+                prepared.record.shards.len()
+            );
+            return self.stop(Some(RunError::Worker(message)));
+        }
+        for warning in &prepared.warnings {
+            self.events.warning(Some(stage), warning.clone());
+        }
+        let records = self.shards.records();
+        self.book.set_total(Stage::EmbedDna, records);
+        self.book.set_total(Stage::EmbedProtein, records);
+        self.book.set_total(Stage::Merge, self.shards.len() as u64);
+        let shards = self.shards.len() as u64;
+        let counts = self.book.counts(stage);
+        if self.prepare_reused {
+            counts.reused = shards;
+        } else {
+            counts.done = shards;
+        }
+        if let Err(e) = remove_stale_shards(self.layout, &prepared.record.shards) {
+            return self.stop(Some(e));
+        }
+        self.prepared = Some(prepared);
+        self.prepare_done = true;
+        // Every job is handed over: the engine ends when it has done them.
+        self.outlets.jobs = None;
+        self.book.complete(stage, self.events);
+    }
+
+    fn embed_event(&mut self, event: EmbedEvent) {
+        match event {
+            EmbedEvent::BatchDone {
+                device,
+                model,
+                sequences,
+                tokens,
+                seconds,
+            } => {
+                let stage = [Stage::EmbedDna, Stage::EmbedProtein][model.min(1)];
+                let work = (sequences as u64, tokens as u64, seconds);
+                self.book.batch(stage, &device, work, self.events);
+            }
+            EmbedEvent::BudgetHalved { device, parts } => self.events.warning(
+                None,
+                format!("{device}: out of memory; batches now run in {parts} pieces"),
+            ),
+            EmbedEvent::WorkerReady {
+                device,
+                model,
+                load_seconds,
+                ..
+            } => tracing::info!("{model} loaded on {device} in {load_seconds:.1} s"),
+            EmbedEvent::FileQueued {
+                input,
+                sequences,
+                tokens,
+                ..
+            } => {
+                if let Some(stage) = self.shards.stage_of_input(&input) {
+                    self.book.queued(stage, sequences as u64, tokens as u64);
+                }
+            }
+            EmbedEvent::FileDone(outcome) => self.file_embedded(&outcome),
+        }
+    }
+
+    /// One side of a shard is embedded (or failed); with both sides written it is merged.
+    fn file_embedded(&mut self, outcome: &FileOutcome) {
+        let Some((index, stage)) = self.shards.job(outcome.job) else {
+            return;
+        };
+        // Every file's end is a progress event (its batches were thinned out).
+        let mut units = 0;
+        let step = match &outcome.status {
+            FileStatus::Written => {
+                self.book.counts(stage).done += 1;
+                Step::Ok
+            }
+            FileStatus::UpToDate => {
+                self.book.counts(stage).reused += 1;
+                units = self.shards[index].record.records as u64;
+                Step::Ok
+            }
+            // Not a failure of the shard: the run is stopping.
+            FileStatus::Failed(f) if f.kind == FailureKind::Cancelled => return,
+            FileStatus::Failed(f) => {
+                self.book.counts(stage).failed += 1;
+                let name = self.shards[index].name();
+                self.events
+                    .failure(stage, &name, f.kind.category(), f.message.clone());
+                Step::Failed
+            }
+        };
+        self.book.advance(stage, units, self.events, true);
+        if self.shards[index].embedded(stage, step) {
+            self.dispatch_merge(index);
+        }
+    }
+
+    fn dispatch_merge(&mut self, index: usize) {
+        let Some(merge_tx) = &self.outlets.merge else {
+            return;
+        };
+        let shard = self.shards[index].name();
+        let spec = PairSpec {
+            nucleotide: vec![self.layout.feature_file(&shard, FeatureKind::Nucleotide)],
+            protein: vec![self.layout.feature_file(&shard, FeatureKind::Protein)],
+            output: self.layout.feature_file(&shard, FeatureKind::Merged),
+            shard,
+        };
+        if merge_tx.send((index, spec)).is_ok() {
+            self.book.start(Stage::Merge, self.events);
+        }
+    }
+
+    fn merged(&mut self, index: usize, report: PairReport) {
+        let stage = Stage::Merge;
+        let step = match &report.outcome {
+            PairOutcome::Merged { .. } => {
+                self.book.counts(stage).done += 1;
+                Step::Ok
+            }
+            PairOutcome::Skipped { .. } => {
+                self.book.counts(stage).reused += 1;
+                Step::Ok
+            }
+            PairOutcome::Failed(f) if f.kind == MergeFailure::Cancelled => return,
+            PairOutcome::Failed(f) => {
+                self.book.counts(stage).failed += 1;
+                self.events
+                    .failure(stage, &report.shard, f.kind.category(), f.to_string());
+                Step::Failed
+            }
+        };
+        self.shards[index].merge = step;
+        self.book.advance(stage, 1, self.events, true);
+    }
+
+    fn scored(&mut self, index: usize, result: Result<u64, ScoreError>) {
+        let stage = Stage::Classify;
+        let Some(shard) = self.shards.get_mut(index) else {
+            return;
+        };
+        match result {
+            Ok(rows) => {
+                shard.classify = Step::Ok;
+                self.book.counts(stage).done += 1;
+                self.book.advance(stage, rows, self.events, true);
+            }
+            Err(e) => {
+                shard.classify = Step::Failed;
+                let name = shard.name();
+                self.book.counts(stage).failed += 1;
+                let kind = match e {
+                    ScoreError::Input(_) => RunFailureKind::Unreadable,
+                    _ => RunFailureKind::Model,
+                };
+                self.events.failure(stage, &name, kind, e.to_string());
+            }
+        }
+    }
+
+    /// After each message: hand shards to classify, close the channels of stages that
+    /// have all their work, and end stages that are complete.
+    pub(super) fn settle(&mut self) {
+        if self.stopping {
+            return;
+        }
+        if self.prepare_done {
+            self.complete_embed_and_merge();
+        }
+        self.advance_classify();
+    }
+
+    fn complete_embed_and_merge(&mut self) {
+        for stage in [Stage::EmbedDna, Stage::EmbedProtein] {
+            if self.shards.all_embedded(stage) && !self.book.is_complete(stage) {
+                self.book.complete(stage, self.events);
+            }
+        }
+        if self.shards.all_merge_settled() && !self.book.is_complete(Stage::Merge) {
+            self.outlets.merge = None;
+            let frames = self.shards.merged_records();
+            self.book.set_total(Stage::Classify, frames);
+            self.book.complete(Stage::Merge, self.events);
+        }
+    }
+}
