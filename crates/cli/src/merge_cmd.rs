@@ -6,15 +6,12 @@ use std::process::ExitCode;
 
 use virnucpro_core::atomic::write_atomic;
 use virnucpro_core::merge::{
-    merge_dirs, MergeOptions, MergeProgress, MergeReport, PairFailure, PairOutcome,
+    merge_dirs, merge_failures_tsv, MergeOptions, MergeProgress, MergeReport, PairFailure,
+    PairOutcome, MERGE_FAILURES_FILE,
 };
-use virnucpro_core::tsv::escape_field;
 use virnucpro_core::CancelToken;
 
 use crate::exit;
-
-/// The failure list written to the output folder on every run.
-pub const FAILURES_FILE: &str = "failures.tsv";
 
 #[derive(clap::Args)]
 pub struct MergeArgs {
@@ -26,7 +23,8 @@ pub struct MergeArgs {
     /// (may be the nucleotide folder).
     #[arg(long, value_name = "DIR")]
     protein: PathBuf,
-    /// Output folder for `{shard}.merged.safetensors` and failures.tsv (created if missing).
+    /// Output folder for `{shard}.merged.safetensors` and merge_failures.tsv (created if
+    /// missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Pairs merged at once (default: all cores; never more than there are pairs).
@@ -50,8 +48,9 @@ pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
         &options,
         &log_progress,
     )?;
-    let failures_path = args.out.join(FAILURES_FILE);
-    if let Err(err) = write_atomic(&failures_path, failures_tsv(&report).as_bytes()) {
+    // The failure list is written on every run (a header only when none failed).
+    let failures_path = args.out.join(MERGE_FAILURES_FILE);
+    if let Err(err) = write_atomic(&failures_path, merge_failures_tsv(&report).as_bytes()) {
         // An output that cannot be written is 5, as for every command.
         eprintln!("error: cannot write {}: {err}", failures_path.display());
         return Ok(ExitCode::from(exit::OUTPUT_FAILED));
@@ -143,30 +142,6 @@ fn summary(report: &MergeReport, failures_path: &Path) -> String {
     }
     if !by_kind.is_empty() {
         let _ = writeln!(out, "\nfailures listed in {}", failures_path.display());
-    }
-    out
-}
-
-/// `pair  kind  side  paths  message`, one line per failed pair; paths joined by `;`.
-fn failures_tsv(report: &MergeReport) -> String {
-    let mut out = String::from("pair\tkind\tside\tpaths\tmessage\n");
-    for (pair, failure) in report.failed() {
-        let side = failure.side().map_or("", |s| s.as_str());
-        let paths: Vec<String> = failure
-            .paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        let fields = [
-            pair.shard.clone(),
-            failure.kind.name().to_string(),
-            side.to_string(),
-            paths.join(";"),
-            failure.to_string(),
-        ];
-        let fields: Vec<String> = fields.iter().map(|f| escape_field(f)).collect();
-        out.push_str(&fields.join("\t"));
-        out.push('\n');
     }
     out
 }

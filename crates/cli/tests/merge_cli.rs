@@ -1,11 +1,13 @@
-//! `virnucpro merge` as a user runs it: exit codes, failures grouped by kind, failures.tsv
-//! and --json.
+//! `virnucpro merge` as a user runs it: exit codes, failures grouped by kind,
+//! merge_failures.tsv and --json.
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use virnucpro_core::events::FailureKind;
 use virnucpro_core::features::{write_features, FeatureKind, FeatureMeta};
+use virnucpro_core::merge::{read_merge_failures, Side, MERGE_FAILURES_FILE};
 
 fn virnucpro() -> Command {
     Command::new(env!("CARGO_BIN_EXE_virnucpro"))
@@ -68,7 +70,9 @@ fn merge(d: &Dirs, extra: &[&str]) -> assert_cmd::assert::Assert {
 }
 
 fn tsv_rows(d: &Dirs) -> Vec<Vec<String>> {
-    fs::read_to_string(d.out.join("failures.tsv"))
+    // Not `failures.tsv`: that name is a run's list, with other columns.
+    assert!(!d.out.join("failures.tsv").exists());
+    fs::read_to_string(d.out.join("merge_failures.tsv"))
         .unwrap()
         .lines()
         .map(|l| l.split('\t').map(str::to_string).collect())
@@ -123,6 +127,19 @@ fn partial_failure_is_exit_2_with_failures_grouped_and_listed() {
     );
     assert_eq!(rows[2][..3], ["output_3", "missing_input", "protein"]);
     assert!(rows.iter().all(|r| r.len() == 5));
+    // Core's reader of the file reads what the command wrote.
+    let read = read_merge_failures(&d.out.join(MERGE_FAILURES_FILE)).unwrap();
+    let kinds: Vec<_> = read
+        .iter()
+        .map(|r| (r.pair.as_str(), r.kind, r.side))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("output_2", FailureKind::Corrupt, Some(Side::Protein)),
+            ("output_3", FailureKind::MissingInput, Some(Side::Protein))
+        ]
+    );
 
     let out = merge(&d, &["--json"]).code(2).get_output().stdout.clone();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
