@@ -11,9 +11,11 @@
 //! already exists for the same input checksum and model is skipped, so an interrupted run
 //! resumes where it stopped.
 pub mod batch;
+mod collect;
 mod encoder;
 mod error;
 mod models;
+mod reader;
 mod run;
 mod sequences;
 mod worker;
