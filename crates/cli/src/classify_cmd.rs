@@ -8,6 +8,7 @@ use virnucpro_core::prepare::PreparedRecord;
 use virnucpro_core::report::{ReportError, READ_SUMMARY_FILE};
 use virnucpro_core::CancelToken;
 use virnucpro_engine::classifier::{MlpClassifier, ScoreError, Scorer};
+use virnucpro_engine::DeviceId;
 
 use crate::exit;
 
@@ -44,7 +45,7 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
     };
     // CPU for now: device selection arrives with the embedding workers (issue 4). The MLP is
     // tiny next to the embedders; a shard of 10 000 rows takes well under a second on CPU.
-    let model = MlpClassifier::load(&args.classifier, tch::Device::Cpu)?;
+    let model = MlpClassifier::load(&args.classifier, DeviceId::Cpu)?;
     // A typed report error, so that an unwritable output folder exits 5 like any other.
     std::fs::create_dir_all(&args.out).map_err(|source| ReportError::Io {
         path: args.out.clone(),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use virnucpro_core::fasta::{discover_inputs, InputError};
 use virnucpro_core::input_paths::PathError;
 use virnucpro_core::CancelToken;
-use virnucpro_engine::devices::{parse_devices, DeviceId};
+use virnucpro_engine::devices::{set_cpu_threads, DeviceChoice, DeviceId};
 use virnucpro_engine::embed::{
     default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, EmbedReport, FileStatus,
     ModelKind, Precision, PrecisionExt,
@@ -39,7 +39,7 @@ pub struct EmbedArgs {
     /// cpu, auto (every CUDA device, else the CPU), a CUDA index (0), or a list (0,1).
     /// One worker per device takes batches as it becomes free.
     #[arg(long, default_value = "auto", value_name = "DEVICES")]
-    devices: String,
+    devices: DeviceChoice,
     /// fp32 (matches the reference models), or bf16 / fp16 on CUDA devices.
     #[arg(long, default_value = "fp32", value_name = "PRECISION")]
     precision: Precision,
@@ -47,8 +47,17 @@ pub struct EmbedArgs {
     /// sized from its free memory. A batch that runs out of memory is split and retried.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch_tokens: Option<u64>,
-    /// CPU threads for the model on the CPU (default: libtorch's choice, all cores).
+    /// libtorch's threads for the model on the CPU, 1 to the cores of this machine
+    /// (default: libtorch's choice, all cores).
     #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_threads)]
+    torch_threads: Option<usize>,
+    /// The older name of --torch-threads.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = virnucpro_core::threads::parse_threads,
+        conflicts_with = "torch_threads"
+    )]
     threads: Option<usize>,
     /// Recompute files whose outputs are already up to date.
     #[arg(long)]
@@ -60,13 +69,12 @@ pub struct EmbedArgs {
 
 pub fn run(args: &EmbedArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let devices: Vec<DeviceId> = parse_devices(&args.devices).context("--devices")?;
-    let tch_devices: Vec<tch::Device> = devices.iter().map(|&d| d.into()).collect();
-    for &device in &tch_devices {
-        args.precision.check_device(device)?;
+    let devices: Vec<DeviceId> = args.devices.resolve().context("--devices")?;
+    for &device in &devices {
+        args.precision.check_device(device.into())?;
     }
-    if let Some(threads) = args.threads {
-        tch::set_num_threads(i32::try_from(threads).context("--threads")?);
+    if let Some(threads) = args.torch_threads.or(args.threads) {
+        set_cpu_threads(threads);
     }
     let inputs = fasta_inputs(&args.inputs)?;
     std::fs::metadata(&args.weights).map_err(|e| PathError::from_io(&args.weights, e))?;
@@ -77,7 +85,7 @@ pub fn run(args: &EmbedArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     };
     let job = setup.job(inputs, args.out.clone());
     let options = EmbedOptions {
-        devices: tch_devices,
+        devices: devices.iter().map(|&d| d.into()).collect(),
         batch_tokens,
         force: args.force,
     };

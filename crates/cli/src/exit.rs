@@ -6,9 +6,13 @@ use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::{PrepareError, PreparedRecordError};
 use virnucpro_core::report::{ReadSummaryError, ReportError};
 use virnucpro_core::CancelToken;
+use virnucpro_engine::discovery::DiscoveryError;
 use virnucpro_engine::embed::EmbedError;
 use virnucpro_engine::run::{ProblemKind, RunError};
 use virnucpro_engine::ClassifierError;
+use virnucpro_models::import::ImportError;
+use virnucpro_models::runtime::RuntimeError;
+use virnucpro_models::FetchError;
 
 pub const OK: u8 = 0;
 /// Failed, or bad arguments.
@@ -24,8 +28,12 @@ pub const OUTPUT_FAILED: u8 = 5;
 /// Stopped by Ctrl-C or a cancel request.
 pub const CANCELLED: u8 = 130;
 
-/// The exit code for an error that ended a command.
+/// The exit code for an error that ended a command (or, for `models fetch`, one model):
+/// the one mapping of errors to codes, used by every command.
 pub fn code_for(err: &anyhow::Error) -> u8 {
+    if let Some(code) = models_code(err) {
+        return code;
+    }
     if let Some(err) = err.downcast_ref::<MergedInputError>() {
         return match err {
             MergedInputError::Path(_) | MergedInputError::EmptyFolder { .. } => INPUT_UNREADABLE,
@@ -66,6 +74,35 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         Some(err) => prepare_code(err),
         None => FAILED,
     }
+}
+
+/// The model and runtime downloads' errors, `models import` and `models --dir`.
+fn models_code(err: &anyhow::Error) -> Option<u8> {
+    if let Some(err) = err.downcast_ref::<FetchError>() {
+        return Some(match err {
+            FetchError::Cancelled => CANCELLED,
+            // No space is an output that cannot be written.
+            FetchError::NoSpace { .. } | FetchError::Io { .. } => OUTPUT_FAILED,
+            _ => FAILED,
+        });
+    }
+    if let Some(err) = err.downcast_ref::<RuntimeError>() {
+        return Some(match err {
+            RuntimeError::Cancelled => CANCELLED,
+            RuntimeError::NoSpace { .. } | RuntimeError::Io { .. } => OUTPUT_FAILED,
+            _ => FAILED,
+        });
+    }
+    if let Some(err) = err.downcast_ref::<ImportError>() {
+        return Some(match err {
+            ImportError::Missing { .. } => INPUT_UNREADABLE,
+            ImportError::Cancelled => CANCELLED,
+            ImportError::Install(_) => OUTPUT_FAILED,
+        });
+    }
+    // Only a folder named with `--dir` can fail; like any missing input it is 4.
+    err.downcast_ref::<DiscoveryError>()
+        .map(|_| INPUT_UNREADABLE)
 }
 
 /// `virnucpro merge`'s own errors, by the table of docs/cli.md: an input folder that

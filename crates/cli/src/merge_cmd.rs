@@ -28,7 +28,15 @@ pub struct MergeArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Pairs merged at once (default: all cores; never more than there are pairs).
-    #[arg(long, value_parser = virnucpro_core::threads::parse_threads)]
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_threads)]
+    merge_threads: Option<usize>,
+    /// The older name of --merge-threads.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = virnucpro_core::threads::parse_threads,
+        conflicts_with = "merge_threads"
+    )]
     threads: Option<usize>,
     /// Print the result as JSON instead of text.
     #[arg(long)]
@@ -37,7 +45,7 @@ pub struct MergeArgs {
 
 pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let options = MergeOptions {
-        threads: args.threads,
+        threads: args.merge_threads.or(args.threads),
         cancel: cancel.clone(),
         ..MergeOptions::default()
     };

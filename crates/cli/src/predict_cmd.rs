@@ -9,6 +9,7 @@ use virnucpro_engine::embed::Precision;
 use virnucpro_engine::run::{
     run_prediction, ReportsState, RunOptions, RunOutcome, RunSpec, DEFAULT_SHARD_SIZE,
 };
+use virnucpro_engine::DeviceChoice;
 
 use crate::exit;
 use crate::models_cmd::{installed_model, CacheArgs};
@@ -42,9 +43,17 @@ pub struct PredictArgs {
     out: PathBuf,
     /// cpu, auto (every CUDA device, else the CPU), a CUDA index (0), or a list (0,1).
     #[arg(long, default_value = "auto", value_name = "DEVICES")]
-    devices: String,
-    /// CPU threads for prepare and merge, 1 to the cores of this machine (default: all cores).
+    devices: DeviceChoice,
+    /// Threads that cut reads and translate their frames, 1 to the cores of this machine
+    /// (default: all cores).
     // Only parsed here: the range is checked with the other settings, all listed at once.
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_whole)]
+    prepare_threads: Option<usize>,
+    /// Shards merged at once, 1 to the cores of this machine (default: all cores).
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_whole)]
+    merge_threads: Option<usize>,
+    /// Prepare and merge threads both (the older setting; --prepare-threads and
+    /// --merge-threads each take precedence for their own stage).
     #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_whole)]
     threads: Option<usize>,
     /// fp32 (matches the reference models), or bf16 / fp16 on CUDA devices.
@@ -102,6 +111,8 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         model_cache: Some(roots.clone()),
         devices: args.devices.clone(),
         threads: args.threads,
+        prepare_threads: args.prepare_threads,
+        merge_threads: args.merge_threads,
         precision: args.precision,
         batch_tokens: args.batch_tokens,
         shard_size: args.shard_size,

@@ -26,8 +26,17 @@ pub struct PrepareArgs {
     /// Frame pairs per shard file.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     shard_size: u64,
-    /// Translation threads, 1 to the cores of this machine (default: all cores).
-    #[arg(long, value_parser = virnucpro_core::threads::parse_threads)]
+    /// Threads that cut reads and translate their frames, 1 to the cores of this machine
+    /// (default: all cores).
+    #[arg(long, value_name = "N", value_parser = virnucpro_core::threads::parse_threads)]
+    prepare_threads: Option<usize>,
+    /// The older name of --prepare-threads.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = virnucpro_core::threads::parse_threads,
+        conflicts_with = "prepare_threads"
+    )]
     threads: Option<usize>,
     /// Skip records with invalid characters, duplicate or missing IDs, or excess length
     /// (listed in the summary; exit code 2) instead of stopping at the first one.
@@ -46,10 +55,10 @@ pub fn run(args: &PrepareArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
     let options = PrepareOptions {
         chunk_len: args.length.parse().context("--length")?,
         shard_size: usize::try_from(args.shard_size).context("--shard-size")?,
-        threads: match args.threads {
-            Some(n) => n,
-            None => defaults.threads,
-        },
+        threads: args
+            .prepare_threads
+            .or(args.threads)
+            .unwrap_or(defaults.threads),
         skip_bad_records: args.skip_bad_records,
         checks: ReadChecks {
             max_record_len: args.max_record_length,

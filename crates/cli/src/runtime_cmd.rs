@@ -6,8 +6,8 @@ use virnucpro_core::CancelToken;
 use virnucpro_engine::backend::{Backend, LIBTORCH_VERSION};
 use virnucpro_models::download::RetryPolicy;
 use virnucpro_models::runtime::{
-    check_driver, fetch_runtime, remove_runtime, runtime_status, RuntimeError, RuntimeManifest,
-    RuntimeOptions, RuntimePaths, RuntimeState,
+    check_driver, fetch_runtime, remove_runtime, runtime_status, RuntimeManifest, RuntimeOptions,
+    RuntimePaths, RuntimeState,
 };
 
 use crate::models_cmd::report::EventPrinter;
@@ -150,11 +150,7 @@ fn fetch(
         Err(err) => {
             printer.clear();
             eprintln!("error: {err}");
-            Ok(ExitCode::from(match err {
-                RuntimeError::Cancelled => exit::CANCELLED,
-                RuntimeError::NoSpace { .. } | RuntimeError::Io { .. } => exit::OUTPUT_FAILED,
-                _ => exit::FAILED,
-            }))
+            Ok(ExitCode::from(exit::code_for(&err.into())))
         }
     }
 }

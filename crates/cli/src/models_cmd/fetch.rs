@@ -82,23 +82,15 @@ pub fn run_fetch(
             Err(err) => {
                 printer.clear();
                 eprintln!("error: {id}: {err}");
-                worst = worst.max(fetch_code(&err));
-                if matches!(err, FetchError::Cancelled) {
+                let cancelled = matches!(err, FetchError::Cancelled);
+                worst = worst.max(exit::code_for(&err.into()));
+                if cancelled {
                     break;
                 }
             }
         }
     }
     Ok(ExitCode::from(worst))
-}
-
-/// The documented exit codes: no space is an output that cannot be written.
-fn fetch_code(err: &FetchError) -> u8 {
-    match err {
-        FetchError::Cancelled => exit::CANCELLED,
-        FetchError::NoSpace { .. } | FetchError::Io { .. } => exit::OUTPUT_FAILED,
-        _ => exit::FAILED,
-    }
 }
 
 pub fn run_verify(
@@ -116,7 +108,7 @@ pub fn run_verify(
             Ok(status) => status,
             Err(err) => {
                 eprintln!("error: {id}: {err}");
-                worst = worst.max(fetch_code(&err));
+                worst = worst.max(exit::code_for(&err.into()));
                 continue;
             }
         };

@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use virnucpro_core::CancelToken;
-use virnucpro_models::import::ImportError;
 use virnucpro_models::{import, Catalogue, ImportMode};
 
 use super::CacheArgs;
@@ -37,11 +36,7 @@ pub fn run(
         Ok(report) => report,
         Err(err) => {
             eprintln!("error: {err}");
-            return Ok(ExitCode::from(match err {
-                ImportError::Missing { .. } => exit::INPUT_UNREADABLE,
-                ImportError::Cancelled => exit::CANCELLED,
-                ImportError::Install(_) => exit::OUTPUT_FAILED,
-            }));
+            return Ok(ExitCode::from(exit::code_for(&err.into())));
         }
     };
     let mut matched = 0;

@@ -42,10 +42,9 @@ pub fn run(args: &ListArgs, catalogue: &Catalogue) -> anyhow::Result<ExitCode> {
     let chosen = args.cache.cache_dir.as_ref().map(|_| &roots);
     let found = match discover_all(chosen, &args.dirs, args.sha256) {
         Ok(found) => found,
-        // Only a folder named with --dir can fail; like any missing input it exits 4.
         Err(err) => {
             eprintln!("error: {err}");
-            return Ok(ExitCode::from(exit::INPUT_UNREADABLE));
+            return Ok(ExitCode::from(exit::code_for(&err.into())));
         }
     };
     if args.json {

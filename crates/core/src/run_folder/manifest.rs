@@ -59,13 +59,27 @@ pub struct Settings {
     pub length: usize,
     pub shard_size: usize,
     pub devices: Vec<String>,
-    pub threads: usize,
+    /// Threads of prepare. Manifests written before prepare and merge threads were two
+    /// settings have `threads`, which sized both.
+    #[serde(alias = "threads")]
+    pub prepare_threads: usize,
+    /// Shards merged at once; absent in those older manifests ([`Settings::merge_thread_count`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_threads: Option<usize>,
     #[serde(deserialize_with = "de_precision")]
     pub precision: Precision,
     pub batch_tokens: usize,
     /// Where the classifier ran (the first selected device).
     #[serde(default)]
     pub classify_device: String,
+}
+
+impl Settings {
+    /// Shards merged at once: `merge_threads`, or in an older manifest `threads` (read as
+    /// `prepare_threads`), which sized both.
+    pub fn merge_thread_count(&self) -> usize {
+        self.merge_threads.unwrap_or(self.prepare_threads)
+    }
 }
 
 /// Versions of what computed the results (the engine detects them).

@@ -139,3 +139,26 @@ fn states_follow_the_run_status() {
     assert_eq!(RunState::Running.status(), None);
     assert_eq!(RunState::Running.to_string(), "running");
 }
+
+/// Before prepare and merge threads were two settings, `threads` sized both: an older
+/// manifest reads as both, and a new one records each under its own name.
+#[test]
+fn an_older_manifests_threads_are_prepare_and_merge_threads() {
+    let (_dir, loaded) = load_json(&manifest_json());
+    let settings = loaded.unwrap().unwrap().settings;
+    assert_eq!(settings.prepare_threads, 1);
+    assert_eq!(settings.merge_threads, None);
+    assert_eq!(settings.merge_thread_count(), 1);
+
+    let mut value = manifest_json();
+    value["settings"]["prepare_threads"] = json!(3);
+    value["settings"]["merge_threads"] = json!(2);
+    value["settings"].as_object_mut().unwrap().remove("threads");
+    let (_dir, loaded) = load_json(&value);
+    let settings = loaded.unwrap().unwrap().settings;
+    assert_eq!((settings.prepare_threads, settings.merge_thread_count()), (3, 2));
+    let written = serde_json::to_value(&settings).unwrap();
+    assert_eq!(written["prepare_threads"], 3);
+    assert_eq!(written["merge_threads"], 2);
+    assert!(written.get("threads").is_none());
+}
