@@ -6,7 +6,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 APP_BIN := $(TARGET_DIR)/debug/virnucpro-desktop
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build package-cli demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean ipc-types
+.PHONY: setup build package package-cli test-install demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict clean ipc-types
 
 setup:
 	@bash scripts/setup.sh
@@ -41,6 +41,16 @@ ui: setup
 # The server tarball (CLI + CPU libtorch + demo + docs), checked from an empty environment.
 package-cli: setup
 	bash scripts/package-cli.sh
+
+# The release packages: the desktop .deb (with the CLI, CPU libtorch, demo and docs) and
+# the server tarball, each checked (docs/packaging.md). Release builds: tens of minutes.
+package: setup
+	bash scripts/package.sh
+
+# The fresh-machine install test of the .deb (root, mmdebstrap, network; ~10 minutes
+# after `make package`): too heavy for every CI run (docs/packaging.md).
+test-install:
+	bash scripts/test-install.sh $$(ls -t target/package/*.deb | head -1) target/test-install
 
 app-build: setup
 	npx tauri build --debug --no-bundle

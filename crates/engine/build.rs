@@ -48,8 +48,11 @@ fn main() {
         "cargo::rustc-env=VIRNUCPRO_LIBTORCH_LIB={}",
         lib_dir.display()
     );
-    // For this package's own tests and examples; dependent binaries call `emit_rpath` below.
-    println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    // For this package's own tests and examples. MSVC has no RUNPATH: on Windows the
+    // libraries are found beside the executable (the release workflow puts them there).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
+        println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    }
     // Exported to dependents as DEP_VIRNUCPRO_ENGINE_LIBTORCH_LIB (see `links` in Cargo.toml).
     println!("cargo::metadata=libtorch_lib={}", lib_dir.display());
 }
