@@ -160,6 +160,8 @@ pub async fn start_run(
     on_event: Channel<ShellEvent>,
 ) -> CommandResult<RunSummary> {
     state.scope.check_all(settings.paths())?;
+    let spec =
+        settings::to_spec(&settings).map_err(|e| CommandError::invalid(format!("devices: {e}")))?;
     let slot = state.runs.begin()?;
     // The manifest records the files read and the budget used; find_resumable compares
     // against the folder and "auto" the user gave. A run goes on without it.
@@ -169,7 +171,6 @@ pub async fn start_run(
     {
         tracing::warn!("the run's settings were not kept: {}", e.message);
     }
-    let spec = settings::to_spec(&settings);
     blocking(move || {
         // Dropped at the end of the run, whatever happens: the slot is free again.
         let slot = slot;

@@ -3,7 +3,7 @@ use std::path::Path;
 
 use virnucpro_core::file_kind::FileKind;
 use virnucpro_engine::embed::{setup_model, ModelKind, Precision};
-use virnucpro_engine::MlpClassifier;
+use virnucpro_engine::{DeviceId, MlpClassifier};
 
 use crate::api::{ModelCheck, ModelRole};
 
@@ -36,7 +36,7 @@ fn describe(role: ModelRole, path: &Path) -> Result<String, String> {
         ModelRole::Dnabert => embedder(ModelKind::DnabertS, "DNABERT-S"),
         ModelRole::Esm => embedder(ModelKind::Esm2, "ESM-2"),
         ModelRole::Classifier => {
-            let model = MlpClassifier::load(path, tch::Device::Cpu).map_err(|e| e.to_string())?;
+            let model = MlpClassifier::load(path, DeviceId::Cpu).map_err(|e| e.to_string())?;
             Ok(format!(
                 "MLP classifier, {} → {} → 2",
                 model.input_dim(),

@@ -68,7 +68,8 @@ fn recorded_settings(out_dir: &Path, manifest: &RunManifest) -> RunSettings {
         classifier: manifest.models.classifier.path.clone(),
         length: settings.length,
         devices: settings.devices.clone(),
-        threads: Some(settings.threads),
+        // The app's one thread setting sizes both; a command line may have set two.
+        threads: Some(settings.prepare_threads),
         precision: settings.precision,
         batch_tokens: Some(settings.batch_tokens),
     }
@@ -89,7 +90,9 @@ fn describes(given: &RunSettings, manifest: &RunManifest) -> bool {
     let same_options = given.length == recorded.length
         && device_set(&given.devices) == device_set(&recorded.devices)
         && given.precision == recorded.precision
-        && given.threads.is_none_or(|n| n == recorded.threads)
+        && given
+            .threads
+            .is_none_or(|n| n == recorded.prepare_threads && n == recorded.merge_thread_count())
         && given
             .batch_tokens
             .is_none_or(|n| n == recorded.batch_tokens);

@@ -2,23 +2,43 @@
 //! problems as problems of the screen's fields.
 use std::path::Path;
 
-use virnucpro_engine::run::{spec_warnings, validate, RunSpec, SpecProblem, DEFAULT_SHARD_SIZE};
+use virnucpro_engine::devices::{DeviceChoice, DeviceId, DeviceSpecError};
+use virnucpro_engine::run::{
+    spec_warnings, validate, RunSpec, Setting, SpecProblem, DEFAULT_SHARD_SIZE,
+};
 
 use virnucpro_models::ModelRole as CatalogueRole;
 
 use crate::api::{Field, FieldProblem, InstalledModels, RunSettings, SettingsCheck};
 use crate::scope::Scope;
 
-/// The engine's spec; devices as the `--devices` list the engine parses (`cpu`, `cuda:0,cuda:1`).
-pub fn to_spec(settings: &RunSettings) -> RunSpec {
+/// The devices ticked (`DeviceInfo.id` values), as the engine's choice: each an id the
+/// engine writes (`cpu`, `cuda:N`), at least one, none twice.
+pub fn device_choice(devices: &[String]) -> Result<DeviceChoice, DeviceSpecError> {
+    let ids = devices
+        .iter()
+        .map(|d| d.parse())
+        .collect::<Result<Vec<DeviceId>, _>>()?;
+    DeviceChoice::list(ids)
+}
+
+/// The engine's spec; an error when the device list is not one ([`device_choice`]).
+pub fn to_spec(settings: &RunSettings) -> Result<RunSpec, DeviceSpecError> {
+    Ok(spec_with(settings, device_choice(&settings.devices)?))
+}
+
+fn spec_with(settings: &RunSettings, devices: DeviceChoice) -> RunSpec {
     RunSpec {
         inputs: settings.inputs.clone(),
         dnabert: settings.dnabert.clone(),
         esm: settings.esm.clone(),
         classifier: settings.classifier.clone(),
         length: settings.length,
-        devices: settings.devices.join(","),
+        devices,
+        // The app's one thread setting sizes prepare and merge both.
         threads: settings.threads,
+        prepare_threads: None,
+        merge_threads: None,
         precision: settings.precision,
         batch_tokens: settings.batch_tokens,
         shard_size: DEFAULT_SHARD_SIZE,
@@ -29,22 +49,24 @@ pub fn to_spec(settings: &RunSettings) -> RunSpec {
     }
 }
 
-/// The field an engine problem is about (the engine names settings as the CLI does).
-fn field_of(setting: &str) -> Field {
+/// The field an engine problem is about. No default arm: a new engine setting must be
+/// given its field here.
+fn field_of(setting: Setting) -> Field {
     match setting {
-        "INPUT" => Field::Inputs,
-        "--out" => Field::OutDir,
-        "--dnabert" => Field::Dnabert,
-        "--esm" => Field::Esm,
-        "--classifier" => Field::Classifier,
-        "--length" => Field::Length,
-        "--devices" => Field::Devices,
-        "--threads" => Field::Threads,
-        "--precision" => Field::Precision,
-        "--batch-tokens" => Field::BatchTokens,
-        // The shard size is not a setting of the app (always the default); anything new
-        // the engine checks shows next to the inputs rather than not at all.
-        _ => Field::Inputs,
+        Setting::Inputs => Field::Inputs,
+        Setting::OutDir => Field::OutDir,
+        Setting::Dnabert => Field::Dnabert,
+        Setting::Esm => Field::Esm,
+        Setting::Classifier => Field::Classifier,
+        Setting::Length => Field::Length,
+        Setting::Devices => Field::Devices,
+        // The app's one thread setting sizes both (`RunSpec::threads`).
+        Setting::Threads | Setting::PrepareThreads | Setting::MergeThreads => Field::Threads,
+        Setting::Precision => Field::Precision,
+        Setting::BatchTokens => Field::BatchTokens,
+        // The app always runs with the default shard size, which the engine accepts; were
+        // it ever refused, the shards are cut from the inputs.
+        Setting::ShardSize => Field::Inputs,
     }
 }
 
@@ -126,6 +148,8 @@ fn shell_problems(
     }
     if settings.devices.is_empty() {
         problems.push(problem(Field::Devices, "choose at least one device"));
+    } else if let Err(e) = device_choice(&settings.devices) {
+        problems.push(problem(Field::Devices, e.to_string()));
     }
     problems
 }
@@ -148,7 +172,9 @@ pub fn validate_settings(
 ) -> SettingsCheck {
     let mut problems = shell_problems(settings, scope, installed);
     let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
-    let mut spec = to_spec(settings);
+    // A device list the shell refused is flagged; the engine checks the rest as on auto.
+    let devices = device_choice(&settings.devices).unwrap_or(DeviceChoice::Auto);
+    let mut spec = spec_with(settings, devices);
     for field in &flagged {
         match field {
             Field::Inputs => spec.inputs.clear(),
@@ -207,8 +233,8 @@ mod tests {
         let check = validate_settings(&settings, &scope, &none());
         assert_eq!(check.problems, []);
         assert_eq!(check.warnings, []);
-        let spec = to_spec(&settings);
-        assert_eq!(spec.devices, "cpu");
+        let spec = to_spec(&settings).unwrap();
+        assert_eq!(spec.devices, DeviceChoice::List(vec![DeviceId::Cpu]));
         assert_eq!(spec.shard_size, DEFAULT_SHARD_SIZE);
     }
 
@@ -297,6 +323,26 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[0].message.contains("cuda:7"), "{problems:?}");
+    }
+
+    /// The device list is parsed once, into the engine's choice: an id the engine does not
+    /// write, or one ticked twice, is the Devices field's problem in the engine's words, and
+    /// a run is refused before it starts.
+    #[test]
+    fn a_device_list_the_engine_cannot_take_is_a_devices_problem() {
+        let (mut settings, scope, _out) = demo();
+        settings.devices = vec!["gpu0".into()];
+        let problems = validate_settings(&settings, &scope, &none()).problems;
+        assert_eq!(fields(&problems), [Field::Devices], "{problems:?}");
+        assert!(
+            problems[0].message.starts_with("'gpu0' is not a device"),
+            "{problems:?}"
+        );
+        assert!(to_spec(&settings).is_err());
+        settings.devices = vec!["cpu".into(), "cpu".into()];
+        let problems = validate_settings(&settings, &scope, &none()).problems;
+        assert_eq!(fields(&problems), [Field::Devices], "{problems:?}");
+        assert_eq!(problems[0].message, "cpu is named more than once");
     }
 
     /// The DNABERT-S folder chosen as ESM-2 is refused on the ESM field, by its kind, and

@@ -19,7 +19,7 @@ fn demo_settings(out: &Path) -> RunSettings {
 fn execute(settings: &RunSettings) -> (RunStatus, Vec<ShellEvent>) {
     let mut events = Vec::new();
     let summary = run::execute(
-        &settings::to_spec(settings),
+        &settings::to_spec(settings).expect("the demo's devices"),
         false,
         &CancelToken::new(),
         |e| events.push(e),

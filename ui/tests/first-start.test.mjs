@@ -53,7 +53,7 @@ test('the panel goes once something is chosen, and is not shown when settings we
 
 test('a wrong value is still an error under Run', () =>
   withApp({ lastSettings: { ...VALID_SETTINGS, threads: 0 } }, async ({ page }) => {
-    await waitForText(page, '#run-blockers', 'Merge threads:');
+    await waitForText(page, '#run-blockers', 'Prepare and merge threads:');
     assert.deepEqual(await page.$$eval('#run-blockers li', (items) => items.map((i) => i.className)), ['']);
     const [error] = await colours(page, '#run-blockers li');
     assert.notDeepEqual([error], await colours(page, '.hint').then((c) => c.slice(0, 1)));

@@ -129,7 +129,7 @@ test('valid settings enable Run; an out-of-range thread count blocks it with the
     await page.fill('#threads-count', '64');
     // The engine's words (core::threads), which the mock reproduces.
     await waitForText(page, '#message-threads', 'must be between 1 and 32, the CPU cores of this machine (got 64)');
-    await waitForText(page, '#run-blockers', 'Merge threads: must be between 1 and 32, the CPU cores of this machine (got 64)');
+    await waitForText(page, '#run-blockers', 'Prepare and merge threads: must be between 1 and 32, the CPU cores of this machine (got 64)');
     assert.equal(await page.isDisabled('#run-button'), true);
 
     await page.fill('#threads-count', '8');
@@ -149,7 +149,7 @@ test('a thread count that is not a whole number, or none, is said at the field a
 
     await page.fill('#threads-count', '1.5');
     await waitForText(page, '#message-threads', 'must be a whole number from 1 to 32 (the CPU cores of this machine), not "1.5"');
-    await waitForText(page, '#run-blockers', 'Merge threads: must be a whole number from 1 to 32');
+    await waitForText(page, '#run-blockers', 'Prepare and merge threads: must be a whole number from 1 to 32');
     assert.equal(await page.getAttribute('#threads-count', 'aria-invalid'), 'true');
     assert.equal(await page.isDisabled('#run-button'), true);
     // The shell is never asked with the half-typed value: the settings keep the last count.
@@ -185,7 +185,7 @@ test('a DNABERT-S folder chosen as ESM-2 is refused at the ESM-2 field, by its k
 
 test('Advanced opens by itself when one of its fields has a problem', () =>
   withApp({ lastSettings: { ...VALID_SETTINGS, devices: ['cpu'], precision: 'bf16' } }, async ({ page }) => {
-    await waitForText(page, '#message-precision', 'bf16 runs on GPUs only');
+    await waitForText(page, '#message-precision', 'precision bf16 needs a CUDA device; use fp32 on the CPU');
     assert.equal(await page.$eval('#advanced', (d) => /** @type {HTMLDetailsElement} */ (d).open), true);
     await page.selectOption('#precision', 'fp32');
     await page.waitForSelector('#run-button:enabled');

@@ -1,4 +1,4 @@
-// Read length, merge threads, and under "Advanced" the precision and batch budget.
+// Read length, prepare and merge threads, and under "Advanced" the precision and batch budget.
 import type { ChunkLength, Precision, RunSettings } from '../api/types';
 import type { AppContext } from '../app/context';
 import { h } from '../ui/dom';
@@ -80,7 +80,7 @@ function threadsField(ctx: AppContext) {
     id: 'threads-count',
     min: 1,
     step: 1,
-    'aria-label': 'Merge threads',
+    'aria-label': 'Prepare and merge threads',
     'aria-describedby': message.element.id,
     oninput: typed,
   });
@@ -97,7 +97,7 @@ function threadsField(ctx: AppContext) {
   const element = h(
     'fieldset',
     { class: 'field inline', id: 'threads-field' },
-    h('legend', {}, 'Merge threads'),
+    h('legend', {}, 'Prepare and merge threads'),
     h('span', { class: 'choice' }, auto, autoLabel),
     h('span', { class: 'choice' }, fixed, h('label', { for: 'threads-fixed' }, 'Fixed:'), number),
     message.element,

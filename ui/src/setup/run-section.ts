@@ -15,7 +15,7 @@ const FIELD_LABELS: Record<keyof RunSettings, string> = {
   classifier: 'Classifier',
   length: 'Read chunk length',
   devices: 'Devices',
-  threads: 'Merge threads',
+  threads: 'Prepare and merge threads',
   precision: 'Precision',
   batch_tokens: 'Batch budget',
 };

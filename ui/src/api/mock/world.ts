@@ -155,20 +155,45 @@ function settingsProblems(settings: RunSettings, gpus: number, missing: MissingM
       if (!check.ok) add(kind, check.message ?? 'not usable');
     }
   }
-  const known = new Set(systemInfo(gpus).devices.map((d) => d.id));
   if (settings.devices.length === 0) add('devices', 'Check at least one device.');
-  for (const device of settings.devices) if (!known.has(device)) add('devices', `${device} is not on this machine.`);
+  else {
+    const devices = deviceProblem(settings.devices, gpus);
+    if (devices !== null) add('devices', devices);
+  }
+  // The engine's rules and words from here on (engine/src/run/spec.rs `validate`).
   if (settings.threads !== null && (settings.threads < 1 || settings.threads > CORES)) {
-    // The engine's own words (core::threads::ThreadsError::OutOfRange).
+    // core::threads::ThreadsError::OutOfRange.
     add('threads', `must be between 1 and ${CORES}, the CPU cores of this machine (got ${settings.threads})`);
   }
-  if (settings.batch_tokens !== null && settings.batch_tokens < 512) {
-    add('batch_tokens', 'A batch needs at least 512 tokens.');
-  }
-  if (settings.precision !== 'fp32' && settings.devices.every((d) => d === 'cpu')) {
-    add('precision', `${settings.precision} runs on GPUs only; the CPU computes in fp32.`);
+  if (settings.batch_tokens !== null && settings.batch_tokens < 1) add('batch_tokens', 'must be at least 1');
+  // Precision::check_device: half precision on any CPU device (one problem).
+  if (settings.precision !== 'fp32' && settings.devices.includes('cpu')) {
+    add('precision', `precision ${settings.precision} needs a CUDA device; use fp32 on the CPU`);
   }
   return problems;
+}
+
+/** The engine's device rules and words (engine/src/devices/spec.rs): each id `cpu` or
+ *  `cuda:N`, named once, and a CUDA device this machine has; the first problem only. */
+function deviceProblem(devices: string[], gpus: number): string | null {
+  const forms = 'use cpu, auto, a CUDA index such as 0, cuda:N, or a list such as 0,1';
+  const seen = new Set<string>();
+  for (const device of devices) {
+    if (device !== 'cpu' && !/^cuda:[0-9]+$/.test(device)) return `'${device}' is not a device: ${forms}`;
+    if (seen.has(device)) return `${device} is named more than once`;
+    seen.add(device);
+  }
+  for (const device of devices) {
+    if (device === 'cpu' || Number(device.slice('cuda:'.length)) < gpus) continue;
+    const available =
+      gpus === 0
+        ? 'no CUDA device is available here'
+        : gpus === 1
+          ? 'this machine has 1 CUDA device (cuda:0)'
+          : `this machine has ${gpus} CUDA devices (cuda:0 to cuda:${gpus - 1})`;
+    return `${device} does not exist: ${available}`;
+  }
+  return null;
 }
 
 export const DEMO_SETTINGS: RunSettings = {
