@@ -20,9 +20,10 @@ pub fn export(out_dir: &Path, dest: &Path) -> CommandResult<u64> {
         .map(|r| r.read_id)
         .collect();
     let manifest_path = RunLayout::new(out_dir).manifest();
-    let manifest = RunManifest::read(&manifest_path).ok_or_else(|| {
+    // One that cannot be read is an error naming the file and the field.
+    let manifest = RunManifest::load(&manifest_path)?.ok_or_else(|| {
         CommandError::not_found(format!(
-            "{}: missing or unreadable; the inputs of the run are unknown",
+            "{}: missing; the inputs of the run are unknown",
             manifest_path.display()
         ))
     })?;
