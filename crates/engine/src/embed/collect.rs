@@ -8,9 +8,33 @@ use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{FeatureMeta, FeatureWriter, InputChecksum};
 
 use super::error::{EmbedError, FailureKind, FileFailure};
-use super::run::{EngineModel, FileJob, Msg};
+use super::jobs::{EngineModel, FileJob};
 use super::worker::{device_label, Report, Work};
 use super::{DeviceStats, EmbedEvent, EmbedOptions, EmbedReport, FileOutcome, FileStatus};
+
+/// Messages to the collector: jobs and plans from the reader, reports from the workers.
+pub(super) enum Msg {
+    /// The reader took job `file`.
+    Taken {
+        file: usize,
+        job: FileJob,
+    },
+    /// A file's batches are about to be queued.
+    Planned {
+        file: usize,
+        ids: Vec<String>,
+        checksum: InputChecksum,
+        batches: usize,
+    },
+    /// A file finished without the workers (up to date, or failed before batching).
+    Settled {
+        file: usize,
+        status: FileStatus,
+        sequences: usize,
+    },
+    Worker(Report),
+    Queued(EmbedEvent),
+}
 
 /// Collect until every thread has hung up; the report names every job taken.
 pub(super) fn collect(

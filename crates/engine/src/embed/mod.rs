@@ -14,6 +14,7 @@ pub mod batch;
 mod collect;
 mod encoder;
 mod error;
+mod jobs;
 mod models;
 mod reader;
 mod run;
@@ -29,8 +30,9 @@ use virnucpro_core::features::FeatureKind;
 pub use crate::encode::{Encode, Tokenize};
 pub use encoder::{EncoderFactory, Precision, PrecisionExt};
 pub use error::{EmbedError, FailureKind, FileFailure};
+pub use jobs::{EngineModel, FileJob};
 pub use models::{setup_model, ModelKind, ModelSetup};
-pub use run::{embed_files, embed_stream, output_in, output_path, EngineModel, FileJob};
+pub use run::{embed_files, embed_stream, output_in, output_path};
 pub use sequences::{read_and_tokenize, tokenize_bytes, TokenizedFile};
 pub use worker::device_label;
 

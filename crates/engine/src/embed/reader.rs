@@ -9,8 +9,9 @@ use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{DataCheck, FeatureFile, InputChecksum, MappedFile};
 
 use super::batch::{plan_batches, Batch};
+use super::collect::Msg;
 use super::error::{FailureKind, FileFailure};
-use super::run::{EngineModel, FileJob, Msg};
+use super::jobs::{EngineModel, FileJob};
 use super::sequences::{tokenize_bytes, TokenizedFile};
 use super::worker::Work;
 use super::{EmbedEvent, EmbedOptions, FileStatus};

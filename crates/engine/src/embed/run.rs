@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use crossbeam_channel::{bounded, unbounded, Receiver};
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::fasta::fasta_stem;
-use virnucpro_core::features::{FeatureKind, InputChecksum};
+use virnucpro_core::features::FeatureKind;
 
-use super::collect::collect;
+use super::collect::{collect, Msg};
 use super::encoder::EncoderFactory;
 use super::error::EmbedError;
+use super::jobs::{EngineModel, FileJob};
 use super::reader::{feed, read_jobs, Planned};
 use super::worker::{device_label, run_worker, Report, Work};
-use super::{EmbedEvent, EmbedJob, EmbedOptions, EmbedReport, FileStatus};
-use crate::encode::Tokenize;
+use super::{EmbedEvent, EmbedJob, EmbedOptions, EmbedReport};
 
 /// `{out_dir}/{shard}.{kind}.safetensors`, the shard being the input's file name without
 /// its compression and FASTA extensions (`core::fasta::fasta_stem`): `output_3.fa` →
@@ -38,31 +38,6 @@ pub fn output_in(out_dir: &Path, kind: FeatureKind, input: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     out_dir.join(kind.file_name(fasta_stem(&name)))
-}
-
-/// One model an engine runs. Every device worker loads each model once, before its first
-/// batch, and keeps them all: a run with DNABERT-S and ESM-2 holds both per device.
-#[derive(Clone, Copy)]
-pub struct EngineModel<'a> {
-    /// What the feature files hold (`nucleotide`, `protein`).
-    pub kind: FeatureKind,
-    /// Recorded in the feature files; a change makes old outputs stale.
-    pub model: &'a str,
-    pub tokenizer: &'a dyn Tokenize,
-    pub factory: &'a dyn EncoderFactory,
-}
-
-/// One input file for an engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileJob {
-    /// Index into the engine's models.
-    pub model: usize,
-    /// Where the input is read from; reported in the outcome.
-    pub input: PathBuf,
-    /// Tried when `input` cannot be opened: where the file is moved to while the job waits
-    /// (a shard in prepare's staging folder, installed into the run folder meanwhile).
-    pub moved_to: Option<PathBuf>,
-    pub output: PathBuf,
 }
 
 /// Embed the inputs of `job` (one model) and report every file's outcome.
@@ -100,30 +75,6 @@ pub fn embed_files(
         factory: job.factory,
     };
     embed_stream(&[model], rx, &job.out_dir, options, cancel, on_event)
-}
-
-/// Messages to the collector: jobs and plans from the reader, reports from the workers.
-pub(super) enum Msg {
-    /// The reader took job `file`.
-    Taken {
-        file: usize,
-        job: FileJob,
-    },
-    /// A file's batches are about to be queued.
-    Planned {
-        file: usize,
-        ids: Vec<String>,
-        checksum: InputChecksum,
-        batches: usize,
-    },
-    /// A file finished without the workers (up to date, or failed before batching).
-    Settled {
-        file: usize,
-        status: FileStatus,
-        sequences: usize,
-    },
-    Worker(Report),
-    Queued(EmbedEvent),
 }
 
 /// Embed the files of `jobs` as they come, until the channel is closed (or `cancel`), with

@@ -82,27 +82,9 @@ pub(super) fn run_worker(
     // Grad mode is per thread; embeddings never need it.
     let _no_grad = tch::no_grad_guard();
     let label = device_label(device);
-    // Every model before the first batch: a device that cannot hold them all fails here,
-    // at the start, rather than hours later at its first batch of the other model.
-    let mut encoders = Vec::with_capacity(factories.len());
-    for (model, factory) in factories.iter().enumerate() {
-        let started = Instant::now();
-        match factory.load(device) {
-            Ok(encoder) => {
-                report(Report::Ready {
-                    device: label.clone(),
-                    model,
-                    dim: encoder.dim(),
-                    seconds: started.elapsed().as_secs_f64(),
-                });
-                encoders.push(encoder);
-            }
-            Err(err) => {
-                report(Report::LoadFailed(err));
-                return;
-            }
-        }
-    }
+    let Some(encoders) = load_models(device, &label, factories, report) else {
+        return;
+    };
     let mut parts = 1usize;
     loop {
         let waiting = Instant::now();
@@ -147,6 +129,37 @@ pub(super) fn run_worker(
             return;
         }
     }
+}
+
+/// Every model before the first batch: a device that cannot hold them all fails here, at
+/// the start, rather than hours later at its first batch of the other model. `None` when
+/// one could not be loaded (reported).
+fn load_models(
+    device: Device,
+    label: &str,
+    factories: &[&dyn EncoderFactory],
+    report: &dyn Fn(Report) -> bool,
+) -> Option<Vec<Box<dyn Encode>>> {
+    let mut encoders = Vec::with_capacity(factories.len());
+    for (model, factory) in factories.iter().enumerate() {
+        let started = Instant::now();
+        match factory.load(device) {
+            Ok(encoder) => {
+                report(Report::Ready {
+                    device: label.to_owned(),
+                    model,
+                    dim: encoder.dim(),
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+                encoders.push(encoder);
+            }
+            Err(err) => {
+                report(Report::LoadFailed(err));
+                return None;
+            }
+        }
+    }
+    Some(encoders)
 }
 
 /// Rows of the batch (row-major, `indices.len() × dim`), halving the pieces on OOM.
