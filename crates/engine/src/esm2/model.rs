@@ -349,7 +349,9 @@ fn inspect(path: &Path) -> Result<Inspected, Esm2Error> {
     let checkpoint = checkpoint.with_prefix(&prefix);
     let config = config::resolve(&checkpoint, layout, declared.as_ref()).map_err(fail)?;
     checkpoint
-        .check_keys(&config.expected_tensors(layout), &|name| layout.ignored(name))
+        .check_keys(&config.expected_tensors(layout), &|name| {
+            layout.ignored(name)
+        })
         .map_err(|e| fail(e.into()))?;
     Ok(Inspected {
         checkpoint,
