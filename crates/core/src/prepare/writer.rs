@@ -4,8 +4,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::layout::{chunked_file_name, shard_file_name, NUCLEOTIDE_DIR, PROTEIN_DIR};
-use super::render::Rendered;
 use super::record::ShardInfo;
+use super::render::Rendered;
 
 const BUFFER: usize = 1 << 20;
 
