@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-use virnucpro_core::events::RunEvent;
+use virnucpro_core::events::{FailureKind, RunEvent, Stage};
 pub use virnucpro_engine::devices::DeviceInfo;
 /// `"fp32" | "bf16" | "fp16"`.
 pub use virnucpro_engine::embed::Precision;
@@ -142,9 +142,9 @@ pub struct ResumeInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FailureEntry {
-    pub stage: String,
+    pub stage: Stage,
     pub item: String,
-    pub kind: String,
+    pub kind: FailureKind,
     pub message: String,
     pub files: Vec<PathBuf>,
     pub suggestion: String,
@@ -174,7 +174,7 @@ pub struct ReportsStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct FailureGroup {
-    pub kind: String,
+    pub kind: FailureKind,
     pub count: usize,
     pub entries: Vec<FailureEntry>,
 }

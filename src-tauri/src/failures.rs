@@ -4,47 +4,36 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use virnucpro_core::atomic::write_atomic;
-use virnucpro_core::events::Stage;
+use virnucpro_core::events::{FailureKind, Stage};
 use virnucpro_core::features::FeatureKind;
 use virnucpro_core::prepare::{shard_file_name, NUCLEOTIDE_DIR, PROTEIN_DIR};
-use virnucpro_core::tsv::escape_field;
-use virnucpro_engine::run::{RunLayout, FAILURES_HEADER};
+use virnucpro_core::run_folder::{self, RunLayout};
+use virnucpro_core::tsv::record;
 
 use crate::api::{FailureEntry, FailureGroup, SetAside};
 use crate::error::{CommandError, CommandResult};
-use crate::tsv::read_rows;
 
-/// What to do about a failure of `kind` (the engine's stable snake_case kinds: merge's
-/// `FailureKind::name`, the embedding runner's `FailureKind::as_str`, classify's).
-pub fn suggestion(kind: &str) -> &'static str {
+/// What to do about a failure of `kind`.
+pub fn suggestion(kind: FailureKind) -> &'static str {
     match kind {
-        "corrupt" => "A file holds values that cannot be used (a model or device fault, or a file damaged on disk). Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
-        "id_mismatch" => "The nucleotide and protein features of this shard do not belong together. Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
-        "dimension_mismatch" | "unsupported_dtype" => "The features were made by other models or another tool. Use Set aside and retry (the files listed are moved to set-aside/ and computed again), or start over.",
-        "missing_input" => "A feature file of this shard is missing. Use Retry failed: it is computed again.",
-        "ambiguous_input" => "More than one feature file claims this shard. Remove the stray copies from features/, then use Retry failed.",
-        "unreadable" => "A file could not be read. Check that the disk is mounted and the file readable, then use Retry failed.",
-        "write" | "output_write" => "A result could not be written. Free disk space or fix the output folder's permissions, then use Retry failed.",
-        "bad_record" => "A sequence the model cannot take (unknown characters, empty, or a duplicate ID). Fix or remove that read in the input and run again.",
-        "out_of_memory" => "A sequence does not fit in the device's memory. Lower the batch tokens, choose a GPU with more memory, or run on the CPU.",
-        "model" => "The model failed on this shard. Check the model files with Check model, then use Retry failed.",
-        "cancelled" => "The run was stopped. Run it again to resume.",
-        _ => "Read the message, fix the cause, then use Retry failed: only failed items are redone.",
+        FailureKind::Corrupt => "A file holds values that cannot be used (a model or device fault, or a file damaged on disk). Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
+        FailureKind::IdMismatch => "The nucleotide and protein features of this shard do not belong together. Use Set aside and retry: the files listed are moved to set-aside/ and computed again.",
+        FailureKind::DimensionMismatch | FailureKind::UnsupportedDtype => "The features were made by other models or another tool. Use Set aside and retry (the files listed are moved to set-aside/ and computed again), or start over.",
+        FailureKind::MissingInput => "A feature file of this shard is missing. Use Retry failed: it is computed again.",
+        FailureKind::AmbiguousInput => "More than one feature file claims this shard. Remove the stray copies from features/, then use Retry failed.",
+        FailureKind::Unreadable => "A file could not be read. Check that the disk is mounted and the file readable, then use Retry failed.",
+        FailureKind::Write | FailureKind::OutputWrite => "A result could not be written. Free disk space or fix the output folder's permissions, then use Retry failed.",
+        FailureKind::BadRecord => "A sequence the model cannot take (unknown characters, empty, or a duplicate ID). Fix or remove that read in the input and run again.",
+        FailureKind::OutOfMemory => "A sequence does not fit in the device's memory. Lower the batch tokens, choose a GPU with more memory, or run on the CPU.",
+        FailureKind::Model => "The model failed on this shard. Check the model files with Check model, then use Retry failed.",
+        FailureKind::Cancelled => "The run was stopped. Run it again to resume.",
     }
-}
-
-/// Failures whose files are damaged or foreign: computing them again is the fix.
-pub fn is_damaged_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "corrupt" | "id_mismatch" | "dimension_mismatch" | "unsupported_dtype"
-    )
 }
 
 /// Folder (in the run folder) where `set_aside_damaged` moves files.
 pub const SET_ASIDE_DIR: &str = "set-aside";
 
-/// Move the files of the damaged failures (see [`is_damaged_kind`]) that the run made
+/// Move the files of the damaged failures (see [`FailureKind::is_damaged`]) that the run made
 /// (under `features/` and `merged/`) into `set-aside/{UTC time}/`, keeping their folder,
 /// so that a retry computes them again. Moved, not deleted: a damaged file can still be
 /// looked at. Files already gone are skipped.
@@ -111,71 +100,54 @@ fn files_of(layout: &RunLayout, stage: Stage, item: &str) -> Vec<PathBuf> {
     }
 }
 
-/// The inverse of `escape_field`.
-fn unescape_field(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-fn parse_stage(name: &str) -> Option<Stage> {
-    Stage::ALL.into_iter().find(|s| s.as_str() == name)
-}
-
-/// The entries of `failures.tsv` in `out_dir`, in file order. No file: no failures yet.
+/// The entries of `failures.tsv` in `out_dir` (core's reader), in file order. No file:
+/// no failures yet. A stage or kind this version does not know is an error naming the
+/// file and the line.
 pub fn read_failures(out_dir: &Path) -> CommandResult<Vec<FailureEntry>> {
     let layout = RunLayout::new(out_dir);
     let path = layout.failures();
     if !path.exists() {
         return Ok(Vec::new());
     }
-    read_rows(&path, FAILURES_HEADER, |fields| {
-        let [stage, item, kind, message] = fields[..] else {
-            return None;
-        };
-        let files = parse_stage(stage)
-            .map(|s| files_of(&layout, s, &unescape_field(item)))
-            .unwrap_or_default();
-        Some(FailureEntry {
-            suggestion: suggestion(kind).to_owned(),
-            damaged: is_damaged_kind(kind),
-            stage: unescape_field(stage),
-            item: unescape_field(item),
-            kind: unescape_field(kind),
-            message: unescape_field(message),
-            files,
+    let entries = run_folder::read_failures(&path)?
+        .into_iter()
+        .map(|failure| FailureEntry {
+            suggestion: suggestion(failure.kind).to_owned(),
+            damaged: failure.kind.is_damaged(),
+            files: files_of(&layout, failure.stage, &failure.item),
+            stage: failure.stage,
+            item: failure.item,
+            kind: failure.kind,
+            message: failure.message,
         })
-    })
+        .collect();
+    Ok(entries)
 }
 
 /// Entries grouped by kind, the largest group first (ties by kind name).
 pub fn group(entries: Vec<FailureEntry>) -> Vec<FailureGroup> {
-    let mut by_kind: BTreeMap<String, Vec<FailureEntry>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&'static str, (FailureKind, Vec<FailureEntry>)> = BTreeMap::new();
     for entry in entries {
-        by_kind.entry(entry.kind.clone()).or_default().push(entry);
+        let kind = entry.kind;
+        by_kind
+            .entry(kind.as_str())
+            .or_insert((kind, Vec::new()))
+            .1
+            .push(entry);
     }
     let mut groups: Vec<FailureGroup> = by_kind
-        .into_iter()
+        .into_values()
         .map(|(kind, entries)| FailureGroup {
             kind,
             count: entries.len(),
             entries,
         })
         .collect();
-    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.kind.as_str().cmp(b.kind.as_str()))
+    });
     groups
 }
 
@@ -190,17 +162,14 @@ pub fn export(groups: &[FailureGroup], dest: &Path) -> CommandResult<()> {
             .iter()
             .map(|f| f.display().to_string())
             .collect();
-        let fields = [
+        out.push_str(&record([
             entry.kind.as_str(),
-            &entry.stage,
+            entry.stage.as_str(),
             &entry.item,
             &entry.message,
             &files.join("; "),
             &entry.suggestion,
-        ];
-        let fields: Vec<String> = fields.iter().map(|f| escape_field(f)).collect();
-        out.push_str(&fields.join("\t"));
-        out.push('\n');
+        ]));
     }
     write_atomic(dest, out.as_bytes()).map_err(CommandError::io_at(dest))
 }
@@ -209,13 +178,14 @@ pub fn export(groups: &[FailureGroup], dest: &Path) -> CommandResult<()> {
 mod tests {
     use super::*;
     use virnucpro_core::events::ItemFailure;
+    use virnucpro_core::run_folder::FAILURES_HEADER;
     use virnucpro_engine::run::failures_tsv;
 
     fn failure(stage: Stage, item: &str, kind: &str, message: &str) -> ItemFailure {
         ItemFailure {
             stage,
             item: item.into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             message: message.into(),
         }
     }
@@ -342,17 +312,23 @@ mod tests {
             .contains("line 2"));
     }
 
+    /// A kind this version does not know is not given the generic advice: the file is
+    /// refused, naming the line and the value.
     #[test]
-    fn unescaping_inverts_the_engine_escaping() {
-        for s in [
-            "plain",
-            "a\tb",
-            "a\\tb",
-            "line\nbreak\r",
-            "back\\slash\\",
-            "\\\\n",
-        ] {
-            assert_eq!(unescape_field(&escape_field(s)), s);
-        }
+    fn an_unknown_failure_kind_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("failures.tsv"),
+            format!("{FAILURES_HEADER}merge\toutput_1\texploded\tboom\n"),
+        )
+        .unwrap();
+        let err = read_failures(dir.path()).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Invalid);
+        assert!(
+            err.message.contains("failures.tsv: line 2: kind: ")
+                && err.message.contains("exploded"),
+            "{}",
+            err.message
+        );
     }
 }
