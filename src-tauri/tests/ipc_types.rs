@@ -14,7 +14,8 @@ use virnucpro_desktop::error::CommandError;
 
 /// Set to write the generated files instead of comparing them.
 const WRITE_VAR: &str = "VIRNUCPRO_WRITE_IPC_TYPES";
-const REGENERATE: &str = "make ipc-types (VIRNUCPRO_WRITE_IPC_TYPES=1 cargo test -p virnucpro-desktop --test ipc_types)";
+const REGENERATE: &str =
+    "make ipc-types (VIRNUCPRO_WRITE_IPC_TYPES=1 cargo test -p virnucpro-desktop --test ipc_types)";
 
 fn generated_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/generated")
