@@ -24,7 +24,7 @@ pub struct RunSettings {
     pub length: usize,
     /// `DeviceInfo.id` values: `["cpu"]`, `["cuda:0", "cuda:1"]`.
     pub devices: Vec<String>,
-    /// Merge threads; `None` = all cores.
+    /// Threads of prepare and of the merge, both (`RunSpec::threads`); `None` = all cores.
     pub threads: Option<usize>,
     pub precision: Precision,
     /// `None` = chosen per device.
