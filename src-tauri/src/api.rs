@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use virnucpro_core::events::{FailureKind, RunEvent, Stage};
+/// `"complete" | "partial" | "earlier" | "missing"`.
+pub use virnucpro_core::run_folder::manifest::ReportsState;
 pub use virnucpro_engine::devices::DeviceInfo;
 /// `"fp32" | "bf16" | "fp16"`.
 pub use virnucpro_engine::embed::Precision;
-/// `"complete" | "partial" | "earlier" | "missing"`.
-pub use virnucpro_engine::run::ReportsState;
 
 /// What the setup screen edits; also the body of a preset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use virnucpro_engine::run::files::{fingerprint_model, FileEntry};
-use virnucpro_engine::run::Models;
+use virnucpro_core::run_folder::files::{fingerprint_model, FileEntry};
+use virnucpro_core::run_folder::manifest::Models;
 
 use crate::api::{Precision, RunSettings};
 
@@ -160,7 +160,7 @@ mod tests {
     /// (as a CLI run from another folder records it), is known by its content.
     #[test]
     fn a_copy_of_a_demo_model_is_known_by_its_content() {
-        use virnucpro_engine::run::ModelRecord;
+        use virnucpro_core::run_folder::manifest::ModelRecord;
         let demo = DemoFiles::find(None).unwrap().settings("/out".into());
         let copies = tempfile::tempdir().unwrap();
         let copy = copies.path().join("500_model.pth");

@@ -178,8 +178,8 @@ pub fn export(groups: &[FailureGroup], dest: &Path) -> CommandResult<()> {
 mod tests {
     use super::*;
     use virnucpro_core::events::ItemFailure;
+    use virnucpro_core::run_folder::failures::failures_tsv;
     use virnucpro_core::run_folder::FAILURES_HEADER;
-    use virnucpro_engine::run::failures_tsv;
 
     fn failure(stage: Stage, item: &str, kind: &str, message: &str) -> ItemFailure {
         ItemFailure {

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use virnucpro_core::atomic::AtomicFile;
 use virnucpro_core::fasta::{InputFile, ReadChecks, ReadItem, ReadStream};
-use virnucpro_engine::run::{RunLayout, RunManifest};
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::RunManifest;
 
 use crate::api::ReadCall;
 use crate::error::{CommandError, CommandResult};

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use virnucpro_core::events::{RunEvent, RunStatus};
+use virnucpro_core::run_folder::manifest::ReportsState;
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::Precision;
-use virnucpro_engine::run::{
-    run_prediction, ReportsState, RunOptions, RunOutcome, RunSpec, DEFAULT_SHARD_SIZE,
-};
+use virnucpro_engine::run::{run_prediction, RunOptions, RunOutcome, RunSpec, DEFAULT_SHARD_SIZE};
 use virnucpro_engine::DeviceChoice;
 
 use crate::exit;

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use virnucpro_core::events::{RunEvent, RunStatus, Stage, StageOutcome};
-use virnucpro_engine::run::{RunLayout, RunManifest};
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::RunManifest;
 
 mod common;
 use common::a500_spec as spec;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use virnucpro_core::events::{ItemCounts, RunEvent, Stage, StageClock, StageOutcome};
 
 use super::emitter::Emitter;
-use super::manifest::StageRecord;
+use virnucpro_core::run_folder::manifest::StageRecord;
 
 const THROUGHPUT_EVERY: Duration = Duration::from_secs(1);
 

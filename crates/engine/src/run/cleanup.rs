@@ -4,11 +4,11 @@ use std::path::Path;
 
 use virnucpro_core::features::FeatureKind;
 
-use super::layout::{
-    RunLayout, FAILURES_FILE, MANIFEST_FILE, READ_SUMMARY_FILE, REPORTS_STAGING, REPORTS_STAMP,
-};
 use super::prepared;
 use super::RunError;
+use virnucpro_core::run_folder::layout::{
+    RunLayout, FAILURES_FILE, MANIFEST_FILE, READ_SUMMARY_FILE, REPORTS_STAGING, REPORTS_STAMP,
+};
 
 pub(super) fn remove_file_if_present(path: &Path) -> Result<(), RunError> {
     match std::fs::remove_file(path) {

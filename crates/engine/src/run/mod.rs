@@ -1,11 +1,11 @@
 //! A whole prediction run: reads → prepare → DNABERT-S and ESM-2 embeddings per shard →
 //! merge → classify → reports, resumable at shard granularity.
 //!
-//! Folder layout ([`layout`]): `prepared/` (prepare's output), `features/`, `merged/`, and
+//! Folder layout (`core::run_folder::layout`): `prepared/` (prepare's output), `features/`, `merged/`, and
 //! at the top the two original reports, `read_summary.tsv`, `failures.tsv`,
 //! `reports-inputs.json` and `run-manifest.json`. Every file is written atomically
 //! (temporary file, then rename), so a kill at any moment leaves only complete files, and
-//! every reused file is verified before it is trusted (see [`plan`]).
+//! every reused file is verified before it is trusted (see `core::run_folder::plan`).
 //!
 //! The stages overlap at shard granularity ([`hub`]): the devices embed shard `i + 1`
 //! while prepare writes later shards and shard `i` is merged and classified. Failures of
@@ -15,14 +15,10 @@ mod classify_stage;
 mod cleanup;
 mod emitter;
 mod error;
-pub mod files;
 mod hub;
-mod layout;
-mod manifest;
-mod plan;
 mod prepared;
 mod publish;
-mod reports_stamp;
+mod software;
 mod spec;
 mod start;
 
@@ -35,19 +31,19 @@ use virnucpro_core::features::FeatureKind;
 use virnucpro_core::CancelToken;
 
 pub use error::RunError;
-pub use layout::{
-    RunLayout, FAILURES_FILE, FEATURES_DIR, MANIFEST_FILE, MERGED_DIR, PREPARED_DIR,
-    READ_SUMMARY_FILE, REPORTS_STAMP,
-};
-pub use manifest::{
-    failures_tsv, ModelRecord, Models, ReportsRecord, ReportsState, RunManifest, Settings,
-    Software, StageRecord, FAILURES_HEADER,
-};
+pub use software::DetectSoftware;
+
 pub use publish::partial_name;
 pub use spec::{
     spec_warnings, validate, ProblemKind, RunSpec, Setting, SpecProblem, ValidatedRun,
     DEFAULT_SHARD_SIZE,
 };
+use virnucpro_core::run_folder::failures::failures_tsv;
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::{
+    self, ReportsRecord, RunManifest, Settings, StageRecord,
+};
+use virnucpro_core::run_folder::reports_stamp;
 
 use crate::embed::{default_budget, EmbedOptions};
 use cleanup::remove_file_if_present;

@@ -13,9 +13,9 @@ use virnucpro_core::prepare::{
 };
 use virnucpro_core::CancelToken;
 
-use super::files::FileEntry;
-use super::layout::RunLayout;
 use super::RunError;
+use virnucpro_core::run_folder::files::FileEntry;
+use virnucpro_core::run_folder::layout::RunLayout;
 
 pub use virnucpro_core::prepare::{PreparedRecord, ShardInfo};
 

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::atomic::sync_dir;
 
-use super::layout::RunLayout;
-use super::manifest::{ReportsRecord, ReportsState};
-use super::reports_stamp;
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::{ReportsRecord, ReportsState};
+use virnucpro_core::run_folder::reports_stamp;
 
 /// Inserted before the extension of a partial report's name.
 const PARTIAL_TAG: &str = ".partial";

@@ -9,12 +9,17 @@ use virnucpro_core::prepare::chunked_file_name;
 use virnucpro_models::{provenance, Catalogue, ModelRole, Provenance};
 
 use super::cleanup::{remove_leftovers, remove_results};
-use super::files::{content_id, fingerprint_model, FileEntry};
-use super::layout::RunLayout;
-use super::manifest::{self, DetectSoftware, ModelRecord, Models, RunManifest, Settings, Software};
+use virnucpro_core::run_folder::files::{content_id, fingerprint_model, FileEntry};
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::{
+    self, ModelRecord, Models, RunManifest, Settings, Software,
+};
+use virnucpro_core::run_folder::plan;
+
 use super::prepared::PreparedRecord;
-use super::reports_stamp::{self, ReportsStamp};
-use super::{classify_device, io_error, plan, RunError, RunOptions, RunSpec, ValidatedRun};
+use super::software::DetectSoftware;
+use super::{classify_device, io_error, RunError, RunOptions, RunSpec, ValidatedRun};
+use virnucpro_core::run_folder::reports_stamp::{self, ReportsStamp};
 
 /// The run folder, created if missing; on a restart without its earlier results, and in
 /// any case without the leftovers of an interrupted write.

@@ -34,16 +34,16 @@ use virnucpro_core::CancelToken;
 use super::book::StageBook;
 use super::classify_stage::ClassifyOutput;
 use super::emitter::Emitter;
-use super::files::FileEntry;
-use super::layout::RunLayout;
-use super::manifest::{ReportsRecord, StageRecord};
 use super::prepared::Prepared;
-use super::reports_stamp::ReportsStamp;
 use super::{RunError, ValidatedRun};
 use crate::embed::{EmbedOptions, EngineModel};
 use report_reuse::ReportReuse;
 use shard::Shards;
 use threads::{Msg, Outlets, PrepareWork};
+use virnucpro_core::run_folder::files::FileEntry;
+use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::manifest::{ReportsRecord, StageRecord};
+use virnucpro_core::run_folder::reports_stamp::ReportsStamp;
 
 /// How often the hub looks at the cancel token when no message comes.
 const CANCEL_POLL: Duration = Duration::from_millis(100);

@@ -7,12 +7,12 @@ use virnucpro_core::features::{checksum_file, FeatureKind};
 use virnucpro_core::report::{HIGHESTSCORE_FILE, RESULTS_FILE};
 
 use super::super::classify_stage::{ClassifyCmd, ClassifyOutput};
-use super::super::manifest::{ReportsRecord, ReportsState};
 use super::super::publish;
-use super::super::reports_stamp::{self, ReportsStamp};
 use super::super::RunError;
 use super::shard::Step;
 use super::Hub;
+use virnucpro_core::run_folder::manifest::{ReportsRecord, ReportsState};
+use virnucpro_core::run_folder::reports_stamp::{self, ReportsStamp};
 
 /// Earlier reports and what this run's would be stamped with.
 pub(super) struct ReportReuse<'a> {

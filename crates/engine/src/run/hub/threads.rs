@@ -12,14 +12,14 @@ use virnucpro_core::merge::{merge_one, MergeOptions, PairReport, PairSpec};
 use virnucpro_core::CancelToken;
 
 use super::super::classify_stage::{classify_thread, ClassifyCmd, ClassifyMsg};
-use super::super::files::FileEntry;
-use super::super::layout::RunLayout;
 use super::super::prepared::{run_prepare, Prepared, ShardInfo};
 use super::super::RunError;
 use crate::classifier::MlpClassifier;
 use crate::embed::{
     embed_stream, EmbedError, EmbedEvent, EmbedOptions, EmbedReport, EngineModel, FileJob,
 };
+use virnucpro_core::run_folder::files::FileEntry;
+use virnucpro_core::run_folder::layout::RunLayout;
 
 /// What the stage threads report to the hub.
 pub(super) enum Msg {

@@ -1,8 +1,6 @@
-//! `run-manifest.json` and `failures.tsv` moved to `virnucpro_core::run_folder` (issue 13);
-//! these re-exports go when the run is split. What needs the engine stays: detecting the
-//! software versions ([`DetectSoftware`]).
-pub use virnucpro_core::run_folder::failures::{failures_tsv, FAILURES_HEADER};
-pub use virnucpro_core::run_folder::manifest::*;
+//! The software record of `run-manifest.json` (`core::run_folder::manifest` owns the file):
+//! detecting the versions needs the engine, so it lives here.
+use virnucpro_core::run_folder::manifest::Software;
 
 /// The versions of this binary and of the machine it runs on (libtorch, CUDA, the driver).
 pub trait DetectSoftware {

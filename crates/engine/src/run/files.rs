@@ -1,2 +1,0 @@
-//! Moved to `virnucpro_core::run_folder::files` (issue 13); this re-export goes when the run is split.
-pub use virnucpro_core::run_folder::files::*;
