@@ -85,7 +85,7 @@ pub fn run(args: &EmbedArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     };
     let job = setup.job(inputs, args.out.clone());
     let options = EmbedOptions {
-        devices: devices.iter().map(|&d| d.into()).collect(),
+        devices: devices.clone(),
         batch_tokens,
         force: args.force,
     };
@@ -128,7 +128,7 @@ fn fasta_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         Ok(files) => Ok(files.into_iter().map(|f| f.path).collect()),
         // A missing or unreadable path keeps its own type (and exit code).
         Err(InputError::Path(e)) => Err(e.into()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.into()), // exit::code_for maps the rest (a folder without FASTA: 4)
     }
 }
 

@@ -43,6 +43,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<PathError>().is_some() {
         return INPUT_UNREADABLE;
     }
+    if let Some(err) = err.downcast_ref::<InputError>() {
+        return input_code(err);
+    }
     if let Some(err) = err.downcast_ref::<MergeError>() {
         return merge_code(err);
     }
@@ -149,15 +152,21 @@ fn run_code(err: &RunError) -> u8 {
     }
 }
 
+/// Finding the input files (`core::fasta::discover_inputs`), for every command that reads
+/// FASTA: a folder without any is an unreadable input (4), as the table says.
+fn input_code(err: &InputError) -> u8 {
+    match err {
+        InputError::Path(_) | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
+        InputError::NoInputs => FAILED,
+        InputError::EmptyFile { .. }
+        | InputError::NotFasta { .. }
+        | InputError::Truncated { .. } => BAD_INPUT,
+    }
+}
+
 fn prepare_code(err: &PrepareError) -> u8 {
     match err {
-        PrepareError::Input(input) => match input {
-            InputError::Path(_) | InputError::EmptyFolder { .. } => INPUT_UNREADABLE,
-            InputError::NoInputs => FAILED,
-            InputError::EmptyFile { .. }
-            | InputError::NotFasta { .. }
-            | InputError::Truncated { .. } => BAD_INPUT,
-        },
+        PrepareError::Input(input) => input_code(input),
         PrepareError::BadRecord { .. } => BAD_INPUT,
         PrepareError::Output { .. } => OUTPUT_FAILED,
         PrepareError::Cancelled => CANCELLED,

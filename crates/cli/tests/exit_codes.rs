@@ -217,6 +217,11 @@ fn embed_exit_codes() {
     embed("esm2", &esm, &[&tmp.path().join("missing.faa")], &out)
         .assert()
         .code(4);
+    // A folder without any FASTA file: an unreadable input, as for the other commands.
+    let empty = tmp.path().join("no-fasta");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not reads").unwrap();
+    embed("esm2", &esm, &[&empty], &out).assert().code(4);
     embed("esm2", &esm, &[&good], &unwritable(tmp.path()))
         .assert()
         .code(5);

@@ -366,14 +366,14 @@ fn run(
         0 => default_budget(&device_ids),
         n => n,
     };
-    let devices: Vec<Device> = device_ids.into_iter().map(Device::from).collect();
+    let devices: Vec<Device> = device_ids.iter().map(|&d| Device::from(d)).collect();
     let tmp = tempfile::tempdir()?;
     let input = tmp.path().join("seqs.fa");
     random_fasta(&input, model, seqs)?;
     let setup = setup_model(model, dir, precision)?;
     let job = setup.job(vec![input], tmp.path().join("out"));
     let options = EmbedOptions {
-        devices: devices.clone(),
+        devices: device_ids.clone(),
         batch_tokens: budget,
         force: true,
     };

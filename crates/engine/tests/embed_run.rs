@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tch::{Device, Kind, Tensor};
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{FeatureFile, FeatureKind};
+use virnucpro_engine::devices::DeviceId;
 use virnucpro_engine::embed::{
     embed_files, embed_stream, output_in, EmbedError, EmbedEvent, EmbedJob, EmbedOptions, Encode,
     EncoderFactory, EngineModel, FailureKind, FileJob, FileStatus, Tokenize,
@@ -152,7 +153,7 @@ fn job<'a>(s: &'a Setup, model: &'a dyn EncoderFactory) -> EmbedJob<'a> {
 
 fn run(
     s: &Setup,
-    devices: Vec<Device>,
+    devices: Vec<DeviceId>,
     batch_tokens: usize,
     model: &dyn EncoderFactory,
     cancel: &CancelToken,
@@ -204,7 +205,7 @@ fn rows_come_back_in_input_order_for_any_budget_and_worker_count() {
         let s = setup(3, 40);
         let (report, events) = run(
             &s,
-            vec![Device::Cpu; workers],
+            vec![DeviceId::Cpu; workers],
             budget,
             &summer(i64::MAX),
             &CancelToken::new(),
@@ -243,7 +244,7 @@ fn out_of_memory_halves_the_batches_and_retries() {
                 panic_on_oom,
             }))
         };
-        let (report, events) = run(&s, vec![Device::Cpu], 4000, &model, &CancelToken::new());
+        let (report, events) = run(&s, vec![DeviceId::Cpu], 4000, &model, &CancelToken::new());
         let report = report.unwrap();
         assert!(report.files.iter().all(|f| f.status == FileStatus::Written));
         assert!(report.devices[0].oom_splits >= 1);
@@ -266,7 +267,7 @@ fn a_sequence_too_large_for_memory_fails_its_file_only() {
     );
     let (report, _) = run(
         &s,
-        vec![Device::Cpu],
+        vec![DeviceId::Cpu],
         4000,
         &summer(100),
         &CancelToken::new(),
@@ -290,7 +291,7 @@ fn a_sequence_too_large_for_memory_fails_its_file_only() {
 fn failure_of_second_file(s: &Setup) -> virnucpro_engine::embed::FileFailure {
     let (report, _) = run(
         s,
-        vec![Device::Cpu],
+        vec![DeviceId::Cpu],
         100,
         &summer(i64::MAX),
         &CancelToken::new(),
@@ -311,7 +312,7 @@ fn bad_records_name_the_file_and_record_and_others_go_on() {
     );
     let (report, _) = run(
         &s,
-        vec![Device::Cpu],
+        vec![DeviceId::Cpu],
         100,
         &summer(i64::MAX),
         &CancelToken::new(),
@@ -363,13 +364,13 @@ fn finished_files_are_not_recomputed_and_changed_inputs_are() {
             panic_on_oom: false,
         }) as Box<dyn Encode>)
     };
-    let (report, _) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    let (report, _) = run(&s, vec![DeviceId::Cpu], 500, &model, &CancelToken::new());
     assert!(report
         .unwrap()
         .files
         .iter()
         .all(|f| f.status == FileStatus::Written));
-    let (report, events) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    let (report, events) = run(&s, vec![DeviceId::Cpu], 500, &model, &CancelToken::new());
     assert!(report
         .unwrap()
         .files
@@ -384,7 +385,7 @@ fn finished_files_are_not_recomputed_and_changed_inputs_are() {
         "output_1.fa",
         &[("changed", "GGGG")],
     );
-    let (report, _) = run(&s, vec![Device::Cpu], 500, &model, &CancelToken::new());
+    let (report, _) = run(&s, vec![DeviceId::Cpu], 500, &model, &CancelToken::new());
     let report = report.unwrap();
     assert_eq!(report.files[0].status, FileStatus::Written);
     assert_eq!(report.files[1].status, FileStatus::UpToDate);
@@ -438,7 +439,7 @@ fn cancellation_leaves_only_complete_files() {
     };
     let job = job(&s, &model);
     let options = EmbedOptions {
-        devices: vec![Device::Cpu],
+        devices: vec![DeviceId::Cpu],
         batch_tokens: 50,
         force: false,
     };
@@ -474,7 +475,7 @@ fn cancellation_leaves_only_complete_files() {
     // Running again finishes the rest.
     let (report, _) = run(
         &s,
-        vec![Device::Cpu],
+        vec![DeviceId::Cpu],
         50,
         &summer(i64::MAX),
         &CancelToken::new(),
@@ -501,7 +502,7 @@ fn nothing_to_embed_loads_no_model() {
     let s = setup(2, 5);
     let (report, _) = run(
         &s,
-        vec![Device::Cpu],
+        vec![DeviceId::Cpu],
         100,
         &summer(i64::MAX),
         &CancelToken::new(),
@@ -512,7 +513,7 @@ fn nothing_to_embed_loads_no_model() {
     let broken = missing_weights(&loads);
     let (report, events) = run(
         &s,
-        vec![Device::Cpu, Device::Cpu],
+        vec![DeviceId::Cpu, DeviceId::Cpu],
         100,
         &broken,
         &CancelToken::new(),
@@ -532,7 +533,7 @@ fn nothing_to_embed_loads_no_model() {
         "output_2.fa",
         &[("changed", "ACGT")],
     );
-    let (report, _) = run(&s, vec![Device::Cpu], 100, &broken, &CancelToken::new());
+    let (report, _) = run(&s, vec![DeviceId::Cpu], 100, &broken, &CancelToken::new());
     assert!(report.is_err());
     assert_eq!(loads.load(Ordering::SeqCst), 1);
 }
@@ -544,7 +545,7 @@ fn model_load_failure_is_an_error_and_settings_are_checked() {
     let broken = missing_weights(&loads);
     let (report, _) = run(
         &s,
-        vec![Device::Cpu, Device::Cpu],
+        vec![DeviceId::Cpu, DeviceId::Cpu],
         100,
         &broken,
         &CancelToken::new(),
@@ -566,7 +567,7 @@ fn a_worker_that_panics_ends_the_run_with_an_error_instead_of_hanging() {
     // Enough batches that the producer fills the queue and would block on a dead worker.
     let s = setup(3, 30);
     let panicking = |_: Device| -> Result<Box<dyn Encode>, EmbedError> { panic!("driver crashed") };
-    let (report, _) = run(&s, vec![Device::Cpu], 10, &panicking, &CancelToken::new());
+    let (report, _) = run(&s, vec![DeviceId::Cpu], 10, &panicking, &CancelToken::new());
     let err = report.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -595,7 +596,7 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
         },
     ];
     let options = EmbedOptions {
-        devices: vec![Device::Cpu, Device::Cpu],
+        devices: vec![DeviceId::Cpu, DeviceId::Cpu],
         batch_tokens: 200,
         force: false,
     };

@@ -89,7 +89,7 @@ fn embed_rows(weights: &Path, input: &Path, out: &Path) -> Vec<f32> {
         .unwrap_or_else(|e| panic!("{}: {e}", weights.display()));
     let job = setup.job(vec![input.to_path_buf()], out.to_path_buf());
     let options = EmbedOptions {
-        devices: vec![tch::Device::Cpu],
+        devices: vec![virnucpro_engine::devices::DeviceId::Cpu],
         batch_tokens: 4096,
         force: true,
     };

@@ -12,7 +12,6 @@
 //! without comparing. The original ran on a GPU, so agreement is checked to atol 1e-3.
 use std::path::{Path, PathBuf};
 
-use tch::Device;
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::FeatureFile;
 use virnucpro_core::legacy::read_legacy_features;
@@ -38,7 +37,7 @@ fn compare(model: ModelKind, weights: &Path, input: &str, reference: &str) {
         tmp.path().to_path_buf(),
     );
     let options = EmbedOptions {
-        devices: vec![Device::Cpu],
+        devices: vec![virnucpro_engine::devices::DeviceId::Cpu],
         batch_tokens: 8192,
         force: true,
     };

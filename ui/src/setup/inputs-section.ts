@@ -5,9 +5,11 @@ import { h, replaceChildren, numeric, tableHead, type Child } from '../ui/dom';
 import { baseName, formatBytes, formatCount } from '../ui/format';
 import { fieldMessage, showProblems, problemsFor, type Section } from './section';
 
+/** The engine's list (core::fasta's FASTA_EXTENSIONS, then COMPRESSION_SUFFIXES);
+ * src-tauri/tests/ui_lists.rs fails when the two differ. */
 const FASTA_FILTER = {
   name: 'FASTA/FASTQ reads',
-  extensions: ['fa', 'fasta', 'fna', 'fas', 'ffn', 'frn', 'fsa', 'fq', 'fastq', 'gz', 'bz2', 'xz', 'zst'],
+  extensions: ['fa', 'fasta', 'fna', 'faa', 'fas', 'ffn', 'frn', 'fsa', 'fq', 'fastq', 'gz', 'bgz', 'bz2', 'xz', 'zst', 'zstd'],
 };
 
 /** `said`: the field's own problems, shown above; the scan's list leaves them out (a

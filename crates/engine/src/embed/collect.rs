@@ -61,7 +61,7 @@ pub(super) fn collect(
             .devices
             .iter()
             .map(|&d| DeviceStats {
-                device: device_label(d),
+                device: device_label(d.into()),
                 ..DeviceStats::default()
             })
             .collect(),

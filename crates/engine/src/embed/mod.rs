@@ -25,6 +25,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use tch::Device;
+
+use crate::devices::DeviceId;
 use virnucpro_core::features::FeatureKind;
 
 pub use crate::encode::{Encode, Tokenize};
@@ -52,7 +54,7 @@ pub struct EmbedJob<'a> {
 #[derive(Debug, Clone)]
 pub struct EmbedOptions {
     /// One worker per device.
-    pub devices: Vec<Device>,
+    pub devices: Vec<DeviceId>,
     /// Padded tokens per batch (rows × longest row).
     pub batch_tokens: usize,
     /// Recompute files whose outputs are up to date.

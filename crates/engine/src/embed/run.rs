@@ -115,6 +115,7 @@ pub fn embed_stream(
     let factories: Vec<&dyn EncoderFactory> = models.iter().map(|m| m.factory).collect();
     std::thread::scope(|scope| {
         for &device in &options.devices {
+            let device: tch::Device = device.into();
             let (start_rx, work_rx, msg_tx) = (start_rx.clone(), work_rx.clone(), msg_tx.clone());
             let (factories, stop) = (&factories, &stop);
             scope.spawn(move || {

@@ -197,7 +197,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             });
         let classify_device = classify_device(self.run).into();
         let embed = EmbedOptions {
-            devices: self.run.devices.iter().map(|&d| d.into()).collect(),
+            devices: self.run.devices.clone(),
             batch_tokens: self.batch_tokens,
             force: false,
         };

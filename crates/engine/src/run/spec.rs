@@ -233,70 +233,9 @@ fn input_problem_kind(err: &InputError) -> ProblemKind {
 /// work rather than after.
 pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
     let mut problems = Problems(Vec::new());
-    let mut inputs = Vec::new();
-    if spec.inputs.is_empty() {
-        problems.add(
-            Setting::Inputs,
-            ProblemKind::Invalid,
-            "no input files given",
-        );
-    }
-    // One path at a time, so that every bad path is named, not only the first.
-    for path in &spec.inputs {
-        match discover_inputs(std::slice::from_ref(path), Some(&spec.out_dir)) {
-            Ok(files) => inputs.extend(files),
-            Err(e) => problems.add(Setting::Inputs, input_problem_kind(&e), e.to_string()),
-        }
-    }
-    if !LENGTHS.contains(&spec.length) {
-        problems.add(
-            Setting::Length,
-            ProblemKind::Invalid,
-            format!(
-                "{} is not a read length the classifiers exist for (300 or 500)",
-                spec.length
-            ),
-        );
-    }
-    let threads = [
-        (Setting::Threads, spec.threads),
-        (Setting::PrepareThreads, spec.prepare_threads),
-        (Setting::MergeThreads, spec.merge_threads),
-    ];
-    for (setting, given) in threads {
-        if let Some(Err(e)) = given.map(|n| check_threads(n, cores())) {
-            problems.add(setting, ProblemKind::Invalid, e.to_string());
-        }
-    }
-    if spec.batch_tokens == Some(0) {
-        problems.add(
-            Setting::BatchTokens,
-            ProblemKind::Invalid,
-            "must be at least 1",
-        );
-    }
-    if spec.shard_size == 0 {
-        problems.add(
-            Setting::ShardSize,
-            ProblemKind::Invalid,
-            "must be at least 1",
-        );
-    }
-    let devices = match spec.devices.resolve() {
-        Ok(devices) => {
-            for &device in &devices {
-                if let Err(e) = spec.precision.check_device(device.into()) {
-                    problems.add(Setting::Precision, ProblemKind::Invalid, e.to_string());
-                    break;
-                }
-            }
-            devices
-        }
-        Err(e) => {
-            problems.add(Setting::Devices, ProblemKind::Invalid, e.to_string());
-            Vec::new()
-        }
-    };
+    let inputs = check_inputs(&mut problems, spec);
+    check_numbers(&mut problems, spec);
+    let devices = check_devices(&mut problems, spec);
     let dnabert = model(
         &mut problems,
         Setting::Dnabert,
@@ -333,6 +272,83 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
             warnings: spec_warnings(spec),
         }),
         _ => Err(problems.0),
+    }
+}
+
+/// The input files, each path checked on its own so that every bad path is named, not only
+/// the first.
+fn check_inputs(problems: &mut Problems, spec: &RunSpec) -> Vec<InputFile> {
+    let mut inputs = Vec::new();
+    if spec.inputs.is_empty() {
+        problems.add(
+            Setting::Inputs,
+            ProblemKind::Invalid,
+            "no input files given",
+        );
+    }
+    for path in &spec.inputs {
+        match discover_inputs(std::slice::from_ref(path), Some(&spec.out_dir)) {
+            Ok(files) => inputs.extend(files),
+            Err(e) => problems.add(Setting::Inputs, input_problem_kind(&e), e.to_string()),
+        }
+    }
+    inputs
+}
+
+/// The read length, the thread counts, the batch budget and the shard size.
+fn check_numbers(problems: &mut Problems, spec: &RunSpec) {
+    if !LENGTHS.contains(&spec.length) {
+        problems.add(
+            Setting::Length,
+            ProblemKind::Invalid,
+            format!(
+                "{} is not a read length the classifiers exist for (300 or 500)",
+                spec.length
+            ),
+        );
+    }
+    let threads = [
+        (Setting::Threads, spec.threads),
+        (Setting::PrepareThreads, spec.prepare_threads),
+        (Setting::MergeThreads, spec.merge_threads),
+    ];
+    for (setting, given) in threads {
+        if let Some(Err(e)) = given.map(|n| check_threads(n, cores())) {
+            problems.add(setting, ProblemKind::Invalid, e.to_string());
+        }
+    }
+    if spec.batch_tokens == Some(0) {
+        problems.add(
+            Setting::BatchTokens,
+            ProblemKind::Invalid,
+            "must be at least 1",
+        );
+    }
+    if spec.shard_size == 0 {
+        problems.add(
+            Setting::ShardSize,
+            ProblemKind::Invalid,
+            "must be at least 1",
+        );
+    }
+}
+
+/// The devices this machine has of those asked for, and whether the precision suits them.
+fn check_devices(problems: &mut Problems, spec: &RunSpec) -> Vec<DeviceId> {
+    match spec.devices.resolve() {
+        Ok(devices) => {
+            for &device in &devices {
+                if let Err(e) = spec.precision.check_device(device.into()) {
+                    problems.add(Setting::Precision, ProblemKind::Invalid, e.to_string());
+                    break;
+                }
+            }
+            devices
+        }
+        Err(e) => {
+            problems.add(Setting::Devices, ProblemKind::Invalid, e.to_string());
+            Vec::new()
+        }
     }
 }
 

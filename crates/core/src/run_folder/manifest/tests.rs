@@ -156,7 +156,10 @@ fn an_older_manifests_threads_are_prepare_and_merge_threads() {
     value["settings"].as_object_mut().unwrap().remove("threads");
     let (_dir, loaded) = load_json(&value);
     let settings = loaded.unwrap().unwrap().settings;
-    assert_eq!((settings.prepare_threads, settings.merge_thread_count()), (3, 2));
+    assert_eq!(
+        (settings.prepare_threads, settings.merge_thread_count()),
+        (3, 2)
+    );
     let written = serde_json::to_value(&settings).unwrap();
     assert_eq!(written["prepare_threads"], 3);
     assert_eq!(written["merge_threads"], 2);
