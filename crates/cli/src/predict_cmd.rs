@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use virnucpro_core::events::{RunEvent, RunStatus};
+use virnucpro_core::run_folder::layout::RunLayout;
 use virnucpro_core::run_folder::manifest::ReportsState;
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::Precision;
@@ -75,31 +76,7 @@ pub struct PredictArgs {
 
 pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let roots = args.cache.roots()?;
-    let model = |given: &Option<PathBuf>, role| match given {
-        Some(path) => Ok(path.clone()),
-        None => installed_model(role, &roots),
-    };
-    let models = (|| {
-        let classifier = match &args.classifier {
-            Some(path) => path.clone(),
-            // A wrong --length with a classifier given is listed with the other settings.
-            None => {
-                let role = ModelRole::classifier_for(args.length).ok_or_else(|| {
-                    format!(
-                        "no classifier is trained for --length {}: use 300 or 500",
-                        args.length
-                    )
-                })?;
-                installed_model(role, &roots)?
-            }
-        };
-        Ok::<_, String>((
-            model(&args.dnabert, ModelRole::Dnabert)?,
-            model(&args.esm, ModelRole::Esm)?,
-            classifier,
-        ))
-    })();
-    let (dnabert, esm, classifier) = match models {
+    let (dnabert, esm, classifier) = match model_paths(args, &roots) {
         Ok(paths) => paths,
         Err(message) => {
             eprintln!("error: {message}");
@@ -141,42 +118,70 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         &mut |event| progress.show(event),
     )?;
     drop(progress);
-    let summary = &outcome.summary;
     if !json {
-        println!(
-            "predict {} in {:.1} s: {} reads, {} chunks, {} frames scored; {} reads with a virus call",
-            status_word(summary.status),
-            summary.seconds,
-            summary.reads,
-            summary.chunks,
-            summary.frames_scored,
-            summary.virus_reads
-        );
-        if summary.failures > 0 {
-            println!("{} failures listed in failures.tsv", summary.failures);
-        }
-        println!("results in {}:", summary.out_dir.display());
-        for name in [
-            "prediction_results.txt",
-            "prediction_results_highestscore.csv",
-            "read_summary.tsv",
-            "failures.tsv",
-            "run-manifest.json",
-        ] {
-            let path = summary.out_dir.join(name);
-            if path.exists() {
-                println!("  {}", path.display());
-            }
-        }
-        print_kept_reports(&outcome);
+        print_outcome(&outcome);
     }
-    let code = match summary.status {
+    let code = match outcome.summary.status {
         RunStatus::Ok => exit::OK,
         RunStatus::Partial => exit::PARTIAL,
         RunStatus::Failed => exit::FAILED,
         RunStatus::Cancelled => exit::CANCELLED,
     };
     Ok(ExitCode::from(code))
+}
+
+/// The three models: each as given, or the installed one; the message names what is
+/// missing and how to get it.
+fn model_paths(
+    args: &PredictArgs,
+    roots: &virnucpro_models::CacheRoots,
+) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let model = |given: &Option<PathBuf>, role| match given {
+        Some(path) => Ok(path.clone()),
+        None => installed_model(role, roots),
+    };
+    let classifier = match &args.classifier {
+        Some(path) => path.clone(),
+        // A wrong --length with a classifier given is listed with the other settings.
+        None => {
+            let role = ModelRole::classifier_for(args.length).ok_or_else(|| {
+                format!(
+                    "no classifier is trained for --length {}: use 300 or 500",
+                    args.length
+                )
+            })?;
+            installed_model(role, roots)?
+        }
+    };
+    Ok((
+        model(&args.dnabert, ModelRole::Dnabert)?,
+        model(&args.esm, ModelRole::Esm)?,
+        classifier,
+    ))
+}
+
+/// The run's one-line summary and the result files it left.
+fn print_outcome(outcome: &RunOutcome) {
+    let summary = &outcome.summary;
+    println!(
+        "predict {} in {:.1} s: {} reads, {} chunks, {} frames scored; {} reads with a virus call",
+        status_word(summary.status),
+        summary.seconds,
+        summary.reads,
+        summary.chunks,
+        summary.frames_scored,
+        summary.virus_reads
+    );
+    if summary.failures > 0 {
+        println!("{} failures listed in failures.tsv", summary.failures);
+    }
+    println!("results in {}:", summary.out_dir.display());
+    for path in RunLayout::new(&summary.out_dir).result_files() {
+        if path.exists() {
+            println!("  {}", path.display());
+        }
+    }
+    print_kept_reports(outcome);
 }
 
 /// A run that did not complete its reports kept the earlier ones: say so, and where its

@@ -81,4 +81,16 @@ impl RunLayout {
     pub fn reports_staging(&self) -> PathBuf {
         self.root.join(REPORTS_STAGING)
     }
+
+    /// The files a user reads at the top of the folder, in the order a summary lists them:
+    /// the two original reports, `read_summary.tsv`, `failures.tsv`, `run-manifest.json`.
+    pub fn result_files(&self) -> [PathBuf; 5] {
+        [
+            self.root.join(crate::report::RESULTS_FILE),
+            self.root.join(crate::report::HIGHESTSCORE_FILE),
+            self.read_summary(),
+            self.failures(),
+            self.manifest(),
+        ]
+    }
 }

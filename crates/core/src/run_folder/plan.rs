@@ -38,28 +38,42 @@ fn plan(stage: Stage, action: StageAction, reason: impl Into<String>) -> StagePl
 }
 
 pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
-    let mut out = Vec::new();
-    let prepare_redone = match input.prepared {
-        Ok(_) => {
-            out.push(plan(
+    let (prepare, prepare_redone) = prepare_plan(input);
+    let (embed, embed_redone) = embed_plans(input, prepare_redone);
+    let mut out = vec![prepare];
+    out.extend(embed);
+    out.push(merge_plan(input, embed_redone));
+    out.push(classify_plan(input));
+    out
+}
+
+/// Prepare's line, and whether it redoes the shards.
+fn prepare_plan<P>(input: &PlanInput<P>) -> (StagePlan, bool) {
+    match input.prepared {
+        Ok(_) => (
+            plan(
                 Stage::Prepare,
                 StageAction::Resume,
                 "kept: the reads and settings are those of the earlier run",
-            ));
-            false
-        }
+            ),
+            false,
+        ),
         Err(reason) => {
             let action = if input.previous.is_some() {
                 StageAction::Redo
             } else {
                 StageAction::Run
             };
-            out.push(plan(Stage::Prepare, action, reason.clone()));
-            true
+            (plan(Stage::Prepare, action, reason.clone()), true)
         }
-    };
+    }
+}
+
+/// The two embedding stages' lines, and whether either redoes embeddings.
+fn embed_plans<P>(input: &PlanInput<P>, prepare_redone: bool) -> (Vec<StagePlan>, bool) {
     let previous_models = input.previous.map(|m| &m.models);
     let mut embed_redone = false;
+    let mut out = Vec::new();
     for (stage, dir_has, now, before, name) in [
         (
             Stage::EmbedDna,
@@ -101,7 +115,11 @@ pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
         };
         out.push(p);
     }
-    out.push(if embed_redone && has_files(input.merged_dir) {
+    (out, embed_redone)
+}
+
+fn merge_plan<P>(input: &PlanInput<P>, embed_redone: bool) -> StagePlan {
+    if embed_redone && has_files(input.merged_dir) {
         plan(
             Stage::Merge,
             StageAction::Redo,
@@ -115,10 +133,14 @@ pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
         )
     } else {
         plan(Stage::Merge, StageAction::Run, "nothing merged yet")
-    });
-    let classifier_changed =
-        previous_models.is_some_and(|m| m.classifier.model_id != input.classifier_id);
-    out.push(if classifier_changed {
+    }
+}
+
+fn classify_plan<P>(input: &PlanInput<P>) -> StagePlan {
+    let classifier_changed = input
+        .previous
+        .is_some_and(|m| m.models.classifier.model_id != input.classifier_id);
+    if classifier_changed {
         plan(Stage::Classify, StageAction::Redo, "the classifier changed")
     } else if input.reports_reusable {
         plan(
@@ -132,6 +154,5 @@ pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
             StageAction::Run,
             "no reports from this classifier and these settings yet",
         )
-    });
-    out
+    }
 }
