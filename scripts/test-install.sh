@@ -48,6 +48,13 @@ in_root apt-get update -qq # mmdebstrap leaves no package lists behind
 DEBIAN_FRONTEND=noninteractive in_root apt-get install -y --no-install-recommends "/tmp/$(basename "$deb")" 2>&1 | tail -n 3
 in_root dpkg -s "$(dpkg-deb -f "$deb" Package)" | grep -E '^(Package|Version|Depends|Installed-Size):'
 mkdir -p "$root/home/tester"
+# The machine's own local CAs (a site's TLS-inspecting proxy, as on the build machine here),
+# as its administrator would install them on every machine of the site; Debian's stock
+# bundle comes with the package's ca-certificates dependency.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+fi
 
 step "the CLI, from an empty home"
 as_user virnucpro --version
@@ -74,8 +81,12 @@ if [[ -z ${SKIP_RUNTIME:-} ]]; then
   as_user virnucpro runtime
   as_user virnucpro devices
   lib="$(find "$root/home/tester/.local/share/virnucpro/runtime" -name libtorch_cuda.so | head -1)"
-  missing="$(in_root ldd "${lib#"$root"}" | grep -c 'not found' || true)"
-  echo "ldd ${lib#"$root"}: $missing missing"
-  [[ $missing == 0 ]]
+  # In the process, libtorch_cuda.so binds to the CPU libraries the binary has already
+  # loaded from the package (docs/gpu-runtime.md): ldd is told where they are. Only the
+  # driver's own library may be missing, on a machine without the NVIDIA driver.
+  missing="$(in_root env LD_LIBRARY_PATH=/usr/lib/virnucpro/torch/lib ldd "${lib#"$root"}" |
+    grep 'not found' | grep -v '^\s*libcuda\.so\.1 ' || true)"
+  echo "ldd ${lib#"$root"}: ${missing:-nothing missing but libcuda.so.1, which the NVIDIA driver provides}"
+  [[ -z $missing ]]
 fi
 step "install test passed"

@@ -127,11 +127,12 @@ pub fn fetch_runtime(
     if status.state == RuntimeState::Installed {
         return Ok(status);
     }
-    let downloader = Downloader::new(options.retry.clone()).map_err(RuntimeError::download(""))?;
     let index = options
         .index
         .clone()
         .unwrap_or_else(|| manifest.index.clone());
+    let downloader =
+        Downloader::new(options.retry.clone()).map_err(RuntimeError::download(&index))?;
     let urls = manifest
         .wheels
         .iter()
