@@ -71,6 +71,7 @@ impl From<RunError> for CommandError {
                 ErrorKind::NotFound
             }
             RunError::Io { .. } => ErrorKind::Io,
+            RunError::FolderBusy(_) => ErrorKind::Busy,
             _ => ErrorKind::Engine,
         };
         Self::new(kind, err.to_string())

@@ -25,7 +25,7 @@ pub mod settings;
 pub mod state;
 pub mod system;
 pub mod throttle;
-pub mod timestamp;
+pub use virnucpro_core::timestamp;
 mod tsv;
 pub mod virus_fasta;
 

@@ -146,7 +146,8 @@ fn run_code(err: &RunError) -> u8 {
         RunError::Prepare(e) => prepare_code(e),
         RunError::Embed(e) => embed_code(e),
         RunError::Classifier(_) => BAD_INPUT,
-        RunError::Report(_) | RunError::Io { .. } => OUTPUT_FAILED,
+        // Another run holds the folder: it cannot be written now.
+        RunError::Report(_) | RunError::Io { .. } | RunError::FolderBusy(_) => OUTPUT_FAILED,
         RunError::Merge(MergeError::OutDir { .. }) => OUTPUT_FAILED,
         RunError::Merge(_) | RunError::Worker(_) => FAILED,
     }

@@ -22,6 +22,7 @@ pub mod prepare;
 pub mod report;
 pub mod run_folder;
 pub mod threads;
+pub mod timestamp;
 pub mod tsv;
 
 pub use cancel::CancelToken;

@@ -7,7 +7,8 @@
 //! - [`failures`]: the run's `failures.tsv`;
 //! - [`files`]: input and model files identified by content, for the manifest and resume;
 //! - [`reports_stamp`]: `reports-inputs.json`, what the reports were made from;
-//! - [`plan`]: what each stage will do on a resume, told before any work starts.
+//! - [`plan`]: what each stage will do on a resume, told before any work starts;
+//! - [`lock`]: one run per folder at a time (an OS lock a killed run does not leave stale).
 //!
 //! The reports themselves (`prediction_results.txt`, `_highestscore.csv`,
 //! `read_summary.tsv`) are `core::report`'s. No libtorch here: the engine writes through
@@ -16,6 +17,7 @@ mod error;
 pub mod failures;
 pub mod files;
 pub mod layout;
+pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod reports_stamp;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use virnucpro_core::merge::MergeError;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
+use virnucpro_core::run_folder::lock::RunLockError;
 
 use super::spec::SpecProblem;
 use crate::classifier::ClassifierError;
@@ -32,6 +33,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// Another run holds the output folder.
+    #[error(transparent)]
+    FolderBusy(#[from] RunLockError),
     #[error("internal error: {0}")]
     Worker(String),
 }

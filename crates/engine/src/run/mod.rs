@@ -40,6 +40,7 @@ pub use spec::{
 };
 use virnucpro_core::run_folder::failures::failures_tsv;
 use virnucpro_core::run_folder::layout::RunLayout;
+use virnucpro_core::run_folder::lock::RunLock;
 use virnucpro_core::run_folder::manifest::{
     self, ReportsRecord, RunManifest, Settings, StageRecord,
 };
@@ -107,6 +108,8 @@ pub fn run_validated(
 struct Runner<'a, 'e> {
     run: &'a mut ValidatedRun,
     layout: RunLayout,
+    /// This run's hold on the folder: no other run uses it until this one ends.
+    _lock: RunLock,
     cancel: &'a CancelToken,
     events: Emitter<'e>,
     manifest: RunManifest,
@@ -127,7 +130,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         on_event: &'e mut dyn FnMut(&RunEvent),
     ) -> Result<Self, RunError> {
         let started = Instant::now();
-        let layout = start::open_folder(&run.spec.out_dir, options)?;
+        let (layout, lock) = start::open_folder(&run.spec.out_dir, options)?;
         let previous = RunManifest::read(&layout.manifest());
         let known = start::known_files(previous.as_ref());
         let inputs = start::input_entries(run, &known)?;
@@ -160,6 +163,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         Ok(Self {
             run,
             layout,
+            _lock: lock,
             cancel,
             events: Emitter::new(on_event),
             manifest,

@@ -19,18 +19,32 @@ use virnucpro_core::run_folder::plan;
 use super::prepared::PreparedRecord;
 use super::software::DetectSoftware;
 use super::{classify_device, io_error, RunError, RunOptions, RunSpec, ValidatedRun};
+use virnucpro_core::run_folder::lock::{describe_this_process, lock_run_folder, RunLock};
 use virnucpro_core::run_folder::reports_stamp::{self, ReportsStamp};
 
-/// The run folder, created if missing; on a restart without its earlier results, and in
-/// any case without the leftovers of an interrupted write.
-pub(super) fn open_folder(out_dir: &Path, options: RunOptions) -> Result<RunLayout, RunError> {
+/// The run folder, created if missing and locked for this run (a second run on it is
+/// refused, naming this one); on a restart without its earlier results, and in any case
+/// without the leftovers of an interrupted write.
+pub(super) fn open_folder(
+    out_dir: &Path,
+    options: RunOptions,
+) -> Result<(RunLayout, RunLock), RunError> {
     let layout = RunLayout::new(out_dir);
     std::fs::create_dir_all(&layout.root).map_err(io_error(&layout.root))?;
+    let lock = lock_run_folder(&layout.root, &describe_this_process(&program_name()))?;
     if options.restart {
         remove_results(&layout)?;
     }
     remove_leftovers(&layout);
-    Ok(layout)
+    Ok((layout, lock))
+}
+
+/// This program's file name (`virnucpro`, `virnucpro-desktop`), for the lock's holder.
+fn program_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "virnucpro".to_owned())
 }
 
 /// The files the earlier manifest fingerprinted (inputs and models), so that unchanged

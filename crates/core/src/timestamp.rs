@@ -1,4 +1,4 @@
-//! RFC 3339 timestamps (UTC, whole seconds) for presets, without a date crate.
+//! RFC 3339 timestamps (UTC, whole seconds) for presets and run locks, without a date crate.
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `2026-11-28T19:06:00Z` for `seconds` since the Unix epoch.
