@@ -29,6 +29,10 @@ pub struct RunSettings {
     pub precision: Precision,
     /// `None` = chosen per device.
     pub batch_tokens: Option<usize>,
+    /// Keep the feature and merged files (`RunSpec::keep_features`); presets saved before
+    /// the setting existed read as `false`.
+    #[serde(default)]
+    pub keep_features: bool,
 }
 
 impl RunSettings {

@@ -75,6 +75,7 @@ impl DemoFiles {
             threads: None,
             precision: Precision::Fp32,
             batch_tokens: None,
+            keep_features: false,
         }
     }
 }

@@ -149,6 +149,7 @@ mod tests {
             threads: None,
             precision: Precision::Bf16,
             batch_tokens: None,
+            keep_features: false,
         }
     }
 
@@ -173,6 +174,7 @@ mod tests {
         let explicit = RunSettings {
             threads: Some(16),
             batch_tokens: Some(8192),
+            keep_features: false,
             ..given.clone()
         };
         let info = find_as_given(out.path(), Some(&explicit)).unwrap();
@@ -196,6 +198,7 @@ mod tests {
         let others = [
             RunSettings {
                 batch_tokens: Some(4096),
+                keep_features: false,
                 ..base.clone()
             },
             RunSettings {

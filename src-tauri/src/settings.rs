@@ -43,6 +43,8 @@ fn spec_with(settings: &RunSettings, devices: DeviceChoice) -> RunSpec {
         batch_tokens: settings.batch_tokens,
         shard_size: DEFAULT_SHARD_SIZE,
         out_dir: settings.out_dir.clone(),
+        keep_features: settings.keep_features,
+        space_check: true,
         // The caches the Models screen installs into: the manifest says whether each
         // model is the catalogue's.
         model_cache: virnucpro_models::CacheRoots::from_env(),
@@ -251,6 +253,7 @@ mod tests {
             threads: None,
             precision: crate::api::Precision::Fp32,
             batch_tokens: None,
+            keep_features: false,
         };
         // Every model installed: the Setup screen fills empty fields with them, and an
         // empty one only asks to choose.

@@ -66,6 +66,13 @@ pub struct PredictArgs {
     /// Frame pairs per shard, the unit of resume (10 000 as in the original).
     #[arg(long, default_value_t = DEFAULT_SHARD_SIZE, value_name = "N", hide = true)]
     shard_size: usize,
+    /// Keep each shard's DNABERT-S, ESM-2 and merged feature files in the output folder
+    /// (about 26 KB per frame); without it they stay in memory and only scores are kept.
+    #[arg(long)]
+    keep_features: bool,
+    /// Start even when the estimated output does not fit on the output folder's disk.
+    #[arg(long)]
+    no_space_check: bool,
     /// Remove this folder's earlier results and start over.
     #[arg(long)]
     restart: bool,
@@ -92,6 +99,8 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         precision: args.precision,
         batch_tokens: args.batch_tokens,
         shard_size: args.shard_size,
+        keep_features: args.keep_features,
+        space_check: !args.no_space_check,
         ..RunSpec::new(
             args.inputs.clone(),
             dnabert,

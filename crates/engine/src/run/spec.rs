@@ -49,6 +49,13 @@ pub struct RunSpec {
     /// Frame pairs per shard: the unit of resume. 10 000 as in the original.
     pub shard_size: usize,
     pub out_dir: PathBuf,
+    /// Keep each shard's DNABERT-S, ESM-2 and merged feature files (`--keep-features`).
+    /// Without it the features go from the encoders through the merge to the classifier in
+    /// memory, and a shard leaves only its scores behind.
+    pub keep_features: bool,
+    /// Refuse to start when the estimated output does not fit on the output folder's disk
+    /// (`--no-space-check` turns it off).
+    pub space_check: bool,
     /// Where fetched models and the record of verified files are (`virnucpro_models`):
     /// the manifest says whether each model is the catalogue's. `None`: unknown.
     pub model_cache: Option<virnucpro_models::CacheRoots>,
@@ -78,6 +85,8 @@ impl RunSpec {
             batch_tokens: None,
             shard_size: DEFAULT_SHARD_SIZE,
             out_dir,
+            keep_features: false,
+            space_check: true,
             model_cache: virnucpro_models::CacheRoots::from_env(),
         }
     }
