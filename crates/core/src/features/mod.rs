@@ -4,7 +4,7 @@
 //! One file per shard and kind holds a single 2-D tensor named `embeddings`
 //! (`[rows, dim]`, row-major, written as F32; F16 and BF16 are read too). The header's
 //! `__metadata__` (str → str) carries `ids` (a JSON array of row IDs, in row order),
-//! `kind` (`nucleotide` | `protein` | `merged`), `model`, `dim`, and `inputs` (a JSON array
+//! `kind` (`nucleotide` | `protein` | `merged` | `scores`), `model`, `dim`, and `inputs` (a JSON array
 //! of `{name, xxh3, bytes}`: the files this one was made from), and `data_xxh3` (XXH3-64
 //! of the tensor data bytes, 16 hex digits; absent in files written before it existed).
 //!
@@ -21,6 +21,7 @@ mod checksum;
 mod error;
 mod file;
 mod header;
+mod table;
 mod writer;
 
 use std::fmt;
@@ -34,6 +35,7 @@ pub use file::{DataCheck, FeatureFile};
 pub use header::{
     Dtype, Header, HeaderError, DATA_CHECKSUM_KEY, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME,
 };
+pub use table::FeatureTable;
 pub use writer::{write_features, FeatureWriter};
 
 /// File name suffix shared by all our feature files.
@@ -46,6 +48,9 @@ pub enum FeatureKind {
     Nucleotide,
     Protein,
     Merged,
+    /// A run's classifier scores of one shard (`p_others`, `p_virus` per row): what resume
+    /// needs of a shard when its features are not kept (`core::run_folder::scores`).
+    Scores,
 }
 
 impl FeatureKind {
@@ -54,6 +59,7 @@ impl FeatureKind {
             Self::Nucleotide => "nucleotide",
             Self::Protein => "protein",
             Self::Merged => "merged",
+            Self::Scores => "scores",
         }
     }
 
@@ -87,6 +93,7 @@ impl FromStr for FeatureKind {
             "nucleotide" => Ok(Self::Nucleotide),
             "protein" => Ok(Self::Protein),
             "merged" => Ok(Self::Merged),
+            "scores" => Ok(Self::Scores),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -123,6 +130,7 @@ mod tests {
             FeatureKind::Nucleotide,
             FeatureKind::Protein,
             FeatureKind::Merged,
+            FeatureKind::Scores,
         ] {
             let name = kind.file_name("output_3");
             assert_eq!(kind.shard_of(&name), Some("output_3"));

@@ -173,5 +173,17 @@ pub fn merge_one(spec: &PairSpec, opts: &MergeOptions) -> PairReport {
     pair::merge_pair(spec, opts, &pair::Gauge::default())
 }
 
+/// Merge a shard's two embedding tables held in memory (a run that does not keep its
+/// features) with the checks of a file merge; `origins` (the files the tables were
+/// embedded from) are named in failures.
+pub fn merge_tables(
+    nucleotide: std::sync::Arc<crate::features::FeatureTable>,
+    protein: std::sync::Arc<crate::features::FeatureTable>,
+    origins: [&Path; 2],
+    opts: &MergeOptions,
+) -> Result<crate::features::FeatureTable, PairFailure> {
+    pair::merge_tables(nucleotide, protein, origins, opts)
+}
+
 /// A progress callback that ignores progress.
 pub fn no_progress(_: &MergeProgress) {}

@@ -1,8 +1,11 @@
 //! Merging one pair: checksums, checkpoint check, ID matching, row copy.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use crate::features::{FeatureFile, FeatureKind, FeatureMeta, FeatureWriter, InputChecksum};
+use crate::features::{
+    FeatureFile, FeatureKind, FeatureMeta, FeatureTable, FeatureWriter, InputChecksum,
+};
 
 use super::discover::{expected_names, PairSpec};
 use super::ids::match_ids;
@@ -211,18 +214,7 @@ fn write_merged(
         .map_err(|e| input_failure(Side::Nucleotide, &nuc_path, e))?;
     let prot = Source::open(prot_file, Side::Protein)
         .map_err(|e| input_failure(Side::Protein, &prot_path, e))?;
-    let both = || vec![nuc_path.clone(), prot_path.clone()];
-    let index = match_ids(nuc.ids(), prot.ids(), opts.max_id_examples)
-        .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
-
-    let (dim_n, dim_p) = (nuc.dim(), prot.dim());
-    let meta = FeatureMeta {
-        kind: FeatureKind::Merged,
-        model: format!("{} + {}", nuc.model(), prot.model()),
-        dim: dim_n + dim_p,
-        ids: nuc.ids().to_vec(),
-        inputs,
-    };
+    let meta = merged_meta(&nuc, &prot, inputs);
     let output_failure = |e: crate::features::FeatureError| {
         fail(
             FailureKind::OutputWrite,
@@ -233,6 +225,37 @@ fn write_merged(
         )
     };
     let mut writer = FeatureWriter::create(&spec.output, &meta).map_err(output_failure)?;
+    merge_rows((&nuc, &nuc_path), (&prot, &prot_path), opts, &mut |row| {
+        writer.write_row(row).map_err(output_failure)
+    })?;
+    let bytes = writer.finish().map_err(output_failure)?;
+    Ok((meta.ids.len(), bytes))
+}
+
+/// A merged file's metadata: the nucleotide side's IDs, both widths side by side.
+fn merged_meta(nuc: &Source, prot: &Source, inputs: Vec<InputChecksum>) -> FeatureMeta {
+    FeatureMeta {
+        kind: FeatureKind::Merged,
+        model: format!("{} + {}", nuc.model(), prot.model()),
+        dim: nuc.dim() + prot.dim(),
+        ids: nuc.ids().to_vec(),
+        inputs,
+    }
+}
+
+/// Match the IDs of both sides and hand each merged row, in the nucleotide side's order,
+/// to `push`; a non-finite value anywhere fails the pair, naming its side, row and column.
+/// `paths` name the sides in messages.
+fn merge_rows(
+    (nuc, nuc_path): (&Source, &Path),
+    (prot, prot_path): (&Source, &Path),
+    opts: &MergeOptions,
+    push: &mut dyn FnMut(&[f32]) -> Result<(), PairFailure>,
+) -> Result<(), PairFailure> {
+    let both = || vec![nuc_path.to_path_buf(), prot_path.to_path_buf()];
+    let index = match_ids(nuc.ids(), prot.ids(), opts.max_id_examples)
+        .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
+    let (dim_n, dim_p) = (nuc.dim(), prot.dim());
     let mut row = vec![0f32; dim_n + dim_p];
     for (i, id) in nuc.ids().iter().enumerate() {
         if i % CANCEL_CHECK_ROWS == 0 && opts.cancel.is_cancelled() {
@@ -243,9 +266,9 @@ fn write_merged(
         prot.row_into(j, &mut row[dim_n..]);
         if let Some(column) = row.iter().position(|v| !v.is_finite()) {
             let (side, path, row, column) = if column < dim_n {
-                (Side::Nucleotide, &nuc_path, i, column)
+                (Side::Nucleotide, nuc_path, i, column)
             } else {
-                (Side::Protein, &prot_path, j, column - dim_n)
+                (Side::Protein, prot_path, j, column - dim_n)
             };
             return Err(fail(
                 FailureKind::Corrupt,
@@ -258,10 +281,39 @@ fn write_merged(
                 vec![path.to_path_buf()],
             ));
         }
-        writer.write_row(&row).map_err(output_failure)?;
+        push(&row)?;
     }
-    let bytes = writer.finish().map_err(output_failure)?;
-    Ok((meta.ids.len(), bytes))
+    Ok(())
+}
+
+/// Merge two tables held in memory into a merged table, with the same checks as a merge of
+/// files (IDs, non-finite values, cancellation). `origins` are the files the two tables
+/// were embedded from, named in failures; the merged table's inputs are both tables'.
+pub(crate) fn merge_tables(
+    nucleotide: Arc<FeatureTable>,
+    protein: Arc<FeatureTable>,
+    origins: [&Path; 2],
+    opts: &MergeOptions,
+) -> Result<FeatureTable, PairFailure> {
+    if opts.cancel.is_cancelled() {
+        return Err(cancelled(Vec::new()));
+    }
+    let inputs = nucleotide
+        .meta
+        .inputs
+        .iter()
+        .chain(&protein.meta.inputs)
+        .cloned()
+        .collect();
+    let (nuc, prot) = (Source::Table(nucleotide), Source::Table(protein));
+    let meta = merged_meta(&nuc, &prot, inputs);
+    let mut rows = Vec::with_capacity(meta.ids.len() * meta.dim);
+    let [nuc_path, prot_path] = origins;
+    merge_rows((&nuc, nuc_path), (&prot, prot_path), opts, &mut |row| {
+        rows.extend_from_slice(row);
+        Ok(())
+    })?;
+    Ok(FeatureTable { meta, rows })
 }
 
 #[cfg(test)]
@@ -306,5 +358,53 @@ mod tests {
         assert_eq!(failure.kind, FailureKind::Cancelled);
         assert!(!spec.output.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn tables_in_memory_merge_to_the_rows_of_a_file_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = |kind, dim: usize, ids: &[&str], base: f32| FeatureTable {
+            meta: FeatureMeta {
+                kind,
+                model: format!("{kind}"),
+                dim,
+                ids: ids.iter().map(|s| s.to_string()).collect(),
+                inputs: vec![],
+            },
+            rows: (0..ids.len() * dim)
+                .map(|i| base + i as f32 / 7.0)
+                .collect(),
+        };
+        // The protein side in another order: rows are matched by ID.
+        let nuc = table(FeatureKind::Nucleotide, 2, &["a", "b", "c"], 1.0);
+        let prot = table(FeatureKind::Protein, 3, &["c", "a", "b"], -4.0);
+        let paths = [FeatureKind::Nucleotide, FeatureKind::Protein]
+            .map(|k| dir.path().join(k.file_name("output_0")));
+        write_features(&paths[0], &nuc.meta, &nuc.rows).unwrap();
+        write_features(&paths[1], &prot.meta, &prot.rows).unwrap();
+        let spec = PairSpec {
+            shard: "output_0".into(),
+            nucleotide: vec![paths[0].clone()],
+            protein: vec![paths[1].clone()],
+            output: dir.path().join("output_0.merged.safetensors"),
+        };
+        let report = merge_pair(&spec, &MergeOptions::default(), &Gauge::default());
+        assert!(matches!(report.outcome, PairOutcome::Merged { rows: 3 }));
+        let file = FeatureFile::open(&spec.output).unwrap();
+
+        let origins = [paths[0].as_path(), paths[1].as_path()];
+        let opts = MergeOptions::default();
+        let merged = merge_tables(Arc::new(nuc), Arc::new(prot.clone()), origins, &opts).unwrap();
+        assert_eq!(merged.meta.ids, file.ids());
+        assert_eq!(merged.meta.dim, 5);
+        assert_eq!(merged.rows, file.to_vec());
+
+        // The same checks: a non-finite value names its side, row and column.
+        let mut bad = prot;
+        bad.rows[4] = f32::NAN;
+        let nuc = table(FeatureKind::Nucleotide, 2, &["a", "b", "c"], 1.0);
+        let err = merge_tables(Arc::new(nuc), Arc::new(bad), origins, &opts).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Corrupt);
+        assert_eq!(err.paths, vec![paths[1].clone()]);
     }
 }

@@ -2,8 +2,9 @@
 //! legacy PyTorch `.pt` file of the Python tools (decoded into memory).
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::features::{FeatureErrorKind, FeatureFile, InputChecksum, MappedFile};
+use crate::features::{FeatureErrorKind, FeatureFile, FeatureTable, InputChecksum, MappedFile};
 use crate::file_kind::FileKind;
 use crate::legacy::{read_legacy_features, LegacyErrorKind, LegacyFeatures, LegacyKind};
 
@@ -19,6 +20,8 @@ pub(crate) struct InputFailure {
 pub(crate) enum Source {
     Features(FeatureFile),
     Legacy(LegacyFeatures),
+    /// Rows a run keeps in memory (`merge_tables`).
+    Table(Arc<FeatureTable>),
 }
 
 impl Source {
@@ -52,6 +55,7 @@ impl Source {
         match self {
             Self::Features(f) => f.ids(),
             Self::Legacy(f) => &f.ids,
+            Self::Table(t) => &t.meta.ids,
         }
     }
 
@@ -59,6 +63,7 @@ impl Source {
         match self {
             Self::Features(f) => f.dim(),
             Self::Legacy(f) => f.dim,
+            Self::Table(t) => t.meta.dim,
         }
     }
 
@@ -70,6 +75,7 @@ impl Source {
                 LegacyKind::Esm => "ESM-2 (legacy .pt)",
                 LegacyKind::Merged => "merged (legacy .pt)",
             },
+            Self::Table(t) => &t.meta.model,
         }
     }
 
@@ -78,6 +84,7 @@ impl Source {
         match self {
             Self::Features(f) => f.row_into(row, out),
             Self::Legacy(f) => out.copy_from_slice(&f.data[row * f.dim..(row + 1) * f.dim]),
+            Self::Table(t) => out.copy_from_slice(t.row(row)),
         }
     }
 }

@@ -11,6 +11,8 @@ pub const PREPARED_STAMP: &str = "run-inputs.json";
 pub const FEATURES_DIR: &str = "features";
 /// `{shard}.merged.safetensors`.
 pub const MERGED_DIR: &str = "merged";
+/// `{shard}.scores.safetensors`: each shard's classifier scores (`run_folder::scores`).
+pub const SCORES_DIR: &str = "scores";
 /// One row per input read: chunks, frames, best virus score, call.
 pub use crate::report::READ_SUMMARY_FILE;
 /// Every failed item: stage, item, kind, message.
@@ -54,9 +56,14 @@ impl RunLayout {
         self.root.join(MERGED_DIR)
     }
 
+    pub fn scores(&self) -> PathBuf {
+        self.root.join(SCORES_DIR)
+    }
+
     pub fn feature_file(&self, shard: &str, kind: FeatureKind) -> PathBuf {
         let dir = match kind {
             FeatureKind::Merged => self.merged(),
+            FeatureKind::Scores => self.scores(),
             _ => self.features(),
         };
         dir.join(kind.file_name(shard))

@@ -6,6 +6,8 @@
 //! - [`manifest`]: `run-manifest.json`, with its precision and state typed;
 //! - [`failures`]: the run's `failures.tsv`;
 //! - [`files`]: input and model files identified by content, for the manifest and resume;
+//! - [`scores`]: each shard's classifier scores, what resume needs of a shard whose
+//!   features were not kept;
 //! - [`reports_stamp`]: `reports-inputs.json`, what the reports were made from;
 //! - [`plan`]: what each stage will do on a resume, told before any work starts;
 //! - [`lock`]: one run per folder at a time (an OS lock a killed run does not leave stale).
@@ -21,6 +23,7 @@ pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod reports_stamp;
+pub mod scores;
 
 pub use crate::precision::Precision;
 pub use error::RunFolderError;
