@@ -158,7 +158,9 @@ fn log_event(event: &EmbedEvent, done: &mut usize, total: usize) {
         EmbedEvent::FileDone(outcome) => {
             *done += 1;
             let status = match &outcome.status {
-                FileStatus::Written => format!("{} sequences", outcome.sequences),
+                FileStatus::Written | FileStatus::Embedded { .. } => {
+                    format!("{} sequences", outcome.sequences)
+                }
                 FileStatus::UpToDate => "up to date".into(),
                 FileStatus::Failed(f) => format!("failed: {}", f.kind),
             };

@@ -232,6 +232,74 @@ fn assert_same_reports(a: &Path, b: &Path) {
 /// Small shards, so that a kill lands between shards of a stage.
 const SHARDS: &[&str] = &["--shard-size", "40", "--json-events"];
 
+/// Run `predict` with `args`, kill -9 it once the `nth` progress event of `stage` has
+/// gone out after prepare ended (the stages overlap: embedding may start while prepare
+/// still writes shards, and a kill then would redo prepare, which is not what the kill
+/// tests are about).
+fn kill_during(out: &Path, args: &[&str], stage: &str, nth: usize) {
+    let mut child = StdCommand::new(bin())
+        .args(predict_args("a500", out))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = 0;
+    let mut killed = false;
+    let mut prepared = false;
+    for line in BufReader::new(stdout).lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "stage_finished" && event["stage"] == "prepare" {
+            prepared = true;
+        }
+        if prepared && event["event"] == "stage_progress" && event["stage"] == stage {
+            seen += 1;
+            if seen == nth {
+                child.kill().unwrap();
+                killed = true;
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert!(killed, "{stage}: the run ended before the kill");
+    assert!(!out.join("prediction_results.txt").exists());
+}
+
+/// The `.safetensors` files in `dir` (none when it does not exist).
+fn safetensors_in(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
+                .count() as u64
+        })
+        .unwrap_or(0)
+}
+
+/// Temporary files, staging folders and unfinished reports anywhere under `dir`.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.ends_with(".tmp")
+                || name.starts_with(".prepare-staging-")
+                || name == ".reports-new"
+            {
+                found.push(path.clone());
+            }
+            if path.is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn killed_runs_resume_to_the_same_results_without_redoing_work() {
     let reference = tempfile::tempdir().unwrap();
@@ -241,70 +309,56 @@ fn killed_runs_resume_to_the_same_results_without_redoing_work() {
     let shards = counts[0].1[0];
     assert_eq!(shards, 9, "329 frames in shards of 40");
 
-    // Kill -9 once the n-th progress event of a stage has gone out after prepare ended
-    // (the stages overlap: embedding may start while prepare still writes shards, and a
-    // kill then would redo prepare, which is not what this test is about).
-    for (stage, nth) in [("embed_dna", 1), ("embed_dna", 5), ("embed_protein", 4)] {
-        let out = tempfile::tempdir().unwrap();
-        let mut child = StdCommand::new(bin())
-            .args(predict_args("a500", out.path()))
-            .args(SHARDS)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut seen = 0;
-        let mut killed = false;
-        let mut prepared = false;
-        for line in BufReader::new(stdout).lines() {
-            let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-            if event["event"] == "stage_finished" && event["stage"] == "prepare" {
-                prepared = true;
-            }
-            if prepared && event["event"] == "stage_progress" && event["stage"] == stage {
-                seen += 1;
-                if seen == nth {
-                    child.kill().unwrap();
-                    killed = true;
-                    break;
-                }
-            }
+    let kills = [
+        ("embed_dna", 1),
+        ("embed_dna", 5),
+        ("embed_protein", 4),
+        ("classify", 2),
+    ];
+    for keep in [true, false] {
+        let mut args = SHARDS.to_vec();
+        if keep {
+            args.push("--keep-features");
         }
-        let _ = child.wait();
-        assert!(killed, "{stage}: the run ended before the kill");
-        assert!(!out.path().join("prediction_results.txt").exists());
-        let before: Vec<PathBuf> = fs::read_dir(out.path().join("features"))
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        for (stage, nth) in kills {
+            let what = format!("killed during {stage} (event {nth}), keep_features {keep}");
+            let out = tempfile::tempdir().unwrap();
+            kill_during(out.path(), &args, stage, nth);
+            // What resume can reuse: kept feature files, or else the shards' scores.
+            let complete_before = if keep {
+                safetensors_in(&out.path().join("features"))
+            } else {
+                2 * safetensors_in(&out.path().join("scores"))
+            };
 
-        let output = predict("a500", out.path(), SHARDS).output().unwrap();
-        assert!(output.status.success(), "{stage}: the resumed run succeeds");
-        let events = events(&output.stdout);
-        let plan = &events[0]["plan"];
-        assert_eq!(plan[0]["stage"], "prepare");
-        assert_eq!(plan[0]["action"], "resume", "{stage}: prepare is reused");
-        let counts = stage_counts(&events);
-        assert_eq!(counts[0], ("prepare".to_string(), [0, shards, 0]));
-        let reused_features: u64 = counts[1..3].iter().map(|c| c.1[1]).sum();
-        let complete_before = before
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-            .count() as u64;
-        assert_eq!(
-            reused_features, complete_before,
-            "{stage}: every feature file finished before the kill is reused, none redone"
-        );
-        assert!(complete_before > 0 || stage == "embed_dna");
-        assert_same_reports(out.path(), reference.path());
-        eprintln!("killed during {stage}: {complete_before} feature files reused; {counts:?}");
+            let output = predict("a500", out.path(), &args).output().unwrap();
+            assert!(output.status.success(), "{what}: the resumed run succeeds");
+            let events = events(&output.stdout);
+            let plan = &events[0]["plan"];
+            assert_eq!(plan[0]["stage"], "prepare");
+            assert_eq!(plan[0]["action"], "resume", "{what}: prepare is reused");
+            let counts = stage_counts(&events);
+            assert_eq!(counts[0], ("prepare".to_string(), [0, shards, 0]));
+            let reused_features: u64 = counts[1..3].iter().map(|c| c.1[1]).sum();
+            assert_eq!(
+                reused_features, complete_before,
+                "{what}: everything finished before the kill is reused, none redone"
+            );
+            assert_same_reports(out.path(), reference.path());
+            assert_eq!(leftovers(out.path()), Vec::<PathBuf>::new(), "{what}");
+            for dir in ["features", "merged"] {
+                assert_eq!(out.path().join(dir).exists(), keep, "{what}: {dir}/");
+            }
+            eprintln!("{what}: {complete_before} embeddings reused; {counts:?}");
+        }
     }
 }
 
 #[test]
 fn a_corrupt_feature_file_fails_its_shard_and_the_rest_completes() {
     let out = tempfile::tempdir().unwrap();
-    predict("a500", out.path(), SHARDS).assert().success();
+    let keep = [SHARDS, &["--keep-features"]].concat();
+    predict("a500", out.path(), &keep).assert().success();
     let full = rows(&out.path().join("prediction_results.txt"));
     // NaNs in the data of one feature file, written with a matching data checksum (as a
     // model that produced them would write them): the file passes embed's checks, so only
@@ -318,7 +372,7 @@ fn a_corrupt_feature_file_fails_its_shard_and_the_rest_completes() {
     data[n - 16..].fill(f32::NAN);
     write_features(&victim, &meta, &data).unwrap();
 
-    let output = predict("a500", out.path(), SHARDS).output().unwrap();
+    let output = predict("a500", out.path(), &keep).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "partial");
     let failures = fs::read_to_string(out.path().join("failures.tsv")).unwrap();
     let lines: Vec<&str> = failures.lines().collect();
@@ -331,10 +385,12 @@ fn a_corrupt_feature_file_fails_its_shard_and_the_rest_completes() {
         serde_json::from_slice(&fs::read(out.path().join("run-manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "partial");
     assert_eq!(manifest["failures"][0]["item"], "output_2");
-    assert!(!out
-        .path()
-        .join("merged/output_2.merged.safetensors")
-        .exists());
+    for gone in [
+        "merged/output_2.merged.safetensors",
+        "scores/output_2.scores.safetensors",
+    ] {
+        assert!(!out.path().join(gone).exists(), "{gone}");
+    }
     // Every other shard's rows, unchanged and in order.
     let shard2: HashSet<String> =
         virnucpro_testkit::fasta_records(&out.path().join("prepared/nucleotide/output_2.fa"))

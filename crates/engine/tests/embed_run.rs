@@ -9,8 +9,8 @@ use virnucpro_core::cancel::CancelToken;
 use virnucpro_core::features::{FeatureFile, FeatureKind};
 use virnucpro_engine::devices::DeviceId;
 use virnucpro_engine::embed::{
-    embed_files, embed_stream, output_in, EmbedError, EmbedEvent, EmbedJob, EmbedOptions, Encode,
-    EncoderFactory, EngineModel, FailureKind, FileJob, FileStatus, Tokenize,
+    embed_files, embed_stream, output_in, Delivery, EmbedError, EmbedEvent, EmbedJob, EmbedOptions,
+    Encode, EncoderFactory, EngineModel, FailureKind, FileJob, FileStatus, Tokenize,
 };
 
 /// A=1, C=2, G=3, T=4; anything else is refused.
@@ -617,6 +617,7 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
                 models[model].kind,
                 &s.inputs[usize::from(input == &gone)],
             ),
+            delivery: Delivery::File,
         })
         .collect();
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -630,7 +631,7 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
         embed_stream(
             &models,
             rx,
-            &s.out,
+            Some(&s.out),
             &options,
             &CancelToken::new(),
             &mut |e| events.push(e.clone()),

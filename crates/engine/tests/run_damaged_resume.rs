@@ -1,6 +1,6 @@
-//! Never lose a result: a feature file damaged after a finished run is found on resume and
-//! embedded again, and a resume that cannot complete keeps the earlier reports and writes
-//! its own beside them (tiny fixture models, ../shared/fixtures/e2e/a500: 329 frames in 9
+//! Never lose a result: a feature file (kept with `keep_features`) or a shard's scores file
+//! damaged after a finished run is found on resume and made again, and a resume that cannot
+//! complete keeps the earlier reports and writes its own beside them (tiny fixture models, ../shared/fixtures/e2e/a500: 329 frames in 9
 //! shards of 40; the last shard has 9).
 use std::path::Path;
 
@@ -30,6 +30,8 @@ fn spec(out: &Path) -> RunSpec {
     RunSpec {
         // Every shard file is one batch, so a shard can be told by its batch size.
         batch_tokens: Some(1 << 20),
+        // Most tests damage the feature and merged files, which only this keeps.
+        keep_features: true,
         ..common::a500_spec(out)
     }
 }
@@ -60,7 +62,11 @@ impl EncoderFactory for FailsLastShardFactory {
 
 /// Run (with ESM-2 failing on the last shard when `fail_last_shard`); status and events.
 fn run(out: &Path, fail_last_shard: bool) -> (RunStatus, Vec<RunEvent>) {
-    let mut validated = validate(&spec(out)).unwrap();
+    run_spec(&spec(out), fail_last_shard)
+}
+
+fn run_spec(spec: &RunSpec, fail_last_shard: bool) -> (RunStatus, Vec<RunEvent>) {
+    let mut validated = validate(spec).unwrap();
     if fail_last_shard {
         let placeholder: Box<dyn EncoderFactory> =
             Box::new(|_: Device| -> Result<Box<dyn Encode>, EmbedError> {
@@ -205,4 +211,42 @@ fn a_damaged_merged_file_is_merged_again() {
         "after the damaged merged file",
     );
     assert_eq!(manifest_reports(out.path())["state"], "complete");
+}
+
+#[test]
+fn a_damaged_scores_file_is_made_again_when_features_are_not_kept() {
+    let out = tempfile::tempdir().unwrap();
+    let spec = RunSpec {
+        keep_features: false,
+        ..spec(out.path())
+    };
+    assert_eq!(run_spec(&spec, false).0, RunStatus::Ok);
+    assert!(!out.path().join("features").exists());
+    assert!(!out.path().join("merged").exists());
+    let reference = tempfile::tempdir().unwrap();
+    copy_reports(out.path(), reference.path());
+
+    damage(&out.path().join("scores/output_4.scores.safetensors"));
+    let (status, events) = run_spec(&spec, false);
+    assert_eq!(status, RunStatus::Ok);
+    for stage in [
+        Stage::EmbedDna,
+        Stage::EmbedProtein,
+        Stage::Merge,
+        Stage::Classify,
+    ] {
+        let c = counts(&events, stage);
+        assert_eq!((c.done, c.reused), (1, SHARDS - 1), "{stage}");
+    }
+    same_reports(
+        out.path(),
+        reference.path(),
+        "after the damaged scores file",
+    );
+    assert_eq!(manifest_reports(out.path())["state"], "complete");
+    let scores = out.path().join("scores/output_4.scores.safetensors");
+    assert_eq!(
+        FeatureFile::open(&scores).unwrap().verify_data().unwrap(),
+        DataCheck::Checksum
+    );
 }

@@ -150,9 +150,9 @@ fn the_plan_of_a_first_run_is_worded_for_a_scientist() {
         reasons,
         [
             "the reads have not been prepared in this folder yet",
-            "no embeddings made yet",
-            "no embeddings made yet",
-            "nothing merged yet",
+            "no embeddings made yet; they stay in memory (--keep-features keeps them)",
+            "no embeddings made yet; they stay in memory (--keep-features keeps them)",
+            "nothing merged yet; merged in memory",
             "no reports from this classifier and these settings yet",
         ]
     );

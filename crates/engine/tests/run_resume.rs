@@ -24,6 +24,19 @@ fn run(out: &Path, stop: &dyn Fn(&RunEvent) -> bool) -> (RunStatus, Vec<RunEvent
     common::run_until(&spec(out), stop)
 }
 
+/// `run`, keeping the feature and merged files or not.
+fn run_keeping(
+    out: &Path,
+    keep_features: bool,
+    stop: &dyn Fn(&RunEvent) -> bool,
+) -> (RunStatus, Vec<RunEvent>) {
+    let spec = RunSpec {
+        keep_features,
+        ..spec(out)
+    };
+    common::run_until(&spec, stop)
+}
+
 fn finished(events: &[RunEvent]) -> Vec<(Stage, ItemCounts)> {
     events
         .iter()
@@ -50,6 +63,38 @@ fn same_outputs(a: &Path, b: &Path, what: &str) {
     }
 }
 
+type Point = (&'static str, fn(&RunEvent) -> bool);
+
+/// Where the cancel tests stop a run.
+const POINTS: [Point; 4] = [
+    ("after prepare", |e| {
+        matches!(
+            e,
+            RunEvent::StageFinished {
+                stage: Stage::Prepare,
+                ..
+            }
+        )
+    }),
+    (
+        "during DNABERT-S",
+        |e| matches!(e, RunEvent::StageProgress { stage: Stage::EmbedDna, done, .. } if *done >= 80),
+    ),
+    (
+        "during ESM-2",
+        |e| matches!(e, RunEvent::StageProgress { stage: Stage::EmbedProtein, done, .. } if *done >= 120),
+    ),
+    ("before classify", |e| {
+        matches!(
+            e,
+            RunEvent::StageStarted {
+                stage: Stage::Classify,
+                ..
+            }
+        )
+    }),
+];
+
 #[test]
 fn cancelled_runs_resume_to_identical_outputs() {
     let reference = tempfile::tempdir().unwrap();
@@ -59,62 +104,51 @@ fn cancelled_runs_resume_to_identical_outputs() {
         .iter()
         .any(|e| matches!(e, RunEvent::DeviceThroughput { device, .. } if device == "cpu")));
     assert!(matches!(events.last(), Some(RunEvent::RunFinished(_))));
-
-    type Point = (&'static str, fn(&RunEvent) -> bool);
-    let points: [Point; 4] = [
-        ("after prepare", |e| {
-            matches!(
-                e,
-                RunEvent::StageFinished {
-                    stage: Stage::Prepare,
-                    ..
-                }
-            )
-        }),
-        (
-            "during DNABERT-S",
-            |e| matches!(e, RunEvent::StageProgress { stage: Stage::EmbedDna, done, .. } if *done >= 80),
-        ),
-        (
-            "during ESM-2",
-            |e| matches!(e, RunEvent::StageProgress { stage: Stage::EmbedProtein, done, .. } if *done >= 120),
-        ),
-        ("before classify", |e| {
-            matches!(
-                e,
-                RunEvent::StageStarted {
-                    stage: Stage::Classify,
-                    ..
-                }
-            )
-        }),
-    ];
-    for (name, stop) in points {
-        let out = tempfile::tempdir().unwrap();
-        let (status, first) = run(out.path(), &stop);
-        assert_eq!(status, RunStatus::Cancelled, "{name}");
-        assert!(
-            !out.path().join("prediction_results.txt").exists(),
-            "{name}: no report from a cancelled run"
-        );
-        let done_before = finished(&first);
-        let (status, second) = run(out.path(), &|_| false);
-        assert_eq!(status, RunStatus::Ok, "{name}");
-        same_outputs(out.path(), reference.path(), name);
-        // Whatever a stage finished before the cancel is reused, not recomputed.
-        let resumed = finished(&second);
-        for (stage, before) in &done_before {
-            if *stage == Stage::Classify {
-                continue;
-            }
-            let (_, after) = resumed.iter().find(|(s, _)| s == stage).unwrap();
-            assert!(
-                after.reused >= before.done + before.reused,
-                "{name}: {stage}: {before:?} then {after:?}"
-            );
+    for keep_features in [false, true] {
+        for (name, stop) in POINTS {
+            let name = format!("{name}, keep_features {keep_features}");
+            cancel_and_resume(reference.path(), keep_features, &name, stop);
         }
-        eprintln!("cancelled {name}: first {done_before:?}; resumed {resumed:?}");
     }
+}
+
+/// Cancel a run at `stop`, resume it, and compare its reports with `reference`'s; what the
+/// first run finished is reused (kept features by stage; otherwise the shards it scored).
+fn cancel_and_resume(reference: &Path, keep: bool, name: &str, stop: fn(&RunEvent) -> bool) {
+    let out = tempfile::tempdir().unwrap();
+    let (status, first) = run_keeping(out.path(), keep, &stop);
+    assert_eq!(status, RunStatus::Cancelled, "{name}");
+    assert!(
+        !out.path().join("prediction_results.txt").exists(),
+        "{name}: no report from a cancelled run"
+    );
+    let done_before = finished(&first);
+    let (status, second) = run_keeping(out.path(), keep, &|_| false);
+    assert_eq!(status, RunStatus::Ok, "{name}");
+    same_outputs(out.path(), reference, name);
+    assert_eq!(out.path().join("features").exists(), keep, "{name}");
+    assert_eq!(out.path().join("merged").exists(), keep, "{name}");
+    let resumed = finished(&second);
+    let scored_before = done_before
+        .iter()
+        .find(|(s, _)| *s == Stage::Classify)
+        .map_or(0, |(_, c)| c.done + c.reused);
+    for (stage, before) in &done_before {
+        if *stage == Stage::Classify {
+            continue;
+        }
+        let (_, after) = resumed.iter().find(|(s, _)| s == stage).unwrap();
+        let kept = if keep {
+            before.done + before.reused
+        } else {
+            scored_before
+        };
+        assert!(
+            after.reused >= kept,
+            "{name}: {stage}: {before:?} then {after:?}"
+        );
+    }
+    eprintln!("cancelled {name}: first {done_before:?}; resumed {resumed:?}");
 }
 
 /// Opened once classify has scored rows; remembers whether it was.
@@ -289,12 +323,18 @@ fn an_unchanged_resume_keeps_the_reports_and_a_changed_one_does_not() {
     };
     assert_eq!(summary(&second), summary(&first));
 
-    // A report changed by hand is not trusted.
+    // A report changed by hand is not trusted: the reports are rebuilt from the shards'
+    // scores, which are current, so none is classified again.
+    let rebuilt = ItemCounts {
+        done: 0,
+        reused: SHARDS,
+        failed: 0,
+    };
     let results = out.path().join("prediction_results.txt");
     let mut text = std::fs::read(&results).unwrap();
     text.extend_from_slice(b"extra\n");
     std::fs::write(&results, text).unwrap();
-    assert_eq!(classify(&run_ok(out.path())).done, SHARDS);
+    assert_eq!(classify(&run_ok(out.path())), rebuilt);
     same_outputs(out.path(), reference.path(), "report edited");
 
     // A merged shard other than the one the reports were made from (the stamp is edited:
@@ -303,15 +343,69 @@ fn an_unchanged_resume_keeps_the_reports_and_a_changed_one_does_not() {
     let stamp_path = out.path().join("reports-inputs.json");
     let mut stamp: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&stamp_path).unwrap()).unwrap();
-    stamp["merged"][1]["xxh3"] = serde_json::json!("0000000000000000");
+    stamp["scored"][1]["xxh3"] = serde_json::json!("0000000000000000");
     std::fs::write(&stamp_path, serde_json::to_vec(&stamp).unwrap()).unwrap();
     let third = run_ok(out.path());
-    assert_eq!(classify(&third).done, SHARDS);
-    same_outputs(out.path(), reference.path(), "merged shard changed");
-    // A merged file remade with the same bytes keeps the reports.
-    let merged = out.path().join("merged/output_2.merged.safetensors");
-    std::fs::remove_file(&merged).unwrap();
+    assert_eq!(classify(&third), rebuilt);
+    same_outputs(out.path(), reference.path(), "shard scores changed");
+    // A shard whose scores file is gone is embedded, merged and classified again; the
+    // reports come out the same.
+    std::fs::remove_file(out.path().join("scores/output_2.scores.safetensors")).unwrap();
     let fourth = run_ok(out.path());
-    assert_eq!(classify(&fourth).reused, SHARDS);
-    same_outputs(out.path(), reference.path(), "merged file remade");
+    let one_redone = ItemCounts {
+        done: 1,
+        reused: SHARDS - 1,
+        failed: 0,
+    };
+    assert_eq!(classify(&fourth), one_redone);
+    same_outputs(out.path(), reference.path(), "scores file remade");
+}
+
+/// The names of the entries of `dir`, sorted (empty when it does not exist).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn reports_are_the_same_with_and_without_kept_features() {
+    let kept = tempfile::tempdir().unwrap();
+    let (status, _) = run_keeping(kept.path(), true, &|_| false);
+    assert_eq!(status, RunStatus::Ok);
+    let in_memory = tempfile::tempdir().unwrap();
+    let (status, _) = run_keeping(in_memory.path(), false, &|_| false);
+    assert_eq!(status, RunStatus::Ok);
+    same_outputs(in_memory.path(), kept.path(), "kept features or not");
+
+    let scores: Vec<String> = (1..=SHARDS)
+        .map(|i| format!("output_{i}.scores.safetensors"))
+        .collect();
+    let mut sorted = scores.clone();
+    sorted.sort();
+    for out in [kept.path(), in_memory.path()] {
+        assert_eq!(names_in(&out.join("scores")), sorted);
+    }
+    // Without them, the folder holds no feature or merged file at all.
+    assert!(!in_memory.path().join("features").exists());
+    assert!(!in_memory.path().join("merged").exists());
+    assert_eq!(
+        names_in(&kept.path().join("features")).len(),
+        2 * SHARDS as usize
+    );
+    assert_eq!(names_in(&kept.path().join("merged")).len(), SHARDS as usize);
+    let manifest = |out: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join("run-manifest.json")).unwrap()).unwrap()
+    };
+    assert_eq!(manifest(kept.path())["settings"]["keep_features"], true);
+    assert_eq!(
+        manifest(in_memory.path())["settings"]["keep_features"],
+        false
+    );
 }

@@ -72,6 +72,10 @@ pub struct Settings {
     /// Where the classifier ran (the first selected device).
     #[serde(default)]
     pub classify_device: String,
+    /// The feature and merged files were kept (`--keep-features`); without it only each
+    /// shard's scores are. Older manifests (which always kept them) read as `false`.
+    #[serde(default)]
+    pub keep_features: bool,
 }
 
 impl Settings {

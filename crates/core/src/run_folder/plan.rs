@@ -23,6 +23,9 @@ pub struct PlanInput<'a, P> {
     pub reports_reusable: bool,
     pub features_dir: &'a Path,
     pub merged_dir: &'a Path,
+    /// Each shard's scores (`scores/`): what a run without `--keep-features` resumes from.
+    pub scores_dir: &'a Path,
+    pub keep_features: bool,
 }
 
 fn has_files(dir: &Path) -> bool {
@@ -39,6 +42,12 @@ fn plan(stage: Stage, action: StageAction, reason: impl Into<String>) -> StagePl
 
 pub fn make_plan<P>(input: &PlanInput<P>) -> Vec<StagePlan> {
     let (prepare, prepare_redone) = prepare_plan(input);
+    if !input.keep_features {
+        let mut out = vec![prepare];
+        out.extend(in_memory_plans(input, prepare_redone));
+        out.push(classify_plan(input));
+        return out;
+    }
     let (embed, embed_redone) = embed_plans(input, prepare_redone);
     let mut out = vec![prepare];
     out.extend(embed);
@@ -134,6 +143,47 @@ fn merge_plan<P>(input: &PlanInput<P>, embed_redone: bool) -> StagePlan {
     } else {
         plan(Stage::Merge, StageAction::Run, "nothing merged yet")
     }
+}
+
+/// The embedding and merge lines of a run that keeps its features in memory: a part of
+/// the reads is either reused whole, from its scores, or embedded and merged again.
+fn in_memory_plans<P>(input: &PlanInput<P>, prepare_redone: bool) -> Vec<StagePlan> {
+    let previous_models = input.previous.map(|m| &m.models);
+    let changed = previous_models
+        .is_some_and(|m| m.dnabert.model_id != input.dnabert_id || m.esm.model_id != input.esm_id);
+    let resumed = if !has_files(input.scores_dir) {
+        None
+    } else if changed {
+        Some((
+            StageAction::Redo,
+            "the DNABERT-S or ESM-2 weights or precision changed",
+        ))
+    } else if prepare_redone {
+        Some((
+            StageAction::Resume,
+            "reads that did not change keep their scores (checked); the rest are redone",
+        ))
+    } else {
+        Some((
+            StageAction::Resume,
+            "reads scored earlier (checked) are kept; the rest are done in memory",
+        ))
+    };
+    [Stage::EmbedDna, Stage::EmbedProtein, Stage::Merge]
+        .map(|stage| match resumed {
+            Some((action, reason)) => plan(stage, action, reason),
+            None if stage == Stage::Merge => plan(
+                stage,
+                StageAction::Run,
+                "nothing merged yet; merged in memory",
+            ),
+            None => plan(
+                stage,
+                StageAction::Run,
+                "no embeddings made yet; they stay in memory (--keep-features keeps them)",
+            ),
+        })
+        .into()
 }
 
 fn classify_plan<P>(input: &PlanInput<P>) -> StagePlan {

@@ -1,5 +1,5 @@
 //! `reports-inputs.json`: what the reports in a run folder were made from, so that a
-//! resumed run whose merged shards, classifier and settings are all unchanged keeps them
+//! resumed run whose shard scores, classifier and settings are all unchanged keeps them
 //! instead of classifying again.
 //!
 //! Written after the three reports are in place and removed before they are replaced, so
@@ -25,8 +25,11 @@ pub struct ReportsStamp {
     pub length: usize,
     /// Prepare's chunked reads (the read summary lists their reads).
     pub chunked: InputChecksum,
-    /// The merged shards scored, in order.
-    pub merged: Vec<InputChecksum>,
+    /// Each shard's scores file (`scores/{shard}.scores.safetensors`), in shard order.
+    /// Stamps written before scores files existed list merged files here under the name
+    /// `merged`: they never match a scores file, so such reports are made again once.
+    #[serde(alias = "merged")]
+    pub scored: Vec<InputChecksum>,
     /// The two original reports and the read summary.
     pub outputs: Vec<InputChecksum>,
     pub frames_scored: u64,

@@ -8,7 +8,7 @@ use virnucpro_core::report::{
     READ_SUMMARY_FILE,
 };
 
-use super::{ClassifierError, MlpClassifier};
+use super::{ClassifierError, MlpClassifier, Prediction};
 
 /// Why one shard could not be scored (nothing of it reached the reports), or the reports
 /// could not be written.
@@ -77,26 +77,56 @@ impl<'a> Scorer<'a> {
     /// in place then).
     pub fn add_shard(&mut self, path: &Path) -> Result<ShardScores, ScoreError> {
         let table = read_merged(path)?;
-        let predictions = self.model.classify(&table.rows, table.dim)?;
-        let mut scores = ShardScores {
+        let (scores, _) = self.add_rows(table.ids, &table.rows, table.dim)?;
+        Ok(ShardScores {
             path: path.to_path_buf(),
+            ..scores
+        })
+    }
+
+    /// Score rows held in memory (`ids.len()` rows of `dim` values) and append them; the
+    /// scores come back with the counts, for the shard's scores file.
+    pub fn add_rows(
+        &mut self,
+        ids: Vec<String>,
+        rows: &[f32],
+        dim: usize,
+    ) -> Result<(ShardScores, Vec<(f32, f32)>), ScoreError> {
+        let predictions = self.model.classify(rows, dim)?;
+        let scores: Vec<(f32, f32)> = predictions
+            .iter()
+            .map(|p| (p.p_others, p.p_virus))
+            .collect();
+        let counts = self.add_scores(ids, &scores)?;
+        Ok((counts, scores))
+    }
+
+    /// Append rows scored earlier (a shard's scores file), exactly as they were scored.
+    pub fn add_scores(
+        &mut self,
+        ids: Vec<String>,
+        scores: &[(f32, f32)],
+    ) -> Result<ShardScores, ScoreError> {
+        let mut counts = ShardScores {
+            path: PathBuf::new(),
             rows: 0,
             virus_rows: 0,
         };
-        for (id, prediction) in table.ids.into_iter().zip(predictions) {
+        for (id, &(p_others, p_virus)) in ids.into_iter().zip(scores) {
+            let prediction = Prediction::new(p_others, p_virus);
             let row = PredictionRow {
                 id,
-                p_others: prediction.p_others,
-                p_virus: prediction.p_virus,
+                p_others,
+                p_virus,
             };
             self.writer.push(&row)?;
             self.reads.tally.add(&row);
-            scores.rows += 1;
-            scores.virus_rows += u64::from(prediction.label == Label::Virus);
+            counts.rows += 1;
+            counts.virus_rows += u64::from(prediction.label == Label::Virus);
         }
-        self.rows += scores.rows;
-        self.virus_rows += scores.virus_rows;
-        Ok(scores)
+        self.rows += counts.rows;
+        self.virus_rows += counts.virus_rows;
+        Ok(counts)
     }
 
     /// Put both reports in place, then the per-read summary when one was asked for (its

@@ -2,15 +2,18 @@
 //! and the device workers, puts each file's rows back in input order, writes its feature
 //! file as soon as its last batch is in, and reports every file's outcome.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use virnucpro_core::cancel::CancelToken;
-use virnucpro_core::features::{FeatureMeta, FeatureWriter, InputChecksum};
+use virnucpro_core::features::{FeatureMeta, FeatureTable, FeatureWriter, InputChecksum};
 
 use super::error::{EmbedError, FailureKind, FileFailure};
-use super::jobs::{EngineModel, FileJob};
+use super::jobs::{Delivery, EngineModel, FileJob};
 use super::worker::{device_label, Report, Work};
-use super::{DeviceStats, EmbedEvent, EmbedOptions, EmbedReport, FileOutcome, FileStatus};
+use super::{
+    DeviceStats, EmbedEvent, EmbedOptions, EmbedReport, FileOutcome, FileStatus, MemoryRows,
+};
 
 /// Messages to the collector: jobs and plans from the reader, reports from the workers.
 pub(super) enum Msg {
@@ -265,15 +268,9 @@ impl Collector<'_, '_> {
         if p.batches_left == 0 {
             if let Some(p) = self.pending.remove(&file) {
                 let job = &self.files.jobs[file];
-                let status = write_output(
-                    &self.models[model],
-                    job,
-                    p.ids.clone(),
-                    p.checksum,
-                    dim,
-                    &p.rows,
-                );
-                self.files.finish(file, status, p.ids.len(), self.on_event);
+                let sequences = p.ids.len();
+                let status = deliver(&self.models[model], job, p.ids, p.checksum, dim, p.rows);
+                self.files.finish(file, status, sequences, self.on_event);
             }
         }
     }
@@ -320,13 +317,14 @@ impl Collector<'_, '_> {
     }
 }
 
-fn write_output(
+/// The job's rows, complete: written to its feature file, or handed over in memory.
+fn deliver(
     model: &EngineModel,
     job: &FileJob,
     ids: Vec<String>,
     checksum: InputChecksum,
     dim: usize,
-    rows: &[f32],
+    rows: Vec<f32>,
 ) -> FileStatus {
     let meta = FeatureMeta {
         kind: model.kind,
@@ -335,6 +333,12 @@ fn write_output(
         ids,
         inputs: vec![checksum],
     };
+    if job.delivery == Delivery::Memory {
+        let table = FeatureTable { meta, rows };
+        return FileStatus::Embedded {
+            rows: MemoryRows(Arc::new(table)),
+        };
+    }
     let result = FeatureWriter::create(&job.output, &meta).and_then(|mut writer| {
         for row in rows.chunks_exact(dim) {
             writer.write_row(row)?;

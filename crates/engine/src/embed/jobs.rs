@@ -28,5 +28,18 @@ pub struct FileJob {
     /// Tried when `input` cannot be opened: where the file is moved to while the job waits
     /// (a shard in prepare's staging folder, installed into the run folder meanwhile).
     pub moved_to: Option<PathBuf>,
+    /// Where the feature file goes ([`Delivery::File`]); with [`Delivery::Memory`], the
+    /// file it would be, named in messages.
     pub output: PathBuf,
+    pub delivery: Delivery,
+}
+
+/// What becomes of a job's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Written to `output` (reused when it is up to date).
+    File,
+    /// Handed over in the job's outcome ([`super::FileStatus::Embedded`]), never written:
+    /// a run that does not keep its features.
+    Memory,
 }

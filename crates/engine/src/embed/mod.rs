@@ -32,7 +32,7 @@ use virnucpro_core::features::FeatureKind;
 pub use crate::encode::{Encode, Tokenize};
 pub use encoder::{EncoderFactory, Precision, PrecisionExt};
 pub use error::{EmbedError, FailureKind, FileFailure};
-pub use jobs::{EngineModel, FileJob};
+pub use jobs::{Delivery, EngineModel, FileJob};
 pub use models::{setup_model, ModelKind, ModelSetup};
 pub use run::{embed_files, embed_stream, output_in, output_path};
 pub use sequences::{read_and_tokenize, tokenize_bytes, TokenizedFile};
@@ -98,9 +98,31 @@ pub enum EmbedEvent {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileStatus {
     Written,
+    /// The rows are in memory (a [`Delivery::Memory`] job), in the input's order.
+    Embedded {
+        #[serde(skip)]
+        rows: MemoryRows,
+    },
     /// The existing output matches the input and model; nothing was recomputed.
     UpToDate,
     Failed(FileFailure),
+}
+
+/// A job's rows held in memory, shared without copying.
+#[derive(Clone)]
+pub struct MemoryRows(pub std::sync::Arc<virnucpro_core::features::FeatureTable>);
+
+impl std::fmt::Debug for MemoryRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let meta = &self.0.meta;
+        write!(f, "{} rows of {} ({})", meta.ids.len(), meta.dim, meta.kind)
+    }
+}
+
+impl PartialEq for MemoryRows {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,7 +11,7 @@ use virnucpro_core::features::{DataCheck, FeatureFile, InputChecksum, MappedFile
 use super::batch::{plan_batches, Batch};
 use super::collect::Msg;
 use super::error::{FailureKind, FileFailure};
-use super::jobs::{EngineModel, FileJob};
+use super::jobs::{Delivery, EngineModel, FileJob};
 use super::sequences::{tokenize_bytes, TokenizedFile};
 use super::worker::Work;
 use super::{EmbedEvent, EmbedOptions, FileStatus};
@@ -154,7 +154,7 @@ impl Reader<'_> {
             (FileStatus::Failed(failure), 0)
         })?;
         let checksum = mapped.checksum();
-        if !self.options.force {
+        if !self.options.force && job.delivery == Delivery::File {
             if let Some(rows) = up_to_date(&job.output, model, &checksum) {
                 return Err((FileStatus::UpToDate, rows));
             }

@@ -19,7 +19,7 @@ use virnucpro_core::features::FeatureKind;
 use super::collect::{collect, Msg};
 use super::encoder::EncoderFactory;
 use super::error::EmbedError;
-use super::jobs::{EngineModel, FileJob};
+use super::jobs::{Delivery, EngineModel, FileJob};
 use super::reader::{feed, read_jobs, Planned};
 use super::worker::{device_label, run_worker, Report, Work};
 use super::{EmbedEvent, EmbedJob, EmbedOptions, EmbedReport};
@@ -65,6 +65,7 @@ pub fn embed_files(
             input: input.clone(),
             moved_to: None,
             output,
+            delivery: Delivery::File,
         });
     }
     drop(tx);
@@ -74,15 +75,17 @@ pub fn embed_files(
         tokenizer: job.tokenizer,
         factory: job.factory,
     };
-    embed_stream(&[model], rx, &job.out_dir, options, cancel, on_event)
+    embed_stream(&[model], rx, Some(&job.out_dir), options, cancel, on_event)
 }
 
 /// Embed the files of `jobs` as they come, until the channel is closed (or `cancel`), with
 /// the `models` on `options.devices`. Outcomes come back in the order the jobs were taken.
+/// `out_dir`, the folder the jobs' files go to, is created first; `None` when every job
+/// delivers its rows in memory.
 pub fn embed_stream(
     models: &[EngineModel],
     jobs: Receiver<FileJob>,
-    out_dir: &Path,
+    out_dir: Option<&Path>,
     options: &EmbedOptions,
     cancel: &CancelToken,
     on_event: &mut dyn FnMut(&EmbedEvent),
@@ -98,10 +101,12 @@ pub fn embed_stream(
     if models.is_empty() {
         return Err(EmbedError::Settings("no model given".into()));
     }
-    std::fs::create_dir_all(out_dir).map_err(|source| EmbedError::Output {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
+    if let Some(out_dir) = out_dir {
+        std::fs::create_dir_all(out_dir).map_err(|source| EmbedError::Output {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+    }
 
     // Stops the reader, feeder and workers early when the collector hits a fatal error;
     // also set by `cancel`.

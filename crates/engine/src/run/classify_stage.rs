@@ -2,30 +2,55 @@
 //! as they arrive (while the devices embed later shards), on the run's first device; the
 //! reports are put in place only when the run says every shard has come.
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use tch::Device;
-use virnucpro_core::features::{checksum_file, InputChecksum};
+use virnucpro_core::features::{checksum_file, FeatureTable, InputChecksum};
+use virnucpro_core::merged_input::{read_merged, MergedInputError};
 use virnucpro_core::report::ReadTotals;
+use virnucpro_core::run_folder::scores::{read_scores, write_scores};
 
 use super::RunError;
 use crate::classifier::{MlpClassifier, ScoreError, Scorer};
 
 pub(super) enum ClassifyCmd {
-    /// Score shard `index`'s merged file and append its rows to the reports.
-    Shard { index: usize, path: PathBuf },
+    /// Score shard `index` and append its rows to the reports.
+    Shard {
+        index: usize,
+        rows: ShardRows,
+        /// Where to keep the shard's scores, for a resume; `None`: not kept.
+        save: Option<SaveScores>,
+    },
     /// Every shard has come: put the reports in place and write the read summary (next to
     /// them) from prepare's chunked reads.
     Finish { chunked: PathBuf },
+}
+
+/// Where a shard's rows come from.
+pub(super) enum ShardRows {
+    /// Its merged feature file (a run that keeps its features).
+    Merged(PathBuf),
+    /// Its merged rows in memory.
+    Table(Arc<FeatureTable>),
+    /// Its scores file from an earlier run: replayed, not scored again.
+    Scored(PathBuf),
+}
+
+/// A shard's scores file and what it is made from (`core::run_folder::scores`).
+pub(super) struct SaveScores {
+    pub path: PathBuf,
+    pub model: String,
+    pub inputs: Vec<InputChecksum>,
 }
 
 /// What finished reports hold.
 pub(super) struct ClassifyOutput {
     pub totals: ReadTotals,
     pub rows: u64,
-    /// Checksums of the merged files scored, in order; `None` where one could not be read
-    /// again (then the reports are not stamped for reuse).
-    pub merged: Vec<Option<InputChecksum>>,
+    /// Checksums of the shards' scores files, in order; `None` where one was not kept or
+    /// could not be read again (then the reports are not stamped for reuse).
+    pub scored: Vec<Option<InputChecksum>>,
 }
 
 pub(super) enum ClassifyMsg {
@@ -64,15 +89,15 @@ fn serve(
     model.move_to(device)?;
     tracing::info!("classifying on {device:?}");
     let mut scorer = Scorer::create(model, out_dir, None)?;
-    let mut merged = Vec::new();
+    let mut scored = Vec::new();
     for cmd in cmds {
         match cmd {
-            ClassifyCmd::Shard { index, path } => {
-                let result = match scorer.add_shard(&path) {
+            ClassifyCmd::Shard { index, rows, save } => {
+                let result = match score_shard(&mut scorer, rows, save) {
                     Err(ScoreError::Report(e)) => return Err(e.into()),
-                    Ok(scores) => {
-                        merged.push(checksum_file(&path).ok());
-                        Ok(scores.rows)
+                    Ok((rows, kept)) => {
+                        scored.push(kept);
+                        Ok(rows)
                     }
                     Err(e) => Err(e),
                 };
@@ -84,10 +109,54 @@ fn serve(
                 return Ok(Some(ClassifyOutput {
                     totals,
                     rows,
-                    merged,
+                    scored,
                 }));
             }
         }
     }
     Ok(None)
+}
+
+/// Score (or replay) one shard into the reports and keep its scores: its rows, and the
+/// checksum of its scores file when there is one.
+fn score_shard(
+    scorer: &mut Scorer,
+    rows: ShardRows,
+    save: Option<SaveScores>,
+) -> Result<(u64, Option<InputChecksum>), ScoreError> {
+    let (counts, scores) = match rows {
+        ShardRows::Scored(path) => {
+            let saved = read_scores(&path).map_err(MergedInputError::from)?;
+            let counts = scorer.add_scores(saved.ids, &saved.scores)?;
+            return Ok((counts.rows, checksum_file(&path).ok()));
+        }
+        ShardRows::Merged(path) => {
+            let table = read_merged(&path)?;
+            let ids = table.ids.clone();
+            let (counts, scores) = scorer.add_rows(table.ids, &table.rows, table.dim)?;
+            (counts, Some((ids, scores)))
+        }
+        ShardRows::Table(table) => {
+            let ids = table.meta.ids.clone();
+            let (counts, scores) = scorer.add_rows(ids.clone(), &table.rows, table.meta.dim)?;
+            (counts, Some((ids, scores)))
+        }
+    };
+    let kept = match (save, scores) {
+        (Some(save), Some((ids, scores))) => keep_scores(save, ids, &scores),
+        _ => None,
+    };
+    Ok((counts.rows, kept))
+}
+
+/// Write a shard's scores file; a failure costs only its reuse on a resume (the reports
+/// are then not stamped), so it is logged, not fatal.
+fn keep_scores(save: SaveScores, ids: Vec<String>, scores: &[(f32, f32)]) -> Option<InputChecksum> {
+    match write_scores(&save.path, &save.model, save.inputs, ids, scores) {
+        Ok(_) => checksum_file(&save.path).ok(),
+        Err(e) => {
+            tracing::warn!("cannot keep the shard's scores (a resume scores it again): {e}");
+            None
+        }
+    }
 }

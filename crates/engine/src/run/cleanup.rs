@@ -23,7 +23,12 @@ pub(super) fn remove_file_if_present(path: &Path) -> Result<(), RunError> {
 
 /// `--restart`: only what a run writes is removed, never anything else in the folder.
 pub(super) fn remove_results(layout: &RunLayout) -> Result<(), RunError> {
-    for dir in [layout.prepared(), layout.features(), layout.merged()] {
+    for dir in [
+        layout.prepared(),
+        layout.features(),
+        layout.merged(),
+        layout.scores(),
+    ] {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -54,6 +59,7 @@ pub(super) fn remove_leftovers(layout: &RunLayout) {
         layout.prepared(),
         layout.features(),
         layout.merged(),
+        layout.scores(),
     ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -76,7 +82,7 @@ pub(super) fn remove_leftovers(layout: &RunLayout) {
     }
 }
 
-/// Feature and merged files of shards the current prepare does not have (an earlier run
+/// Feature, merged and scores files of shards the current prepare does not have (an earlier run
 /// on other inputs had more shards).
 pub(super) fn remove_stale_shards(
     layout: &RunLayout,
@@ -89,6 +95,7 @@ pub(super) fn remove_stale_shards(
             &[FeatureKind::Nucleotide, FeatureKind::Protein][..],
         ),
         (layout.merged(), &[FeatureKind::Merged][..]),
+        (layout.scores(), &[FeatureKind::Scores][..]),
     ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -45,6 +45,7 @@ use virnucpro_core::run_folder::manifest::{
     self, ReportsRecord, RunManifest, Settings, StageRecord,
 };
 use virnucpro_core::run_folder::reports_stamp;
+use virnucpro_core::run_folder::scores::scores_model;
 
 use crate::embed::{default_budget, EmbedOptions};
 use cleanup::remove_file_if_present;
@@ -147,7 +148,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             &prepared,
             previous.as_ref(),
             &models,
-            reports.is_some(),
+            (reports.is_some(), spec.keep_features),
         );
         let settings = Settings {
             length: spec.length,
@@ -158,6 +159,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             precision: spec.precision,
             batch_tokens,
             classify_device: classify_device(run).to_string(),
+            keep_features: spec.keep_features,
         };
         let manifest = start::first_manifest(inputs, models, plan, settings);
         Ok(Self {
@@ -205,6 +207,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             batch_tokens: self.batch_tokens,
             force: false,
         };
+        let keep_features = self.run.spec.keep_features;
         let setup = hub::Setup {
             run: &mut *self.run,
             layout: &self.layout,
@@ -216,6 +219,12 @@ impl<'a, 'e> Runner<'a, 'e> {
             input_entries: &self.manifest.inputs,
             reports: self.reports.take(),
             classifier_id: &self.manifest.models.classifier.model_id,
+            keep_features,
+            scores_model: scores_model(
+                &self.manifest.models.classifier.model_id,
+                &self.manifest.models.dnabert.model_id,
+                &self.manifest.models.esm.model_id,
+            ),
         };
         let done = hub::run_stages(setup, self.cancel, &mut self.events)?;
         self.manifest.stages = done.stages.clone();
@@ -224,7 +233,9 @@ impl<'a, 'e> Runner<'a, 'e> {
         }
         // A shard that failed leaves no merged file a reader could take for a result.
         for shard in &done.failed_shards {
-            remove_file_if_present(&self.layout.feature_file(shard, FeatureKind::Merged))?;
+            for kind in [FeatureKind::Merged, FeatureKind::Scores] {
+                remove_file_if_present(&self.layout.feature_file(shard, kind))?;
+            }
         }
         let status = if self.events.failures.is_empty() {
             RunStatus::Ok

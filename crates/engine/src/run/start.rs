@@ -154,7 +154,7 @@ pub(super) fn make_plan(
     prepared: &Result<PreparedRecord, String>,
     previous: Option<&RunManifest>,
     models: &Models,
-    reports_reusable: bool,
+    (reports_reusable, keep_features): (bool, bool),
 ) -> Vec<StagePlan> {
     plan::make_plan(&plan::PlanInput {
         prepared,
@@ -165,6 +165,8 @@ pub(super) fn make_plan(
         reports_reusable,
         features_dir: &layout.features(),
         merged_dir: &layout.merged(),
+        scores_dir: &layout.scores(),
+        keep_features,
     })
 }
 

@@ -65,6 +65,10 @@ pub(super) struct Setup<'a> {
     /// Reports of an earlier run that are kept if every merged shard turns out unchanged.
     pub reports: Option<ReportsStamp>,
     pub classifier_id: &'a str,
+    /// Features and merged rows go to files (kept) instead of staying in memory.
+    pub keep_features: bool,
+    /// What each shard's scores file is recorded with (`run_folder::scores::scores_model`).
+    pub scores_model: String,
 }
 
 /// What the stages produced.
@@ -94,7 +98,11 @@ pub(super) fn run_stages(
     let halt = cancel.child();
     let layout = setup.layout;
     let run = setup.run;
-    for dir in [layout.features(), layout.merged(), layout.reports_staging()] {
+    let mut dirs = vec![layout.scores(), layout.reports_staging()];
+    if setup.keep_features {
+        dirs.extend([layout.features(), layout.merged()]);
+    }
+    for dir in dirs {
         std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
     }
     let models = [&run.dnabert, &run.esm].map(|m| EngineModel {
@@ -111,7 +119,11 @@ pub(super) fn run_stages(
         setup.classify_device,
         run.spec.length,
     );
-    let mut hub = Hub::new(layout, events, outlets, reuse, (&halt, cancel));
+    let scores = ScoresSetting {
+        keep_features: setup.keep_features,
+        model: setup.scores_model,
+    };
+    let mut hub = Hub::new(layout, events, outlets, reuse, scores, (&halt, cancel));
     std::thread::scope(|scope| {
         match setup.reuse_prepared {
             Some(prepared) => hub.prepared_all(prepared),
@@ -126,7 +138,8 @@ pub(super) fn run_stages(
                 threads::spawn_prepare(scope, tx.clone(), work, &halt);
             }
         }
-        let features = (layout.features(), &setup.embed);
+        let features_dir = setup.keep_features.then(|| layout.features());
+        let features = (features_dir, &setup.embed);
         threads::spawn_embedding(scope, tx.clone(), &models, inlets.jobs, features, &halt);
         threads::spawn_merges(scope, &tx, inlets.merge, setup.merge_threads, &halt);
         let classifier = (&mut run.classifier, setup.classify_device);
@@ -140,8 +153,16 @@ pub(super) fn run_stages(
 
 /// The calling thread while the stages run: it owns every shard's state and the run's
 /// events, and hands out work.
+/// How the run keeps each shard's rows and scores.
+struct ScoresSetting {
+    keep_features: bool,
+    /// The `model` of the shards' scores files.
+    model: String,
+}
+
 struct Hub<'s, 'e, 'a> {
     layout: &'s RunLayout,
+    scores: ScoresSetting,
     book: StageBook,
     events: &'s mut Emitter<'e>,
     shards: Shards,
@@ -166,10 +187,12 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
         events: &'s mut Emitter<'e>,
         outlets: Outlets,
         reuse: ReportReuse<'a>,
+        scores: ScoresSetting,
         (halt, cancel): (&'a CancelToken, &'a CancelToken),
     ) -> Self {
         Self {
             layout,
+            scores,
             book: StageBook::new(),
             events,
             shards: Shards::default(),

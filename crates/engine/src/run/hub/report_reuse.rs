@@ -1,12 +1,13 @@
 //! Which reports a run ends with. While an earlier run's reports are candidates for reuse,
-//! each merged shard is checked against the merged file they scored instead of being
-//! classified; they are kept if every shard matches, and the shards are classified as soon
-//! as one does not. New reports are published and stamped, for a later resume.
+//! each shard is checked against the scores file they were made from instead of being
+//! classified; they are kept if every shard's earlier scores are current and match, and
+//! the shards are classified (or their scores replayed) as soon as one does not. New
+//! reports are published and stamped, for a later resume.
 use virnucpro_core::events::Stage;
 use virnucpro_core::features::{checksum_file, FeatureKind};
 use virnucpro_core::report::{HIGHESTSCORE_FILE, RESULTS_FILE};
 
-use super::super::classify_stage::{ClassifyCmd, ClassifyOutput};
+use super::super::classify_stage::{ClassifyCmd, ClassifyOutput, SaveScores, ShardRows};
 use super::super::publish;
 use super::super::RunError;
 use super::shard::Step;
@@ -64,7 +65,7 @@ impl Hub<'_, '_, '_> {
             return;
         }
         let kept = match &self.reuse.candidate {
-            Some(stamp) => stamp.merged.len() == self.shards.len(),
+            Some(stamp) => stamp.scored.len() == self.shards.len(),
             None => false,
         };
         if self.reuse.candidate.is_some() && !kept {
@@ -85,17 +86,17 @@ impl Hub<'_, '_, '_> {
         self.outlets.classify = None;
     }
 
-    /// Whether shard `index` is merged into exactly the file the earlier reports scored.
+    /// Whether shard `index`'s current scores are exactly those the earlier reports hold.
     fn same_as_reported(&self, index: usize) -> bool {
         let Some(stamp) = &self.reuse.candidate else {
             return false;
         };
         let shard = &self.shards[index];
-        if shard.merge != Step::Ok {
+        if !shard.scores_reused {
             return false;
         }
-        let path = self.layout.feature_file(&shard.name(), FeatureKind::Merged);
-        match (stamp.merged.get(index), checksum_file(&path)) {
+        let path = self.layout.feature_file(&shard.name(), FeatureKind::Scores);
+        match (stamp.scored.get(index), checksum_file(&path)) {
             (Some(expected), Ok(actual)) => *expected == actual,
             _ => false,
         }
@@ -106,7 +107,7 @@ impl Hub<'_, '_, '_> {
     /// ready to replace them (`publish`).
     fn drop_reports(&mut self, upto: usize) {
         self.reuse.candidate = None;
-        tracing::info!("the merged shards changed: classifying again");
+        tracing::info!("the shards changed: classifying again");
         for index in 0..upto {
             if self.shards[index].merge == Step::Ok {
                 self.send_classify(index);
@@ -118,9 +119,26 @@ impl Hub<'_, '_, '_> {
         let Some(tx) = &self.outlets.classify else {
             return;
         };
-        let name = self.shards[index].name();
-        let path = self.layout.feature_file(&name, FeatureKind::Merged);
-        if tx.send(ClassifyCmd::Shard { index, path }).is_ok() {
+        let shard = &mut self.shards[index];
+        let name = shard.name();
+        let scores_path = self.layout.feature_file(&name, FeatureKind::Scores);
+        let rows = if shard.scores_reused {
+            ShardRows::Scored(scores_path.clone())
+        } else if let Some(table) = shard.tables.merged.take() {
+            ShardRows::Table(table)
+        } else {
+            ShardRows::Merged(self.layout.feature_file(&name, FeatureKind::Merged))
+        };
+        let save = match (&rows, &shard.inputs) {
+            (ShardRows::Scored(_), _) | (_, None) => None,
+            (_, Some(inputs)) => Some(SaveScores {
+                path: scores_path,
+                model: self.scores.model.clone(),
+                inputs: inputs.clone(),
+            }),
+        };
+        let cmd = ClassifyCmd::Shard { index, rows, save };
+        if tx.send(cmd).is_ok() {
             self.book.start(Stage::Classify, self.events);
         }
     }
@@ -138,7 +156,7 @@ impl Hub<'_, '_, '_> {
         self.book.counts(stage).reused = self.shards.len() as u64;
         self.book.advance(stage, frames, self.events, true);
         tracing::info!(
-            "reports kept: {} and {} were made from the same merged shards, classifier and settings",
+            "reports kept: {} and {} were made from the same shard scores, classifier and settings",
             RESULTS_FILE,
             HIGHESTSCORE_FILE
         );
@@ -191,9 +209,9 @@ impl Hub<'_, '_, '_> {
             return Ok(());
         };
         let chunked_path = self.layout.prepared().join(&prepared.record.chunked);
-        let merged: Option<Vec<_>> = output.merged.iter().cloned().collect();
-        let (Some(merged), Ok(chunked), Ok(outputs)) = (
-            merged,
+        let scored: Option<Vec<_>> = output.scored.iter().cloned().collect();
+        let (Some(scored), Ok(chunked), Ok(outputs)) = (
+            scored,
             checksum_file(&chunked_path),
             reports_stamp::output_checksums(self.layout),
         ) else {
@@ -205,7 +223,7 @@ impl Hub<'_, '_, '_> {
             device: self.reuse.classify_device.clone(),
             length: self.reuse.length,
             chunked,
-            merged,
+            scored,
             outputs,
             frames_scored: output.rows,
             virus_chunks: output.totals.virus_chunks,

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::ops::{Index, IndexMut};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use virnucpro_core::events::Stage;
+use virnucpro_core::features::{FeatureTable, InputChecksum};
 
 use super::super::prepared::ShardInfo;
 
@@ -22,6 +24,21 @@ pub(super) struct Shard {
     pub protein: Step,
     pub merge: Step,
     pub classify: Step,
+    /// The shard's two prepared files by content, what its scores are made from; `None`
+    /// when they could not be read (the embedding then reports why).
+    pub inputs: Option<Vec<InputChecksum>>,
+    /// Its scores file from an earlier run is current: it is replayed, not recomputed.
+    pub scores_reused: bool,
+    /// Rows in memory on their way to the classifier (a run that keeps no features).
+    pub tables: Tables,
+}
+
+/// A shard's rows held in memory, each dropped as soon as the next stage has its own.
+#[derive(Default)]
+pub(super) struct Tables {
+    pub dna: Option<Arc<FeatureTable>>,
+    pub protein: Option<Arc<FeatureTable>>,
+    pub merged: Option<Arc<FeatureTable>>,
 }
 
 impl Shard {
@@ -32,7 +49,18 @@ impl Shard {
             protein: Step::Waiting,
             merge: Step::Waiting,
             classify: Step::Waiting,
+            inputs: None,
+            scores_reused: false,
+            tables: Tables::default(),
         }
+    }
+
+    /// Its scores file is current: every step before classify is done (reused).
+    pub fn reuse_scores(&mut self) {
+        self.scores_reused = true;
+        self.dna = Step::Ok;
+        self.protein = Step::Ok;
+        self.merge = Step::Ok;
     }
 
     pub fn name(&self) -> String {
@@ -57,12 +85,12 @@ impl Shard {
         }
     }
 
-    /// Record how an embedding stage's file ended; `true` when both embeddings are now
-    /// written and the shard is ready to merge.
-    pub fn embedded(&mut self, stage: Stage, step: Step) -> bool {
+    /// Record how an embedding stage's file ended (with its rows when they are kept in
+    /// memory); `true` when both embeddings are now done and the shard is ready to merge.
+    pub fn embedded(&mut self, stage: Stage, step: Step, rows: Option<Arc<FeatureTable>>) -> bool {
         match stage {
-            Stage::EmbedDna => self.dna = step,
-            _ => self.protein = step,
+            Stage::EmbedDna => (self.dna, self.tables.dna) = (step, rows),
+            _ => (self.protein, self.tables.protein) = (step, rows),
         }
         self.dna == Step::Ok && self.protein == Step::Ok
     }

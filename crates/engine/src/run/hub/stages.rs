@@ -2,9 +2,10 @@
 //! (`shard`), counts and progress of its stage (`StageBook`) and the run's events, and
 //! shards that are ready go on to the next stage.
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use virnucpro_core::events::{FailureKind as RunFailureKind, Stage};
-use virnucpro_core::features::FeatureKind;
+use virnucpro_core::features::{checksum_file, FeatureKind, FeatureTable, InputChecksum};
 use virnucpro_core::merge::{FailureKind as MergeFailure, PairOutcome, PairReport, PairSpec};
 
 use super::super::classify_stage::ClassifyMsg;
@@ -12,10 +13,13 @@ use super::super::cleanup::remove_stale_shards;
 use super::super::prepared::{Prepared, ShardInfo};
 use super::super::RunError;
 use super::shard::Step;
-use super::threads::Msg;
+use super::threads::{MergeWork, Msg};
 use super::Hub;
 use crate::classifier::ScoreError;
-use crate::embed::{EmbedEvent, EmbedReport, FailureKind, FileJob, FileOutcome, FileStatus};
+use crate::embed::{
+    Delivery, EmbedEvent, EmbedReport, FailureKind, FileJob, FileOutcome, FileStatus,
+};
+use virnucpro_core::run_folder::scores;
 
 impl Hub<'_, '_, '_> {
     pub(super) fn handle(&mut self, msg: Msg) {
@@ -40,7 +44,11 @@ impl Hub<'_, '_, '_> {
             Msg::Embed(event) => self.embed_event(event),
             Msg::EmbedDone(Ok(report)) => self.embedding_ended(&report),
             Msg::EmbedDone(Err(e)) => self.stop(Some(e.into())),
-            Msg::Merged { shard, report } => self.merged(shard, report),
+            Msg::Merged {
+                shard,
+                report,
+                table,
+            } => self.merged(shard, report, table),
             Msg::Classify(ClassifyMsg::Scored { index, result }) => self.scored(index, result),
             Msg::Classify(ClassifyMsg::Done(Ok(output))) => {
                 if let Some(output) = output {
@@ -88,13 +96,24 @@ impl Hub<'_, '_, '_> {
         self.prepare_finished(prepared);
     }
 
-    /// A new shard: its two embedding jobs go to the engine (`paths`: each side's input,
-    /// and where prepare will have moved it).
+    /// A new shard (`paths`: each side's input, and where prepare will have moved it):
+    /// its earlier scores are reused when they are current, else its two embedding jobs go
+    /// to the engine.
     fn add_shard(&mut self, record: ShardInfo, paths: [(PathBuf, Option<PathBuf>); 2]) {
         let name = record.name();
         let index = self.shards.push(record);
+        self.shards[index].inputs = shard_inputs(&paths);
+        // Kept features are checked first, by the embedding and the merge (see `merged`).
+        if !self.scores.keep_features && self.scores_current(index) {
+            return self.reuse_scores(index);
+        }
         let Some(job_tx) = &self.outlets.jobs else {
             return;
+        };
+        let delivery = if self.scores.keep_features {
+            Delivery::File
+        } else {
+            Delivery::Memory
         };
         for ((stage, kind), (input, moved_to)) in [
             (Stage::EmbedDna, FeatureKind::Nucleotide),
@@ -108,12 +127,36 @@ impl Hub<'_, '_, '_> {
                 input,
                 moved_to,
                 output: self.layout.feature_file(&name, kind),
+                delivery,
             };
             let input = job.input.clone();
             if job_tx.send(job).is_ok() {
                 self.shards.job_sent(index, stage, input);
                 self.book.start(stage, self.events);
             }
+        }
+    }
+
+    /// Whether shard `index`'s scores file from an earlier run is current: made by these
+    /// models from exactly its prepared files.
+    fn scores_current(&self, index: usize) -> bool {
+        let shard = &self.shards[index];
+        let Some(inputs) = &shard.inputs else {
+            return false;
+        };
+        let path = self.layout.feature_file(&shard.name(), FeatureKind::Scores);
+        scores::up_to_date(&path, &self.scores.model, inputs) == Some(shard.record.records)
+    }
+
+    /// Shard `index` is embedded and merged already, in effect: its scores are replayed.
+    fn reuse_scores(&mut self, index: usize) {
+        self.shards[index].reuse_scores();
+        let frames = self.shards[index].record.records as u64;
+        for stage in [Stage::EmbedDna, Stage::EmbedProtein, Stage::Merge] {
+            self.book.start(stage, self.events);
+            self.book.counts(stage).reused += 1;
+            let units = if stage == Stage::Merge { 1 } else { frames };
+            self.book.advance(stage, units, self.events, true);
         }
     }
 
@@ -184,20 +227,26 @@ impl Hub<'_, '_, '_> {
                     self.book.queued(stage, sequences as u64, tokens as u64);
                 }
             }
-            EmbedEvent::FileDone(outcome) => self.file_embedded(&outcome),
+            EmbedEvent::FileDone(outcome) => self.file_embedded(outcome),
         }
     }
 
-    /// One side of a shard is embedded (or failed); with both sides written it is merged.
-    fn file_embedded(&mut self, outcome: &FileOutcome) {
+    /// One side of a shard is embedded (or failed); with both sides done it is merged.
+    fn file_embedded(&mut self, outcome: FileOutcome) {
         let Some((index, stage)) = self.shards.job(outcome.job) else {
             return;
         };
         // Every file's end is a progress event (its batches were thinned out).
         let mut units = 0;
-        let step = match &outcome.status {
+        let mut rows = None;
+        let step = match outcome.status {
             FileStatus::Written => {
                 self.book.counts(stage).done += 1;
+                Step::Ok
+            }
+            FileStatus::Embedded { rows: table } => {
+                self.book.counts(stage).done += 1;
+                rows = Some(table.0);
                 Step::Ok
             }
             FileStatus::UpToDate => {
@@ -216,7 +265,7 @@ impl Hub<'_, '_, '_> {
             }
         };
         self.book.advance(stage, units, self.events, true);
-        if self.shards[index].embedded(stage, step) {
+        if self.shards[index].embedded(stage, step, rows) {
             self.dispatch_merge(index);
         }
     }
@@ -225,19 +274,29 @@ impl Hub<'_, '_, '_> {
         let Some(merge_tx) = &self.outlets.merge else {
             return;
         };
-        let shard = self.shards[index].name();
-        let spec = PairSpec {
-            nucleotide: vec![self.layout.feature_file(&shard, FeatureKind::Nucleotide)],
-            protein: vec![self.layout.feature_file(&shard, FeatureKind::Protein)],
-            output: self.layout.feature_file(&shard, FeatureKind::Merged),
-            shard,
+        let shard = &mut self.shards[index];
+        let name = shard.name();
+        let work = match (shard.tables.dna.take(), shard.tables.protein.take()) {
+            (Some(dna), Some(protein)) => MergeWork::Tables {
+                origins: [&shard.record.nucleotide, &shard.record.protein]
+                    .map(|p| self.layout.prepared().join(p)),
+                shard: name,
+                dna,
+                protein,
+            },
+            _ => MergeWork::Files(PairSpec {
+                nucleotide: vec![self.layout.feature_file(&name, FeatureKind::Nucleotide)],
+                protein: vec![self.layout.feature_file(&name, FeatureKind::Protein)],
+                output: self.layout.feature_file(&name, FeatureKind::Merged),
+                shard: name,
+            }),
         };
-        if merge_tx.send((index, spec)).is_ok() {
+        if merge_tx.send((index, work)).is_ok() {
             self.book.start(Stage::Merge, self.events);
         }
     }
 
-    fn merged(&mut self, index: usize, report: PairReport) {
+    fn merged(&mut self, index: usize, report: PairReport, table: Option<Arc<FeatureTable>>) {
         let stage = Stage::Merge;
         let step = match &report.outcome {
             PairOutcome::Merged { .. } => {
@@ -246,6 +305,11 @@ impl Hub<'_, '_, '_> {
             }
             PairOutcome::Skipped { .. } => {
                 self.book.counts(stage).reused += 1;
+                // Its kept features and merged file are sound and current: so are its
+                // scores, if they were made from the same shard by the same models.
+                if self.scores_current(index) {
+                    self.shards[index].scores_reused = true;
+                }
                 Step::Ok
             }
             PairOutcome::Failed(f) if f.kind == MergeFailure::Cancelled => return,
@@ -257,6 +321,7 @@ impl Hub<'_, '_, '_> {
             }
         };
         self.shards[index].merge = step;
+        self.shards[index].tables.merged = table;
         self.book.advance(stage, 1, self.events, true);
     }
 
@@ -268,7 +333,12 @@ impl Hub<'_, '_, '_> {
         match result {
             Ok(rows) => {
                 shard.classify = Step::Ok;
-                self.book.counts(stage).done += 1;
+                let counts = self.book.counts(stage);
+                if shard.scores_reused {
+                    counts.reused += 1;
+                } else {
+                    counts.done += 1;
+                }
                 self.book.advance(stage, rows, self.events, true);
             }
             Err(e) => {
@@ -309,4 +379,20 @@ impl Hub<'_, '_, '_> {
             self.book.complete(Stage::Merge, self.events);
         }
     }
+}
+
+/// The checksums of a shard's two prepared files (each read where it is now: in prepare's
+/// staging folder or already moved into place); `None` when either cannot be read.
+fn shard_inputs(paths: &[(PathBuf, Option<PathBuf>); 2]) -> Option<Vec<InputChecksum>> {
+    paths
+        .iter()
+        .map(|(staged, moved_to)| {
+            checksum_file(staged)
+                .or_else(|e| match moved_to {
+                    Some(moved) if e.kind() == std::io::ErrorKind::NotFound => checksum_file(moved),
+                    _ => Err(e),
+                })
+                .ok()
+        })
+        .collect()
 }

@@ -3,12 +3,15 @@
 //! every device, `threads` merge threads and one classify thread. Each thread reports on
 //! one channel of [`Msg`]s; the hub hands out work through the [`Outlets`].
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::Scope;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use tch::Device;
-use virnucpro_core::features::FeatureFile;
-use virnucpro_core::merge::{merge_one, MergeOptions, PairReport, PairSpec};
+use virnucpro_core::features::{FeatureFile, FeatureTable};
+use virnucpro_core::merge::{
+    merge_one, merge_tables, MergeOptions, PairOutcome, PairReport, PairSpec,
+};
 use virnucpro_core::CancelToken;
 
 use super::super::classify_stage::{classify_thread, ClassifyCmd, ClassifyMsg};
@@ -34,6 +37,8 @@ pub(super) enum Msg {
     Merged {
         shard: usize,
         report: PairReport,
+        /// The merged rows, for a shard merged in memory.
+        table: Option<Arc<FeatureTable>>,
     },
     Classify(ClassifyMsg),
     /// A stage thread panicked: its work will never be reported.
@@ -45,21 +50,35 @@ pub(super) enum Msg {
 /// queue is empty.
 pub(super) struct Outlets {
     pub jobs: Option<Sender<FileJob>>,
-    pub merge: Option<Sender<(usize, PairSpec)>>,
+    pub merge: Option<Sender<(usize, MergeWork)>>,
     pub classify: Option<Sender<ClassifyCmd>>,
+}
+
+/// One shard's merge.
+pub(super) enum MergeWork {
+    /// Two feature files into a merged file (a run that keeps its features).
+    Files(PairSpec),
+    /// Two tables in memory into a merged table; `origins` are the shard's prepared files,
+    /// named in failures.
+    Tables {
+        shard: String,
+        dna: Arc<FeatureTable>,
+        protein: Arc<FeatureTable>,
+        origins: [PathBuf; 2],
+    },
 }
 
 /// The receiving ends of the [`Outlets`], one per stage thread.
 pub(super) struct Inlets {
     pub jobs: Receiver<FileJob>,
-    pub merge: Receiver<(usize, PairSpec)>,
+    pub merge: Receiver<(usize, MergeWork)>,
     pub classify: Receiver<ClassifyCmd>,
 }
 
 /// The work channels between the hub and the stage threads.
 pub(super) fn work_channels() -> (Outlets, Inlets) {
     let (job_tx, job_rx) = unbounded::<FileJob>();
-    let (merge_tx, merge_rx) = unbounded::<(usize, PairSpec)>();
+    let (merge_tx, merge_rx) = unbounded::<(usize, MergeWork)>();
     let (classify_tx, classify_rx) = unbounded::<ClassifyCmd>();
     let outlets = Outlets {
         jobs: Some(job_tx),
@@ -131,18 +150,20 @@ pub(super) fn spawn_prepare<'scope>(
     });
 }
 
-/// The embedding engine embeds the jobs the hub hands it, into `features`.
+/// The embedding engine embeds the jobs the hub hands it, into `features` (`None`: every
+/// job's rows stay in memory).
 pub(super) fn spawn_embedding<'scope>(
     scope: &'scope Scope<'scope, '_>,
     tx: Sender<Msg>,
     models: &'scope [EngineModel<'scope>],
     jobs: Receiver<FileJob>,
-    (features, options): (PathBuf, &'scope EmbedOptions),
+    (features, options): (Option<PathBuf>, &'scope EmbedOptions),
     halt: &'scope CancelToken,
 ) {
     scope.spawn(move || {
         guarded("embedding", &tx, || {
-            let result = embed_stream(models, jobs, &features, options, halt, &mut |e| {
+            let out = features.as_deref();
+            let result = embed_stream(models, jobs, out, options, halt, &mut |e| {
                 let _ = tx.send(Msg::Embed(e.clone()));
             });
             let _ = tx.send(Msg::EmbedDone(result));
@@ -155,7 +176,7 @@ pub(super) fn spawn_embedding<'scope>(
 pub(super) fn spawn_merges<'scope>(
     scope: &'scope Scope<'scope, '_>,
     tx: &Sender<Msg>,
-    pairs: Receiver<(usize, PairSpec)>,
+    pairs: Receiver<(usize, MergeWork)>,
     threads: usize,
     halt: &CancelToken,
 ) {
@@ -168,14 +189,52 @@ pub(super) fn spawn_merges<'scope>(
         };
         scope.spawn(move || {
             guarded("merge", &tx, || {
-                for (shard, spec) in pairs {
-                    remove_damaged_merged(&spec.output);
-                    let report = merge_one(&spec, &options);
-                    let _ = tx.send(Msg::Merged { shard, report });
+                for (shard, work) in pairs {
+                    let (report, table) = merge_work(work, &options);
+                    let _ = tx.send(Msg::Merged {
+                        shard,
+                        report,
+                        table,
+                    });
                 }
             })
         });
     }
+}
+
+/// Merge one shard, from files or in memory.
+fn merge_work(work: MergeWork, options: &MergeOptions) -> (PairReport, Option<Arc<FeatureTable>>) {
+    let (shard, dna, protein, origins) = match work {
+        MergeWork::Files(spec) => {
+            remove_damaged_merged(&spec.output);
+            return (merge_one(&spec, options), None);
+        }
+        MergeWork::Tables {
+            shard,
+            dna,
+            protein,
+            origins,
+        } => (shard, dna, protein, origins),
+    };
+    let [nucleotide, protein_file] = &origins;
+    let result = merge_tables(dna, protein, [nucleotide, protein_file], options);
+    let (outcome, table) = match result {
+        Ok(table) => (
+            PairOutcome::Merged { rows: table.len() },
+            Some(Arc::new(table)),
+        ),
+        Err(failure) => (PairOutcome::Failed(failure), None),
+    };
+    let report = PairReport {
+        shard,
+        nucleotide: vec![nucleotide.clone()],
+        protein: vec![protein_file.clone()],
+        output: PathBuf::new(),
+        outcome,
+        bytes_in: 0,
+        bytes_out: 0,
+    };
+    (report, table)
 }
 
 /// The classify thread scores merged shards with the classifier validation loaded, on
