@@ -72,6 +72,7 @@ fn recorded_settings(out_dir: &Path, manifest: &RunManifest) -> RunSettings {
         threads: Some(settings.prepare_threads),
         precision: settings.precision,
         batch_tokens: Some(settings.batch_tokens),
+        keep_features: settings.keep_features,
     }
 }
 

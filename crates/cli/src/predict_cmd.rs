@@ -6,9 +6,13 @@ use std::process::ExitCode;
 use virnucpro_core::events::{RunEvent, RunStatus};
 use virnucpro_core::run_folder::layout::RunLayout;
 use virnucpro_core::run_folder::manifest::ReportsState;
+use virnucpro_core::run_folder::samples::Sample;
 use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::Precision;
-use virnucpro_engine::run::{run_prediction, RunOptions, RunOutcome, RunSpec, DEFAULT_SHARD_SIZE};
+use virnucpro_engine::run::{
+    run_prediction, run_samples, RunOptions, RunOutcome, RunSpec, SamplesOutcome,
+    DEFAULT_SHARD_SIZE,
+};
 use virnucpro_engine::DeviceChoice;
 
 use crate::exit;
@@ -19,8 +23,17 @@ use virnucpro_models::ModelRole;
 #[derive(clap::Args)]
 pub struct PredictArgs {
     /// FASTA/FASTQ files (plain, .gz, .bz2, .xz, .zst) or folders of them.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "samples", value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    /// A sample, NAME=PATH[,PATH...]: its reports go to OUT/NAME/, and OUT/summary.tsv has
+    /// one line per sample; repeat for more samples (instead of INPUT). The models are
+    /// loaded once for all of them.
+    #[arg(
+        long = "sample",
+        value_name = "NAME=PATH[,PATH]",
+        conflicts_with = "inputs"
+    )]
+    samples: Vec<Sample>,
     /// Read length the classifier was trained for: 300 or 500.
     #[arg(long, value_name = "300|500")]
     length: usize,
@@ -118,25 +131,71 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
     } else {
         Progress::Lines(ProgressLines::default())
     };
-    let outcome = run_prediction(
-        &spec,
-        RunOptions {
-            restart: args.restart,
-        },
-        cancel,
-        &mut |event| progress.show(event),
-    )?;
+    let options = RunOptions {
+        restart: args.restart,
+    };
+    let on_event = &mut |event: &RunEvent| progress.show(event);
+    let finished = if args.samples.is_empty() {
+        Finished::One(run_prediction(&spec, options, cancel, on_event)?)
+    } else {
+        Finished::Samples(run_samples(
+            &spec,
+            &args.samples,
+            options,
+            cancel,
+            on_event,
+        )?)
+    };
+    // The bars are done before the summary prints under them.
     drop(progress);
+    let status = match &finished {
+        Finished::One(outcome) => outcome.summary.status,
+        Finished::Samples(outcome) => outcome.status(),
+    };
     if !json {
-        print_outcome(&outcome);
+        match &finished {
+            Finished::One(outcome) => print_outcome(outcome),
+            Finished::Samples(outcome) => print_samples(outcome),
+        }
     }
-    let code = match outcome.summary.status {
+    let code = match status {
         RunStatus::Ok => exit::OK,
         RunStatus::Partial => exit::PARTIAL,
         RunStatus::Failed => exit::FAILED,
         RunStatus::Cancelled => exit::CANCELLED,
     };
     Ok(ExitCode::from(code))
+}
+
+/// A run of the reads given, or of samples.
+enum Finished {
+    One(RunOutcome),
+    Samples(SamplesOutcome),
+}
+
+/// Each sample's outcome in a line, and where the table across samples is.
+fn print_samples(outcome: &SamplesOutcome) {
+    for sample in &outcome.samples {
+        match &sample.result {
+            Ok(run) => {
+                let s = &run.summary;
+                println!(
+                    "sample {}: {}: {} reads, {} frames scored; {} reads with a virus call ({})",
+                    sample.name,
+                    status_word(s.status),
+                    s.reads,
+                    s.frames_scored,
+                    s.virus_reads,
+                    sample.out_dir.display()
+                );
+                print_kept_reports(run);
+            }
+            Err(e) => println!("sample {}: failed: {e}", sample.name),
+        }
+    }
+    if let Some(summary) = &outcome.summary {
+        println!("samples in one table: {}", summary.display());
+    }
 }
 
 /// The three models: each as given, or the installed one; the message names what is

@@ -264,6 +264,14 @@ pub struct RunSummary {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
+    /// A run of several samples starts sample `index` (from 0) of `total`; its own run's
+    /// events follow, from `RunStarted` to `RunFinished`, in `out_dir` (`out/NAME/`).
+    SampleStarted {
+        sample: String,
+        index: usize,
+        total: usize,
+        out_dir: PathBuf,
+    },
     /// Settings validated; what each stage will do.
     RunStarted {
         out_dir: PathBuf,

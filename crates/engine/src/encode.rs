@@ -13,8 +13,10 @@ pub trait Tokenize: Send + Sync {
     fn pad_id(&self) -> i64;
 }
 
-/// A loaded model on one device. Tensors are not `Sync`, so each worker owns its own.
-pub trait Encode {
+/// A loaded model on one device. Tensors are not `Sync`, so each worker owns its own; they
+/// are `Send`, so a model loaded once can serve the workers of one run after another (the
+/// samples of a run, `embed::KeepLoaded`).
+pub trait Encode: Send {
     /// Width of an embedding.
     fn dim(&self) -> usize;
     /// Embeddings of a right-padded batch: `ids` is `[B, T]` int64 on the model's device,

@@ -17,6 +17,7 @@ fn settings(tag: &str) -> RunSettings {
         threads: Some(4),
         precision: Precision::Bf16,
         batch_tokens: None,
+        keep_features: false,
     }
 }
 

@@ -59,6 +59,11 @@ impl ProgressBars {
                         bar.finish();
                     }
                 }
+                Change::Reset => {
+                    for bar in self.bars.drain(..) {
+                        bar.finish();
+                    }
+                }
                 Change::Line(line) => {
                     // Only fails when the terminal is gone; then there is no one to tell.
                     let _ = self.multi.println(line);

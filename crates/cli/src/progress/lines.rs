@@ -17,6 +17,13 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 impl ProgressLines {
     pub fn show(&mut self, event: &RunEvent) {
         match event {
+            RunEvent::SampleStarted { .. } => {
+                self.last.clear();
+                self.devices.clear();
+                if let Some(line) = super::sample_line(event) {
+                    eprintln!("{line}");
+                }
+            }
             RunEvent::RunStarted { out_dir, plan } => {
                 for line in super::plan_lines(out_dir, plan) {
                     eprintln!("{line}");

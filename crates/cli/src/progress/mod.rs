@@ -5,7 +5,20 @@ pub mod bars;
 pub mod lines;
 pub mod view;
 
-use virnucpro_core::events::{ItemFailure, StagePlan};
+use virnucpro_core::events::{ItemFailure, RunEvent, StagePlan};
+
+/// The line that opens a sample of a multi-sample run (`None` for other events).
+pub fn sample_line(event: &RunEvent) -> Option<String> {
+    match event {
+        RunEvent::SampleStarted {
+            sample,
+            index,
+            total,
+            ..
+        } => Some(format!("== sample {sample} ({} of {total})", index + 1)),
+        _ => None,
+    }
+}
 
 /// The plan, one line per stage, under the run folder.
 pub fn plan_lines(out_dir: &std::path::Path, plan: &[StagePlan]) -> Vec<String> {

@@ -72,6 +72,8 @@ pub enum Change {
     Finished(usize),
     /// A line to print above the bars.
     Line(String),
+    /// A new sample starts: the earlier bars are done with, and indices count from 0 again.
+    Reset,
 }
 
 /// Every stage's bar, in the order the stages started.
@@ -100,6 +102,11 @@ impl View {
     pub fn apply(&mut self, event: &RunEvent) -> Vec<Change> {
         let mut changes = Vec::new();
         match event {
+            RunEvent::SampleStarted { .. } => {
+                self.bars.clear();
+                changes.push(Change::Reset);
+                changes.extend(super::sample_line(event).map(Change::Line));
+            }
             RunEvent::RunStarted { out_dir, plan } => {
                 let lines = super::plan_lines(out_dir, plan);
                 changes.extend(lines.into_iter().map(Change::Line));

@@ -10,6 +10,7 @@
 //!   features were not kept;
 //! - [`reports_stamp`]: `reports-inputs.json`, what the reports were made from;
 //! - [`plan`]: what each stage will do on a resume, told before any work starts;
+//! - [`samples`]: a run of several samples, one run folder each, and the table across them;
 //! - [`lock`]: one run per folder at a time (an OS lock a killed run does not leave stale).
 //!
 //! The reports themselves (`prediction_results.txt`, `_highestscore.csv`,
@@ -23,6 +24,7 @@ pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod reports_stamp;
+pub mod samples;
 pub mod scores;
 
 pub use crate::precision::Precision;

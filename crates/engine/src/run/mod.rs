@@ -18,6 +18,7 @@ mod error;
 mod hub;
 mod prepared;
 mod publish;
+mod samples;
 mod software;
 mod spec;
 mod start;
@@ -34,6 +35,9 @@ pub use error::RunError;
 pub use software::DetectSoftware;
 
 pub use publish::partial_name;
+pub use samples::{
+    run_samples, run_validated_samples, validate_samples, SampleOutcome, SamplesOutcome,
+};
 pub use spec::{
     spec_warnings, validate, ProblemKind, RunSpec, Setting, SpecProblem, ValidatedRun,
     DEFAULT_SHARD_SIZE,

@@ -40,7 +40,7 @@ pub(super) fn open_folder(
 }
 
 /// This program's file name (`virnucpro`, `virnucpro-desktop`), for the lock's holder.
-fn program_name() -> String {
+pub(super) fn program_name() -> String {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
