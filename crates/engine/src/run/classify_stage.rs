@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use tch::Device;
-use virnucpro_core::features::{checksum_file, FeatureTable, InputChecksum};
+use virnucpro_core::features::{checksum_file, FeatureError, FeatureTable, InputChecksum};
 use virnucpro_core::merged_input::{read_merged, MergedInputError};
-use virnucpro_core::report::ReadTotals;
+use virnucpro_core::report::{ReadTotals, ReportError};
 use virnucpro_core::run_folder::scores::{read_scores, write_scores};
 
 use super::RunError;
@@ -143,20 +143,25 @@ fn score_shard(
         }
     };
     let kept = match (save, scores) {
-        (Some(save), Some((ids, scores))) => keep_scores(save, ids, &scores),
+        (Some(save), Some((ids, scores))) => Some(keep_scores(save, ids, &scores)?),
         _ => None,
     };
     Ok((counts.rows, kept))
 }
 
-/// Write a shard's scores file; a failure costs only its reuse on a resume (the reports
-/// are then not stamped), so it is logged, not fatal.
-fn keep_scores(save: SaveScores, ids: Vec<String>, scores: &[(f32, f32)]) -> Option<InputChecksum> {
+/// Write a shard's scores file and checksum it for the reports stamp. A failure to write
+/// it (a full disk) stops the run like a failed report write: its rows are in the reports
+/// being written, which could not be resumed from.
+fn keep_scores(
+    save: SaveScores,
+    ids: Vec<String>,
+    scores: &[(f32, f32)],
+) -> Result<InputChecksum, ScoreError> {
+    let io = |path: PathBuf, source| ScoreError::Report(ReportError::Io { path, source });
     match write_scores(&save.path, &save.model, save.inputs, ids, scores) {
-        Ok(_) => checksum_file(&save.path).ok(),
-        Err(e) => {
-            tracing::warn!("cannot keep the shard's scores (a resume scores it again): {e}");
-            None
-        }
+        Ok(_) => {}
+        Err(FeatureError::Write { path, source }) => return Err(io(path, source)),
+        Err(e) => return Err(io(save.path, std::io::Error::other(e.to_string()))),
     }
+    checksum_file(&save.path).map_err(|source| io(save.path, source))
 }
