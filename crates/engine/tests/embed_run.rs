@@ -3,6 +3,7 @@
 //! numbers are checked in the parity tests.)
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use tch::{Device, Kind, Tensor};
 use virnucpro_core::cancel::CancelToken;
@@ -665,4 +666,94 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
         .count();
     assert_eq!(ready, 4);
     assert!(report.devices.iter().all(|d| d.wait_seconds >= 0.0));
+}
+
+/// Loads a `Summer` only once `go` says so (or after a minute, so that a worker that waits
+/// for it before its first batch shows as a failed assertion, not a hung test).
+struct GatedLoad(Mutex<crossbeam_channel::Receiver<()>>);
+
+impl EncoderFactory for GatedLoad {
+    fn load(&self, _: Device) -> Result<Box<dyn Encode>, EmbedError> {
+        let gate = self.0.lock().unwrap();
+        let _ = gate.recv_timeout(std::time::Duration::from_secs(60));
+        Ok(Box::new(Summer {
+            max_tokens: i64::MAX,
+            panic_on_oom: false,
+        }))
+    }
+}
+
+/// The device embeds the first model's batches (DNABERT-S in a run) while the second
+/// model (ESM-2) is still loading, and the second model's batches run once it is in.
+#[test]
+fn the_first_model_embeds_while_the_second_loads() {
+    let s = setup(2, 30);
+    let first = summer(i64::MAX);
+    let (go, gate) = crossbeam_channel::bounded::<()>(1);
+    let second = GatedLoad(Mutex::new(gate));
+    let models = [
+        EngineModel {
+            kind: FeatureKind::Nucleotide,
+            model: "summer",
+            tokenizer: &Letters,
+            factory: &first,
+        },
+        EngineModel {
+            kind: FeatureKind::Protein,
+            model: "summer-p",
+            tokenizer: &Letters,
+            factory: &second,
+        },
+    ];
+    let options = EmbedOptions {
+        devices: vec![DeviceId::Cpu],
+        batch_tokens: 200,
+        force: false,
+    };
+    // The second model's file comes first in the queue: its batches wait for the model.
+    let jobs: Vec<FileJob> = [(1, &s.inputs[0]), (0, &s.inputs[0]), (0, &s.inputs[1])]
+        .into_iter()
+        .map(|(model, input)| FileJob {
+            model,
+            input: input.clone(),
+            moved_to: None,
+            output: output_in(&s.out, models[model].kind, input),
+            delivery: Delivery::Memory,
+        })
+        .collect();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for job in jobs {
+        tx.send(job).unwrap();
+    }
+    drop(tx);
+    let mut events = Vec::new();
+    let report = embed_stream(&models, rx, None, &options, &CancelToken::new(), &mut |e| {
+        if matches!(e, EmbedEvent::FileDone(f) if f.model == 0) {
+            let _ = go.try_send(());
+        }
+        events.push(e.clone());
+    })
+    .unwrap();
+    let position = |f: &dyn Fn(&EmbedEvent) -> bool| events.iter().position(f).unwrap();
+    let first_done = position(&|e| matches!(e, EmbedEvent::FileDone(f) if f.model == 0));
+    let second_ready =
+        position(&|e| matches!(e, EmbedEvent::WorkerReady { model, .. } if model == "summer-p"));
+    assert!(
+        first_done < second_ready,
+        "a file of the first model was embedded before the second model was loaded"
+    );
+    // Every file is complete, in memory, with its rows in input order.
+    assert_eq!(report.files.len(), 3);
+    for (outcome, input) in report.files.iter().zip([0, 0, 1]) {
+        let FileStatus::Embedded { rows } = &outcome.status else {
+            panic!("{outcome:?}");
+        };
+        let table = &rows.0;
+        assert_eq!(table.len(), 30);
+        for (i, (id, seq)) in s.records[input].iter().enumerate() {
+            assert_eq!(&table.meta.ids[i], id);
+            assert_eq!(table.row(i), expected_row(seq).as_slice());
+        }
+    }
+    assert!(!s.out.exists(), "nothing written");
 }

@@ -1,11 +1,13 @@
-//! A device worker: owns a copy of each model of the run, takes batches from the shared
-//! queue as it becomes free (so fast devices take more), and sends rows back. A batch that
+//! A device worker: owns a copy of each model of the run (the second loading while the
+//! first already works), takes batches from the shared queue as it becomes free (so fast
+//! devices take more), and sends rows back. A batch that
 //! runs out of memory is split in halves and retried, and the worker keeps the smaller size
 //! for later batches.
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{never, select, unbounded, Receiver};
 use tch::{Device, Tensor};
 use virnucpro_core::cancel::CancelToken;
 
@@ -68,6 +70,11 @@ pub fn device_label(device: Device) -> String {
 /// `start` gives each worker one unit when the first batch is planned, and is dropped
 /// without one when there is nothing to embed (every output up to date): then no model is
 /// loaded, and a finished run resumes without the seconds that loading ESM-2 3B takes.
+///
+/// The first model is loaded here; the others load on a helper thread meanwhile, so the
+/// device works on the first model's batches (DNABERT-S, small and quick to load) while
+/// the second (ESM-2 3B, 11 GB) loads, instead of idling until both are in. Batches of a
+/// model still loading wait in the worker, in order, and run as soon as it is in.
 pub(super) fn run_worker(
     device: Device,
     factories: &[&dyn EncoderFactory],
@@ -82,40 +89,171 @@ pub(super) fn run_worker(
     // Grad mode is per thread; embeddings never need it.
     let _no_grad = tch::no_grad_guard();
     let label = device_label(device);
-    let Some(encoders) = load_models(device, &label, factories, report) else {
+    let Some((first, rest)) = factories.split_first() else {
         return;
     };
-    let mut parts = 1usize;
-    loop {
-        let waiting = Instant::now();
-        let Ok(item) = work.recv() else {
-            return;
+    let Some(first) = load_model(device, &label, 0, *first, report) else {
+        return;
+    };
+    let (loaded_tx, loaded_rx) = unbounded::<Loaded>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let _no_grad = tch::no_grad_guard();
+            for (i, factory) in rest.iter().enumerate() {
+                let started = Instant::now();
+                let result = factory.load(device);
+                let failed = result.is_err();
+                let seconds = started.elapsed().as_secs_f64();
+                if loaded_tx.send((i + 1, result, seconds)).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut worker = Worker {
+            device,
+            label,
+            encoders: vec![Some(first)],
+            waiting: VecDeque::new(),
+            parts: 1,
         };
-        let waited = waiting.elapsed().as_secs_f64();
-        if cancel.is_cancelled() {
-            continue; // drain, so the feeder never blocks
+        worker.encoders.resize_with(factories.len(), || None);
+        worker.serve(&work, &loaded_rx, report, cancel);
+    });
+}
+
+/// A model a helper thread loaded: its index, the model or why not, the seconds it took.
+type Loaded = (usize, Result<Box<dyn Encode>, EmbedError>, f64);
+
+/// A device worker's state while it serves batches.
+struct Worker {
+    device: Device,
+    label: String,
+    /// Each model of the run, `None` while it loads.
+    encoders: Vec<Option<Box<dyn Encode>>>,
+    /// Batches of models still loading, in arrival order, with the seconds waited for them.
+    waiting: VecDeque<(Work, f64)>,
+    parts: usize,
+}
+
+impl Worker {
+    /// Serve batches until the queue is closed and every waiting batch has run, or a
+    /// report finds no one listening; a model that fails to load ends the worker.
+    fn serve(
+        &mut self,
+        work: &Receiver<Work>,
+        loaded: &Receiver<Loaded>,
+        report: &dyn Fn(Report) -> bool,
+        cancel: &CancelToken,
+    ) {
+        let (no_work, no_model) = (never::<Work>(), never::<Loaded>());
+        let mut queue_open = true;
+        let mut loading = self.encoders.iter().any(Option::is_none);
+        while queue_open || (loading && !self.waiting.is_empty()) {
+            if cancel.is_cancelled() {
+                // Nothing waiting will run: do not wait for a model to load for it.
+                self.waiting.clear();
+            }
+            let waiting = Instant::now();
+            let queue = if queue_open { work } else { &no_work };
+            let models = if loading { loaded } else { &no_model };
+            select! {
+                recv(queue) -> item => match item {
+                    Ok(item) => {
+                        let waited = waiting.elapsed().as_secs_f64();
+                        if !self.take(item, waited, report, cancel) {
+                            return;
+                        }
+                    }
+                    Err(_) => queue_open = false,
+                },
+                recv(models) -> model => match model {
+                    Ok((index, Ok(encoder), seconds)) => {
+                        let ready = self.ready(index, encoder, seconds);
+                        loading = self.encoders.iter().any(Option::is_none);
+                        if !report(ready) || !self.run_waiting(report, cancel) {
+                            return;
+                        }
+                    }
+                    Ok((_, Err(err), _)) => {
+                        report(Report::LoadFailed(err));
+                        return;
+                    }
+                    Err(_) => loading = false,
+                },
+            }
         }
-        let Some(encoder) = encoders.get(item.model) else {
+    }
+
+    fn ready(&mut self, index: usize, encoder: Box<dyn Encode>, seconds: f64) -> Report {
+        let dim = encoder.dim();
+        if let Some(slot) = self.encoders.get_mut(index) {
+            *slot = Some(encoder);
+        }
+        Report::Ready {
+            device: self.label.clone(),
+            model: index,
+            dim,
+            seconds,
+        }
+    }
+
+    /// A batch from the queue: run now, or wait for its model. `false` when no one listens.
+    fn take(
+        &mut self,
+        item: Work,
+        waited: f64,
+        report: &dyn Fn(Report) -> bool,
+        cancel: &CancelToken,
+    ) -> bool {
+        if cancel.is_cancelled() {
+            return true; // drain, so the feeder never blocks
+        }
+        if matches!(self.encoders.get(item.model), Some(None)) {
+            self.waiting.push_back((item, waited));
+            return true;
+        }
+        self.run(item, waited, report)
+    }
+
+    /// Run the waiting batches whose model is now loaded, in order.
+    fn run_waiting(&mut self, report: &dyn Fn(Report) -> bool, cancel: &CancelToken) -> bool {
+        let waiting = std::mem::take(&mut self.waiting);
+        for (item, waited) in waiting {
+            if !self.take(item, waited, report, cancel) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Run one batch and report its rows or its failure.
+    fn run(&mut self, item: Work, waited: f64, report: &dyn Fn(Report) -> bool) -> bool {
+        let Some(Some(encoder)) = self.encoders.get(item.model) else {
             let failure = FileFailure::new(
                 FailureKind::Model,
-                format!("no model {} on {label}", item.model),
+                format!("no model {} on {}", item.model, self.label),
             );
-            if !report(Report::Failed {
+            return report(Report::Failed {
                 file: item.file,
                 failure,
-            }) {
-                return;
-            }
-            continue;
+            });
         };
         let started = Instant::now();
         let tokens: usize = item.tokens.iter().map(Vec::len).sum();
-        let outcome = match run_batch(encoder.as_ref(), device, &item, &mut parts, &label, report) {
+        let batch = run_batch(
+            encoder.as_ref(),
+            self.device,
+            &item,
+            &mut self.parts,
+            &self.label,
+            report,
+        );
+        let outcome = match batch {
             Ok(rows) => Report::Rows {
                 file: item.file,
                 indices: item.indices,
                 rows,
-                device: label.clone(),
+                device: self.label.clone(),
                 tokens,
                 seconds: started.elapsed().as_secs_f64(),
                 waited,
@@ -125,41 +263,34 @@ pub(super) fn run_worker(
                 failure,
             },
         };
-        if !report(outcome) {
-            return;
-        }
+        report(outcome)
     }
 }
 
-/// Every model before the first batch: a device that cannot hold them all fails here, at
-/// the start, rather than hours later at its first batch of the other model. `None` when
-/// one could not be loaded (reported).
-fn load_models(
+/// Load model `index` on `device`, reporting it ready or failed; `None` when it failed.
+fn load_model(
     device: Device,
     label: &str,
-    factories: &[&dyn EncoderFactory],
+    index: usize,
+    factory: &dyn EncoderFactory,
     report: &dyn Fn(Report) -> bool,
-) -> Option<Vec<Box<dyn Encode>>> {
-    let mut encoders = Vec::with_capacity(factories.len());
-    for (model, factory) in factories.iter().enumerate() {
-        let started = Instant::now();
-        match factory.load(device) {
-            Ok(encoder) => {
-                report(Report::Ready {
-                    device: label.to_owned(),
-                    model,
-                    dim: encoder.dim(),
-                    seconds: started.elapsed().as_secs_f64(),
-                });
-                encoders.push(encoder);
-            }
-            Err(err) => {
-                report(Report::LoadFailed(err));
-                return None;
-            }
+) -> Option<Box<dyn Encode>> {
+    let started = Instant::now();
+    match factory.load(device) {
+        Ok(encoder) => {
+            report(Report::Ready {
+                device: label.to_owned(),
+                model: index,
+                dim: encoder.dim(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            Some(encoder)
+        }
+        Err(err) => {
+            report(Report::LoadFailed(err));
+            None
         }
     }
-    Some(encoders)
 }
 
 /// Rows of the batch (row-major, `indices.len() × dim`), halving the pieces on OOM.
