@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-use virnucpro_core::events::{FailureKind, RunEvent, Stage};
+use virnucpro_core::events::{FailureKind, RunEvent, RunStatus, RunSummary, Stage};
 /// `"complete" | "partial" | "earlier" | "missing"`.
 pub use virnucpro_core::run_folder::manifest::ReportsState;
 pub use virnucpro_engine::devices::DeviceInfo;
@@ -33,13 +33,28 @@ pub struct RunSettings {
     /// the setting existed read as `false`.
     #[serde(default)]
     pub keep_features: bool,
+    /// Several samples in one run, each its own run folder `out_dir/NAME/`, with
+    /// `out_dir/summary.tsv` across them; empty = one run of `inputs` (and `inputs` is not
+    /// used when samples are given). Presets saved before samples existed read as empty.
+    #[serde(default)]
+    pub samples: Vec<SampleSettings>,
+}
+
+/// One sample: its name (the folder `out_dir/NAME/`: letters, digits, `.`, `_`, `-`) and its
+/// FASTA/FASTQ files or folders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SampleSettings {
+    pub name: String,
+    pub inputs: Vec<PathBuf>,
 }
 
 impl RunSettings {
-    /// Every path the settings name (empty ones left out), for the scope.
+    /// Every path the settings name, the samples' inputs included (empty ones left out),
+    /// for the scope.
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
         self.inputs
             .iter()
+            .chain(self.samples.iter().flat_map(|s| s.inputs.iter()))
             .chain([&self.out_dir, &self.dnabert, &self.esm, &self.classifier])
             .filter(|p| !p.as_os_str().is_empty())
     }
@@ -75,6 +90,8 @@ pub struct InputScan {
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     Inputs,
+    /// The samples: their names, and their inputs when samples are given.
+    Samples,
     OutDir,
     Dnabert,
     Esm,
@@ -242,6 +259,53 @@ pub struct Results {
     pub demo_models: bool,
 }
 
+/// `start_run`'s answer: how the run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RunResult {
+    /// A single run's summary; for samples, the whole run's status (`ok` when every sample
+    /// is), the counts and failures summed over the samples, and the top folder.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Each sample started, in order; empty for a single run.
+    pub samples: Vec<SampleResult>,
+    /// `out_dir/summary.tsv`, the table across samples, when it was written.
+    pub summary_table: Option<PathBuf>,
+}
+
+/// How one sample of a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SampleResult {
+    pub name: String,
+    /// Its run folder, `out_dir/NAME/`: `load_results` and `load_failures` take it.
+    pub out_dir: PathBuf,
+    pub status: RunStatus,
+    /// Its run's summary; `None` when it could not run (`error` says why).
+    pub summary: Option<RunSummary>,
+    pub error: Option<String>,
+}
+
+/// One line of `summary.tsv`: a sample's totals, from its `read_summary.tsv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SampleRow {
+    pub sample: String,
+    /// The sample's run folder (`load_results` takes it).
+    pub out_dir: PathBuf,
+    pub reads: u64,
+    pub virus_reads: u64,
+    pub others_reads: u64,
+    pub unscored_reads: u64,
+    pub chunks: u64,
+    pub virus_chunks: u64,
+    pub frames: u64,
+}
+
+/// `load_samples`: the table across the samples of a run (`out_dir/summary.tsv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SamplesTable {
+    pub path: PathBuf,
+    pub samples: Vec<SampleRow>,
+}
+
 /// One model's state in the caches (`virnucpro_models::status`): `state` is `verified`,
 /// `installed`, `partial`, `damaged` or `missing`; `path` is what a run is given.
 pub use virnucpro_models::{FetchEvent, ImportReport, ModelStatus};
@@ -360,9 +424,36 @@ mod tests {
             "devices": ["cuda:0", "cuda:1"], "threads": null, "precision": "bf16",
             "batch_tokens": 4096
         });
+        // A preset saved before keep_features and samples existed reads as one run that
+        // keeps no features.
         let settings: RunSettings = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(settings.precision, Precision::Bf16);
-        assert_eq!(serde_json::to_value(&settings).unwrap(), json);
+        assert!(!settings.keep_features && settings.samples.is_empty());
+        let mut written = json.clone();
+        written["keep_features"] = serde_json::json!(false);
+        written["samples"] = serde_json::json!([]);
+        assert_eq!(serde_json::to_value(&settings).unwrap(), written);
+        written["samples"] = serde_json::json!([{"name": "gut_1", "inputs": ["/data/g1"]}]);
+        let settings: RunSettings = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(
+            settings.samples,
+            [SampleSettings {
+                name: "gut_1".into(),
+                inputs: vec!["/data/g1".into()]
+            }]
+        );
+        assert_eq!(
+            settings.paths().collect::<Vec<_>>(),
+            [
+                &PathBuf::from("/data/reads"),
+                &PathBuf::from("/data/g1"),
+                &PathBuf::from("/data/run"),
+                &PathBuf::from("/m/dnabert"),
+                &PathBuf::from("/m/esm.pt"),
+                &PathBuf::from("/m/500_model.pth")
+            ]
+        );
+        assert_eq!(serde_json::to_value(&settings).unwrap(), written);
         assert_eq!(
             serde_json::to_value(ReadCall::NonVirus).unwrap(),
             serde_json::json!("non-virus")

@@ -10,12 +10,11 @@ use serde::Deserialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, FilePath};
-use virnucpro_core::events::RunSummary;
 
 use crate::api::{
     FailureGroup, FetchEvent, FrameRow, GpuRuntimeStatus, ImportReport, InputScan, InstalledModels,
     ListedPreset, ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus, Preset, Results,
-    ResumeInfo, RunSettings, SetAside, ShellEvent, SystemInfo,
+    ResumeInfo, RunResult, RunSettings, SamplesTable, SetAside, ShellEvent, SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::gpu_runtime::GpuRuntimes;
@@ -158,10 +157,11 @@ pub async fn start_run(
     settings: RunSettings,
     restart: bool,
     on_event: Channel<ShellEvent>,
-) -> CommandResult<RunSummary> {
+) -> CommandResult<RunResult> {
     state.scope.check_all(settings.paths())?;
     let spec =
         settings::to_spec(&settings).map_err(|e| CommandError::invalid(format!("devices: {e}")))?;
+    let samples = settings::samples(&settings);
     let slot = state.runs.begin()?;
     // The manifest records the files read and the budget used; find_resumable compares
     // against the folder and "auto" the user gave. A run goes on without it.
@@ -174,7 +174,7 @@ pub async fn start_run(
     blocking(move || {
         // Dropped at the end of the run, whatever happens: the slot is free again.
         let slot = slot;
-        run::execute(&spec, restart, &slot.cancel, move |event| {
+        run::execute(&spec, &samples, restart, &slot.cancel, move |event| {
             // The page may be gone (reloaded); the run goes on and its files are complete.
             if let Err(e) = on_event.send(event) {
                 tracing::debug!("run event not delivered: {e}");
@@ -244,6 +244,16 @@ pub async fn load_results(state: State<'_, AppState>, out_dir: PathBuf) -> Comma
     state.scope.check(&out_dir)?;
     let demo = state.demo.as_ref().map(|preset| preset.settings.clone());
     blocking(move || results::load(&out_dir, demo.as_ref())).await
+}
+
+/// The table across the samples of the run in `out_dir` (`summary.tsv`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_samples(
+    state: State<'_, AppState>,
+    out_dir: PathBuf,
+) -> CommandResult<SamplesTable> {
+    state.scope.check(&out_dir)?;
+    blocking(move || results::load_samples(&out_dir)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

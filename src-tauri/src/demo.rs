@@ -76,6 +76,7 @@ impl DemoFiles {
             precision: Precision::Fp32,
             batch_tokens: None,
             keep_features: false,
+            samples: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::export_failures,
         commands::set_aside_damaged,
         commands::load_results,
+        commands::load_samples,
         commands::load_read_frames,
         commands::export_virus_fasta,
         commands::open_folder,

@@ -2,15 +2,20 @@
 //! and a histogram of the reads' best virus scores up front, and one read's rows of
 //! `prediction_results.txt` (its scored frames) when the user picks it. Sending every frame
 //! up front would not scale: 100 000 reads are about a million frames, 110 MB as JSON.
+//! A sample's results are those of its run folder, `out/NAME/`; the table across a run's
+//! samples is its `summary.tsv` ([`load_samples`]).
 use std::path::Path;
 
 use virnucpro_core::report::{
-    read_read_summary, read_results_where, Label, ReadSummaryRow, ResultRow, RESULTS_FILE,
+    read_read_summary, read_results_where, read_samples, Label, ReadSummaryRow, ResultRow,
+    RESULTS_FILE,
 };
+use virnucpro_core::run_folder::samples::{sample_dir, SUMMARY_FILE};
 use virnucpro_core::run_folder::{ReportsState, RunLayout, RunManifest, RunState};
 
 use crate::api::{
     FrameCall, FrameRow, Histogram, ReadCall, ReadRow, ReportsStatus, Results, RunSettings,
+    SampleRow, SamplesTable,
 };
 use crate::demo::uses_demo_models;
 use crate::error::{CommandError, CommandResult};
@@ -102,6 +107,34 @@ pub fn load(out_dir: &Path, demo: Option<&RunSettings>) -> CommandResult<Results
             _ => false,
         },
     })
+}
+
+/// The table across the samples of the run in `out_dir` (its `summary.tsv`, core's
+/// reader), each sample with its folder; `not_found` when `out_dir` is no run of samples or
+/// the run has not written it yet.
+pub fn load_samples(out_dir: &Path) -> CommandResult<SamplesTable> {
+    let path = out_dir.join(SUMMARY_FILE);
+    if !path.is_file() {
+        return Err(CommandError::not_found(format!(
+            "{}: no table across samples (no {SUMMARY_FILE})",
+            out_dir.display()
+        )));
+    }
+    let samples = read_samples(&path)?
+        .into_iter()
+        .map(|s| SampleRow {
+            out_dir: sample_dir(out_dir, &s.sample),
+            sample: s.sample,
+            reads: s.reads,
+            virus_reads: s.virus_reads,
+            others_reads: s.others_reads,
+            unscored_reads: s.unscored_reads,
+            chunks: s.chunks,
+            virus_chunks: s.virus_chunks,
+            frames: s.frames,
+        })
+        .collect();
+    Ok(SamplesTable { path, samples })
 }
 
 /// What the reports in `out_dir` are, as the last run's manifest (`None`: there is none)
@@ -400,5 +433,60 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// A run of two samples: each sample's results are its folder's, and the table across
+    /// samples is read from summary.tsv as core wrote it.
+    #[test]
+    fn a_run_of_samples_has_each_sample_s_results_and_the_table() {
+        use virnucpro_core::run_folder::samples::{write_summary, Sample};
+        let out = tempfile::tempdir().unwrap();
+        let err = load_samples(out.path()).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::NotFound);
+        let samples: Vec<Sample> = ["gut_1", "skin"]
+            .iter()
+            .map(|name| Sample {
+                name: (*name).into(),
+                inputs: vec!["r.fa".into()],
+            })
+            .collect();
+        let gut = out.path().join("gut_1");
+        std::fs::create_dir_all(&gut).unwrap();
+        write_run(&gut);
+        std::fs::create_dir_all(out.path().join("skin")).unwrap();
+        std::fs::write(
+            out.path().join("skin").join("read_summary.tsv"),
+            format!("{READ_SUMMARY_HEADER}only\t1\t6\t0\t0.1\tothers\n"),
+        )
+        .unwrap();
+        write_summary(out.path(), &samples).unwrap();
+
+        let table = load_samples(out.path()).unwrap();
+        assert_eq!(table.path, out.path().join("summary.tsv"));
+        let rows: Vec<(&str, u64, u64, u64, u64)> = table
+            .samples
+            .iter()
+            .map(|s| {
+                (
+                    s.sample.as_str(),
+                    s.reads,
+                    s.virus_reads,
+                    s.others_reads,
+                    s.frames,
+                )
+            })
+            .collect();
+        assert_eq!(rows, [("gut_1", 4, 2, 1, 6), ("skin", 1, 0, 1, 6)]);
+        assert_eq!(table.samples[1].out_dir, out.path().join("skin"));
+
+        let gut = load(&table.samples[0].out_dir, None).unwrap();
+        assert_eq!(gut.reads.len(), 4);
+        assert_eq!(gut.out_dir, out.path().join("gut_1"));
+        let skin = load(&table.samples[1].out_dir, None).unwrap();
+        assert_eq!(skin.reads[0].read_id, "only");
+
+        std::fs::write(out.path().join("summary.tsv"), "sample\treads\n").unwrap();
+        let err = load_samples(out.path()).unwrap_err();
+        assert!(err.message.contains("summary.tsv:1:"), "{}", err.message);
     }
 }

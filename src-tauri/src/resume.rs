@@ -73,6 +73,7 @@ fn recorded_settings(out_dir: &Path, manifest: &RunManifest) -> RunSettings {
         precision: settings.precision,
         batch_tokens: Some(settings.batch_tokens),
         keep_features: settings.keep_features,
+        samples: Vec::new(),
     }
 }
 
@@ -151,6 +152,7 @@ mod tests {
             precision: Precision::Bf16,
             batch_tokens: None,
             keep_features: false,
+            samples: Vec::new(),
         }
     }
 
@@ -176,6 +178,7 @@ mod tests {
             threads: Some(16),
             batch_tokens: Some(8192),
             keep_features: false,
+            samples: Vec::new(),
             ..given.clone()
         };
         let info = find_as_given(out.path(), Some(&explicit)).unwrap();
@@ -200,6 +203,7 @@ mod tests {
             RunSettings {
                 batch_tokens: Some(4096),
                 keep_features: false,
+                samples: Vec::new(),
                 ..base.clone()
             },
             RunSettings {

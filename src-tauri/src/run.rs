@@ -1,15 +1,19 @@
-//! One prediction run at a time: the engine's `run_prediction` on a blocking thread, its
-//! events (and the app's log records) through the [`Throttler`] to a sink (the run's
-//! Channel), cancellation, and waiting for a run to stop (closing the window).
+//! One prediction run at a time: the engine's `run_prediction` (or `run_samples`, for a run
+//! of samples) on a blocking thread, its events (and the app's log records) through the
+//! [`Throttler`] to a sink (the run's Channel), cancellation, and waiting for a run to stop
+//! (closing the window).
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use virnucpro_core::events::{RunEvent, RunSummary};
+use virnucpro_core::run_folder::samples::Sample;
 use virnucpro_core::CancelToken;
-use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec};
+use virnucpro_engine::run::{
+    run_prediction, run_samples, RunOptions, RunSpec, SampleOutcome, SamplesOutcome,
+};
 
-use crate::api::ShellEvent;
+use crate::api::{RunResult, SampleResult, ShellEvent};
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::logs::Capture;
 use crate::throttle::{Throttler, INTERVAL};
@@ -119,19 +123,23 @@ impl<S: FnMut(ShellEvent)> Events<S> {
 }
 
 /// Run `spec` to its end on this thread, sending events to `sink` (thinned as the
-/// throttler's rules say). Returns the summary also for cancelled and partial runs; an
-/// error only when the engine could not run it (settings, I/O).
+/// throttler's rules say); with `samples`, each sample in its own folder under
+/// `spec.out_dir` (`spec.inputs` is not used). Returns the result also for cancelled and
+/// partial runs; an error only when the engine could not run it (settings, I/O).
 pub fn execute(
     spec: &RunSpec,
+    samples: &[Sample],
     restart: bool,
     cancel: &CancelToken,
     sink: impl FnMut(ShellEvent) + Send,
-) -> CommandResult<RunSummary> {
+) -> CommandResult<RunResult> {
     let events = Mutex::new(Events {
-        throttler: Throttler::new(sink),
+        // One run_finished per sample: the stream ends after the last.
+        throttler: Throttler::for_runs(sink, samples.len()),
         logs: Capture::start(),
     });
     let done = AtomicBool::new(false);
+    let started = Instant::now();
     let result = std::thread::scope(|scope| {
         // Sends progress the engine has gone quiet on (a long batch) once it is due.
         scope.spawn(|| {
@@ -140,32 +148,83 @@ pub fn execute(
                 lock(&events).push(None);
             }
         });
-        let result = run_prediction(
-            spec,
-            RunOptions { restart },
-            cancel,
-            &mut |event: &RunEvent| {
-                lock(&events).push(Some(ShellEvent::Run(event.clone())));
-            },
-        );
+        let on_event = &mut |event: &RunEvent| {
+            lock(&events).push(Some(ShellEvent::Run(event.clone())));
+        };
+        let options = RunOptions { restart };
+        let result = if samples.is_empty() {
+            run_prediction(spec, options, cancel, on_event).map(|outcome| RunResult {
+                summary: outcome.summary,
+                samples: Vec::new(),
+                summary_table: None,
+            })
+        } else {
+            run_samples(spec, samples, options, cancel, on_event)
+                .map(|outcome| samples_result(spec, &outcome, started.elapsed().as_secs_f64()))
+        };
         done.store(true, Ordering::Release);
         result
     });
     match &result {
-        Ok(outcome) => tracing::info!(
-            "run in {} ended: {:?}, {} failure(s)",
+        Ok(result) => tracing::info!(
+            "run in {} ended: {:?}, {} sample(s), {} failure(s)",
             spec.out_dir.display(),
-            outcome.summary.status,
-            outcome.summary.failures
+            result.summary.status,
+            result.samples.len(),
+            result.summary.failures
         ),
         Err(e) => tracing::error!("run in {} stopped: {e}", spec.out_dir.display()),
     }
-    // Logs of the end (and, after an error, held progress) still go out; after
+    // Logs of the end (and, after an error, held progress) still go out; after the last
     // run_finished the throttler drops them.
     let mut events = lock(&events);
     events.push(None);
     events.throttler.close(Instant::now());
-    Ok(result?.summary)
+    Ok(result?)
+}
+
+/// A run of samples as the UI gets it: each sample's end, and the whole run's summary
+/// (its status, the samples' counts and failures summed, `seconds` of the whole run).
+fn samples_result(spec: &RunSpec, outcome: &SamplesOutcome, seconds: f64) -> RunResult {
+    let samples: Vec<SampleResult> = outcome.samples.iter().map(sample_result).collect();
+    let mut total = RunSummary {
+        status: outcome.status(),
+        reads: 0,
+        chunks: 0,
+        frames_scored: 0,
+        virus_chunks: 0,
+        virus_reads: 0,
+        failures: 0,
+        seconds,
+        out_dir: spec.out_dir.clone(),
+    };
+    for summary in samples.iter().filter_map(|s| s.summary.as_ref()) {
+        total.reads += summary.reads;
+        total.chunks += summary.chunks;
+        total.frames_scored += summary.frames_scored;
+        total.virus_chunks += summary.virus_chunks;
+        total.virus_reads += summary.virus_reads;
+        total.failures += summary.failures;
+    }
+    RunResult {
+        summary: total,
+        samples,
+        summary_table: outcome.summary.clone(),
+    }
+}
+
+fn sample_result(outcome: &SampleOutcome) -> SampleResult {
+    let (summary, error) = match &outcome.result {
+        Ok(run) => (Some(run.summary.clone()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    SampleResult {
+        name: outcome.name.clone(),
+        out_dir: outcome.out_dir.clone(),
+        status: outcome.status(),
+        summary,
+        error,
+    }
 }
 
 #[cfg(test)]

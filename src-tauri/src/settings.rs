@@ -7,6 +7,7 @@ use virnucpro_engine::run::{
     spec_warnings, validate, RunSpec, Setting, SpecProblem, DEFAULT_SHARD_SIZE,
 };
 
+use virnucpro_core::run_folder::samples::{check_samples, Sample};
 use virnucpro_models::ModelRole as CatalogueRole;
 
 use crate::api::{Field, FieldProblem, InstalledModels, RunSettings, SettingsCheck};
@@ -27,9 +28,44 @@ pub fn to_spec(settings: &RunSettings) -> Result<RunSpec, DeviceSpecError> {
     Ok(spec_with(settings, device_choice(&settings.devices)?))
 }
 
+/// The samples of the settings as the engine's; empty for a single run.
+pub fn samples(settings: &RunSettings) -> Vec<Sample> {
+    settings
+        .samples
+        .iter()
+        .map(|s| Sample {
+            name: s.name.clone(),
+            inputs: s.inputs.clone(),
+        })
+        .collect()
+}
+
+/// The inputs the run reads: the samples' when there are samples (the engine validates
+/// them all at once), else `inputs`.
+fn run_inputs(settings: &RunSettings) -> Vec<std::path::PathBuf> {
+    if settings.samples.is_empty() {
+        settings.inputs.clone()
+    } else {
+        settings
+            .samples
+            .iter()
+            .flat_map(|s| s.inputs.iter().cloned())
+            .collect()
+    }
+}
+
+/// The field that holds the run's inputs: the samples when there are samples.
+fn inputs_field(settings: &RunSettings) -> Field {
+    if settings.samples.is_empty() {
+        Field::Inputs
+    } else {
+        Field::Samples
+    }
+}
+
 fn spec_with(settings: &RunSettings, devices: DeviceChoice) -> RunSpec {
     RunSpec {
-        inputs: settings.inputs.clone(),
+        inputs: run_inputs(settings),
         dnabert: settings.dnabert.clone(),
         esm: settings.esm.clone(),
         classifier: settings.classifier.clone(),
@@ -104,12 +140,13 @@ fn shell_problems(
     installed: &InstalledModels,
 ) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
-    if settings.inputs.is_empty() {
+    if settings.samples.is_empty() && settings.inputs.is_empty() {
         problems.push(problem(
             Field::Inputs,
             "choose at least one FASTA file or folder",
         ));
     }
+
     if settings.out_dir.as_os_str().is_empty() {
         problems.push(problem(Field::OutDir, "choose an output folder"));
     } else if let Err(e) = scope.check(&settings.out_dir) {
@@ -145,8 +182,11 @@ fn shell_problems(
             problems.push(problem(field, e.message));
         }
     }
-    if let Some(e) = settings.inputs.iter().find_map(|p| scope.check(p).err()) {
-        problems.push(problem(Field::Inputs, e.message));
+    if let Some(e) = run_inputs(settings)
+        .iter()
+        .find_map(|p| scope.check(p).err())
+    {
+        problems.push(problem(inputs_field(settings), e.message));
     }
     if settings.devices.is_empty() {
         problems.push(problem(Field::Devices, "choose at least one device"));
@@ -156,8 +196,13 @@ fn shell_problems(
     problems
 }
 
-fn engine_problem(p: &SpecProblem) -> FieldProblem {
-    problem(field_of(p.setting), p.message.clone())
+/// An engine problem on its field; with samples, the inputs are the samples'.
+fn engine_problem(settings: &RunSettings, p: &SpecProblem) -> FieldProblem {
+    let field = match field_of(p.setting) {
+        Field::Inputs => inputs_field(settings),
+        field => field,
+    };
+    problem(field, p.message.clone())
 }
 
 /// Every problem of `settings`, by field (none when the run can start), and the engine's
@@ -174,12 +219,20 @@ pub fn validate_settings(
 ) -> SettingsCheck {
     let mut problems = shell_problems(settings, scope, installed);
     let flagged: Vec<Field> = problems.iter().map(|p| p.field).collect();
+    // Names and empty samples, in core's words, before the engine is asked (it reports
+    // them on its inputs setting, and would stop at them); the samples' files are still
+    // checked by the engine.
+    problems.extend(
+        check_samples(&samples(settings))
+            .iter()
+            .map(|e| problem(Field::Samples, e.to_string())),
+    );
     // A device list the shell refused is flagged; the engine checks the rest as on auto.
     let devices = device_choice(&settings.devices).unwrap_or(DeviceChoice::Auto);
     let mut spec = spec_with(settings, devices);
     for field in &flagged {
         match field {
-            Field::Inputs => spec.inputs.clear(),
+            Field::Inputs | Field::Samples => spec.inputs.clear(),
             Field::OutDir => spec.out_dir = std::env::temp_dir(),
             Field::Dnabert => spec.dnabert.clear(),
             Field::Esm => spec.esm.clear(),
@@ -191,7 +244,7 @@ pub fn validate_settings(
         problems.extend(
             engine
                 .iter()
-                .map(engine_problem)
+                .map(|p| engine_problem(settings, p))
                 .filter(|p| !flagged.contains(&p.field)),
         );
     }
@@ -199,7 +252,7 @@ pub fn validate_settings(
     // that already has a problem (its error says more).
     let warnings = spec_warnings(&spec)
         .iter()
-        .map(engine_problem)
+        .map(|w| engine_problem(settings, w))
         .filter(|w| problems.iter().all(|p| p.field != w.field))
         .collect();
     SettingsCheck { problems, warnings }
@@ -254,6 +307,7 @@ mod tests {
             precision: crate::api::Precision::Fp32,
             batch_tokens: None,
             keep_features: false,
+            samples: Vec::new(),
         };
         // Every model installed: the Setup screen fills empty fields with them, and an
         // empty one only asks to choose.
@@ -409,5 +463,77 @@ mod tests {
                 "{p:?}"
             );
         }
+    }
+
+    fn sample(name: &str, inputs: &[std::path::PathBuf]) -> crate::api::SampleSettings {
+        crate::api::SampleSettings {
+            name: name.into(),
+            inputs: inputs.to_vec(),
+        }
+    }
+
+    /// With samples, the run reads the samples' inputs (`inputs` is not used): the engine
+    /// validates them all at once and gets the samples as they were given.
+    #[test]
+    fn samples_are_the_run_s_inputs() {
+        let (mut settings, scope, _out) = demo();
+        let reads = settings.inputs.clone();
+        settings.inputs.clear();
+        settings.samples = vec![sample("gut_1", &reads), sample("skin.2", &reads)];
+        let check = validate_settings(&settings, &scope, &none());
+        assert_eq!(check.problems, [], "{check:?}");
+        let spec = to_spec(&settings).unwrap();
+        assert_eq!(spec.inputs, [reads.clone(), reads.clone()].concat());
+        let engine = samples(&settings);
+        assert_eq!(engine.len(), 2);
+        assert_eq!(
+            (engine[1].name.as_str(), &engine[1].inputs),
+            ("skin.2", &reads)
+        );
+        assert_eq!(samples(&demo().0), []);
+    }
+
+    /// Bad names, names given twice and empty samples are the Samples field's problems in
+    /// core's words; a sample's missing file is the engine's problem, on Samples too, and so
+    /// is a sample's file outside the scope (never opened).
+    #[test]
+    fn samples_problems_land_on_the_samples_field() {
+        let (mut settings, scope, out) = demo();
+        let reads = settings.inputs.clone();
+        settings.samples = vec![
+            sample("a b", &reads),
+            sample("x", &reads),
+            sample("x", &reads),
+            sample("empty", &[]),
+        ];
+        let problems = validate_settings(&settings, &scope, &none()).problems;
+        assert_eq!(fields(&problems), [Field::Samples; 3], "{problems:?}");
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages[0].starts_with("sample name \"a b\": ' ' is not allowed"),
+            "{messages:?}"
+        );
+        assert_eq!(messages[1], "sample \"x\" is given twice");
+        assert_eq!(messages[2], "sample \"empty\" has no input files");
+
+        let gone = out.path().join("gone.fa");
+        settings.samples = vec![
+            sample("a", &reads),
+            sample("b", std::slice::from_ref(&gone)),
+        ];
+        let problems = validate_settings(&settings, &scope, &none()).problems;
+        assert_eq!(fields(&problems), [Field::Samples], "{problems:?}");
+        assert!(problems[0].message.contains("gone.fa"), "{problems:?}");
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        settings.samples = vec![sample("a", &reads), sample("b", &[elsewhere.path().into()])];
+        let problems = validate_settings(&settings, &scope, &none()).problems;
+        assert_eq!(fields(&problems), [Field::Samples], "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains("not a file or folder you chose"),
+            "{problems:?}"
+        );
     }
 }

@@ -7,7 +7,9 @@
 //! - Every other event goes out at once, after whatever progress is still held back, so
 //!   the UI never sees progress of a stage after the stage's end.
 //! - What goes out is a subsequence of what came in, in the same order.
-//! - Nothing goes out after `run_finished`.
+//! - Nothing goes out after the last `run_finished`: a run of samples has one per sample
+//!   (each sample's run ends with its own), so the throttler is told how many to expect
+//!   ([`Throttler::for_runs`]); the shell closes it at the end of the whole run anyway.
 //!
 //! Time is passed in, so that tests can drive it.
 use std::collections::HashMap;
@@ -42,6 +44,8 @@ pub struct Throttler<S: FnMut(ShellEvent)> {
     last_sent: HashMap<Key, Instant>,
     /// Held-back progress, one per key, in the order their latest value arrived.
     pending: Vec<(Key, ShellEvent)>,
+    /// The `run_finished` events still to come before the end.
+    runs_left: usize,
     finished: bool,
 }
 
@@ -50,17 +54,27 @@ impl<S: FnMut(ShellEvent)> Throttler<S> {
         Self::with_interval(sink, INTERVAL)
     }
 
+    /// A throttler for a run of `runs` samples: it ends after the `runs`-th `run_finished`
+    /// (a sample that could not run sends none; then [`close`](Self::close) ends it).
+    pub fn for_runs(sink: S, runs: usize) -> Self {
+        Self {
+            runs_left: runs.max(1),
+            ..Self::new(sink)
+        }
+    }
+
     pub fn with_interval(sink: S, interval: Duration) -> Self {
         Self {
             sink,
             interval,
             last_sent: HashMap::new(),
             pending: Vec::new(),
+            runs_left: 1,
             finished: false,
         }
     }
 
-    /// Whether `run_finished` went out (everything after it is dropped).
+    /// Whether the last `run_finished` went out (everything after it is dropped).
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -71,9 +85,11 @@ impl<S: FnMut(ShellEvent)> Throttler<S> {
         }
         let Some(key) = progress_key(&event) else {
             self.flush_all(now);
-            let end = matches!(event, ShellEvent::Run(RunEvent::RunFinished(_)));
+            if matches!(event, ShellEvent::Run(RunEvent::RunFinished(_))) {
+                self.runs_left = self.runs_left.saturating_sub(1);
+            }
             (self.sink)(event);
-            self.finished = end;
+            self.finished = self.runs_left == 0;
             return;
         };
         // The latest value replaces the held one and moves to the back: the output stays
@@ -98,7 +114,8 @@ impl<S: FnMut(ShellEvent)> Throttler<S> {
         }
     }
 
-    /// The end without `run_finished` (the engine returned an error): what is held back
+    /// The end of the whole run, also without (every) `run_finished` (the engine returned
+    /// an error, a sample could not run, a run of samples was cancelled): what is held back
     /// goes out, nothing after it.
     pub fn close(&mut self, now: Instant) {
         if !self.finished {

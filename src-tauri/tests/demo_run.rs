@@ -6,7 +6,7 @@ use std::path::Path;
 use virnucpro_core::events::{RunEvent, RunStatus, Stage};
 use virnucpro_core::features::{write_features, FeatureFile};
 use virnucpro_core::CancelToken;
-use virnucpro_desktop::api::{ReadCall, RunSettings, ShellEvent};
+use virnucpro_desktop::api::{ReadCall, RunSettings, SampleSettings, ShellEvent};
 use virnucpro_desktop::demo::DemoFiles;
 use virnucpro_desktop::{failures, results, resume, run, settings, virus_fasta};
 
@@ -20,12 +20,13 @@ fn execute(settings: &RunSettings) -> (RunStatus, Vec<ShellEvent>) {
     let mut events = Vec::new();
     let summary = run::execute(
         &settings::to_spec(settings).expect("the demo's devices"),
+        &settings::samples(settings),
         false,
         &CancelToken::new(),
         |e| events.push(e),
     )
     .expect("the run ends");
-    (summary.status, events)
+    (summary.summary.status, events)
 }
 
 #[test]
@@ -154,4 +155,83 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
         results::load(&out, Some(&settings)).unwrap().reads,
         loaded.reads
     );
+}
+
+/// Two samples of the demo reads in one run, as the app starts it: each sample's events
+/// open with sample_started and end with its own run_finished, and the stream ends with
+/// the last sample's (the throttler does not stop at the first); the result has both
+/// samples and the table across them, and each sample's results are its folder's.
+#[test]
+fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut settings = demo_settings(&out);
+    let reads = std::mem::take(&mut settings.inputs);
+    settings.samples = ["gut_1", "skin"]
+        .iter()
+        .map(|name| SampleSettings {
+            name: (*name).into(),
+            inputs: reads.clone(),
+        })
+        .collect();
+    let mut events = Vec::new();
+    let result = run::execute(
+        &settings::to_spec(&settings).unwrap(),
+        &settings::samples(&settings),
+        false,
+        &CancelToken::new(),
+        |e| events.push(e),
+    )
+    .expect("the run ends");
+
+    let marks: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            ShellEvent::Run(RunEvent::SampleStarted {
+                sample,
+                index,
+                total,
+                out_dir,
+            }) => {
+                assert_eq!(*out_dir, out.join(sample));
+                Some(format!("start {sample} {index}/{total}"))
+            }
+            ShellEvent::Run(RunEvent::RunFinished(s)) => Some(format!(
+                "end {}",
+                s.out_dir.strip_prefix(&out).unwrap().display()
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        ["start gut_1 0/2", "end gut_1", "start skin 1/2", "end skin"]
+    );
+    assert!(matches!(
+        events.last(),
+        Some(ShellEvent::Run(RunEvent::RunFinished(_)))
+    ));
+
+    assert_eq!(result.summary.status, RunStatus::Ok);
+    assert_eq!(result.summary.out_dir, out);
+    assert_eq!(result.summary_table, Some(out.join("summary.tsv")));
+    let names: Vec<(&str, RunStatus)> = result
+        .samples
+        .iter()
+        .map(|s| (s.name.as_str(), s.status))
+        .collect();
+    assert_eq!(names, [("gut_1", RunStatus::Ok), ("skin", RunStatus::Ok)]);
+    let each = result.samples[0].summary.as_ref().unwrap();
+    assert_eq!(result.summary.reads, 2 * each.reads);
+    assert_eq!(result.summary.frames_scored, 2 * each.frames_scored);
+
+    let table = results::load_samples(&out).unwrap();
+    assert_eq!(table.samples.len(), 2);
+    for (row, sample) in table.samples.iter().zip(&result.samples) {
+        assert_eq!((&row.sample, &row.out_dir), (&sample.name, &sample.out_dir));
+        let loaded = results::load(&row.out_dir, Some(&settings)).unwrap();
+        assert_eq!(loaded.reads.len() as u64, row.reads);
+        assert_eq!(row.reads, each.reads);
+        assert!(failures::read_failures(&row.out_dir).unwrap().is_empty());
+    }
 }

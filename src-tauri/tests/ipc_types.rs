@@ -76,6 +76,8 @@ fn generate() -> BTreeMap<PathBuf, String> {
     files.add::<api::FailureGroup>();
     files.add::<api::SetAside>();
     files.add::<api::Results>();
+    files.add::<api::RunResult>();
+    files.add::<api::SamplesTable>();
     files.add::<api::FrameRow>();
     files.add::<api::ShellEvent>();
     files.add::<api::ModelList>();

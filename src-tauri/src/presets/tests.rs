@@ -18,6 +18,7 @@ fn settings(tag: &str) -> RunSettings {
         precision: Precision::Bf16,
         batch_tokens: None,
         keep_features: false,
+        samples: Vec::new(),
     }
 }
 

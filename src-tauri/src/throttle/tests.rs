@@ -281,3 +281,76 @@ fn run_finished_flushes_held_progress_first_and_closes() {
         ]
     );
 }
+
+fn sample_started(sample: &str, index: usize) -> ShellEvent {
+    ShellEvent::Run(RunEvent::SampleStarted {
+        sample: sample.into(),
+        index,
+        total: 2,
+        out_dir: format!("/run/{sample}").into(),
+    })
+}
+
+/// A run of two samples has a `run_finished` per sample: the first does not end the
+/// stream, the second does; each sample's held progress goes out before its end.
+#[test]
+fn a_run_of_samples_ends_at_the_last_sample_s_run_finished() {
+    let start = Instant::now();
+    let out: Collected = Rc::default();
+    let o = out.clone();
+    let mut throttler = Throttler::for_runs(move |e| o.borrow_mut().push(e), 2);
+    let events = [
+        sample_started("a", 0),
+        progress(Stage::Classify, 1),
+        progress(Stage::Classify, 9),
+        finished(),
+        sample_started("b", 1),
+        progress(Stage::Classify, 2),
+        failure(Stage::Classify, 3),
+        finished(),
+    ];
+    for (i, event) in events.iter().enumerate() {
+        throttler.push(event.clone(), start + MS * i as u32);
+        assert_eq!(
+            throttler.is_finished(),
+            i == events.len() - 1,
+            "after input {i}"
+        );
+    }
+    throttler.push(progress(Stage::Classify, 10), start + INTERVAL * 4);
+    throttler.close(start + INTERVAL * 5);
+    // Held progress is flushed before the event after it (each sample's last value goes
+    // out before its run_finished), so here every input goes out; nothing after the end.
+    assert_eq!(*out.borrow(), events.to_vec());
+}
+
+/// A sample that could not run sends no `run_finished`: the stream goes on to the next
+/// sample, and closing at the end of the run sends what is held back, nothing after.
+#[test]
+fn a_sample_without_run_finished_does_not_end_the_stream_early() {
+    let start = Instant::now();
+    let out: Collected = Rc::default();
+    let o = out.clone();
+    let mut throttler = Throttler::for_runs(move |e| o.borrow_mut().push(e), 3);
+    throttler.push(sample_started("a", 0), start);
+    throttler.push(finished(), start + MS);
+    throttler.push(sample_started("b", 1), start + 2 * MS);
+    throttler.push(sample_started("c", 2), start + 3 * MS);
+    throttler.push(progress(Stage::Prepare, 1), start + 4 * MS);
+    throttler.push(progress(Stage::Prepare, 2), start + 5 * MS);
+    assert!(!throttler.is_finished());
+    throttler.close(start + 6 * MS);
+    assert!(throttler.is_finished());
+    throttler.push(failure(Stage::Prepare, 1), start + 7 * MS);
+    assert_eq!(
+        *out.borrow(),
+        vec![
+            sample_started("a", 0),
+            finished(),
+            sample_started("b", 1),
+            sample_started("c", 2),
+            progress(Stage::Prepare, 1),
+            progress(Stage::Prepare, 2),
+        ]
+    );
+}

@@ -88,6 +88,59 @@ pub fn render_samples(samples: &[SampleTotals]) -> Result<String, ReportError> {
     Ok(text)
 }
 
+/// Read a summary across samples back (the desktop's table across samples), checked line
+/// by line: the header, eight columns, whole counts. Each sample's `read_summary` is
+/// `folder/NAME/read_summary.tsv`, `folder` being the summary's folder (a run's layout).
+pub fn read_samples(path: &Path) -> Result<Vec<SampleTotals>, ReadSummaryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReadSummaryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let bad = |line: usize, message: String| ReadSummaryError::Format {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(SAMPLES_HEADER.trim_end()) {
+        return Err(bad(1, "not a summary across samples (wrong header)".into()));
+    }
+    let mut samples = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let number = i + 2;
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (sample, counts) = match fields.split_first() {
+            Some((sample, counts)) if counts.len() == 7 && !sample.is_empty() => (sample, counts),
+            _ => return Err(bad(number, format!("{} columns, not 8", fields.len()))),
+        };
+        let mut values = [0u64; 7];
+        for (value, (text, name)) in values.iter_mut().zip(
+            counts
+                .iter()
+                .zip(SAMPLES_HEADER.trim_end().split('\t').skip(1)),
+        ) {
+            *value = text
+                .parse()
+                .map_err(|_| bad(number, format!("{name} {text:?} is not a count")))?;
+        }
+        let [reads, virus_reads, others_reads, unscored_reads, chunks, virus_chunks, frames] =
+            values;
+        samples.push(SampleTotals {
+            sample: (*sample).to_owned(),
+            read_summary: folder.join(sample).join(super::READ_SUMMARY_FILE),
+            reads,
+            virus_reads,
+            others_reads,
+            unscored_reads,
+            chunks,
+            virus_chunks,
+            frames,
+        });
+    }
+    Ok(samples)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::reads::READ_SUMMARY_HEADER;
@@ -143,5 +196,57 @@ mod tests {
         );
         let err = read_summary_totals(&dir.path().join("missing.tsv")).unwrap_err();
         assert!(matches!(err, ReadSummaryError::Io { .. }));
+    }
+
+    #[test]
+    fn a_summary_across_samples_reads_back_as_written() {
+        let (dir, path) = summary("r\t2\t4\t1\t0.95\tvirus\nq\t1\t6\t0\t0.1\tothers\n");
+        let totals = read_summary_totals(&path).unwrap();
+        let rows = [
+            SampleTotals::new(
+                "gut_1".into(),
+                dir.path().join("gut_1").join("read_summary.tsv"),
+                &totals,
+            ),
+            SampleTotals::new(
+                "b.2".into(),
+                dir.path().join("b.2").join("read_summary.tsv"),
+                &totals,
+            ),
+        ];
+        let table = dir.path().join("summary.tsv");
+        std::fs::write(&table, render_samples(&rows).unwrap()).unwrap();
+        assert_eq!(read_samples(&table).unwrap(), rows);
+        std::fs::write(&table, SAMPLES_HEADER).unwrap();
+        assert_eq!(read_samples(&table).unwrap(), []);
+    }
+
+    #[test]
+    fn a_damaged_summary_across_samples_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("summary.tsv");
+        let err = |text: &str| {
+            std::fs::write(&table, text).unwrap();
+            read_samples(&table).unwrap_err().to_string()
+        };
+        let e = err("read_id\tchunks\n");
+        assert!(
+            e.contains(":1:") && e.contains("not a summary across samples"),
+            "{e}"
+        );
+        let e = err(&format!("{SAMPLES_HEADER}s1\t3\t1\n"));
+        assert!(e.contains(":2:") && e.contains("3 columns"), "{e}");
+        let e = err(&format!(
+            "{SAMPLES_HEADER}s1\t3\t1\t1\t1\t4\t1\t5\ns2\t3\t1\t1\t-1\t4\t1\t5\n"
+        ));
+        assert!(
+            e.contains(":3:") && e.contains("unscored_reads \"-1\""),
+            "{e}"
+        );
+        std::fs::remove_file(&table).unwrap();
+        assert!(matches!(
+            read_samples(&table),
+            Err(ReadSummaryError::Io { .. })
+        ));
     }
 }

@@ -3,4 +3,4 @@
 /**
  * The fields of [`RunSettings`], as the UI names them.
  */
-export type Field = "inputs" | "out_dir" | "dnabert" | "esm" | "classifier" | "length" | "devices" | "threads" | "precision" | "batch_tokens";
+export type Field = "inputs" | "samples" | "out_dir" | "dnabert" | "esm" | "classifier" | "length" | "devices" | "threads" | "precision" | "batch_tokens";

@@ -9,7 +9,7 @@ import type { StagePlan } from "./StagePlan";
 /**
  * One event of a run.
  */
-export type RunEvent = { "event": "run_started", out_dir: string, plan: Array<StagePlan>, } | { "event": "stage_started", stage: Stage, 
+export type RunEvent = { "event": "sample_started", sample: string, index: number, total: number, out_dir: string, } | { "event": "run_started", out_dir: string, plan: Array<StagePlan>, } | { "event": "stage_started", stage: Stage, 
 /**
  * Work items of the stage (shards; files), when known.
  */
