@@ -53,7 +53,8 @@ export const api = {
   scanInputs: (inputs: string[]) => call('scan_inputs', { inputs }),
   checkModel: (kind: ModelKind, path: string) => call('check_model', { kind, path }),
   validateSettings: (settings: RunSettings) => call('validate_settings', { settings }),
-  /** Resolves with the summary when the run ends; `onEvent` gets every event before that. */
+  /** Resolves with the result (each sample's, for a run of samples) when the run ends;
+   *  `onEvent` gets every event before that. */
   startRun: (settings: RunSettings, restart: boolean, onEvent: (event: RunEvent) => void) =>
     call('start_run', { settings, restart, on_event: new Channel<RunEvent>(onEvent) }),
   cancelRun: () => call('cancel_run', none),
@@ -62,6 +63,8 @@ export const api = {
   setAsideDamaged: (outDir: string) => call('set_aside_damaged', { out_dir: outDir }),
   exportFailures: (outDir: string, dest: string) => call('export_failures', { out_dir: outDir, dest }),
   loadResults: (outDir: string) => call('load_results', { out_dir: outDir }),
+  /** The table across the samples of a run of samples (its summary.tsv). */
+  loadSamples: (outDir: string) => call('load_samples', { out_dir: outDir }),
   /** One read's scored frames (prediction_results.txt rows), in chunk then frame order. */
   loadReadFrames: (outDir: string, readId: string) => call('load_read_frames', { out_dir: outDir, read_id: readId }),
   exportVirusFasta: (outDir: string, dest: string) =>

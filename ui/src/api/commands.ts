@@ -23,7 +23,8 @@ import type {
   SetAside,
   SettingsCheck,
   RunSettings,
-  RunSummary,
+  RunResult,
+  SamplesTable,
   SystemInfo,
 } from './types';
 
@@ -39,7 +40,7 @@ export interface Commands {
   validate_settings: { args: { settings: RunSettings }; result: SettingsCheck };
   start_run: {
     args: { settings: RunSettings; restart: boolean; on_event: Channel<RunEvent> };
-    result: RunSummary;
+    result: RunResult;
   };
   cancel_run: { args: NoArgs; result: null };
   find_resumable: { args: { out_dir: string }; result: ResumeInfo | null };
@@ -47,6 +48,7 @@ export interface Commands {
   export_failures: { args: { out_dir: string; dest: string }; result: null };
   set_aside_damaged: { args: { out_dir: string }; result: SetAside };
   load_results: { args: { out_dir: string }; result: Results };
+  load_samples: { args: { out_dir: string }; result: SamplesTable };
   load_read_frames: { args: { out_dir: string; read_id: string }; result: FrameRow[] };
   export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };
   open_folder: { args: { path: string }; result: null };

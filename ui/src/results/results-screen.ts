@@ -10,6 +10,7 @@ import { folderHead } from '../ui/folder-head';
 import { formatCount, formatScore } from '../ui/format';
 import { messageLine } from '../ui/message-line';
 import { histogramSvg } from './histogram';
+import { samplesPanel } from './samples-panel';
 import {
   callClass,
   chunkScores,
@@ -99,6 +100,8 @@ export function resultsScreen(ctx: AppContext): Screen {
   let page = 0;
   let selected: string | null = null;
   const freshness = folderFreshness(ctx.store);
+  // A run of samples: the table across them and the sample shown.
+  const samples = samplesPanel(ctx, () => void load());
 
   const heading = h('p', { id: 'results-folder', class: 'muted' });
   const totals = h('p', { id: 'results-totals', 'aria-live': 'polite' });
@@ -288,6 +291,8 @@ export function resultsScreen(ctx: AppContext): Screen {
 
   // ---- loading and actions ----
   async function load(): Promise<void> {
+    // First the samples: with none picked yet, the first sample's results are shown.
+    await samples.refresh();
     freshness.markLoaded();
     const outDir = resultsFolder(ctx.store.get());
     heading.textContent = outDir === '' ? 'No output folder chosen yet.' : `Output folder: ${outDir}`;
@@ -346,6 +351,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     'div',
     { class: 'results' },
     folderHead([heading, totals], 'reload-results', () => void load(), actionButtons.open, actionButtons.fasta),
+    samples.element,
     demoNotice,
     notice,
     h(

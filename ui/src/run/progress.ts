@@ -4,6 +4,8 @@ import type {
   ItemCounts,
   LogLevel,
   RunEvent,
+  RunResult,
+  RunStatus,
   RunSummary,
   Stage,
   StageAction,
@@ -66,8 +68,24 @@ export interface LogLine {
   text: string;
 }
 
-export interface RunProgress {
+/** One sample of a run of samples, as its events tell it. */
+export interface SampleProgress {
+  name: string;
+  /** Its run folder, `out/NAME/`. */
   outDir: string;
+  /** null while it runs (or when it stopped without its run_finished). */
+  status: RunStatus | null;
+  failures: number;
+  summary: RunSummary | null;
+}
+
+export interface RunProgress {
+  /** The run's folder; for samples, the top folder (each sample's is in `samples`). */
+  outDir: string;
+  /** The samples started so far, in order (empty for a single run). */
+  samples: SampleProgress[];
+  /** How many samples the run has (0: a single run). */
+  sampleTotal: number;
   startedAt: number;
   finishedAt: number | null;
   stages: Record<Stage, StageProgress>;
@@ -77,14 +95,14 @@ export interface RunProgress {
   nextLogSeq: number;
   failures: number;
   warnings: number;
-  summary: RunSummary | null;
+  summary: RunResult | null;
   /** Why start_run was rejected, when it was. */
   error: string | null;
   cancelling: boolean;
 }
 
-export function newRunProgress(outDir: string, now: number): RunProgress {
-  const stages = Object.fromEntries(
+function newStages(): Record<Stage, StageProgress> {
+  return Object.fromEntries(
     STAGES.map((stage): [Stage, StageProgress] => [
       stage,
       {
@@ -102,11 +120,16 @@ export function newRunProgress(outDir: string, now: number): RunProgress {
       },
     ]),
   ) as Record<Stage, StageProgress>;
+}
+
+export function newRunProgress(outDir: string, now: number, sampleTotal = 0): RunProgress {
   return {
     outDir,
+    samples: [],
+    sampleTotal,
     startedAt: now,
     finishedAt: null,
-    stages,
+    stages: newStages(),
     devices: new Map(),
     log: [],
     nextLogSeq: 0,
@@ -128,23 +151,50 @@ function describeCounts(counts: ItemCounts): string {
   return `${formatCount(counts.done)} done, ${formatCount(counts.reused)} reused, ${formatCount(counts.failed)} failed`;
 }
 
-/** Marks the run as ended with `summary` (once, whether from run_finished or start_run's answer). */
-export function finishRun(progress: RunProgress, summary: RunSummary, now: number): void {
+/** The sample whose events arrive now; null in a single run. */
+export function currentSample(progress: RunProgress): SampleProgress | null {
+  return progress.samples[progress.samples.length - 1] ?? null;
+}
+
+function describeEnd(summary: RunSummary): string {
+  return `${summary.status} after ${formatDuration(summary.seconds)}: ${formatCount(summary.virus_reads)} of ${formatCount(summary.reads)} reads called virus, ${formatCount(summary.failures)} failures`;
+}
+
+/** Marks the run as ended with `result` (once, whether from a single run's run_finished or
+ * start_run's answer, which is the only end of a run of samples). The samples take their
+ * status from it (a sample that could not run sent no run_finished). */
+export function finishRun(progress: RunProgress, result: RunResult, now: number): void {
   if (progress.summary !== null) return;
-  progress.summary = summary;
+  progress.summary = result;
   progress.finishedAt = now;
   progress.cancelling = false;
-  addLog(
-    progress,
-    summary.status === 'ok' ? 'info' : 'warn',
-    `Run ${summary.status} after ${formatDuration(summary.seconds)}: ${formatCount(summary.virus_reads)} of ${formatCount(summary.reads)} reads called virus, ${formatCount(summary.failures)} failures`,
-  );
+  for (const sample of result.samples) {
+    const known = progress.samples.find((s) => s.name === sample.name);
+    if (known === undefined) continue;
+    known.status = sample.status;
+    known.summary = sample.summary ?? known.summary;
+    if (sample.error !== null) addLog(progress, 'error', `Sample ${sample.name} could not run: ${sample.error}`);
+  }
+  addLog(progress, result.status === 'ok' ? 'info' : 'warn', `Run ${describeEnd(result)}`);
+}
+
+/** A new sample: its own stages and devices from zero. */
+function startSample(progress: RunProgress, event: Extract<RunEvent, { event: 'sample_started' }>): void {
+  progress.sampleTotal = event.total;
+  progress.samples.push({ name: event.sample, outDir: event.out_dir, status: null, failures: 0, summary: null });
+  progress.stages = newStages();
+  progress.devices = new Map();
+  addLog(progress, 'info', `Sample ${event.index + 1} of ${event.total}: ${event.sample}, in ${event.out_dir}`);
 }
 
 export function applyEvent(progress: RunProgress, event: RunEvent, now: number): void {
   switch (event.event) {
+    case 'sample_started':
+      startSample(progress, event);
+      break;
     case 'run_started':
-      progress.outDir = event.out_dir;
+      // A sample's run is in its own folder; the run's stays the top one.
+      if (progress.sampleTotal === 0) progress.outDir = event.out_dir;
       for (const plan of event.plan) {
         const stage = progress.stages[plan.stage];
         stage.action = plan.action;
@@ -186,10 +236,13 @@ export function applyEvent(progress: RunProgress, event: RunEvent, now: number):
       progress.warnings += 1;
       addLog(progress, 'warn', event.stage === null ? event.message : `${STAGE_LABELS[event.stage]}: ${event.message}`);
       break;
-    case 'failure':
+    case 'failure': {
       progress.failures += 1;
+      const sample = currentSample(progress);
+      if (sample !== null) sample.failures += 1;
       addLog(progress, 'error', `${STAGE_LABELS[event.stage]}: ${event.item} failed (${event.kind}): ${event.message}`);
       break;
+    }
     case 'stage_finished': {
       const stage = progress.stages[event.stage];
       const complete = event.outcome === 'complete';
@@ -206,7 +259,15 @@ export function applyEvent(progress: RunProgress, event: RunEvent, now: number):
     }
     case 'run_finished': {
       const { event: _tag, ...summary } = event;
-      finishRun(progress, summary, now);
+      const sample = currentSample(progress);
+      if (progress.sampleTotal === 0 || sample === null) {
+        finishRun(progress, { ...summary, samples: [], summary_table: null }, now);
+      } else {
+        // One sample ended; the run goes on with the next (start_run's answer ends it).
+        sample.status = summary.status;
+        sample.summary = summary;
+        addLog(progress, summary.status === 'ok' ? 'info' : 'warn', `Sample ${sample.name} ${describeEnd(summary)}`);
+      }
       break;
     }
     case 'log':

@@ -27,9 +27,9 @@ export function createRunController(api: Api, store: Store<AppState>): RunContro
 
     async start(settings, restart) {
       if (store.get().running) return;
-      const progress = newRunProgress(settings.out_dir, Date.now());
+      const progress = newRunProgress(settings.out_dir, Date.now(), settings.samples.length);
       current = progress;
-      store.set({ running: true, lastRun: { settings, outDir: settings.out_dir } });
+      store.set({ running: true, lastRun: { settings, outDir: settings.out_dir }, sampleDir: null });
       changed();
       // Remembered as the run starts, so the next start-up restores what was last run.
       api.rememberSettings(settings).catch((reason: unknown) =>
@@ -41,6 +41,10 @@ export function createRunController(api: Api, store: Store<AppState>): RunContro
           changed();
         });
         finishRun(progress, summary, Date.now());
+        // After a run of samples, Failures and Results show the first sample's folder
+        // (the results screen picks another).
+        const first = summary.samples[0];
+        if (first !== undefined) store.set({ sampleDir: first.out_dir });
       } catch (reason) {
         progress.error = errorText(reason);
         progress.finishedAt = Date.now();

@@ -1,7 +1,7 @@
 // The running view: per-stage bars with counts, rate and ETA, per-device throughput, the
 // log tail, Cancel, and the summary when the run ends. Built once per run and updated in
 // place, at most once per animation frame however fast events arrive.
-import type { RunSummary, Stage, StageAction } from '../api/types';
+import type { RunResult, Stage, StageAction } from '../api/types';
 import { STAGES } from '../api/types';
 import type { AppContext } from '../app/context';
 import { h, replaceChildren, setText, numeric, tableHead, type Child } from '../ui/dom';
@@ -9,6 +9,7 @@ import { formatCount, formatDuration, formatRate } from '../ui/format';
 import { frameScheduler } from './frame-scheduler';
 import { BUILT_IN_PRESET } from '../presets/load-preset';
 import { deviceElapsed, LOG_CAPACITY, STAGE_LABELS, type DeviceProgress, type RunProgress, type StageProgress } from './progress';
+import { sampleLine, samplesSummary, samplesTable } from './samples-view';
 
 const ACTION_LABELS: Record<StageAction, string> = { run: 'to do', resume: 'resumed', redo: 'redone' };
 
@@ -133,7 +134,7 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
   if (progress.summary === null) {
     return [h('h3', {}, 'The run stopped'), h('p', { class: 'error-text' }, progress.error ?? ''), h('div', { class: 'actions' }, toSetup)];
   }
-  const summary: RunSummary = progress.summary;
+  const summary: RunResult = progress.summary;
   const facts: [string, string][] = [
     ['Reads', formatCount(summary.reads)],
     ['Chunks', formatCount(summary.chunks)],
@@ -165,12 +166,14 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
         'Some items failed, so this run’s reports are incomplete. Reports of an earlier run are never replaced by an incomplete one: Results says which you see.',
       ),
     h('dl', { class: 'facts' }, facts.map(([term, value]) => [h('dt', {}, term), h('dd', { 'data-fact': term }, value)])),
+    samplesSummary(progress),
     h(
       'div',
       { class: 'actions' },
       cancelled && lastRun !== null &&
         h('button', { type: 'button', class: 'primary', id: 'resume-now', onclick: () => void ctx.runs.start(lastRun.settings, false) }, 'Resume'),
-      summary.failures > 0 &&
+      // A run of samples leads to each sample's failures from its line above.
+      summary.failures > 0 && summary.samples.length === 0 &&
         h(
           'button',
           { type: 'button', class: incomplete ? 'primary' : null, id: 'view-failures', onclick: () => ctx.navigate('failures') },
@@ -184,6 +187,8 @@ function summaryView(ctx: AppContext, progress: RunProgress): Child[] {
 
 export function runScreen(ctx: AppContext): HTMLElement {
   const status = h('p', { class: 'run-status', id: 'run-status' }, 'No run yet: start one from Setup.');
+  const sample = h('p', { class: 'run-sample', id: 'run-sample', hidden: true, 'aria-live': 'polite' });
+  const samples = samplesTable(ctx);
   const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel-run', hidden: true, onclick: () => void ctx.runs.cancel() }, 'Cancel');
   const summary = h('section', { class: 'panel run-summary', id: 'run-summary', hidden: true, 'aria-live': 'polite' });
   const stageRows = new Map(STAGES.map((stage) => [stage, stageRow(stage)]));
@@ -212,6 +217,7 @@ export function runScreen(ctx: AppContext): HTMLElement {
   );
 
   let shown: RunProgress | null = null;
+  let shownDevices: RunProgress['devices'] | null = null;
   let lastLogSeq = -1;
   let summaryShown = false;
 
@@ -219,8 +225,6 @@ export function runScreen(ctx: AppContext): HTMLElement {
     shown = progress;
     lastLogSeq = -1;
     summaryShown = false;
-    deviceRows.clear();
-    replaceChildren(deviceBody);
     replaceChildren(log);
     details.hidden = false;
   };
@@ -256,6 +260,14 @@ export function runScreen(ctx: AppContext): HTMLElement {
       const row = stageRows.get(stage);
       if (row) updateStage(row, progress.stages[stage]);
     }
+    // Each sample starts with no devices (its own stages): the rows start again.
+    if (progress.devices !== shownDevices) {
+      shownDevices = progress.devices;
+      deviceRows.clear();
+      replaceChildren(deviceBody);
+    }
+    sampleLine(sample, progress);
+    samples.update(progress);
     for (const [key, device] of progress.devices) {
       let view = deviceRows.get(key);
       if (view === undefined) {
@@ -280,5 +292,5 @@ export function runScreen(ctx: AppContext): HTMLElement {
     if (ctx.store.get().running) scheduler.request();
   }, 1000);
 
-  return h('div', { class: 'run' }, h('div', { class: 'run-head panel' }, status, cancel), summary, details);
+  return h('div', { class: 'run' }, h('div', { class: 'run-head panel' }, status, sample, cancel), summary, samples.element, details);
 }

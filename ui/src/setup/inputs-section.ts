@@ -7,7 +7,7 @@ import { fieldMessage, showProblems, problemsFor, type Section } from './section
 
 /** The engine's list (core::fasta's FASTA_EXTENSIONS, then COMPRESSION_SUFFIXES);
  * src-tauri/tests/ui_lists.rs fails when the two differ. */
-const FASTA_FILTER = {
+export const FASTA_FILTER = {
   name: 'FASTA/FASTQ reads',
   extensions: ['fa', 'fasta', 'fna', 'faa', 'fas', 'ffn', 'frn', 'fsa', 'fq', 'fastq', 'gz', 'bgz', 'bz2', 'xz', 'zst', 'zstd'],
 };
@@ -107,12 +107,15 @@ export function inputsSection(ctx: AppContext): Section {
   return {
     element,
     update(state, previous) {
-      const { inputs } = state.settings;
-      if (inputs !== previous?.settings.inputs) {
+      const { inputs, samples } = state.settings;
+      if (inputs !== previous?.settings.inputs || samples.length !== previous.settings.samples.length) {
+        // With samples, the samples are the run's inputs (settings.rs).
+        const unused = samples.length > 0 && h('li', { class: 'empty', id: 'inputs-unused' }, inputs.length === 0 ? 'The samples below are the run’s inputs.' : 'Not used: the samples below are the run’s inputs.');
         replaceChildren(
           list,
+          unused,
           inputs.length === 0
-            ? h('li', { class: 'empty' }, 'No inputs chosen yet.')
+            ? !unused && h('li', { class: 'empty' }, 'No inputs chosen yet.')
             : inputs.map((path) =>
                 h(
                   'li',

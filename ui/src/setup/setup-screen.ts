@@ -1,4 +1,4 @@
-// The run setup: inputs, output, models, devices, options, and the run controls.
+// The run setup: inputs (or samples), output, models, devices, options, and the run controls.
 import type { AppContext } from '../app/context';
 import { h } from '../ui/dom';
 import { devicesSection } from './devices-section';
@@ -7,11 +7,13 @@ import { inputsSection } from './inputs-section';
 import { optionsSection } from './options-section';
 import { modelsSection, outputSection } from './paths-section';
 import { runSection } from './run-section';
+import { samplesSection } from './samples-section';
 
 export function setupScreen(ctx: AppContext): HTMLElement {
   const sections = [
     firstStartSection(ctx),
     inputsSection(ctx),
+    samplesSection(ctx),
     outputSection(ctx),
     modelsSection(ctx),
     devicesSection(ctx),
