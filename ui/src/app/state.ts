@@ -35,6 +35,9 @@ export interface AppState {
   running: boolean;
   /** The folder the Failures and Results screens show: the last run's, else the setup's. */
   lastRun: { settings: RunSettings; outDir: string } | null;
+  /** In a run of samples, the sample the Failures and Results screens show: its folder
+   *  (`out/NAME/`, as the shell names it); null: the run's own folder. */
+  sampleDir: string | null;
   /** Start-up has asked for the system, the presets and the last settings. */
   started: boolean;
   /** The installed model for each model field (installed_models_defaults, for the read
@@ -58,6 +61,8 @@ export function defaultSettings(system: SystemInfo | null): RunSettings {
     threads: null,
     precision: 'fp32',
     batch_tokens: null,
+    // One run of the inputs; samples run several in one go.
+    samples: [],
   };
 }
 
@@ -74,6 +79,7 @@ export function createAppStore(): Store<AppState> {
     presets: [],
     running: false,
     lastRun: null,
+    sampleDir: null,
     started: false,
     installedModels: null,
     modelsChanged: 0,
@@ -81,5 +87,5 @@ export function createAppStore(): Store<AppState> {
 }
 
 export function resultsFolder(state: AppState): string {
-  return state.lastRun?.outDir ?? state.settings.out_dir;
+  return state.sampleDir ?? state.lastRun?.outDir ?? state.settings.out_dir;
 }

@@ -18,6 +18,7 @@ const FIELD_LABELS: Record<keyof RunSettings, string> = {
   threads: 'Prepare and merge threads',
   precision: 'Precision',
   batch_tokens: 'Batch budget',
+  samples: 'Samples',
 };
 
 /** One reason the run cannot start; `todo`: a field not filled in yet, which is no mistake

@@ -1,6 +1,7 @@
 // The mock's pretend workstation: devices, folders of reads, model files, and what the
 // shell's checks say about them. Paths are invented but shaped like real ones.
 import { INSTALLED_MODEL_SUMMARIES } from './models';
+import { samplesProblems } from './samples';
 import type { DeviceInfo, FastaFile, FieldProblem, InputScan, ModelCheck, ModelKind, RunSettings, SettingsCheck, SystemInfo } from '../types';
 
 const GiB = 2 ** 30;
@@ -134,8 +135,10 @@ export function validateSettings(settings: RunSettings, gpus: number, missing: M
 
 function settingsProblems(settings: RunSettings, gpus: number, missing: MissingModel): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const add = (field: keyof RunSettings, message: string) => problems.push({ field, message });
-  if (settings.inputs.length === 0) add('inputs', 'Add at least one folder or file of reads.');
+  const add = (field: FieldProblem['field'], message: string) => problems.push({ field, message });
+  // With samples, the samples are the inputs (shell: settings.rs, core's check_samples).
+  if (settings.samples.length > 0) for (const problem of samplesProblems(settings.samples, scanInputs)) add('samples', problem);
+  else if (settings.inputs.length === 0) add('inputs', 'Add at least one folder or file of reads.');
   else {
     const scan = scanInputs(settings.inputs);
     for (const problem of scan.problems) add('inputs', problem);
@@ -207,6 +210,7 @@ export const DEMO_SETTINGS: RunSettings = {
   threads: null,
   precision: 'fp32',
   batch_tokens: null,
+  samples: [],
 };
 
 /** Whether a run with `settings` used any of the Demo preset's random models, as the
