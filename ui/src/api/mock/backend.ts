@@ -4,7 +4,19 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { CommandArgs, CommandName, CommandResult } from '../commands';
-import type { CommandErrorKind, CommandErrorPayload, FailureGroup, ModelKind, Preset, ReportsStatus, RunEvent, RunSettings } from '../types';
+import type {
+  CommandErrorKind,
+  CommandErrorPayload,
+  FailureGroup,
+  ModelKind,
+  Preset,
+  ReportsStatus,
+  RunEvent,
+  RunSettings,
+  RunSummary,
+  SampleRow,
+  SamplesTable,
+} from '../types';
 import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
@@ -12,6 +24,7 @@ import { makeFailures, makeResults, type MockResults } from './results';
 import { createGpuHandlers } from './gpu';
 import { createModelHandlers } from './models';
 import { mockRun } from './run';
+import { runSamples } from './samples';
 import {
   checkModel,
   DEMO_SETTINGS,
@@ -145,6 +158,82 @@ function createHandlers(config: MockConfig): Handlers {
     return p;
   };
 
+  /** One run in one folder (a whole run, or one sample's), sending its events. */
+  const runFolder = async (settings: RunSettings, restart: boolean, run: { cancelled: boolean }, send: (event: RunEvent) => void): Promise<RunSummary> => {
+    const known = folders.get(settings.out_dir);
+    const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
+    const failures = withFailures ? makeFailures(settings.out_dir) : [];
+    const made = makeResults(settings.out_dir, config.readCount, usesDemoModels(settings));
+    const { results } = made;
+    folders.set(settings.out_dir, {
+      state: 'running',
+      settings,
+      stagesDone: known && !restart ? known.stagesDone : [],
+      failures: known?.failures ?? [],
+      results: known?.results ?? null,
+      finishedRuns: known?.finishedRuns ?? 0,
+      reports: known?.reports ?? { state: 'missing', partial_files: [], last_run: 'running' },
+    });
+    const { summary, stagesDone } = await mockRun(
+      {
+        config,
+        settings,
+        stagesDone: !restart && known ? known.stagesDone : [],
+        failures,
+        totals: {
+          reads: results.reads.length,
+          chunks: results.reads.reduce((n, r) => n + r.chunks, 0),
+          frames_scored: results.frames_scored,
+          virus_chunks: results.reads.reduce((n, r) => n + r.virus_chunks, 0),
+          virus_reads: results.reads.filter((r) => r.call === 'virus').length,
+        },
+        cancelled: () => run.cancelled,
+        send,
+      },
+      restart,
+    );
+    const finished = summary.status !== 'cancelled';
+    const hadResults = (known?.results ?? null) !== null;
+    const keptOrNew = () => {
+      const reports = reportsAfter(settings.out_dir, summary.status, failures.length > 0, hadResults);
+      const results = finished && reports.state !== 'earlier' ? () => made : (known?.results ?? null);
+      return { reports, results };
+    };
+    // A stage with failed items is not done: resuming redoes exactly those items.
+    const firstFailing = STAGES.findIndex((s) => failures.some((g) => g.entries.some((e) => e.stage === s)));
+    folders.set(settings.out_dir, {
+      state: summary.status,
+      settings,
+      stagesDone: firstFailing < 0 ? stagesDone : stagesDone.filter((s) => STAGES.indexOf(s) < firstFailing),
+      failures: finished ? failures : (known?.failures ?? []),
+      ...keptOrNew(),
+      finishedRuns: (known?.finishedRuns ?? 0) + (finished ? 1 : 0),
+    });
+    return summary;
+  };
+  /** A sample folder's line of summary.tsv, from its reports (none: no line). */
+  const sampleTotals = (outDir: string): SampleRow | null => {
+    const results = folders.get(outDir)?.results?.().results;
+    if (results === undefined) return null;
+    const { reads } = results;
+    const virus = reads.filter((r) => r.call === 'virus').length;
+    const unscored = reads.filter((r) => r.call === 'none').length;
+    const sum = (key: 'chunks' | 'virus_chunks' | 'frames') => reads.reduce((n, r) => n + r[key], 0);
+    return {
+      sample: outDir.slice(outDir.lastIndexOf('/') + 1),
+      out_dir: outDir,
+      reads: reads.length,
+      virus_reads: virus,
+      others_reads: reads.length - virus - unscored,
+      unscored_reads: unscored,
+      chunks: sum('chunks'),
+      virus_chunks: sum('virus_chunks'),
+      frames: sum('frames'),
+    };
+  };
+  /** The tables across samples the runs of samples wrote, by output folder. */
+  const tables = new Map<string, SamplesTable>();
+
   return {
     system_info: () => systemInfo(config.gpus),
     pick_folders: ({ title }) => config.answers.pick_folders.shift() ?? defaultFolderPick(title),
@@ -166,11 +255,6 @@ function createHandlers(config: MockConfig): Handlers {
       if (problems.length > 0) fail('invalid', problems.map((p) => p.message).join('; '));
       const run = { cancelled: false };
       activeRun = run;
-      const known = folders.get(settings.out_dir);
-      const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
-      const failures = withFailures ? makeFailures(settings.out_dir) : [];
-      const made = makeResults(settings.out_dir, config.readCount, usesDemoModels(settings));
-      const { results } = made;
       const channel = on_event as Channel<RunEvent>;
       const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;
       let index = 0;
@@ -178,54 +262,23 @@ function createHandlers(config: MockConfig): Handlers {
         internals.runCallback(channel.id, { message: clone(event), index });
         index += 1;
       };
-      folders.set(settings.out_dir, {
-        state: 'running',
-        settings,
-        stagesDone: known && !restart ? known.stagesDone : [],
-        failures: known?.failures ?? [],
-        results: known?.results ?? null,
-        finishedRuns: known?.finishedRuns ?? 0,
-        reports: known?.reports ?? { state: 'missing', partial_files: [], last_run: 'running' },
-      });
       try {
-        const { summary, stagesDone } = await mockRun(
-          {
-            config,
-            settings,
-            stagesDone: !restart && known ? known.stagesDone : [],
-            failures,
-            totals: {
-              reads: results.reads.length,
-              chunks: results.reads.reduce((n, r) => n + r.chunks, 0),
-              frames_scored: results.frames_scored,
-              virus_chunks: results.reads.reduce((n, r) => n + r.virus_chunks, 0),
-              virus_reads: results.reads.filter((r) => r.call === 'virus').length,
-            },
-            cancelled: () => run.cancelled,
-            send,
-          },
-          restart,
-        );
-        internals.runCallback(channel.id, { end: true, index });
-        const finished = summary.status !== 'cancelled';
-        const hadResults = (known?.results ?? null) !== null;
-        const keptOrNew = () => {
-          const reports = reportsAfter(settings.out_dir, summary.status, failures.length > 0, hadResults);
-          const results = finished && reports.state !== 'earlier' ? () => made : (known?.results ?? null);
-          return { reports, results };
-        };
-        // A stage with failed items is not done: resuming redoes exactly those items.
-        const firstFailing = STAGES.findIndex((s) => failures.some((g) => g.entries.some((e) => e.stage === s)));
-        folders.set(settings.out_dir, {
-          state: summary.status,
+        if (settings.samples.length === 0) {
+          const summary = await runFolder(settings, restart, run, send);
+          return { ...summary, samples: [], summary_table: null };
+        }
+        // As the shell: each sample an ordinary run in its folder, then summary.tsv.
+        const { result, table } = await runSamples({
           settings,
-          stagesDone: firstFailing < 0 ? stagesDone : stagesDone.filter((s) => STAGES.indexOf(s) < firstFailing),
-          failures: finished ? failures : (known?.failures ?? []),
-          ...keptOrNew(),
-          finishedRuns: (known?.finishedRuns ?? 0) + (finished ? 1 : 0),
+          runOne: (sample) => runFolder(sample, restart, run, send),
+          totals: sampleTotals,
+          cancelled: () => run.cancelled,
+          send,
         });
-        return summary;
+        tables.set(settings.out_dir, table);
+        return result;
       } finally {
+        internals.runCallback(channel.id, { end: true, index });
         activeRun = null;
       }
     },
@@ -244,6 +297,7 @@ function createHandlers(config: MockConfig): Handlers {
       writtenFiles.set(dest, folder(out_dir).failures.map((g) => g.kind).join('\n'));
       return null;
     },
+    load_samples: ({ out_dir }) => tables.get(out_dir) ?? fail('not_found', `${out_dir}: no table across samples (no summary.tsv)`),
     load_results: ({ out_dir }) => ({ ...finishedResults(out_dir).results, reports: clone(folder(out_dir).reports) }),
     set_aside_damaged: ({ out_dir }) => {
       const moved = folder(out_dir).failures.flatMap((g) => g.entries.filter((e) => e.damaged).flatMap((e) => e.files));
