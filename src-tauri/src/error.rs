@@ -70,7 +70,10 @@ impl From<RunError> for CommandError {
             RunError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }
-            RunError::Io { .. } => ErrorKind::Io,
+            // The disk: too little free space for the run, or full during it.
+            RunError::Io { .. } | RunError::NoSpace { .. } | RunError::DiskFull { .. } => {
+                ErrorKind::Io
+            }
             RunError::FolderBusy(_) => ErrorKind::Busy,
             _ => ErrorKind::Engine,
         };
@@ -99,5 +102,22 @@ mod tests {
         assert!(json["message"].as_str().unwrap().starts_with("/x/y: "));
         let run = RunError::Worker("the merge thread panicked".into());
         assert_eq!(CommandError::from(run).kind, ErrorKind::Engine);
+        let no_space = RunError::NoSpace {
+            folder: "/out".into(),
+            needed: 2_000_000,
+            available: 1_000_000,
+        };
+        assert_eq!(CommandError::from(no_space).kind, ErrorKind::Io);
+        let full = RunError::disk_full_at(
+            Path::new("/out/scores/output_1.scores.safetensors"),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        let full = CommandError::from(full);
+        assert_eq!(full.kind, ErrorKind::Io);
+        assert!(
+            full.message.contains("is full while writing"),
+            "{}",
+            full.message
+        );
     }
 }

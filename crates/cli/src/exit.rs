@@ -148,6 +148,9 @@ fn run_code(err: &RunError) -> u8 {
         RunError::Classifier(_) => BAD_INPUT,
         // Another run holds the folder: it cannot be written now.
         RunError::Report(_) | RunError::Io { .. } | RunError::FolderBusy(_) => OUTPUT_FAILED,
+        // Too little space for the run, or the disk filled during it: the output cannot
+        // be written.
+        RunError::NoSpace { .. } | RunError::DiskFull { .. } => OUTPUT_FAILED,
         RunError::Merge(MergeError::OutDir { .. }) => OUTPUT_FAILED,
         RunError::Merge(_) | RunError::Worker(_) => FAILED,
     }
@@ -187,5 +190,27 @@ pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
     });
     if let Err(err) = installed {
         tracing::warn!(%err, "cannot install the Ctrl-C handler");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Too little space before a run, and a disk that fills during one, are outputs that
+    /// cannot be written.
+    #[test]
+    fn disk_space_errors_are_output_failures() {
+        let no_space = RunError::NoSpace {
+            folder: "/out".into(),
+            needed: 2,
+            available: 1,
+        };
+        assert_eq!(code_for(&no_space.into()), OUTPUT_FAILED);
+        let full = RunError::disk_full_at(
+            std::path::Path::new("/out/prepared/output_1.fa"),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert_eq!(code_for(&full.into()), OUTPUT_FAILED);
     }
 }

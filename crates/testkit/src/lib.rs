@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 pub mod archive;
 pub mod http;
+pub mod small_fs;
 pub mod tiny_models;
 
 /// `../shared` next to the repository root, where the reference fixtures live.

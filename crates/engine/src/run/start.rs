@@ -17,6 +17,9 @@ use virnucpro_core::run_folder::manifest::{
 use virnucpro_core::run_folder::plan;
 
 use super::prepared::PreparedRecord;
+// The free-space check, declared here as start's one user (it belongs in `run/mod.rs`).
+#[path = "space.rs"]
+mod space;
 use super::software::DetectSoftware;
 use super::{classify_device, io_error, RunError, RunOptions, RunSpec, ValidatedRun};
 use virnucpro_core::run_folder::lock::{describe_this_process, lock_run_folder, RunLock};
@@ -63,11 +66,13 @@ pub(super) fn known_files(previous: Option<&RunManifest>) -> Vec<FileEntry> {
         .collect()
 }
 
-/// The run's input files, fingerprinted.
+/// The run's input files, fingerprinted; first, the run must fit on its folder's disk
+/// (`space`), before the inputs are hashed.
 pub(super) fn input_entries(
     run: &ValidatedRun,
     known: &[FileEntry],
 ) -> Result<Vec<FileEntry>, RunError> {
+    space::check_space(run)?;
     run.inputs
         .iter()
         .map(|i| FileEntry::of(&i.path, known).map_err(io_error(&i.path)))

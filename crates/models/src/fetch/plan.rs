@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::catalogue::{CatalogueFile, CatalogueSource, Store};
 use crate::layout;
+use virnucpro_core::disk;
 
 use super::{FetchError, FetchEvent, Job};
 
@@ -152,10 +153,10 @@ pub fn check_space(
         return Ok(());
     }
     let target = layout::source_dir(&job.options.roots, source);
-    let Some(existing) = layout::existing_ancestor(&target) else {
+    let Some(existing) = disk::nearest_existing_dir(&target) else {
         return Ok(());
     };
-    let available = fs4::available_space(existing).map_err(FetchError::io(existing))?;
+    let (_, available) = disk::available_space(existing).map_err(FetchError::io(existing))?;
     if needed > available {
         return Err(FetchError::NoSpace {
             model: job.model(),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+use virnucpro_core::disk;
 use virnucpro_core::CancelToken;
 
 use super::{
@@ -271,10 +272,10 @@ fn check_space(manifest: &RuntimeManifest, paths: &RuntimePaths) -> Result<(), R
         ]
     };
     for (path, needed) in needs {
-        let Some(existing) = crate::layout::existing_ancestor(path) else {
+        let Some(existing) = disk::nearest_existing_dir(path) else {
             continue;
         };
-        let available = fs4::available_space(existing).map_err(RuntimeError::io(existing))?;
+        let (_, available) = disk::available_space(existing).map_err(RuntimeError::io(existing))?;
         if needed > available {
             return Err(RuntimeError::NoSpace {
                 path: path.to_path_buf(),
