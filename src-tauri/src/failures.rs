@@ -34,15 +34,15 @@ pub fn suggestion(kind: FailureKind) -> &'static str {
 pub const SET_ASIDE_DIR: &str = "set-aside";
 
 /// Move the files of the damaged failures (see [`FailureKind::is_damaged`]) that the run made
-/// (under `features/` and `merged/`) into `set-aside/{UTC time}/`, keeping their folder,
-/// so that a retry computes them again. Moved, not deleted: a damaged file can still be
+/// (under `features/`, `merged/` and `scores/`) into `set-aside/{UTC time}/`, keeping their
+/// folder, so that a retry computes them again. Moved, not deleted: a damaged file can still be
 /// looked at. Files already gone are skipped.
 pub fn set_aside_damaged(out_dir: &Path) -> CommandResult<SetAside> {
     let layout = RunLayout::new(out_dir);
     let stamp = crate::timestamp::now().replace(':', "-");
     let folder = out_dir.join(SET_ASIDE_DIR).join(stamp);
     let mut moved = Vec::new();
-    let made_by_run = [layout.features(), layout.merged()];
+    let made_by_run = [layout.features(), layout.merged(), layout.scores()];
     let files = read_failures(out_dir)?
         .into_iter()
         .filter(|e| e.damaged)
@@ -69,8 +69,18 @@ pub fn set_aside_damaged(out_dir: &Path) -> CommandResult<SetAside> {
     Ok(SetAside { moved, folder })
 }
 
-/// The files of a shard that a failure in `stage` is about.
-fn files_of(layout: &RunLayout, stage: Stage, item: &str) -> Vec<PathBuf> {
+/// Whether the run in `layout` wrote feature and merged files: the engine makes `features/`
+/// and `merged/` only for a run that keeps them (`keep_features`; versions before the
+/// setting always did). Without them a shard's embeddings and merged rows were in memory
+/// and name no file.
+fn kept_features(layout: &RunLayout) -> bool {
+    layout.features().is_dir() || layout.merged().is_dir()
+}
+
+/// The files of a shard that a failure in `stage` is about; `kept`: the run kept its
+/// feature files ([`kept_features`]). Classify reads the merged rows (or, resuming, the
+/// shard's scores file) and writes the scores file.
+fn files_of(layout: &RunLayout, stage: Stage, item: &str, kept: bool) -> Vec<PathBuf> {
     let prepared = |protein: bool| {
         let index = item.strip_prefix("output_")?.parse::<usize>().ok()?;
         let dir = if protein { PROTEIN_DIR } else { NUCLEOTIDE_DIR };
@@ -81,22 +91,31 @@ fn files_of(layout: &RunLayout, stage: Stage, item: &str) -> Vec<PathBuf> {
                 .join(shard_file_name(index, protein)),
         )
     };
-    let feature = |kind| layout.feature_file(item, kind);
+    let feature = |kinds: &[FeatureKind]| -> Vec<PathBuf> {
+        if !kept {
+            return Vec::new();
+        }
+        kinds
+            .iter()
+            .map(|&k| layout.feature_file(item, k))
+            .collect()
+    };
+    let scores = layout.feature_file(item, FeatureKind::Scores);
     match stage {
         Stage::Prepare => Vec::new(),
         Stage::EmbedDna => prepared(false)
             .into_iter()
-            .chain([feature(FeatureKind::Nucleotide)])
+            .chain(feature(&[FeatureKind::Nucleotide]))
             .collect(),
         Stage::EmbedProtein => prepared(true)
             .into_iter()
-            .chain([feature(FeatureKind::Protein)])
+            .chain(feature(&[FeatureKind::Protein]))
             .collect(),
-        Stage::Merge => vec![
-            feature(FeatureKind::Nucleotide),
-            feature(FeatureKind::Protein),
-        ],
-        Stage::Classify => vec![feature(FeatureKind::Merged)],
+        Stage::Merge => feature(&[FeatureKind::Nucleotide, FeatureKind::Protein]),
+        Stage::Classify => feature(&[FeatureKind::Merged])
+            .into_iter()
+            .chain([scores])
+            .collect(),
     }
 }
 
@@ -109,12 +128,13 @@ pub fn read_failures(out_dir: &Path) -> CommandResult<Vec<FailureEntry>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
+    let kept = kept_features(&layout);
     let entries = run_folder::read_failures(&path)?
         .into_iter()
         .map(|failure| FailureEntry {
             suggestion: suggestion(failure.kind).to_owned(),
             damaged: failure.kind.is_damaged(),
-            files: files_of(&layout, failure.stage, &failure.item),
+            files: files_of(&layout, failure.stage, &failure.item, kept),
             stage: failure.stage,
             item: failure.item,
             kind: failure.kind,
@@ -193,6 +213,10 @@ mod tests {
     #[test]
     fn failures_are_grouped_by_kind_largest_first_with_files_and_advice() {
         let dir = tempfile::tempdir().unwrap();
+        // A run that kept its feature files (`keep_features`).
+        for kept in ["features", "merged"] {
+            std::fs::create_dir(dir.path().join(kept)).unwrap();
+        }
         let tsv = failures_tsv(&[
             failure(Stage::EmbedDna, "output_1", "bad_record", "x"),
             failure(
@@ -250,7 +274,10 @@ mod tests {
         );
         assert_eq!(
             groups[3].entries[0].files,
-            [dir.path().join("merged/output_7.merged.safetensors")]
+            [
+                dir.path().join("merged/output_7.merged.safetensors"),
+                dir.path().join("scores/output_7.scores.safetensors")
+            ]
         );
         assert!(groups.iter().all(|g| !g.entries[0].suggestion.is_empty()));
 
@@ -291,6 +318,50 @@ mod tests {
             .join("features/output_2.protein.safetensors")
             .is_file());
         assert!(oom_input.exists(), "prepare's inputs are never moved");
+    }
+
+    /// A run that kept no feature files (no `features/`, `merged/`): its failures name only
+    /// the files it had, the prepared shards and the scores files, and a scores file named by
+    /// a damaged failure is set aside like the feature files.
+    #[test]
+    fn a_run_without_feature_files_names_its_scores_and_sets_them_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = RunLayout::new(dir.path());
+        std::fs::create_dir_all(layout.scores()).unwrap();
+        let scores = layout.feature_file("output_4", FeatureKind::Scores);
+        let other = layout.feature_file("output_5", FeatureKind::Scores);
+        for f in [&scores, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        let tsv = failures_tsv(&[
+            failure(Stage::EmbedDna, "output_1", "bad_record", "x"),
+            failure(Stage::Merge, "output_2", "id_mismatch", "ids differ"),
+            failure(Stage::Classify, "output_4", "corrupt", "non-finite"),
+        ]);
+        std::fs::write(layout.failures(), tsv).unwrap();
+        let files: Vec<Vec<PathBuf>> = read_failures(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.files)
+            .collect();
+        assert_eq!(
+            files,
+            [
+                vec![layout.prepared().join("nucleotide/output_1.fa")],
+                vec![],
+                vec![scores.clone()],
+            ],
+            "in memory: no feature or merged file"
+        );
+
+        let set = set_aside_damaged(dir.path()).unwrap();
+        assert_eq!(set.moved, std::slice::from_ref(&scores));
+        assert!(!scores.exists());
+        assert!(set
+            .folder
+            .join("scores/output_4.scores.safetensors")
+            .is_file());
+        assert!(other.is_file(), "only the files a damaged failure names");
     }
 
     #[test]

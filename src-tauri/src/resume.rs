@@ -6,6 +6,12 @@
 //! as the user gave them (a folder, "auto"), which the shell keeps when a run starts
 //! ([`crate::presets::PresetStore::record_given`]); they are used whenever they describe
 //! the recorded run.
+//!
+//! Whether the run kept its feature files (`keep_features`) is part of what describes it,
+//! so the offer says what the last run did (a CLI run with `--keep-features` since shows
+//! as one). A different choice still resumes: without it the shards are reused from their
+//! scores files, with it the shards whose merged file is missing are embedded again; the
+//! setup screen says which.
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -97,7 +103,8 @@ fn describes(given: &RunSettings, manifest: &RunManifest) -> bool {
             .is_none_or(|n| n == recorded.prepare_threads && n == recorded.merge_thread_count())
         && given
             .batch_tokens
-            .is_none_or(|n| n == recorded.batch_tokens);
+            .is_none_or(|n| n == recorded.batch_tokens)
+        && given.keep_features == recorded.keep_features;
     let files: Vec<&Path> = manifest.inputs.iter().map(|i| i.path.as_path()).collect();
     let every_file_given = files
         .iter()
@@ -239,6 +246,50 @@ mod tests {
         }
         let none = tempfile::tempdir().unwrap();
         assert_eq!(find_as_given(none.path(), Some(&base)), None);
+    }
+
+    /// Keeping the feature files or not is part of the recorded run: settings given with
+    /// the other choice (the folder was run since with the other one) are not taken for
+    /// it, and the offer carries the manifest's choice. A manifest from before the setting
+    /// reads as not kept.
+    #[test]
+    fn keep_features_is_part_of_the_recorded_run() {
+        let out = tempfile::tempdir().unwrap();
+        write_manifest(out.path(), &read_files());
+        let given = given(out.path());
+        assert!(
+            !find(out.path()).unwrap().settings.keep_features,
+            "absent: false"
+        );
+
+        let keeping = RunSettings {
+            keep_features: true,
+            ..given.clone()
+        };
+        let info = find_as_given(out.path(), Some(&keeping)).unwrap();
+        assert_eq!(
+            info.settings.inputs,
+            read_files(),
+            "the manifest's settings"
+        );
+        assert!(!info.settings.keep_features);
+
+        // A run that kept them: so does the offer, and settings given with it describe it.
+        let path = RunLayout::new(out.path()).manifest();
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        manifest["settings"]["keep_features"] = json!(true);
+        std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        assert!(find(out.path()).unwrap().settings.keep_features);
+        let info = find_as_given(out.path(), Some(&keeping)).unwrap();
+        assert_eq!(info.settings, keeping, "as given");
+        let info = find_as_given(out.path(), Some(&given)).unwrap();
+        assert_eq!(
+            info.settings.inputs,
+            read_files(),
+            "the manifest's settings"
+        );
+        assert!(info.settings.keep_features);
     }
 
     /// An unknown precision (a newer engine, a hand edit) is not taken for fp32: the
