@@ -56,7 +56,8 @@ test('a first run with failures shows its results as partial', () =>
   }));
 
 test('Set aside and retry moves the damaged files aside, then resumes to a complete run', () =>
-  withApp({ lastSettings: VALID_SETTINGS }, async ({ page, calls }) => {
+  // A run that kept its feature files, which its merge failures name.
+  withApp({ lastSettings: { ...VALID_SETTINGS, keep_features: true } }, async ({ page, calls }) => {
     await runWithFailures(page);
     await page.click('#view-failures');
     await waitForText(page, '#failure-total', '3 failures of 2 kinds');

@@ -8,7 +8,8 @@ import { runToEnd, texts, useBrowser, VALID_SETTINGS, waitForText } from './harn
 const withApp = useBrowser(before, after);
 
 test('failures are grouped by kind, largest group first, each entry with its files, message and fix', () =>
-  withApp({ lastSettings: VALID_SETTINGS }, async ({ page, calls }) => {
+  // A run that kept its feature files, which its merge failures name.
+  withApp({ lastSettings: { ...VALID_SETTINGS, keep_features: true } }, async ({ page, calls }) => {
     await page.waitForSelector('#run-button:enabled');
     await runToEnd(page);
     await page.click('#view-failures');

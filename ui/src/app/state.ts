@@ -61,6 +61,8 @@ export function defaultSettings(system: SystemInfo | null): RunSettings {
     threads: null,
     precision: 'fp32',
     batch_tokens: null,
+    // Only each shard's scores are written unless the user asks for the features too.
+    keep_features: false,
     // One run of the inputs; samples run several in one go.
     samples: [],
   };

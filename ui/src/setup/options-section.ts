@@ -1,4 +1,5 @@
-// Read length, prepare and merge threads, and under "Advanced" the precision and batch budget.
+// Read length, prepare and merge threads, and under "Advanced" the precision, the batch
+// budget and whether the run keeps its feature files.
 import type { ChunkLength, Precision, RunSettings } from '../api/types';
 import type { AppContext } from '../app/context';
 import { h } from '../ui/dom';
@@ -116,6 +117,39 @@ function threadsField(ctx: AppContext) {
   };
 }
 
+/** Keep the feature files (`RunSettings.keep_features`, the CLI's --keep-features): off, a
+ *  shard's embeddings go from the encoders through the merge to the classifier in memory
+ *  and only its scores file is written, which is all a resume needs. */
+function keepFeaturesField(ctx: AppContext) {
+  const checkbox = h('input', {
+    type: 'checkbox',
+    id: 'keep-features',
+    'aria-describedby': 'keep-features-hint',
+    onchange: () => ctx.updateSettings({ keep_features: checkbox.checked }),
+  });
+  const element = h(
+    'div',
+    { class: 'field', id: 'keep-features-field' },
+    h(
+      'span',
+      { class: 'choice' },
+      checkbox,
+      h('label', { for: 'keep-features' }, 'Keep feature files (about 26 KB per frame: DNABERT-S, ESM-2 and merged embeddings)'),
+    ),
+    h(
+      'p',
+      { class: 'hint', id: 'keep-features-hint' },
+      'Off: only each shard’s scores are written (scores/); the embeddings stay in memory, the reports are the same and an interrupted run still resumes. On: features/ and merged/ keep them too (10 million frames: about 260 GB).',
+    ),
+  );
+  return {
+    element,
+    update(settings: RunSettings) {
+      checkbox.checked = settings.keep_features;
+    },
+  };
+}
+
 function advancedFields(ctx: AppContext) {
   const precisionMessage = fieldMessage('precision');
   const batchMessage = fieldMessage('batch_tokens');
@@ -144,6 +178,7 @@ function advancedFields(ctx: AppContext) {
       if (tokens !== null) ctx.updateSettings({ batch_tokens: tokens });
     },
   });
+  const keepFeatures = keepFeaturesField(ctx);
   const element = h(
     'details',
     { class: 'advanced', id: 'advanced' },
@@ -157,6 +192,7 @@ function advancedFields(ctx: AppContext) {
       batch,
       batchMessage.element,
     ),
+    keepFeatures.element,
   );
   return {
     element,
@@ -167,6 +203,7 @@ function advancedFields(ctx: AppContext) {
       showNumber(batch, settings.batch_tokens ?? DEFAULT_BATCH_TOKENS);
       showProblems(precisionMessage, precisionProblems, { control: precision });
       showProblems(batchMessage, batchProblems, { control: batch });
+      keepFeatures.update(settings);
       // Problems hidden in a closed disclosure would block the run without a visible reason.
       if (precisionProblems.length + batchProblems.length > 0) element.open = true;
     },

@@ -18,6 +18,7 @@ const FIELD_LABELS: Record<keyof RunSettings, string> = {
   threads: 'Prepare and merge threads',
   precision: 'Precision',
   batch_tokens: 'Batch budget',
+  keep_features: 'Keep feature files',
   samples: 'Samples',
 };
 
@@ -44,10 +45,32 @@ function stageNames(stages: string[]): string {
   return stages.map((s) => STAGE_LABELS[s as Stage] ?? s).join(', ');
 }
 
-/** Field by field, as the user gave them (the shell answers with the settings the run was
- * started with: the folder, not its files; "auto", not the budget it chose). */
-function sameSettings(a: RunSettings, b: RunSettings): boolean {
-  return (Object.keys(a) as (keyof RunSettings)[]).every((field) => JSON.stringify(a[field]) === JSON.stringify(b[field]));
+/** The fields whose values differ, as the user gave them (the shell answers with the
+ * settings the run was started with: the folder, not its files; "auto", not the budget it
+ * chose). */
+function differingFields(a: RunSettings, b: RunSettings): (keyof RunSettings)[] {
+  return (Object.keys(FIELD_LABELS) as (keyof RunSettings)[]).filter((field) => JSON.stringify(a[field]) !== JSON.stringify(b[field]));
+}
+
+/** What resuming with `settings` does to the earlier run `info` when they differ; empty
+ * when they do not. Keeping feature files or not changes no result, so it is told apart
+ * from the settings that make stages run again (the engine's resume rules, docs/cli.md). */
+function differsText(info: ResumeInfo, settings: RunSettings): string {
+  const fields = differingFields(info.settings, settings);
+  const others = fields.filter((field) => field !== 'keep_features');
+  const lines: string[] = [];
+  if (others.length > 0) {
+    const names = others.map((field) => FIELD_LABELS[field]).join(', ');
+    lines.push(`Its settings differ from the ones above (${names}): resuming redoes the stages they affect.`);
+  }
+  if (fields.includes('keep_features')) {
+    lines.push(
+      settings.keep_features
+        ? 'It kept no feature files: resuming with Keep feature files embeds its shards again to write them (the results are the same).'
+        : 'It kept its feature files: resuming without Keep feature files reuses the shards it scored, from their scores; the files it wrote stay in features/ and merged/.',
+    );
+  }
+  return lines.join(' ');
 }
 
 function resumeText(info: ResumeInfo): string {
@@ -103,9 +126,8 @@ export function runSection(ctx: AppContext): Section {
       runButton.hidden = info !== null;
       if (info !== null) {
         resumeLine.textContent = resumeText(info);
-        const same = sameSettings(info.settings, state.settings);
-        differs.textContent = same ? '' : 'Its settings differ from the ones above: resuming redoes the stages they affect.';
-        useItsSettings.hidden = same;
+        differs.textContent = differsText(info, state.settings);
+        useItsSettings.hidden = differs.textContent === '';
       }
       for (const button of [runButton, resumeButton, restartButton]) button.disabled = reasons.length > 0;
       replaceChildren(blockers, reasons.map((reason) => h('li', { class: reason.todo ? 'todo' : null }, reason.text)));

@@ -30,6 +30,7 @@ import {
   DEMO_SETTINGS,
   defaultFilePick,
   defaultFolderPick,
+  readSettings,
   scanInputs,
   systemInfo,
   usesDemoModels,
@@ -64,6 +65,15 @@ function reportsAfter(outDir: string, status: string, failed: boolean, hadResult
   if (!failed) return { ...COMPLETE, last_run: status };
   if (!hadResults) return { state: 'partial', partial_files: [], last_run: status };
   return { state: 'earlier', partial_files: PARTIAL_NAMES.map((n) => `${outDir}/${n}`), last_run: status };
+}
+
+/** The stages of `folder` a run with `settings` resumes. As the engine: a run that keeps
+ * the feature files embeds again every shard whose merged file is missing, and one that
+ * kept none left only scores, so only prepare is resumed; the other way round the shards
+ * are resumed from their scores. */
+function reusableStages(folder: Folder, settings: RunSettings): string[] {
+  const keptNone = settings.keep_features && !folder.settings.keep_features;
+  return keptNone ? folder.stagesDone.filter((stage) => stage === 'prepare') : folder.stagesDone;
 }
 
 interface ChannelInternals {
@@ -128,7 +138,7 @@ function createHandlers(config: MockConfig): Handlers {
   const importable = new Map<string, Preset>([
     ['/home/user/presets/gpu-box.json', { name: 'GPU box', settings: { ...GPU_SETTINGS, out_dir: '/data/results/gpu-box' }, updated: now() }],
   ]);
-  let lastSettings = config.lastSettings;
+  let lastSettings = config.lastSettings === null ? null : readSettings(config.lastSettings);
   const models = createModelHandlers(config);
   const gpu = createGpuHandlers(config);
   // As settings.rs: an empty model field whose model is not installed points to Models.
@@ -162,13 +172,14 @@ function createHandlers(config: MockConfig): Handlers {
   const runFolder = async (settings: RunSettings, restart: boolean, run: { cancelled: boolean }, send: (event: RunEvent) => void): Promise<RunSummary> => {
     const known = folders.get(settings.out_dir);
     const withFailures = config.failures === 'always' || (config.failures === 'first' && (known?.finishedRuns ?? 0) === 0);
-    const failures = withFailures ? makeFailures(settings.out_dir) : [];
+    const failures = withFailures ? makeFailures(settings.out_dir, settings.keep_features) : [];
     const made = makeResults(settings.out_dir, config.readCount, usesDemoModels(settings));
     const { results } = made;
+    const reusable = known && !restart ? reusableStages(known, settings) : [];
     folders.set(settings.out_dir, {
       state: 'running',
       settings,
-      stagesDone: known && !restart ? known.stagesDone : [],
+      stagesDone: reusable,
       failures: known?.failures ?? [],
       results: known?.results ?? null,
       finishedRuns: known?.finishedRuns ?? 0,
@@ -178,7 +189,7 @@ function createHandlers(config: MockConfig): Handlers {
       {
         config,
         settings,
-        stagesDone: !restart && known ? known.stagesDone : [],
+        stagesDone: reusable,
         failures,
         totals: {
           reads: results.reads.length,
@@ -345,10 +356,10 @@ function createHandlers(config: MockConfig): Handlers {
     },
     import_preset: ({ path }) => {
       const written = writtenFiles.get(path);
-      const found = written !== undefined ? (JSON.parse(written) as Preset) : importable.get(path);
+      const found = written !== undefined ? (JSON.parse(written) as Preset) : (config.presetFiles[path] ?? importable.get(path));
       if (found === undefined) return fail('invalid', `${path} is not a VirNucPro preset`);
       notBuiltIn(found.name);
-      return put({ ...found, updated: now() });
+      return put({ ...found, settings: readSettings(found.settings), updated: now() });
     },
     last_settings: () => lastSettings,
     remember_settings: ({ settings }) => {

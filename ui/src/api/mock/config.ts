@@ -26,7 +26,12 @@ export interface MockConfig {
   failures: 'first' | 'always' | 'never';
   /** Output folders that already hold an earlier run, with its manifest state. */
   resumable: Record<string, string>;
-  lastSettings: RunSettings | null;
+  /** The settings store's last settings; as a file written by an older version, it may
+   *  lack fields added since (read as the shell's serde defaults). */
+  lastSettings: RunSettings | Omit<RunSettings, 'keep_features' | 'samples'> | null;
+  /** Preset files import_preset can read besides those the app exported (an older
+   *  version's, without the fields added since). */
+  presetFiles: Record<string, { name: string; settings: Omit<RunSettings, 'keep_features' | 'samples'>; updated: string }>;
   /** Files and folders that are gone (moved or deleted): list_presets names them. */
   gone: string[];
   /** The state of each catalogue model in the mock's caches (by id; others are missing).
@@ -80,6 +85,7 @@ const DEFAULTS: MockConfig = {
   failures: 'first',
   resumable: {},
   lastSettings: null,
+  presetFiles: {},
   gone: [],
   models: null,
   modelSteps: 10,

@@ -103,9 +103,11 @@ export function makeResults(outDir: string, readCount: number, demoModels = fals
   };
 }
 
-/** Failures of two kinds, as the merge stage reports them. */
-export function makeFailures(outDir: string): FailureGroup[] {
-  const feature = (shard: string, side: string) => `${outDir}/features/${shard}.${side}.safetensors`;
+/** Failures of two kinds, as the merge stage reports them. As the shell lists their files
+ *  (src-tauri/src/failures.rs `files_of`): a run that kept no feature files merged in
+ *  memory, so its merge failures name no file. */
+export function makeFailures(outDir: string, keepFeatures: boolean): FailureGroup[] {
+  const feature = (shard: string, side: string) => (keepFeatures ? [`${outDir}/features/${shard}.${side}.safetensors`] : []);
   const corruptFix = 'A file holds values that cannot be used. Use Set aside and retry: the files listed are moved to set-aside/ and computed again.';
   return [
     {
@@ -116,7 +118,7 @@ export function makeFailures(outDir: string): FailureGroup[] {
         item: shard,
         kind: 'corrupt',
         message: i === 0 ? 'truncated: the header says 3,328 columns but the data ends at row 812' : 'NaN in row 17 (read_44_3_chunk_1F1), column 2,051',
-        files: [feature(shard, 'nucleotide'), feature(shard, 'protein')],
+        files: [...feature(shard, 'nucleotide'), ...feature(shard, 'protein')],
         suggestion: corruptFix,
         damaged: true,
       })),
@@ -130,7 +132,7 @@ export function makeFailures(outDir: string): FailureGroup[] {
           item: 'output_7',
           kind: 'missing_input',
           message: 'the protein features of output_7 are missing',
-          files: [feature('output_7', 'nucleotide')],
+          files: feature('output_7', 'nucleotide'),
           suggestion: 'The ESM-2 stage did not write this shard: resume to compute it.',
           damaged: false,
         },

@@ -210,8 +210,15 @@ export const DEMO_SETTINGS: RunSettings = {
   threads: null,
   precision: 'fp32',
   batch_tokens: null,
+  keep_features: false,
   samples: [],
 };
+
+/** Settings as the shell reads them from a file (a preset, its settings store): serde's
+ *  `#[serde(default)]` makes a `keep_features` that an older version did not write false. */
+export function readSettings(stored: RunSettings | Omit<RunSettings, 'keep_features' | 'samples'>): RunSettings {
+  return { keep_features: false, samples: [], ...stored };
+}
 
 /** Whether a run with `settings` used any of the Demo preset's random models, as the
  *  shell tells it (src-tauri/src/demo.rs `uses_demo_models`). */
