@@ -33,7 +33,11 @@ fn execute(settings: &RunSettings) -> (RunStatus, Vec<ShellEvent>) {
 fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let settings = demo_settings(&out);
+    // Keep the feature files: the test damages one of them (a run keeps none by default).
+    let settings = RunSettings {
+        keep_features: true,
+        ..demo_settings(&out)
+    };
     let (status, events) = execute(&settings);
     assert_eq!(status, RunStatus::Ok);
 
