@@ -110,6 +110,30 @@ fn a_finished_run_ends_every_stage_complete_and_device_clocks_with_their_stage()
             .unwrap();
         assert_eq!(last_device, seconds, "{stage}");
     }
+    // The manifest records what the device did: both models' loads, in the order they were
+    // in, and its sequences (both stages' 329 frames), tokens and clocks.
+    let manifest = RunManifest::read(&RunLayout::new(out.path()).manifest()).unwrap();
+    let [cpu] = manifest.devices.as_slice() else {
+        panic!("one device: {:?}", manifest.devices)
+    };
+    assert_eq!(cpu.device, "cpu");
+    let loads: Vec<&str> = cpu.loads.iter().map(|l| l.model.as_str()).collect();
+    assert_eq!(loads.len(), 2, "{loads:?}");
+    assert!(
+        loads[0].starts_with("dnabert-s") && loads[1].starts_with("esm2"),
+        "{loads:?}"
+    );
+    assert!(
+        cpu.loads.iter().all(|l| l.seconds >= 0.0),
+        "{:?}",
+        cpu.loads
+    );
+    assert_eq!(cpu.sequences, 2 * 329);
+    assert!(cpu.tokens > cpu.sequences, "{cpu:?}");
+    assert!(
+        cpu.forward_seconds > 0.0 && cpu.idle_seconds >= 0.0,
+        "{cpu:?}"
+    );
 }
 
 #[test]
@@ -132,6 +156,9 @@ fn a_reused_prepare_counts_its_reads() {
         .find(|(s, ..)| *s == Stage::Prepare)
         .unwrap();
     assert_eq!(prepare.2, Some((reads, Some(reads))), "not \"0 reads\"");
+    // Every shard's scores were reused: no model was loaded, no device worked.
+    let manifest = RunManifest::read(&RunLayout::new(out.path()).manifest()).unwrap();
+    assert!(manifest.devices.is_empty(), "{:?}", manifest.devices);
 }
 
 #[test]

@@ -237,6 +237,33 @@ pub struct RunManifest {
     /// before this field).
     #[serde(default, deserialize_with = "de_reports")]
     pub reports: Option<ReportsRecord>,
+    /// What each device did in the embedding stages (empty when nothing was embedded, and
+    /// in manifests of versions before this field).
+    #[serde(default)]
+    pub devices: Vec<DeviceRecord>,
+}
+
+/// One device's embedding work: how long each model took to load on it, its forward-pass
+/// time, and how long it sat idle waiting for batches once its first model was in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// `cpu`, `cuda:0`.
+    pub device: String,
+    /// Each model loaded on it, in the order they were in.
+    pub loads: Vec<ModelLoad>,
+    pub sequences: u64,
+    pub tokens: u64,
+    pub forward_seconds: f64,
+    /// Seconds it waited for a batch after its first model was loaded (the wait for the
+    /// first batch included): time the device was idle for want of input.
+    pub idle_seconds: f64,
+}
+
+/// A model loaded on a device, and the seconds that took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelLoad {
+    pub model: String,
+    pub seconds: f64,
 }
 
 /// A field's deserializer whose errors name the field (`settings.precision: unknown

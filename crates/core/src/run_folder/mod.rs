@@ -33,6 +33,6 @@ pub use failures::{failures_tsv, read_failures, FAILURES_HEADER};
 pub use files::FileEntry;
 pub use layout::RunLayout;
 pub use manifest::{
-    ModelRecord, Models, Provenance, ReportsRecord, ReportsState, RunManifest, RunState, Settings,
-    Software, StageRecord, MANIFEST_VERSION,
+    DeviceRecord, ModelLoad, ModelRecord, Models, Provenance, ReportsRecord, ReportsState,
+    RunManifest, RunState, Settings, Software, StageRecord, MANIFEST_VERSION,
 };

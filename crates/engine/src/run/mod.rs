@@ -20,6 +20,7 @@ mod prepared;
 mod publish;
 mod samples;
 mod software;
+mod space;
 mod spec;
 mod start;
 
@@ -31,7 +32,7 @@ use virnucpro_core::events::{ItemFailure, RunEvent, RunStatus, RunSummary};
 use virnucpro_core::features::FeatureKind;
 use virnucpro_core::CancelToken;
 
-pub use error::RunError;
+pub use error::{RunError, Writing};
 pub use software::DetectSoftware;
 
 pub use publish::partial_name;
@@ -98,6 +99,9 @@ pub fn run_validated(
     match result {
         Ok(outcome) => Ok(outcome),
         Err(err) => {
+            // An error made without the check (a thread's, a shard's) still says so when
+            // the disk was full.
+            let err = err.disk_full();
             // Best effort: the manifest says why the run stopped.
             runner.manifest.state = manifest::RunState::Failed;
             runner.manifest.error = Some(err.to_string());
@@ -232,6 +236,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         };
         let done = hub::run_stages(setup, self.cancel, &mut self.events)?;
         self.manifest.stages = done.stages.clone();
+        self.manifest.devices = done.devices.clone();
         if done.cancelled {
             return self.finish(RunStatus::Cancelled, &done);
         }

@@ -18,8 +18,6 @@ use virnucpro_core::run_folder::plan;
 
 use super::prepared::PreparedRecord;
 // The free-space check, declared here as start's one user (it belongs in `run/mod.rs`).
-#[path = "space.rs"]
-mod space;
 use super::software::DetectSoftware;
 use super::{classify_device, io_error, RunError, RunOptions, RunSpec, ValidatedRun};
 use virnucpro_core::run_folder::lock::{describe_this_process, lock_run_folder, RunLock};
@@ -72,7 +70,7 @@ pub(super) fn input_entries(
     run: &ValidatedRun,
     known: &[FileEntry],
 ) -> Result<Vec<FileEntry>, RunError> {
-    space::check_space(run)?;
+    super::space::check_space(run)?;
     run.inputs
         .iter()
         .map(|i| FileEntry::of(&i.path, known).map_err(io_error(&i.path)))
@@ -198,5 +196,6 @@ pub(super) fn first_manifest(
         error: None,
         summary: None,
         reports: None,
+        devices: Vec::new(),
     }
 }

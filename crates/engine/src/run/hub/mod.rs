@@ -42,7 +42,7 @@ use shard::Shards;
 use threads::{Msg, Outlets, PrepareWork};
 use virnucpro_core::run_folder::files::FileEntry;
 use virnucpro_core::run_folder::layout::RunLayout;
-use virnucpro_core::run_folder::manifest::{ReportsRecord, StageRecord};
+use virnucpro_core::run_folder::manifest::{DeviceRecord, ModelLoad, ReportsRecord, StageRecord};
 use virnucpro_core::run_folder::reports_stamp::ReportsStamp;
 
 /// How often the hub looks at the cancel token when no message comes.
@@ -84,6 +84,8 @@ pub(super) struct Finished {
     pub virus_chunks: u64,
     pub virus_reads: u64,
     pub stages: Vec<StageRecord>,
+    /// What each device did in the embedding stages.
+    pub devices: Vec<DeviceRecord>,
     /// Where the reports are (this run's, an earlier run's, or none).
     pub reports: ReportsRecord,
 }
@@ -174,6 +176,7 @@ struct Hub<'s, 'e, 'a> {
     prepare_done: bool,
     prepare_reused: bool,
     classify_output: Option<ClassifyOutput>,
+    devices: DeviceBook,
     error: Option<RunError>,
     stopping: bool,
     /// Stops the threads on a fatal error; `cancel` is the user's.
@@ -203,6 +206,7 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
             prepare_done: false,
             prepare_reused: false,
             classify_output: None,
+            devices: DeviceBook::default(),
             error: None,
             stopping: false,
             halt,
@@ -257,8 +261,55 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
             virus_chunks,
             virus_reads,
             stages: std::mem::take(&mut self.book.records),
+            devices: std::mem::take(&mut self.devices.records),
             prepared: self.prepared,
             reports,
         })
+    }
+}
+
+/// The devices' records for the manifest: each model load as it is reported, then each
+/// device's totals when the embedding engine ends.
+#[derive(Default)]
+struct DeviceBook {
+    records: Vec<DeviceRecord>,
+}
+
+impl DeviceBook {
+    fn record(&mut self, device: &str) -> &mut DeviceRecord {
+        let at = match self.records.iter().position(|r| r.device == device) {
+            Some(at) => at,
+            None => {
+                self.records.push(DeviceRecord {
+                    device: device.to_owned(),
+                    loads: Vec::new(),
+                    sequences: 0,
+                    tokens: 0,
+                    forward_seconds: 0.0,
+                    idle_seconds: 0.0,
+                });
+                self.records.len() - 1
+            }
+        };
+        &mut self.records[at]
+    }
+
+    fn loaded(&mut self, device: String, model: String, seconds: f64) {
+        self.record(&device)
+            .loads
+            .push(ModelLoad { model, seconds });
+    }
+
+    fn worked(&mut self, stats: &[crate::embed::DeviceStats]) {
+        for s in stats
+            .iter()
+            .filter(|s| s.sequences > 0 || s.wait_seconds > 0.0)
+        {
+            let record = self.record(&s.device);
+            record.sequences = s.sequences as u64;
+            record.tokens = s.tokens as u64;
+            record.forward_seconds = s.seconds;
+            record.idle_seconds = s.wait_seconds;
+        }
     }
 }

@@ -69,6 +69,7 @@ impl Hub<'_, '_, '_> {
             let message = "the embedding engine ended before every shard was embedded";
             self.stop(Some(RunError::Worker(message.into())));
         }
+        self.devices.worked(&report.devices);
         for d in &report.devices {
             tracing::info!(
                 device = d.device,
@@ -216,7 +217,10 @@ impl Hub<'_, '_, '_> {
                 model,
                 load_seconds,
                 ..
-            } => tracing::info!("{model} loaded on {device} in {load_seconds:.1} s"),
+            } => {
+                tracing::info!("{model} loaded on {device} in {load_seconds:.1} s");
+                self.devices.loaded(device, model, load_seconds);
+            }
             EmbedEvent::FileQueued {
                 input,
                 sequences,
