@@ -244,10 +244,12 @@ fn consensus_is_independent_of_row_order() {
         })
         .collect();
     let verdicts = |rows: &mut dyn Iterator<Item = &PredictionRow>| {
-        let mut c = Consensus::new();
-        rows.for_each(|r| c.add(r));
-        c.verdicts()
-            .map(|(id, v)| (id.to_owned(), v))
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Consensus::new(dir.path());
+        rows.for_each(|r| c.add(r).unwrap());
+        c.into_verdicts()
+            .unwrap()
+            .map(Result::unwrap)
             .collect::<Vec<_>>()
     };
     let forward = verdicts(&mut rows.iter());

@@ -8,9 +8,10 @@ mod read_summary;
 mod reads;
 mod results_reader;
 mod samples;
+mod spill;
 mod writer;
 
-pub use consensus::{modified_id, Consensus};
+pub use consensus::{modified_id, Consensus, Verdicts, GROUP_LIMIT};
 pub use error::{ReadSummaryError, ReportError};
 pub use read_summary::{for_each_read_summary_row, read_read_summary, ReadCall, ReadSummaryRow};
 pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_FILE, READ_SUMMARY_HEADER};
@@ -18,6 +19,7 @@ pub use results_reader::{read_results_where, ResultRow};
 pub use samples::{
     read_samples, read_summary_totals, render_samples, SampleTotals, SAMPLES_HEADER,
 };
+pub use spill::SpillError;
 pub use writer::{
     write_highestscore, write_reports, ReportSummary, ReportWriter, HIGHESTSCORE_FILE,
     HIGHESTSCORE_HEADER, RESULTS_FILE, RESULTS_HEADER,

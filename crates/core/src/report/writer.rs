@@ -2,7 +2,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::consensus::Consensus;
+use super::consensus::{Consensus, GROUP_LIMIT};
 use super::error::ReportError;
 use super::{numpy_f32, PredictionRow};
 use crate::atomic::AtomicFile;
@@ -30,14 +30,24 @@ fn push_row(line: &mut String, row: &PredictionRow) {
     line.push('\n');
 }
 
-/// Write `prediction_results_highestscore.csv` (tab-separated) to `out`.
-pub fn write_highestscore<W: Write>(out: &mut W, consensus: &Consensus) -> io::Result<()> {
-    out.write_all(HIGHESTSCORE_HEADER.as_bytes())?;
-    for (id, is_virus) in consensus.verdicts() {
-        out.write_all(id.as_bytes())?;
-        out.write_all(if is_virus { b"\tTrue\n" } else { b"\tFalse\n" })?;
+/// Write `prediction_results_highestscore.csv` (tab-separated) to `out`, the file at
+/// `path` (named in errors), and return its rows (header excluded).
+pub fn write_highestscore<W: Write>(
+    out: &mut W,
+    path: &Path,
+    consensus: Consensus,
+) -> Result<u64, ReportError> {
+    out.write_all(HIGHESTSCORE_HEADER.as_bytes())
+        .map_err(io_at(path))?;
+    let mut groups = 0;
+    for verdict in consensus.into_verdicts()? {
+        let (id, is_virus) = verdict?;
+        out.write_all(id.as_bytes()).map_err(io_at(path))?;
+        out.write_all(if is_virus { b"\tTrue\n" } else { b"\tFalse\n" })
+            .map_err(io_at(path))?;
+        groups += 1;
     }
-    Ok(())
+    Ok(groups)
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
@@ -69,8 +79,14 @@ pub struct ReportSummary {
 }
 
 impl ReportWriter {
-    /// Start both files in `dir`, which must exist.
+    /// Start both files in `dir`, which must exist; the per-chunk maxima spill there
+    /// beyond [`GROUP_LIMIT`] chunks (unnamed temporary files, gone when dropped).
     pub fn create(dir: &Path) -> Result<Self, ReportError> {
+        Self::with_group_limit(dir, GROUP_LIMIT)
+    }
+
+    /// [`ReportWriter::create`] holding at most `group_limit` chunk groups in memory.
+    pub fn with_group_limit(dir: &Path, group_limit: usize) -> Result<Self, ReportError> {
         let path = dir.join(RESULTS_FILE);
         let mut results = AtomicFile::create(&path).map_err(io_at(&path))?;
         results
@@ -79,7 +95,7 @@ impl ReportWriter {
         Ok(Self {
             results,
             highestscore_path: dir.join(HIGHESTSCORE_FILE),
-            consensus: Consensus::new(),
+            consensus: Consensus::with_group_limit(dir, group_limit),
             line: String::with_capacity(128),
             rows: 0,
         })
@@ -96,7 +112,7 @@ impl ReportWriter {
                 path: self.results.target().to_path_buf(),
                 source,
             })?;
-        self.consensus.add(row);
+        self.consensus.add(row)?;
         self.rows += 1;
         Ok(())
     }
@@ -107,13 +123,13 @@ impl ReportWriter {
         self.results.commit().map_err(io_at(&results))?;
         let path = self.highestscore_path;
         let mut file = AtomicFile::create(&path).map_err(io_at(&path))?;
-        write_highestscore(&mut file, &self.consensus).map_err(io_at(&path))?;
+        let groups = write_highestscore(&mut file, &path, self.consensus)?;
         file.commit().map_err(io_at(&path))?;
         Ok(ReportSummary {
             results,
             highestscore: path,
             rows: self.rows,
-            groups: self.consensus.len() as u64,
+            groups,
         })
     }
 }

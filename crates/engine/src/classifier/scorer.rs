@@ -60,10 +60,11 @@ impl<'a> Scorer<'a> {
         Ok(Self {
             model,
             writer: ReportWriter::create(out_dir)?,
-            // Always tallied (a few counters per read): a pipelined run knows the chunked
-            // reads only once prepare has finished, after the first shards are scored.
+            // Always tallied (the current read in memory, finished reads spilled to
+            // `out_dir`): a pipelined run knows the chunked reads only once prepare has
+            // finished, after the first shards are scored.
             reads: ReadSummary {
-                tally: ReadTally::new(),
+                tally: ReadTally::new(out_dir),
                 chunked: chunked_reads.map(Path::to_path_buf),
                 path: out_dir.join(READ_SUMMARY_FILE),
             },
@@ -120,7 +121,7 @@ impl<'a> Scorer<'a> {
                 p_virus,
             };
             self.writer.push(&row)?;
-            self.reads.tally.add(&row);
+            self.reads.tally.add(&row)?;
             counts.rows += 1;
             counts.virus_rows += u64::from(prediction.label == Label::Virus);
         }
