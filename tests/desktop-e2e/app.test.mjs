@@ -23,13 +23,24 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** Load the Demo preset, start it with `button` (#run-button, or #resume-button when the
- * output folder holds a run) and wait for the run's summary. */
+/** Load the Demo preset, turn on Keep feature files (the later tests damage a feature
+ * file; a run keeps none by default), start it with `button` (#run-button, or
+ * #resume-button when the output folder holds a run) and wait for the run's summary. */
 async function runDemo(driver, button) {
   await click(driver, 'button[data-screen="presets"]');
   await click(driver, 'tr[data-preset="Demo"] button[data-action="load"]');
+  await keepFeatures(driver);
   await click(driver, button);
   await shown(driver, '#run-summary', RUN_TIMEOUT);
+}
+
+/** Open Setup's Advanced and tick Keep feature files, through the real controls. */
+async function keepFeatures(driver) {
+  const advanced = await driver.findElement(By.css('#advanced'));
+  if ((await advanced.getAttribute('open')) === null) await click(driver, '#advanced > summary');
+  const checkbox = await shown(driver, '#keep-features');
+  if (!(await checkbox.isSelected())) await click(driver, '#keep-features');
+  assert.equal(await checkbox.isSelected(), true, 'Keep feature files is on');
 }
 
 async function stageStates(driver) {

@@ -31,7 +31,10 @@ async function home() {
   mkdirSync(reads);
   bulky.push(reads, out);
   await writeOrfReads(join(reads, 'reads.fa'), READS, { seed: 7, prefix: 'read' });
-  storePreset(dir, { name: PRESET, settings: demoModelSettings([reads], out), updated: '2026-12-02T00:00:00Z' });
+  // keep_features: the test counts the feature files the stopped stage wrote (a run keeps
+  // none by default).
+  const settings = { ...demoModelSettings([reads], out), keep_features: true };
+  storePreset(dir, { name: PRESET, settings, updated: '2026-12-02T00:00:00Z' });
   return { dir, out };
 }
 
