@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use needletail::errors::ParseErrorKind;
 
 use crate::input_paths::{expand, PathError};
+use crate::pairs::{InputUnit, Mate, MateStream};
 use needletail::FastxReader;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -53,6 +54,15 @@ pub enum InputError {
         after_record: u64,
         detail: String,
     },
+    /// Paired files that are not mates, or a pairing that cannot be.
+    #[error(transparent)]
+    Pair(Box<crate::pairs::PairError>),
+}
+
+impl From<crate::pairs::PairError> for InputError {
+    fn from(error: crate::pairs::PairError) -> Self {
+        InputError::Pair(Box::new(error))
+    }
 }
 
 /// Where a record is: file, 1-based record number within the file, header line, ID.
@@ -235,25 +245,48 @@ pub enum ReadItem {
     Issue(RecordIssue),
 }
 
-/// Streams checked reads from a list of files, one file after the other.
+/// Streams checked reads from a list of files, one file after the other, a pair of files
+/// (`crate::pairs`) record by record in lockstep.
 pub struct ReadStream {
     files: Vec<InputFile>,
-    next_file: usize,
-    current: Option<(usize, Box<dyn FastxReader>)>,
-    record_in_file: u64,
-    seen_ids: HashSet<u128>,
-    checks: ReadChecks,
+    units: Vec<InputUnit>,
+    /// Reads given out per unit so far.
+    unit_reads: Vec<u64>,
+    next_unit: usize,
+    current: Option<(usize, Source)>,
+    checker: RecordChecker,
+}
+
+/// What the stream reads from now.
+enum Source {
+    Single {
+        index: usize,
+        reader: Box<dyn FastxReader>,
+        record: u64,
+    },
+    Pair(Box<MateStream>),
 }
 
 impl ReadStream {
+    /// Every file on its own.
     pub fn new(files: Vec<InputFile>, checks: ReadChecks) -> Self {
+        let units = (0..files.len()).map(InputUnit::Single).collect();
+        Self::with_units(files, units, checks)
+    }
+
+    /// The files read as `units` say (`crate::pairs::plan_units`): alone, or two in
+    /// lockstep as mates. IDs must be unique across all of them (a mate's with its suffix).
+    pub fn with_units(files: Vec<InputFile>, units: Vec<InputUnit>, checks: ReadChecks) -> Self {
         Self {
             files,
-            next_file: 0,
+            unit_reads: vec![0; units.len()],
+            units,
+            next_unit: 0,
             current: None,
-            record_in_file: 0,
-            seen_ids: HashSet::new(),
-            checks,
+            checker: RecordChecker {
+                seen_ids: HashSet::new(),
+                checks,
+            },
         }
     }
 
@@ -273,8 +306,15 @@ impl ReadStream {
             }],
             checks,
         );
-        stream.current = Some((0, parser));
-        stream.next_file = 1;
+        stream.current = Some((
+            0,
+            Source::Single {
+                index: 0,
+                reader: parser,
+                record: 0,
+            },
+        ));
+        stream.next_unit = 1;
         Ok(stream)
     }
 
@@ -282,59 +322,116 @@ impl ReadStream {
         &self.files
     }
 
+    /// How the files are read, in order.
+    pub fn units(&self) -> &[InputUnit] {
+        &self.units
+    }
+
+    /// The reads given out so far from each of [`ReadStream::units`] (records with a
+    /// problem not counted).
+    pub fn unit_reads(&self) -> &[u64] {
+        &self.unit_reads
+    }
+
     /// The next read or record problem; `None` at the end of the last file.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<ReadItem, InputError>> {
         loop {
             if self.current.is_none() {
-                let index = self.next_file;
-                let file = self.files.get(index)?;
-                self.next_file += 1;
-                self.record_in_file = 0;
-                match open_fastx(&file.path) {
-                    Ok(reader) => self.current = Some((index, reader)),
+                let unit = self.next_unit;
+                let source = self.open_unit(unit)?;
+                self.next_unit += 1;
+                match source {
+                    Ok(source) => self.current = Some((unit, source)),
                     Err(err) => return Some(Err(err)),
                 }
             }
-            let (index, reader) = self.current.as_mut()?;
-            let path = &self.files[*index].path;
-            match reader.next() {
+            let (unit, source) = self.current.as_mut()?;
+            let unit = *unit;
+            let next = match source {
+                Source::Single {
+                    index,
+                    reader,
+                    record,
+                } => next_single(&self.files[*index].path, reader, record, &mut self.checker),
+                Source::Pair(mates) => mates.next(&mut self.checker),
+            };
+            match next {
                 None => {
                     self.current = None;
                     continue;
                 }
                 Some(Err(err)) => {
-                    let err = parse_error(path, self.record_in_file, err);
                     self.current = None;
-                    self.next_file = self.files.len();
+                    self.next_unit = self.units.len();
                     return Some(Err(err));
                 }
-                Some(Ok(record)) => {
-                    self.record_in_file += 1;
-                    let location_line = record.start_line_number();
-                    let item = check_record(
-                        path,
-                        self.record_in_file,
-                        location_line,
-                        record.id(),
-                        record.seq().into_owned(),
-                        &mut self.seen_ids,
-                        &self.checks,
-                    );
+                Some(Ok(item)) => {
+                    if matches!(item, ReadItem::Read(_)) {
+                        self.unit_reads[unit] += 1;
+                    }
                     return Some(Ok(item));
                 }
             }
         }
     }
+
+    /// The reader of unit `unit`; `None` past the last.
+    fn open_unit(&self, unit: usize) -> Option<Result<Source, InputError>> {
+        let source = match *self.units.get(unit)? {
+            InputUnit::Single(index) => {
+                open_fastx(&self.files[index].path).map(|reader| Source::Single {
+                    index,
+                    reader,
+                    record: 0,
+                })
+            }
+            InputUnit::Pair { r1, r2, by_name } => {
+                MateStream::open([&self.files[r1].path, &self.files[r2].path], by_name)
+                    .map(|mates| Source::Pair(Box::new(mates)))
+            }
+        };
+        Some(source)
+    }
 }
 
-fn open_fastx(path: &Path) -> Result<Box<dyn FastxReader>, InputError> {
+/// The next item of a file read alone.
+fn next_single(
+    path: &Path,
+    reader: &mut Box<dyn FastxReader>,
+    record: &mut u64,
+    checker: &mut RecordChecker,
+) -> Option<Result<ReadItem, InputError>> {
+    match reader.next()? {
+        Err(err) => Some(Err(parse_error(path, *record, err))),
+        Ok(rec) => {
+            *record += 1;
+            let at = RecordAt {
+                path,
+                record: *record,
+                line: rec.start_line_number(),
+            };
+            Some(Ok(checker.check(
+                &at,
+                rec.id(),
+                rec.seq().into_owned(),
+                None,
+            )))
+        }
+    }
+}
+
+pub(crate) fn open_fastx(path: &Path) -> Result<Box<dyn FastxReader>, InputError> {
     let file = fs::File::open(path).map_err(|source| PathError::from_io(path, source))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     needletail::parse_fastx_reader(reader).map_err(|err| parse_error(path, 0, err))
 }
 
-fn parse_error(path: &Path, after_record: u64, err: needletail::errors::ParseError) -> InputError {
+pub(crate) fn parse_error(
+    path: &Path,
+    after_record: u64,
+    err: needletail::errors::ParseError,
+) -> InputError {
     let path = path.to_path_buf();
     match err.kind {
         ParseErrorKind::EmptyFile => InputError::EmptyFile { path },
@@ -387,68 +484,102 @@ fn first_disallowed(seq: &[u8]) -> Option<usize> {
     None
 }
 
-fn check_record(
-    path: &Path,
-    record: u64,
-    line: u64,
-    header: &[u8],
-    mut seq: Vec<u8>,
-    seen_ids: &mut HashSet<u128>,
-    checks: &ReadChecks,
-) -> ReadItem {
-    let mut location = RecordLocation {
-        file: path.to_path_buf(),
-        record,
-        line,
-        id: String::new(),
-    };
-    let issue =
-        |location: RecordLocation, problem| ReadItem::Issue(RecordIssue { location, problem });
-    let Ok(title) = std::str::from_utf8(header) else {
-        location.id = String::from_utf8_lossy(header).chars().take(40).collect();
-        return issue(location, RecordProblem::HeaderNotText);
-    };
-    let id = title
-        .trim_start_matches(is_title_space)
-        .split(is_title_space)
-        .next()
-        .unwrap_or("");
-    location.id = id.to_string();
-    if id.is_empty() {
-        return issue(location, RecordProblem::EmptyId);
-    }
-    if !seen_ids.insert(xxh3_128(id.as_bytes())) {
-        return issue(location, RecordProblem::DuplicateId);
-    }
-    if memchr::memchr2(b' ', b'\t', &seq).is_some() {
-        seq.retain(|&b| b != b' ' && b != b'\t');
-    }
-    if seq.is_empty() {
-        return issue(location, RecordProblem::EmptySequence);
-    }
-    if seq.len() as u64 > checks.max_record_len {
-        return issue(
+/// Where a record is, before its ID is known.
+pub(crate) struct RecordAt<'a> {
+    pub path: &'a Path,
+    /// 1-based, within the file.
+    pub record: u64,
+    pub line: u64,
+}
+
+/// The ID of a header: the text up to the first whitespace (leading whitespace skipped, as
+/// Biopython does); `None` when the header is not text.
+pub(crate) fn header_id(header: &[u8]) -> Option<&str> {
+    let title = std::str::from_utf8(header).ok()?;
+    Some(
+        title
+            .trim_start_matches(is_title_space)
+            .split(is_title_space)
+            .next()
+            .unwrap_or(""),
+    )
+}
+
+/// The checks of every record, and the IDs seen so far (hashed: 16 bytes a read).
+pub(crate) struct RecordChecker {
+    seen_ids: HashSet<u128>,
+    checks: ReadChecks,
+}
+
+impl RecordChecker {
+    /// A checked read, or what is wrong with the record. A mate's read ID is its ID
+    /// without a trailing `/1` or `/2` of its own mate, then with it (`Mate::suffix`);
+    /// messages name the record by the ID in the file.
+    pub(crate) fn check(
+        &mut self,
+        at: &RecordAt,
+        header: &[u8],
+        mut seq: Vec<u8>,
+        mate: Option<Mate>,
+    ) -> ReadItem {
+        let mut location = RecordLocation {
+            file: at.path.to_path_buf(),
+            record: at.record,
+            line: at.line,
+            id: String::new(),
+        };
+        let issue =
+            |location: RecordLocation, problem| ReadItem::Issue(RecordIssue { location, problem });
+        let Some(id) = header_id(header) else {
+            location.id = String::from_utf8_lossy(header).chars().take(40).collect();
+            return issue(location, RecordProblem::HeaderNotText);
+        };
+        location.id = id.to_string();
+        if id.is_empty() {
+            return issue(location, RecordProblem::EmptyId);
+        }
+        let read_id = match mate {
+            Some(mate) => format!("{}{}", mate_name(id, mate), mate.suffix()),
+            None => location.id.clone(),
+        };
+        if !self.seen_ids.insert(xxh3_128(read_id.as_bytes())) {
+            return issue(location, RecordProblem::DuplicateId);
+        }
+        if memchr::memchr2(b' ', b'\t', &seq).is_some() {
+            seq.retain(|&b| b != b' ' && b != b'\t');
+        }
+        if seq.is_empty() {
+            return issue(location, RecordProblem::EmptySequence);
+        }
+        if seq.len() as u64 > self.checks.max_record_len {
+            return issue(
+                location,
+                RecordProblem::TooLong {
+                    length: seq.len() as u64,
+                    max: self.checks.max_record_len,
+                },
+            );
+        }
+        if let Some(pos) = first_disallowed(&seq) {
+            return issue(
+                location,
+                RecordProblem::InvalidCharacter {
+                    position: pos as u64 + 1,
+                    byte: seq[pos],
+                },
+            );
+        }
+        ReadItem::Read(Read {
+            id: read_id,
+            seq,
             location,
-            RecordProblem::TooLong {
-                length: seq.len() as u64,
-                max: checks.max_record_len,
-            },
-        );
+        })
     }
-    if let Some(pos) = first_disallowed(&seq) {
-        return issue(
-            location,
-            RecordProblem::InvalidCharacter {
-                position: pos as u64 + 1,
-                byte: seq[pos],
-            },
-        );
-    }
-    ReadItem::Read(Read {
-        id: location.id.clone(),
-        seq,
-        location,
-    })
+}
+
+/// A mate's name: its ID without a trailing suffix of its own mate (`/1` in R1).
+pub(crate) fn mate_name(id: &str, mate: Mate) -> &str {
+    id.strip_suffix(mate.suffix()).unwrap_or(id)
 }
 
 #[cfg(test)]

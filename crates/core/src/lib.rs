@@ -17,6 +17,7 @@ pub mod input_paths;
 pub mod legacy;
 pub mod merge;
 pub mod merged_input;
+pub mod pairs;
 pub mod pickle;
 pub mod precision;
 pub mod prepare;

@@ -22,6 +22,10 @@ pub struct PreparedRecord {
     /// Relative to the prepared folder.
     pub chunked: PathBuf,
     pub shards: Vec<ShardInfo>,
+    /// The inputs read as pairs of mates; none in a `prepare.json` of a version before
+    /// paired reads.
+    #[serde(default)]
+    pub pairs: Vec<crate::pairs::PairRecord>,
 }
 
 /// Why a prepared folder cannot be used.

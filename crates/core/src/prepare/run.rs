@@ -15,10 +15,10 @@ use super::FrameCounts;
 use crate::cancel::CancelToken;
 use crate::chunk::ChunkPlan;
 use crate::fasta::{
-    discover_inputs, InputError, InputFile, ReadChecks, ReadItem, ReadStream, RecordIssue,
-    RecordProblem,
+    InputError, InputFile, ReadChecks, ReadItem, ReadStream, RecordIssue, RecordProblem,
 };
 use crate::frames::SixFrames;
+use crate::pairs::{input_files, plan_units, InputUnit, PairRecord, Pairing};
 
 /// Chunks per batch handed to a worker: big enough to amortise the hand-off, small enough
 /// that the batches in flight stay a few MB.
@@ -39,6 +39,8 @@ pub struct PrepareOptions {
     /// (listed in the summary) instead of stopping. Empty records are always skipped.
     pub skip_bad_records: bool,
     pub checks: ReadChecks,
+    /// Which input files are read as pairs of mates (`crate::pairs`).
+    pub pairing: Pairing,
     pub cancel: CancelToken,
 }
 
@@ -50,6 +52,7 @@ impl Default for PrepareOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             skip_bad_records: false,
             checks: ReadChecks::default(),
+            pairing: Pairing::default(),
             cancel: CancelToken::new(),
         }
     }
@@ -60,6 +63,8 @@ impl Default for PrepareOptions {
 pub struct PrepareSummary {
     pub version: &'static str,
     pub inputs: Vec<InputFile>,
+    /// The inputs read as pairs of mates, in reading order, and where their reads are.
+    pub pairs: Vec<PairRecord>,
     pub chunk_len: usize,
     pub shard_size: usize,
     pub reads: u64,
@@ -157,7 +162,12 @@ pub fn prepare_streaming(
         ));
     }
     fs::create_dir_all(out_dir).map_err(output_error(out_dir))?;
-    let files = discover_inputs(inputs, Some(out_dir))?;
+    let files = input_files(inputs, &options.pairing, Some(out_dir))?;
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let plan = plan_units(&paths, &options.pairing).map_err(InputError::from)?;
+    for warning in &plan.warnings {
+        tracing::warn!("{warning}");
+    }
     let staging = tempfile::Builder::new()
         .prefix(".prepare-staging-")
         .tempdir_in(out_dir)
@@ -169,12 +179,14 @@ pub fn prepare_streaming(
         on_shard,
         announced: 0,
     };
-    let mut stream = ReadStream::new(files.clone(), options.checks);
-    let report = if options.threads == 1 {
+    let mut stream = ReadStream::with_units(files.clone(), plan.units, options.checks);
+    let mut report = if options.threads == 1 {
         run_inline(&mut stream, options, &mut sink)?
     } else {
         run_parallel(&mut stream, options, &mut sink)?
     };
+    let pairs = pair_records(&stream);
+    report.warnings.splice(0..0, plan.warnings);
     let Sink {
         writer,
         totals,
@@ -193,6 +205,7 @@ pub fn prepare_streaming(
     let summary = PrepareSummary {
         version: env!("CARGO_PKG_VERSION"),
         inputs: files,
+        pairs,
         chunk_len: options.chunk_len,
         shard_size: options.shard_size,
         reads: totals.progress.reads,
@@ -207,6 +220,24 @@ pub fn prepare_streaming(
     };
     install_outputs(staging.path(), out_dir, &summary)?;
     Ok(summary)
+}
+
+/// The pairs the stream read, with where their reads are among all it gave out.
+fn pair_records(stream: &ReadStream) -> Vec<PairRecord> {
+    let mut first_read = 0;
+    let mut pairs = Vec::new();
+    for (unit, &reads) in stream.units().iter().zip(stream.unit_reads()) {
+        if let InputUnit::Pair { r1, r2, .. } = *unit {
+            pairs.push(PairRecord {
+                r1: stream.files()[r1].path.clone(),
+                r2: stream.files()[r2].path.clone(),
+                first_read,
+                reads,
+            });
+        }
+        first_read += reads;
+    }
+    pairs
 }
 
 /// The ordered end of the pipeline: writes rendered batches, reports progress and
