@@ -127,7 +127,7 @@ pub enum PairError {
     },
     #[error(
         "{} and {} are read as a pair, but {} has more records: its record {record} \
-         ('{id}') has no mate, {} ends after {} records{}",
+         ('{id}') has no mate; {} ends after {} records{}",
         r1.display(), r2.display(), self.longer_file().display(),
         self.shorter_file().display(), record - 1, hint(*by_name)
     )]

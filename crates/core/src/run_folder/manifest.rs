@@ -76,6 +76,13 @@ pub struct Settings {
     /// shard's scores are. Older manifests (which always kept them) read as `false`.
     #[serde(default)]
     pub keep_features: bool,
+    /// How input files were paired (`--pairs`, `--pair`). Older manifests, of versions
+    /// that read every file on its own, read as off without pairs.
+    #[serde(
+        default = "crate::pairs::Pairing::off",
+        deserialize_with = "de_pairing"
+    )]
+    pub pairing: crate::pairs::Pairing,
 }
 
 impl Settings {
@@ -278,6 +285,7 @@ macro_rules! named_field {
 
 named_field!(de_state, RunState, "state");
 named_field!(de_precision, Precision, "settings.precision");
+named_field!(de_pairing, crate::pairs::Pairing, "settings.pairing");
 named_field!(de_models, Models, "models");
 named_field!(de_plan, Vec<StagePlan>, "plan");
 named_field!(de_stages, Vec<StageRecord>, "stages");

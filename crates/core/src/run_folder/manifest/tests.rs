@@ -165,3 +165,25 @@ fn an_older_manifests_threads_are_prepare_and_merge_threads() {
     assert_eq!(written["merge_threads"], 2);
     assert!(written.get("threads").is_none());
 }
+
+#[test]
+fn the_pairing_is_recorded_and_older_manifests_read_as_off() {
+    use crate::pairs::{PairMode, Pairing};
+    let (dir, loaded) = load_json(&manifest_json());
+    let mut manifest = loaded.unwrap().unwrap();
+    assert_eq!(manifest.settings.pairing, Pairing::off());
+    manifest.settings.pairing = Pairing {
+        mode: PairMode::Auto,
+        explicit: vec![("/d/a.fq".into(), "/d/b.fq".into())],
+    };
+    let path = dir.path().join("again.json");
+    manifest.write(&path).unwrap();
+    let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        written["settings"]["pairing"],
+        json!({"mode": "auto", "explicit": [["/d/a.fq", "/d/b.fq"]]})
+    );
+    assert_eq!(RunManifest::load(&path).unwrap(), Some(manifest));
+    let message = error_with("/settings/pairing", json!({"mode": "sometimes"}));
+    assert!(message.contains("settings.pairing: "), "{message}");
+}
