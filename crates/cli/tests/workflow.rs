@@ -1,6 +1,7 @@
 //! The Snakemake workflow (workflow/Snakefile) on two samples made from the demo reads,
-//! with the demo's tiny models on the CPU: its reports against `virnucpro predict`, a dry
-//! run against the SLURM profile, and a run killed mid-way and resumed.
+//! with the demo's tiny models on the CPU: its reports against `virnucpro predict`, its
+//! temporary feature files (gone after a run, kept with `keep_features: true`), a dry run
+//! against the SLURM profile, and a run killed mid-way and resumed.
 //!
 //! Snakemake comes from `.venv-workflow/` (`make setup`, or `bash scripts/setup-workflow.sh`);
 //! without it these tests fail and say so.
@@ -55,7 +56,19 @@ struct Workspace {
 }
 
 impl Workspace {
+    /// The config leaves `keep_features` out: the workflow's default (feature files are
+    /// temporary).
     fn new() -> Self {
+        Self::with_config("")
+    }
+
+    /// With `keep_features: true`: every feature and merged file stays.
+    fn keeping_features() -> Self {
+        Self::with_config("keep_features: true\n")
+    }
+
+    /// `extra` is appended to the config.
+    fn with_config(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let text = fs::read_to_string(repo_root().join("demo/sample_reads.fa")).unwrap();
         let records: Vec<String> = text.split('>').skip(1).map(|r| format!(">{r}")).collect();
@@ -76,7 +89,7 @@ impl Workspace {
             "samples:\n  alpha: {alpha}\n  beta: {beta}\n\
              models:\n  dnabert: {dnabert}\n  esm: {esm}\n  classifier: {classifier}\n\
              length: 500\ndevices: cpu\nthreads: 2\nshard_size: {SHARD_SIZE}\n\
-             out: {out}\nvirnucpro: {bin}\n",
+             out: {out}\nvirnucpro: {bin}\n{extra}",
             alpha = reads.join("alpha.fa.gz").display(),
             beta = reads.join("beta").display(),
             dnabert = demo_model("dnabert_s_tiny"),
@@ -119,28 +132,88 @@ impl Workspace {
         cmd
     }
 
-    /// The feature files written so far (complete ones: they are written atomically).
-    fn feature_files(&self) -> BTreeSet<PathBuf> {
+    /// Every file under the samples' `features/` and `merged/` folders (of any name,
+    /// hidden ones too), and every `.safetensors` file anywhere under `results/`.
+    fn files_of_features(&self) -> BTreeSet<PathBuf> {
         let mut files = BTreeSet::new();
-        for sample in SAMPLES {
-            let Ok(entries) = fs::read_dir(self.results().join(sample).join("features")) else {
+        let mut folders = vec![self.results()];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = fs::read_dir(&folder) else {
                 continue;
             };
             for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let in_features = path
+                    .components()
+                    .any(|c| c.as_os_str() == "features" || c.as_os_str() == "merged");
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".safetensors") && !name.starts_with('.') {
-                    files.insert(entry.path());
+                if in_features || name.ends_with(".safetensors") {
+                    files.insert(path);
                 }
             }
         }
         files
     }
 
+    /// The `.safetensors` files of `files_of_features` (not merge's `merge_failures.tsv`
+    /// nor Snakemake's timestamp in `merged/`).
+    fn safetensors_files(&self) -> BTreeSet<PathBuf> {
+        self.files_of_features()
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "safetensors"))
+            .collect()
+    }
+
+    /// The feature and merged files a finished run of every shard has, by name.
+    fn expected_feature_files(&self) -> BTreeSet<PathBuf> {
+        let mut files = BTreeSet::new();
+        for sample in SAMPLES {
+            let dir = self.results().join(sample);
+            for shard in self.shard_indices(sample) {
+                for kind in ["nucleotide", "protein"] {
+                    files.insert(dir.join(format!("features/output_{shard}.{kind}.safetensors")));
+                }
+                files.insert(dir.join(format!("merged/output_{shard}.merged.safetensors")));
+            }
+        }
+        files
+    }
+
+    /// Modification times and sizes of the samples' reports and of the summary.
+    fn reports(&self) -> BTreeMap<PathBuf, (SystemTime, u64)> {
+        let mut reports = BTreeMap::new();
+        for sample in SAMPLES {
+            for report in REPORTS {
+                let path = self.results().join(sample).join(report);
+                let m = modified(&path);
+                reports.insert(path, m);
+            }
+        }
+        let summary = self.results().join("summary.tsv");
+        let m = modified(&summary);
+        reports.insert(summary, m);
+        reports
+    }
+
     /// Shards of a sample's finished prepare.
     fn shards(&self, sample: &str) -> usize {
+        self.shard_indices(sample).len()
+    }
+
+    /// The shards' indices (`output_INDEX`), from the sample's `prepare.json`.
+    fn shard_indices(&self, sample: &str) -> Vec<u64> {
         let json = fs::read(self.results().join(sample).join("prepared/prepare.json")).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        json["shards"].as_array().unwrap().len()
+        json["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|shard| shard["index"].as_u64().unwrap())
+            .collect()
     }
 }
 
@@ -217,16 +290,65 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
         })
 }
 
+/// Snakemake run again on a finished workflow: it says there is nothing to do, starts no
+/// job (whether the temporary feature files are there or not) and leaves the reports as
+/// they were.
+fn assert_rerun_does_nothing(ws: &Workspace) {
+    let reports = ws.reports();
+    let dry = run(
+        ws.snakemake("local", &["-n"]).stdin(Stdio::null()),
+        "snakemake -n after a finished run",
+    );
+    let planned = jobs_started(&dry);
+    assert!(
+        planned.is_empty(),
+        "a dry run plans jobs: {planned:?}\n{dry}"
+    );
+    let again = run(
+        ws.snakemake("local", &["--cores", "2"])
+            .stdin(Stdio::null()),
+        "snakemake after a finished run",
+    );
+    let started = jobs_started(&again);
+    assert!(started.is_empty(), "jobs ran again: {started:?}\n{again}");
+    assert!(
+        again.contains("Nothing to be done"),
+        "no 'Nothing to be done':\n{again}"
+    );
+    assert_eq!(ws.reports(), reports, "reports were rewritten");
+}
+
+/// The default run (feature files temporary): its reports are those of `predict`, no
+/// feature file is left once it is done, and running it again does nothing.
 #[test]
 fn workflow_reports_are_byte_identical_to_predict() {
     let ws = Workspace::new();
     let started = Instant::now();
-    run(
+    let log = run(
         ws.snakemake("local", &["--cores", "2"])
             .stdin(Stdio::null()),
         "snakemake (local profile)",
     );
     eprintln!("workflow: {:.1} s", started.elapsed().as_secs_f64());
+    // Every feature file and merged folder was made (and read) before Snakemake removed it.
+    let mut temporary: BTreeSet<PathBuf> = ws
+        .expected_feature_files()
+        .into_iter()
+        .filter(|path| !path.parent().unwrap().ends_with("merged"))
+        .collect();
+    temporary.extend(SAMPLES.map(|sample| ws.results().join(sample).join("merged")));
+    for path in &temporary {
+        assert!(
+            log.contains(&format!("Removing temporary output {}.", path.display())),
+            "Snakemake did not remove {}:\n{log}",
+            path.display()
+        );
+    }
+    let left = ws.files_of_features();
+    assert!(
+        left.is_empty(),
+        "feature files left after the run: {left:?}"
+    );
     let mut totals = Vec::new();
     for sample in SAMPLES {
         let shards = ws.shards(sample);
@@ -276,6 +398,51 @@ fn workflow_reports_are_byte_identical_to_predict() {
         assert_eq!(fields[2], virus.to_string(), "{line}");
     }
     eprintln!("per sample (name, shards, virus reads): {totals:?}");
+
+    assert_rerun_does_nothing(&ws);
+    let left = ws.files_of_features();
+    assert!(left.is_empty(), "feature files made again: {left:?}");
+}
+
+/// With `keep_features: true` every shard's feature files and merged file stay, with the
+/// same reports as without (the same jobs run; only the removal differs), and running it
+/// again does nothing.
+#[test]
+fn keep_features_keeps_every_feature_file() {
+    let reference = Workspace::new();
+    let kept = Workspace::keeping_features();
+    for ws in [&reference, &kept] {
+        run(
+            ws.snakemake("local", &["--cores", "2"])
+                .stdin(Stdio::null()),
+            "snakemake (local profile)",
+        );
+    }
+    assert!(reference.files_of_features().is_empty());
+    assert_eq!(kept.safetensors_files(), kept.expected_feature_files());
+    for sample in SAMPLES {
+        for report in REPORTS {
+            let ours = fs::read(kept.results().join(sample).join(report)).unwrap();
+            let theirs = fs::read(reference.results().join(sample).join(report)).unwrap();
+            assert!(
+                ours == theirs,
+                "{sample}/{report} differs with keep_features: {}",
+                first_difference(&ours, &theirs)
+            );
+        }
+    }
+    let features: BTreeMap<PathBuf, (SystemTime, u64)> = kept
+        .files_of_features()
+        .into_iter()
+        .map(|path| {
+            let m = modified(&path);
+            (path, m)
+        })
+        .collect();
+    assert_rerun_does_nothing(&kept);
+    for (path, before) in &features {
+        assert_eq!(&modified(path), before, "{} was rewritten", path.display());
+    }
 }
 
 /// The SLURM profile asks for one GPU per embed job and none for the others, as a dry run
@@ -368,10 +535,24 @@ fn modified(path: &Path) -> (SystemTime, u64) {
 }
 
 /// Killed (the whole process group, SIGKILL) after some embed jobs finished, unlocked and
-/// run again: the second run runs exactly the jobs the first did not finish.
+/// run again: the second run runs exactly the jobs the first did not finish. Here with
+/// `keep_features: true`, so the finished jobs' files can be seen untouched at the end.
 #[test]
 fn killed_run_resumes_with_only_unfinished_jobs() {
-    let ws = Workspace::new();
+    killed_run_resumes(&Workspace::keeping_features());
+}
+
+/// The same with the default temporary feature files: the feature files the killed run
+/// left (merge had not read them yet) are used as they are, then removed.
+#[test]
+fn killed_run_resumes_with_temporary_feature_files() {
+    killed_run_resumes(&Workspace::new());
+}
+
+fn killed_run_resumes(ws: &Workspace) {
+    let keep_features = fs::read_to_string(ws.path().join("config.yaml"))
+        .unwrap()
+        .contains("keep_features: true");
     let log_path = ws.path().join("first-run.log");
     let log = fs::File::create(&log_path).unwrap();
     let mut first = ws
@@ -460,9 +641,30 @@ fn killed_run_resumes_with_only_unfinished_jobs() {
     ] {
         assert_eq!(count(rule), expected, "{rule} jobs over both runs: {all:?}");
     }
-    // And the files of finished jobs were left alone.
+    // And the files of finished jobs were left alone: kept as they were, or (temporary)
+    // read by merge as they were and only then removed.
     for (path, before) in &features {
-        assert_eq!(&modified(path), before, "{} was rewritten", path.display());
+        if keep_features {
+            assert_eq!(&modified(path), before, "{} was rewritten", path.display());
+        } else {
+            let removed = format!("Removing temporary output {}.", path.display());
+            assert_eq!(
+                second_log.matches(&removed).count(),
+                1,
+                "{} not removed once by the second run:\n{second_log}",
+                path.display()
+            );
+            assert!(!path.exists(), "{} is left", path.display());
+        }
+    }
+    if keep_features {
+        assert_eq!(ws.safetensors_files(), ws.expected_feature_files());
+    } else {
+        let left = ws.files_of_features();
+        assert!(
+            left.is_empty(),
+            "feature files left after the run: {left:?}"
+        );
     }
     assert!(
         second.iter().any(|j| j.0.starts_with("embed_")),
@@ -473,7 +675,7 @@ fn killed_run_resumes_with_only_unfinished_jobs() {
         finished.len(),
         second.len(),
         features.len(),
-        ws.feature_files().len()
+        2 * shards
     );
     // The resumed run's reports are those of an uninterrupted one (same bytes as predict
     // is checked above); here, every report is there.
