@@ -81,6 +81,8 @@ fn spec_with(settings: &RunSettings, devices: DeviceChoice) -> RunSpec {
         out_dir: settings.out_dir.clone(),
         keep_features: settings.keep_features,
         space_check: true,
+        // Pairs by their file names, as the command line does by default.
+        pairing: Default::default(),
         // The caches the Models screen installs into: the manifest says whether each
         // model is the catalogue's.
         model_cache: virnucpro_models::CacheRoots::from_env(),

@@ -164,7 +164,8 @@ fn input_code(err: &InputError) -> u8 {
         InputError::NoInputs => FAILED,
         InputError::EmptyFile { .. }
         | InputError::NotFasta { .. }
-        | InputError::Truncated { .. } => BAD_INPUT,
+        | InputError::Truncated { .. }
+        | InputError::Pair(_) => BAD_INPUT,
     }
 }
 

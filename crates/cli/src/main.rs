@@ -10,6 +10,7 @@ mod exit;
 mod logging;
 mod merge_cmd;
 mod models_cmd;
+mod pairs_args;
 mod predict_cmd;
 mod prepare_cmd;
 mod progress;

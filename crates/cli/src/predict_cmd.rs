@@ -23,15 +23,18 @@ use virnucpro_models::ModelRole;
 #[derive(clap::Args)]
 pub struct PredictArgs {
     /// FASTA/FASTQ files (plain, .gz, .bz2, .xz, .zst) or folders of them.
-    #[arg(required_unless_present = "samples", value_name = "INPUT")]
+    #[arg(required_unless_present_any = ["samples", "pair"], value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    // --pair with --sample: a sample's pairs are found by their names.
+    #[command(flatten)]
+    pairs: crate::pairs_args::PairArgs,
     /// A sample, NAME=PATH[,PATH...]: its reports go to OUT/NAME/, and OUT/summary.tsv has
     /// one line per sample; repeat for more samples (instead of INPUT). The models are
     /// loaded once for all of them.
     #[arg(
         long = "sample",
         value_name = "NAME=PATH[,PATH]",
-        conflicts_with = "inputs"
+        conflicts_with_all = ["inputs", "pair"]
     )]
     samples: Vec<Sample>,
     /// Read length the classifier was trained for: 300 or 500.
@@ -114,6 +117,7 @@ pub fn run(args: &PredictArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         shard_size: args.shard_size,
         keep_features: args.keep_features,
         space_check: !args.no_space_check,
+        pairing: args.pairs.pairing(),
         ..RunSpec::new(
             args.inputs.clone(),
             dnabert,
@@ -244,9 +248,15 @@ fn print_outcome(outcome: &RunOutcome) {
         println!("{} failures listed in failures.tsv", summary.failures);
     }
     println!("results in {}:", summary.out_dir.display());
+    let pair_summary = summary
+        .out_dir
+        .join(virnucpro_core::pairs::PAIR_SUMMARY_FILE);
     for path in RunLayout::new(&summary.out_dir).result_files() {
         if path.exists() {
             println!("  {}", path.display());
+        }
+        if path.ends_with(virnucpro_core::report::READ_SUMMARY_FILE) && pair_summary.exists() {
+            println!("  {}", pair_summary.display());
         }
     }
     print_kept_reports(outcome);

@@ -15,8 +15,10 @@ use crate::exit;
 #[derive(clap::Args)]
 pub struct PrepareArgs {
     /// FASTA files (plain, .gz, .bz2, .xz, .zst) or folders of them.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "pair", value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pairs: crate::pairs_args::PairArgs,
     /// Expected read length: the chunk size of the model (300 or 500).
     #[arg(long, value_parser = ["300", "500"])]
     length: String,
@@ -63,6 +65,7 @@ pub fn run(args: &PrepareArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         checks: ReadChecks {
             max_record_len: args.max_record_length,
         },
+        pairing: args.pairs.pairing(),
         cancel: cancel.clone(),
     };
     let started = Instant::now();
@@ -102,6 +105,14 @@ fn print_summary(s: &PrepareSummary, out: &Path, seconds: f64) {
         s.frames_kept,
         per_frame.join(", ")
     );
+    for pair in &s.pairs {
+        println!(
+            "  mates:    {} + {}: {} reads (/1 and /2)",
+            pair.r1.display(),
+            pair.r2.display(),
+            pair.reads
+        );
+    }
     println!(
         "  shards:   {} (up to {} pairs each)",
         s.shards.len(),

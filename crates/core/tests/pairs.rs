@@ -227,7 +227,7 @@ fn mates_that_do_not_match_stop_with_both_files_named() {
 
     // A /2 in R1 is not R1's suffix: the files are the wrong way round.
     let (_out, result) = run(
-        &[r2.clone()],
+        std::slice::from_ref(&r2),
         Pairing {
             mode: PairMode::Off,
             explicit: vec![(r2.clone(), r1.clone())],
@@ -266,7 +266,7 @@ fn old_style_and_casava_names_and_explicit_pairs() {
         explicit: vec![(r1.clone(), r2.clone())],
     };
     // The pair's files need not be listed among the inputs.
-    let (out, result) = run(&[named.clone()], explicit);
+    let (out, result) = run(std::slice::from_ref(&named), explicit);
     let summary = result.unwrap();
     assert_eq!(
         read_ids(out.path(), &summary),

@@ -39,6 +39,7 @@ pub(super) fn remove_results(layout: &RunLayout) -> Result<(), RunError> {
         virnucpro_core::report::RESULTS_FILE,
         virnucpro_core::report::HIGHESTSCORE_FILE,
         READ_SUMMARY_FILE,
+        virnucpro_core::pairs::PAIR_SUMMARY_FILE,
         FAILURES_FILE,
         MANIFEST_FILE,
         REPORTS_STAMP,

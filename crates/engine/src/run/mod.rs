@@ -16,6 +16,7 @@ mod cleanup;
 mod emitter;
 mod error;
 mod hub;
+mod pairs;
 mod prepared;
 mod publish;
 mod samples;
@@ -149,7 +150,8 @@ impl<'a, 'e> Runner<'a, 'e> {
         let batch_tokens = spec
             .batch_tokens
             .unwrap_or_else(|| default_budget(&run.devices));
-        let prepared = prepared::check_prepared(&layout, spec.length, spec.shard_size, &inputs);
+        let prepared_as = (spec.length, spec.shard_size, &spec.pairing);
+        let prepared = prepared::check_prepared(&layout, prepared_as, &inputs);
         let reports = start::reusable_reports(&layout, &prepared, run, &models.classifier.model_id);
         let plan = start::make_plan(
             &layout,
@@ -168,6 +170,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             batch_tokens,
             classify_device: classify_device(run).to_string(),
             keep_features: spec.keep_features,
+            pairing: spec.pairing.clone(),
         };
         let manifest = start::first_manifest(inputs, models, plan, settings);
         Ok(Self {
@@ -257,6 +260,7 @@ impl<'a, 'e> Runner<'a, 'e> {
     }
 
     fn finish(&mut self, status: RunStatus, done: &hub::Finished) -> Result<RunOutcome, RunError> {
+        pairs::write_pair_summary(&self.layout, done)?;
         let failures = self.events.failures.clone();
         let failures_path = self.layout.failures();
         write_atomic(&failures_path, failures_tsv(&failures).as_bytes())

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use virnucpro_core::atomic::write_atomic;
+use virnucpro_core::pairs::{plan_units, Pairing};
 use virnucpro_core::prepare::{
     prepare_streaming, PrepareError, PrepareOptions, StagedShard, MANIFEST_FILE,
 };
@@ -26,23 +27,39 @@ struct Stamp {
     shard_size: usize,
     /// `(xxh3, bytes)` of each input file: moving or renaming inputs keeps the prepare.
     inputs: Vec<(String, u64)>,
+    /// The inputs read as pairs, `(R1, R2)` by their place in `inputs`; none in stamps
+    /// of versions before paired reads (which read every file on its own).
+    #[serde(default)]
+    pairs: Vec<(usize, usize)>,
 }
 
 impl Stamp {
-    fn new(length: usize, shard_size: usize, inputs: &[FileEntry]) -> Self {
+    fn new(
+        length: usize,
+        shard_size: usize,
+        inputs: &[FileEntry],
+        pairs: Vec<(usize, usize)>,
+    ) -> Self {
         Self {
             length,
             shard_size,
             inputs: inputs.iter().map(|i| (i.xxh3.clone(), i.bytes)).collect(),
+            pairs,
         }
     }
+}
+
+/// The pairs `pairing` makes of the run's input files, by their place among them.
+fn input_pairs(inputs: &[FileEntry], pairing: &Pairing) -> Result<Vec<(usize, usize)>, RunError> {
+    let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
+    let plan = plan_units(&paths, pairing).map_err(|e| PrepareError::Input(e.into()))?;
+    Ok(plan.pairs())
 }
 
 /// Whether the prepared folder can be reused; `Err` says why not, for the user.
 pub fn check_prepared(
     layout: &RunLayout,
-    length: usize,
-    shard_size: usize,
+    (length, shard_size, pairing): (usize, usize, &Pairing),
     inputs: &[FileEntry],
 ) -> Result<PreparedRecord, String> {
     let dir = layout.prepared();
@@ -50,7 +67,8 @@ pub fn check_prepared(
         .map_err(|_| "the reads have not been prepared in this folder yet".to_string())?;
     let stamp: Stamp = read_json(&layout.prepared_stamp())
         .ok_or_else(|| "the earlier run stopped before its reads were prepared".to_string())?;
-    let wanted = Stamp::new(length, shard_size, inputs);
+    let pairs = input_pairs(inputs, pairing).map_err(|e| e.to_string())?;
+    let wanted = Stamp::new(length, shard_size, inputs, pairs);
     if stamp.length != length {
         return Err(format!(
             "the read length changed ({} → {length})",
@@ -59,6 +77,9 @@ pub fn check_prepared(
     }
     if stamp.shard_size != shard_size {
         return Err("the shard size changed".into());
+    }
+    if stamp.pairs != wanted.pairs && stamp.inputs == wanted.inputs {
+        return Err("the read pairing changed".into());
     }
     if stamp != wanted || record.chunk_len != length {
         return Err("the input reads changed".into());
@@ -96,7 +117,7 @@ pub struct Prepared {
 /// folder it can be read from while prepare goes on. `None` when cancelled.
 pub fn run_prepare(
     layout: &RunLayout,
-    inputs: &[PathBuf],
+    (inputs, pairing): (&[PathBuf], &Pairing),
     entries: &[FileEntry],
     (length, shard_size, threads): (usize, usize, usize),
     cancel: &CancelToken,
@@ -119,6 +140,7 @@ pub fn run_prepare(
         chunk_len: length,
         shard_size,
         threads,
+        pairing: pairing.clone(),
         cancel: cancel.clone(),
         ..PrepareOptions::default()
     };
@@ -135,7 +157,7 @@ pub fn run_prepare(
         .map(|issue| format!("skipped {issue}"))
         .chain(summary.warnings.iter().cloned())
         .collect();
-    let stamp = Stamp::new(length, shard_size, entries);
+    let stamp = Stamp::new(length, shard_size, entries, input_pairs(entries, pairing)?);
     let json = serde_json::to_vec_pretty(&stamp).map_err(|e| RunError::Io {
         path: stamp_path.clone(),
         source: e.into(),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use virnucpro_core::atomic::AtomicFile;
 use virnucpro_core::fasta::{discover_inputs, InputError, InputFile};
+use virnucpro_core::pairs::{input_files, plan_units, Pairing};
 use virnucpro_core::threads::{check_threads, cores};
 
 use crate::classifier::MlpClassifier;
@@ -56,6 +57,10 @@ pub struct RunSpec {
     /// Refuse to start when the estimated output does not fit on the output folder's disk
     /// (`--no-space-check` turns it off).
     pub space_check: bool,
+    /// Which input files are pairs of mates (`--pairs`, `--pair`): by their names
+    /// (`Auto`, the default) and as given. An explicit pair's files are inputs of the
+    /// run; for runs of samples, pairs are found in each sample by their names.
+    pub pairing: Pairing,
     /// Where fetched models and the record of verified files are (`virnucpro_models`):
     /// the manifest says whether each model is the catalogue's. `None`: unknown.
     pub model_cache: Option<virnucpro_models::CacheRoots>,
@@ -87,6 +92,7 @@ impl RunSpec {
             out_dir,
             keep_features: false,
             space_check: true,
+            pairing: Pairing::default(),
             model_cache: virnucpro_models::CacheRoots::from_env(),
         }
     }
@@ -288,7 +294,7 @@ pub fn validate(spec: &RunSpec) -> Result<ValidatedRun, Vec<SpecProblem>> {
 /// the first.
 fn check_inputs(problems: &mut Problems, spec: &RunSpec) -> Vec<InputFile> {
     let mut inputs = Vec::new();
-    if spec.inputs.is_empty() {
+    if spec.inputs.is_empty() && spec.pairing.explicit.is_empty() {
         problems.add(
             Setting::Inputs,
             ProblemKind::Invalid,
@@ -301,7 +307,29 @@ fn check_inputs(problems: &mut Problems, spec: &RunSpec) -> Vec<InputFile> {
             Err(e) => problems.add(Setting::Inputs, input_problem_kind(&e), e.to_string()),
         }
     }
-    inputs
+    check_pairs(problems, spec, inputs)
+}
+
+/// The inputs with the explicit pairs' files (those not among them are inputs too), in
+/// the order prepare lists them, once the pairs are checked (`--pair`).
+fn check_pairs(problems: &mut Problems, spec: &RunSpec, inputs: Vec<InputFile>) -> Vec<InputFile> {
+    // Called first: any problem is one of the inputs, already said.
+    if spec.pairing.explicit.is_empty() || !problems.0.is_empty() {
+        return inputs;
+    }
+    let listed = match input_files(&spec.inputs, &spec.pairing, Some(&spec.out_dir)) {
+        Ok(listed) => listed,
+        Err(e) => {
+            let message = format!("--pair: {e}");
+            problems.add(Setting::Inputs, input_problem_kind(&e), message);
+            return inputs;
+        }
+    };
+    let paths: Vec<PathBuf> = listed.iter().map(|f| f.path.clone()).collect();
+    if let Err(e) = plan_units(&paths, &spec.pairing) {
+        problems.add(Setting::Inputs, ProblemKind::Invalid, e.to_string());
+    }
+    listed
 }
 
 /// The read length, the thread counts, the batch budget and the shard size.

@@ -135,6 +135,7 @@ pub(super) fn run_stages(
                     inputs: &run.spec.inputs,
                     entries: setup.input_entries,
                     settings: (run.spec.length, run.spec.shard_size, setup.prepare_threads),
+                    pairing: &run.spec.pairing,
                 };
                 hub.book.start(Stage::Prepare, hub.events);
                 threads::spawn_prepare(scope, tx.clone(), work, &halt);

@@ -118,6 +118,7 @@ pub(super) struct PrepareWork<'a> {
     pub entries: &'a [FileEntry],
     /// Read length, shard size and prepare's threads.
     pub settings: (usize, usize, usize),
+    pub pairing: &'a virnucpro_core::pairs::Pairing,
 }
 
 /// Prepare writes the shards, announcing each as soon as it is complete.
@@ -131,7 +132,7 @@ pub(super) fn spawn_prepare<'scope>(
         guarded("prepare", &tx, || {
             let result = run_prepare(
                 work.layout,
-                work.inputs,
+                (work.inputs, work.pairing),
                 work.entries,
                 work.settings,
                 halt,
