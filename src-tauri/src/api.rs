@@ -153,11 +153,33 @@ pub struct ListedPreset {
     pub missing: Vec<PathBuf>,
 }
 
+/// An earlier run in an output folder (`find_resumable`): one run, or a run of samples.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ResumeInfo {
     pub out_dir: PathBuf,
+    /// How it ended: the manifest's state (`ok`, `partial`, `failed`, `cancelled`, or
+    /// `running` when it was killed). For samples, the whole run's: `ok` when every sample
+    /// is, `running` when a sample's is, `cancelled` when a sample was cancelled or not
+    /// started, `failed` when every sample failed, else `partial`.
     pub state: String,
+    /// The settings it was started with when the shell kept them and they describe it,
+    /// else the manifests' (for samples: the samples that have one).
     pub settings: RunSettings,
+    /// The stages it finished; for samples, those every sample finished.
+    pub stages_done: Vec<String>,
+    /// A run of samples: each sample asked about, in order, with how far it got; empty
+    /// for a single run.
+    pub samples: Vec<SampleResume>,
+}
+
+/// One sample of an earlier run of samples, from its folder's `run-manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SampleResume {
+    pub name: String,
+    /// Its run folder, `out_dir/NAME/`.
+    pub out_dir: PathBuf,
+    /// Its manifest's state; `None` when it has none (the sample was not started).
+    pub state: Option<String>,
     pub stages_done: Vec<String>,
 }
 

@@ -191,17 +191,21 @@ pub fn cancel_run(state: State<'_, AppState>) {
     }
 }
 
+/// The earlier run in `out_dir`; `samples`, the names of the samples in the setup screen's
+/// settings (absent or empty: none), are looked for in `out_dir/NAME/` first.
 #[tauri::command(rename_all = "snake_case")]
 pub fn find_resumable(
     state: State<'_, AppState>,
     out_dir: PathBuf,
+    samples: Option<Vec<String>>,
 ) -> CommandResult<Option<ResumeInfo>> {
     state.scope.check(&out_dir)?;
     let given = state
         .store()
         .ok()
         .and_then(|store| store.given_settings(&out_dir));
-    let info = resume::find_as_given(&out_dir, given.as_ref());
+    let samples = samples.unwrap_or_default();
+    let info = resume::find_for(&out_dir, given.as_ref(), &samples);
     // The manifest of a folder the user chose names the files of that run: resuming it
     // needs them.
     if let Some(info) = &info {

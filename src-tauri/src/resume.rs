@@ -12,28 +12,230 @@
 //! as one). A different choice still resumes: without it the shards are reused from their
 //! scores files, with it the shards whose merged file is missing are embedded again; the
 //! setup screen says which.
+//!
+//! A run of samples has no manifest of its own: each sample is a run in `out/NAME/` with
+//! its own ([`find_for`]). Resuming it runs the samples again without restart: each sample
+//! resumes its folder, and a finished one is reused.
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use virnucpro_core::run_folder::manifest::RunState;
+use virnucpro_core::run_folder::samples::{check_name, sample_dir};
 use virnucpro_core::run_folder::{RunLayout, RunManifest};
 
-use crate::api::{ResumeInfo, RunSettings};
+use crate::api::{ResumeInfo, RunSettings, SampleResume, SampleSettings};
 use crate::error::CommandResult;
 
-/// The run recorded in `out_dir` with its settings as the manifest records them, or
-/// `None` when there is no readable manifest.
+/// The run recorded in `out_dir` (or its sample folders) with its settings as the
+/// manifests record them, or `None` when there is no readable manifest.
 pub fn find(out_dir: &Path) -> Option<ResumeInfo> {
     find_as_given(out_dir, None)
 }
 
-/// [`load`], for the setup screen: a manifest that cannot be read (one that is not ours,
+/// [`find_for`] without samples in the setup screen's settings.
+pub fn find_as_given(out_dir: &Path, given: Option<&RunSettings>) -> Option<ResumeInfo> {
+    find_for(out_dir, given, &[])
+}
+
+/// [`load_for`], for the setup screen: a manifest that cannot be read (one that is not ours,
 /// or holds a value this version does not know, such as an unknown precision) offers no
 /// resume, and the log says why, naming the file and the field.
-pub fn find_as_given(out_dir: &Path, given: Option<&RunSettings>) -> Option<ResumeInfo> {
-    load(out_dir, given)
+pub fn find_for(
+    out_dir: &Path,
+    given: Option<&RunSettings>,
+    samples: &[String],
+) -> Option<ResumeInfo> {
+    load_for(out_dir, given, samples)
         .map_err(|err| tracing::warn!("no resume offered: {}", err.message))
         .ok()
         .flatten()
+}
+
+/// The earlier run in `out_dir`: with `samples` (the names of the samples in the setup
+/// screen's settings), the run of those samples when one of them has a manifest in its
+/// folder `out_dir/NAME/`; else the folder's own run ([`load`]); else a run of the samples
+/// `given` names or, without those, of the sample folders with a manifest in `out_dir` (a
+/// run of the command line).
+pub fn load_for(
+    out_dir: &Path,
+    given: Option<&RunSettings>,
+    samples: &[String],
+) -> CommandResult<Option<ResumeInfo>> {
+    if !samples.is_empty() {
+        if let Some(info) = load_samples(out_dir, given, samples)? {
+            return Ok(Some(info));
+        }
+    }
+    if let Some(info) = load(out_dir, given)? {
+        return Ok(Some(info));
+    }
+    let names: Vec<String> = match given.filter(|g| !g.samples.is_empty()) {
+        Some(given) => given.samples.iter().map(|s| s.name.clone()).collect(),
+        None => sample_folders(out_dir),
+    };
+    if names.is_empty() || names == samples {
+        return Ok(None);
+    }
+    load_samples(out_dir, given, &names)
+}
+
+/// The folders in `out_dir` named as samples are (core's `check_name`) that hold a run
+/// manifest, by name.
+fn sample_folders(out_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out_dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| check_name(name).is_ok())
+        .filter(|name| {
+            RunLayout::new(&sample_dir(out_dir, name))
+                .manifest()
+                .is_file()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// One sample folder: its name, its run folder and its manifest (`None`: not started).
+struct SampleFolder {
+    name: String,
+    out_dir: PathBuf,
+    manifest: Option<RunManifest>,
+}
+
+/// The run of `names` in `out_dir`, each in `out_dir/NAME/`; `None` when none of them has
+/// a manifest. A manifest that cannot be read is an error, as for a single run.
+fn load_samples(
+    out_dir: &Path,
+    given: Option<&RunSettings>,
+    names: &[String],
+) -> CommandResult<Option<ResumeInfo>> {
+    let mut folders = Vec::with_capacity(names.len());
+    for name in names {
+        let dir = sample_dir(out_dir, name);
+        let manifest = RunManifest::load(&RunLayout::new(&dir).manifest())?;
+        folders.push(SampleFolder {
+            name: name.clone(),
+            out_dir: dir,
+            manifest,
+        });
+    }
+    let Some(first) = folders.iter().find_map(|f| f.manifest.as_ref()) else {
+        return Ok(None);
+    };
+    let settings = match given.filter(|given| describes_samples(given, &folders)) {
+        Some(given) => RunSettings {
+            out_dir: out_dir.to_path_buf(),
+            ..given.clone()
+        },
+        None => recorded_samples_settings(out_dir, first, &folders),
+    };
+    let samples: Vec<SampleResume> = folders
+        .iter()
+        .map(|folder| SampleResume {
+            name: folder.name.clone(),
+            out_dir: folder.out_dir.clone(),
+            state: folder.manifest.as_ref().map(|m| m.state.to_string()),
+            stages_done: folder
+                .manifest
+                .as_ref()
+                .map(stage_names)
+                .unwrap_or_default(),
+        })
+        .collect();
+    // The stages every sample finished: a sample not started finished none.
+    let stages_done = samples
+        .iter()
+        .map(|s| s.stages_done.clone())
+        .reduce(|all, some| all.into_iter().filter(|s| some.contains(s)).collect())
+        .unwrap_or_default();
+    Ok(Some(ResumeInfo {
+        out_dir: out_dir.to_path_buf(),
+        state: samples_state(&folders).to_owned(),
+        settings,
+        stages_done,
+        samples,
+    }))
+}
+
+/// The state of a run of samples, from its samples' (see [`ResumeInfo::state`]).
+fn samples_state(folders: &[SampleFolder]) -> &'static str {
+    let states: Vec<Option<RunState>> = folders
+        .iter()
+        .map(|f| f.manifest.as_ref().map(|m| m.state))
+        .collect();
+    if states.iter().all(|s| *s == Some(RunState::Ok)) {
+        "ok"
+    } else if states.contains(&Some(RunState::Running)) {
+        "running"
+    } else if states
+        .iter()
+        .any(|s| matches!(s, None | Some(RunState::Cancelled)))
+    {
+        "cancelled"
+    } else if states.iter().all(|s| *s == Some(RunState::Failed)) {
+        "failed"
+    } else {
+        "partial"
+    }
+}
+
+/// Whether `given`, settings of samples, started the runs in `folders`: each sample that
+/// has a manifest is one of its samples, and its run is the one `given` with that
+/// sample's inputs describes.
+fn describes_samples(given: &RunSettings, folders: &[SampleFolder]) -> bool {
+    folders.iter().all(|folder| {
+        let Some(manifest) = &folder.manifest else {
+            return true;
+        };
+        given
+            .samples
+            .iter()
+            .find(|sample| sample.name == folder.name)
+            .is_some_and(|sample| {
+                let as_run = RunSettings {
+                    inputs: sample.inputs.clone(),
+                    samples: Vec::new(),
+                    ..given.clone()
+                };
+                describes(&as_run, manifest)
+            })
+    })
+}
+
+/// The settings of a run of samples as its manifests have them: the options of `first`
+/// (the first sample's manifest), and each sample that has a manifest with the files it
+/// read (a sample not started has no record of its inputs).
+fn recorded_samples_settings(
+    out_dir: &Path,
+    first: &RunManifest,
+    folders: &[SampleFolder],
+) -> RunSettings {
+    let samples = folders
+        .iter()
+        .filter_map(|folder| {
+            let manifest = folder.manifest.as_ref()?;
+            Some(SampleSettings {
+                name: folder.name.clone(),
+                inputs: manifest.inputs.iter().map(|i| i.path.clone()).collect(),
+            })
+        })
+        .collect();
+    RunSettings {
+        inputs: Vec::new(),
+        samples,
+        ..recorded_settings(out_dir, first)
+    }
+}
+
+fn stage_names(manifest: &RunManifest) -> Vec<String> {
+    manifest
+        .stages_done()
+        .into_iter()
+        .map(|stage| stage.as_str().to_owned())
+        .collect()
 }
 
 /// The run recorded in `out_dir` (`None` without a manifest), with `given` (the settings
@@ -53,13 +255,10 @@ pub fn load(out_dir: &Path, given: Option<&RunSettings>) -> CommandResult<Option
     };
     Ok(Some(ResumeInfo {
         out_dir: out_dir.to_path_buf(),
-        stages_done: manifest
-            .stages_done()
-            .into_iter()
-            .map(|stage| stage.as_str().to_owned())
-            .collect(),
+        stages_done: stage_names(&manifest),
         settings,
         state: manifest.state.to_string(),
+        samples: Vec::new(),
     }))
 }
 
@@ -290,6 +489,191 @@ mod tests {
             "the manifest's settings"
         );
         assert!(info.settings.keep_features);
+    }
+
+    /// A manifest in `dir` for a run that read `files`, ended `state` and finished
+    /// `stages`.
+    fn write_run(dir: &Path, files: &[PathBuf], state: &str, stages: &[&str]) {
+        std::fs::create_dir_all(dir).unwrap();
+        write_manifest(dir, files);
+        let path = RunLayout::new(dir).manifest();
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        manifest["state"] = json!(state);
+        manifest["stages"] = stages
+            .iter()
+            .map(|stage| json!({"stage": stage, "seconds": 1.0, "counts": {"done": 1, "reused": 0, "failed": 0}}))
+            .collect();
+        std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    }
+
+    /// Samples `gut` (a folder of reads) and `soil` (one file), as the setup screen had
+    /// them.
+    fn given_samples(out_dir: &Path) -> RunSettings {
+        RunSettings {
+            inputs: Vec::new(),
+            samples: vec![
+                SampleSettings {
+                    name: "gut".into(),
+                    inputs: vec!["/data/reads".into()],
+                },
+                SampleSettings {
+                    name: "soil".into(),
+                    inputs: vec!["/data/soil.fq".into()],
+                },
+            ],
+            ..given(out_dir)
+        }
+    }
+
+    fn sample_names(settings: &RunSettings) -> Vec<String> {
+        settings.samples.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// A run of samples cancelled in its second sample, then one cancelled before its
+    /// second: a folder without a manifest of its own is recognised by its samples' (the
+    /// ones in the setup screen's settings, else the ones it was started with, else the
+    /// sample folders found), each sample says how far it got, and the whole run is
+    /// cancelled.
+    #[test]
+    fn a_run_of_samples_is_found_by_its_samples_manifests() {
+        let out = tempfile::tempdir().unwrap();
+        let given = given_samples(out.path());
+        let names = sample_names(&given);
+        assert_eq!(find_for(out.path(), Some(&given), &names), None);
+
+        write_run(&out.path().join("gut"), &read_files(), "ok", &ALL_STAGES);
+        let soil = vec![PathBuf::from("/data/soil.fq")];
+        write_run(&out.path().join("soil"), &soil, "cancelled", &["prepare"]);
+        let info = find_for(out.path(), Some(&given), &names).expect("a run of samples");
+        assert_eq!(info.out_dir, out.path());
+        assert_eq!(info.state, "cancelled");
+        assert_eq!(info.settings, given, "as given: the folder, the samples");
+        assert_eq!(
+            info.stages_done,
+            ["prepare"],
+            "the stages every sample finished"
+        );
+        let each: Vec<(&str, Option<&str>, usize)> = info
+            .samples
+            .iter()
+            .map(|s| (s.name.as_str(), s.state.as_deref(), s.stages_done.len()))
+            .collect();
+        assert_eq!(
+            each,
+            [("gut", Some("ok"), 5), ("soil", Some("cancelled"), 1)]
+        );
+        assert_eq!(info.samples[1].out_dir, out.path().join("soil"));
+
+        // Soil not started: its folder has no manifest.
+        std::fs::remove_file(RunLayout::new(&out.path().join("soil")).manifest()).unwrap();
+        let info = find_for(out.path(), Some(&given), &names).unwrap();
+        assert_eq!(info.state, "cancelled");
+        assert_eq!(
+            (info.samples[1].state.as_deref(), info.stages_done.len()),
+            (None, 0)
+        );
+        assert_eq!(info.settings, given);
+
+        // Without samples in the setup screen's settings: the ones the run was started
+        // with, and without those (a run of the command line) the sample folders found,
+        // with the settings their manifests record.
+        assert_eq!(find_for(out.path(), Some(&given), &[]), Some(info.clone()));
+        let found = find(out.path()).expect("the sample folder with a manifest");
+        assert_eq!(names_of(&found), ["gut"]);
+        assert_eq!(found.settings.samples[0].inputs, read_files());
+        assert!(found.settings.inputs.is_empty());
+        assert_eq!(found.settings.batch_tokens, Some(8192));
+    }
+
+    fn names_of(info: &ResumeInfo) -> Vec<&str> {
+        info.samples.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    const ALL_STAGES: [&str; 5] = ["prepare", "embed_dna", "embed_protein", "merge", "classify"];
+
+    /// The whole run's state from its samples', and settings that do not describe a
+    /// sample's run (another input, another option) are not taken for it.
+    #[test]
+    fn a_run_of_samples_states_and_settings_that_do_not_describe_it() {
+        let out = tempfile::tempdir().unwrap();
+        let given = given_samples(out.path());
+        let names = sample_names(&given);
+        let soil = vec![PathBuf::from("/data/soil.fq")];
+        let state_with = |gut: &str, soil_state: &str| {
+            write_run(&out.path().join("gut"), &read_files(), gut, &[]);
+            write_run(&out.path().join("soil"), &soil, soil_state, &[]);
+            find_for(out.path(), Some(&given), &names).unwrap().state
+        };
+        assert_eq!(state_with("ok", "ok"), "ok");
+        assert_eq!(state_with("ok", "partial"), "partial");
+        assert_eq!(state_with("failed", "ok"), "partial");
+        assert_eq!(state_with("failed", "failed"), "failed");
+        assert_eq!(state_with("partial", "cancelled"), "cancelled");
+        assert_eq!(state_with("running", "cancelled"), "running");
+
+        let others = [
+            RunSettings {
+                length: 300,
+                ..given.clone()
+            },
+            RunSettings {
+                keep_features: true,
+                ..given.clone()
+            },
+            RunSettings {
+                samples: vec![
+                    given.samples[1].clone(),
+                    SampleSettings {
+                        name: "gut".into(),
+                        inputs: vec!["/data/other".into()],
+                    },
+                ],
+                ..given.clone()
+            },
+            // A sample that ran is not among them.
+            RunSettings {
+                samples: vec![given.samples[0].clone()],
+                ..given.clone()
+            },
+        ];
+        for other in others {
+            let info = find_for(out.path(), Some(&other), &names).unwrap();
+            assert_eq!(sample_names(&info.settings), ["gut", "soil"], "{other:?}");
+            assert_eq!(info.settings.samples[1].inputs, soil);
+            assert_eq!(info.settings.length, 500);
+            assert!(!info.settings.keep_features);
+        }
+    }
+
+    /// Samples in the setup screen's settings are looked for first; without a manifest in
+    /// their folders, the folder's own run is offered.
+    #[test]
+    fn a_single_run_is_offered_when_the_samples_have_no_manifest() {
+        let out = tempfile::tempdir().unwrap();
+        write_manifest(out.path(), &read_files());
+        let info = find_for(out.path(), None, &["gut".into()]).unwrap();
+        assert!(info.samples.is_empty());
+        assert_eq!(info.settings.inputs, read_files());
+        write_run(&out.path().join("gut"), &read_files(), "cancelled", &[]);
+        let info = find_for(out.path(), None, &["gut".into()]).unwrap();
+        assert_eq!(names_of(&info), ["gut"]);
+        assert_eq!(find(out.path()).unwrap().samples, [], "its own run first");
+    }
+
+    /// A sample's manifest that cannot be read offers no resume, as for a single run.
+    #[test]
+    fn an_unreadable_sample_manifest_offers_no_resume() {
+        let out = tempfile::tempdir().unwrap();
+        let given = given_samples(out.path());
+        write_run(&out.path().join("gut"), &read_files(), "ok", &[]);
+        write_run(&out.path().join("soil"), &[], "ok", &[]);
+        let path = RunLayout::new(&out.path().join("soil")).manifest();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"bf16\"", "\"fp8\"")).unwrap();
+        let err = load_for(out.path(), Some(&given), &sample_names(&given)).unwrap_err();
+        assert!(err.message.contains("soil"), "{}", err.message);
+        assert_eq!(find_for(out.path(), Some(&given), &sample_names(&given)), None);
     }
 
     /// An unknown precision (a newer engine, a hand edit) is not taken for fp32: the

@@ -239,3 +239,87 @@ fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
         assert!(failures::read_failures(&row.out_dir).unwrap().is_empty());
     }
 }
+
+/// A run of two samples cancelled once the first has finished, as the app does it: Setup
+/// offers to resume it (the folder has no manifest of its own, its samples do), saying
+/// which sample finished and which did not start; resuming (no restart) reuses the
+/// finished sample, every stage from its files, and runs the other.
+#[test]
+fn a_cancelled_run_of_samples_is_offered_and_resumed_reusing_the_finished_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut settings = demo_settings(&out);
+    let reads = std::mem::take(&mut settings.inputs);
+    settings.samples = ["gut_1", "skin"]
+        .iter()
+        .map(|name| SampleSettings {
+            name: (*name).into(),
+            inputs: reads.clone(),
+        })
+        .collect();
+    let names: Vec<String> = settings.samples.iter().map(|s| s.name.clone()).collect();
+    let spec = settings::to_spec(&settings).unwrap();
+    let cancel = CancelToken::new();
+    let result = run::execute(&spec, &settings::samples(&settings), false, &cancel, |e| {
+        // The first sample's end: the run stops before the next sample starts.
+        if matches!(e, ShellEvent::Run(RunEvent::RunFinished(_))) {
+            cancel.cancel();
+        }
+    })
+    .expect("the run ends");
+    assert_eq!(result.summary.status, RunStatus::Cancelled);
+    assert_eq!(result.samples.len(), 1);
+
+    let info = resume::find_for(&out, Some(&settings), &names).expect("a run of samples");
+    assert_eq!(info.state, "cancelled");
+    assert_eq!(info.settings, settings);
+    let each: Vec<(&str, Option<&str>, usize)> = info
+        .samples
+        .iter()
+        .map(|s| (s.name.as_str(), s.state.as_deref(), s.stages_done.len()))
+        .collect();
+    assert_eq!(each, [("gut_1", Some("ok"), 5), ("skin", None, 0)]);
+    // The command line's view (no settings kept by the app): the sample folder found.
+    let found = resume::find(&out).expect("its sample folder");
+    assert_eq!(found.samples.len(), 1);
+    assert_eq!(found.settings.samples[0].inputs.len(), 1);
+
+    let mut events = Vec::new();
+    let result = run::execute(
+        &spec,
+        &settings::samples(&settings),
+        false,
+        &CancelToken::new(),
+        |e| events.push(e),
+    )
+    .expect("the resumed run ends");
+    assert_eq!(result.summary.status, RunStatus::Ok);
+    let plans: Vec<Vec<String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            ShellEvent::Run(RunEvent::RunStarted { plan, .. }) => Some(
+                plan.iter()
+                    .map(|p| format!("{:?}", p.action).to_lowercase())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        plans,
+        [vec!["resume"; 5], vec!["run"; 5]],
+        "gut_1 reused, skin run"
+    );
+    let computed: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            ShellEvent::Run(RunEvent::StageFinished { counts, .. }) => Some(counts.done),
+            _ => None,
+        })
+        .collect();
+    assert!(computed[..5].iter().all(|done| *done == 0), "{computed:?}");
+    assert!(computed[5..].iter().all(|done| *done > 0), "{computed:?}");
+    let info = resume::find_for(&out, Some(&settings), &names).unwrap();
+    assert_eq!(info.state, "ok");
+    assert_eq!(results::load_samples(&out).unwrap().samples.len(), 2);
+}

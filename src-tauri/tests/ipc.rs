@@ -181,6 +181,25 @@ fn a_demo_run_through_ipc_resolves_with_its_summary() {
         resumable["stages_done"],
         json!(["prepare", "embed_dna", "embed_protein", "merge", "classify"])
     );
+    assert_eq!(resumable["samples"], json!([]));
+    // Samples in the setup's settings are looked for in their folders first: none has a
+    // manifest, so the folder's own run; then one that has.
+    let asked = json!({ "out_dir": out_dir, "samples": ["gut"] });
+    assert_eq!(ui.invoke("find_resumable", asked.clone()), Ok(resumable));
+    let out = Path::new(out_dir.as_str().unwrap());
+    std::fs::create_dir(out.join("gut")).unwrap();
+    std::fs::copy(
+        out.join("run-manifest.json"),
+        out.join("gut/run-manifest.json"),
+    )
+    .unwrap();
+    let samples = ui.invoke("find_resumable", asked).unwrap();
+    assert_eq!(
+        samples["samples"],
+        json!([{ "name": "gut", "out_dir": out.join("gut"), "state": "ok",
+                 "stages_done": ["prepare", "embed_dna", "embed_protein", "merge", "classify"] }])
+    );
+    std::fs::remove_dir_all(out.join("gut")).unwrap();
     let results = ui
         .invoke("load_results", json!({ "out_dir": out_dir }))
         .unwrap();

@@ -124,3 +124,68 @@ test('a run of two samples: a line per sample, stages again from zero, each samp
     await waitForText(page, '#results-totals', `${reads} reads`);
     assert.equal((await calls('load_samples')).at(-1).out_dir, '/data/results/multi');
   }));
+
+/**
+ * Sets the mock's stage at whose start runs stop making progress (null: none).
+ * @param {import('playwright-core').Page} page
+ * @param {string | null} stage
+ */
+const holdAt = (page, stage) =>
+  page.evaluate((s) => {
+    /** @type {any} */ (window).__VIRNUCPRO_MOCK__.holdStage = s;
+  }, stage);
+
+test('a cancelled run of samples is offered for resume, saying which samples finished; resuming reuses them', () =>
+  withApp({ lastSettings: TWO_SAMPLES, eventIntervalMs: 60, failures: 'never' }, async ({ page, calls }) => {
+    await page.waitForSelector('#run-button:enabled');
+    assert.deepEqual((await calls('find_resumable')).at(-1), { out_dir: '/data/results/multi', samples: ['gut', 'soil'] });
+    await page.click('#run-button');
+    // Soil is held once its reads are prepared (gut, before it, ran to its end), then cancelled.
+    await waitForText(page, '#run-sample', 'Sample 2 of 2: soil', 15000);
+    await holdAt(page, 'embed_dna');
+    await page.waitForSelector('tr[data-stage=embed_dna][data-state=running]');
+    await page.click('#cancel-run');
+    await page.waitForSelector('#run-summary:not([hidden])');
+
+    await page.click('[data-screen=setup]');
+    await waitForText(
+      page,
+      '#resume-text',
+      'This output folder holds an earlier run of 2 samples (cancelled). Finished: gut. Not finished: soil (cancelled; finished: Prepare reads). Resume reuses the finished samples and goes on with the others.',
+    );
+    assert.equal(await page.isHidden('#run-button'), true);
+    assert.equal(await page.isHidden('#use-resume-settings'), true, 'the settings it was started with');
+
+    // Held at DNABERT-S again: gut gets past it only by reusing its finished run.
+    await page.click('#resume-button');
+    await page.waitForFunction(() => document.querySelector('#sample-table tr[data-sample=gut]')?.getAttribute('data-state') === 'ok');
+    await waitForText(page, '#run-sample', 'Sample 2 of 2: soil');
+    await waitForText(page, 'tr[data-stage=prepare] th', 'resumed: finished earlier');
+    await holdAt(page, null);
+    await page.waitForSelector('#run-summary:not([hidden])', { timeout: 15000 });
+    const rows = await page.$$eval('#sample-table tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-sample'), tr.getAttribute('data-state')]));
+    assert.deepEqual(rows, [
+      ['gut', 'ok'],
+      ['soil', 'ok'],
+    ]);
+    assert.deepEqual((await calls('start_run')).map((c) => c.restart), [false, false]);
+    await page.click('[data-screen=setup]');
+    await waitForText(page, '#resume-text', 'This output folder holds an earlier run of 2 samples (ok). Finished: gut, soil.');
+  }));
+
+test('a run of samples whose samples differ from the ones above says so, without counting the unused inputs', () =>
+  withApp({ lastSettings: TWO_SAMPLES, eventIntervalMs: 5, failures: 'never' }, async ({ page }) => {
+    await page.waitForSelector('#run-button:enabled');
+    await page.click('#run-button');
+    await page.waitForSelector('#run-summary:not([hidden])', { timeout: 15000 });
+    await page.click('[data-screen=setup]');
+    await waitForText(page, '#resume-text', 'earlier run of 2 samples (ok)');
+    assert.equal(await page.textContent('#resume-differs'), '');
+
+    // A third sample: not started; the offer lists it and says the samples differ.
+    await page.click('#add-sample');
+    await page.click('#sample-list li.sample:nth-child(3) button[data-action=add-file]');
+    await waitForText(page, '#resume-text', 'Not finished: sample_3 (not started).');
+    await waitForText(page, '#resume-differs', 'Its samples differ from the ones above');
+    assert.doesNotMatch((await page.textContent('#resume-differs')) ?? '', /Its settings differ|Input reads/);
+  }));

@@ -207,7 +207,7 @@ test('an output folder holding an earlier run offers Resume and Start over inste
     await waitForText(page, '#resume-text', 'This output folder holds an earlier run (cancelled; finished: Prepare reads, DNABERT-S embeddings).');
     assert.equal(await page.isHidden('#run-button'), true);
     assert.equal(await page.isHidden('#use-resume-settings'), true, 'same settings: nothing to adopt');
-    assert.deepEqual(await calls('find_resumable'), [{ out_dir: '/data/results/new' }]);
+    assert.deepEqual(await calls('find_resumable'), [{ out_dir: '/data/results/new', samples: [] }]);
 
     await page.click('#resume-button');
     await page.waitForSelector('#run-summary:not([hidden])');

@@ -58,7 +58,9 @@ export const api = {
   startRun: (settings: RunSettings, restart: boolean, onEvent: (event: RunEvent) => void) =>
     call('start_run', { settings, restart, on_event: new Channel<RunEvent>(onEvent) }),
   cancelRun: () => call('cancel_run', none),
-  findResumable: (outDir: string) => call('find_resumable', { out_dir: outDir }),
+  /** The earlier run in `outDir`; `samples`, the names of the setup's samples, are looked
+   *  for in `outDir/NAME/` first (a run of samples has a manifest per sample). */
+  findResumable: (outDir: string, samples: string[]) => call('find_resumable', { out_dir: outDir, samples }),
   loadFailures: (outDir: string) => call('load_failures', { out_dir: outDir }),
   setAsideDamaged: (outDir: string) => call('set_aside_damaged', { out_dir: outDir }),
   exportFailures: (outDir: string, dest: string) => call('export_failures', { out_dir: outDir, dest }),

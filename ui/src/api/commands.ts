@@ -43,7 +43,7 @@ export interface Commands {
     result: RunResult;
   };
   cancel_run: { args: NoArgs; result: null };
-  find_resumable: { args: { out_dir: string }; result: ResumeInfo | null };
+  find_resumable: { args: { out_dir: string; samples?: string[] }; result: ResumeInfo | null };
   load_failures: { args: { out_dir: string }; result: FailureGroup[] };
   export_failures: { args: { out_dir: string; dest: string }; result: null };
   set_aside_damaged: { args: { out_dir: string }; result: SetAside };

@@ -53,6 +53,7 @@ export type { RunStatus } from './generated/RunStatus';
 export type { RunSummary } from './generated/RunSummary';
 export type { RuntimeStatus } from './generated/RuntimeStatus';
 export type { SampleResult } from './generated/SampleResult';
+export type { SampleResume } from './generated/SampleResume';
 export type { SampleRow } from './generated/SampleRow';
 export type { SampleSettings } from './generated/SampleSettings';
 export type { SamplesTable } from './generated/SamplesTable';

@@ -47,9 +47,12 @@ function stageNames(stages: string[]): string {
 
 /** The fields whose values differ, as the user gave them (the shell answers with the
  * settings the run was started with: the folder, not its files; "auto", not the budget it
- * chose). */
+ * chose). With samples on both sides, the inputs are not used and not compared. */
 function differingFields(a: RunSettings, b: RunSettings): (keyof RunSettings)[] {
-  return (Object.keys(FIELD_LABELS) as (keyof RunSettings)[]).filter((field) => JSON.stringify(a[field]) !== JSON.stringify(b[field]));
+  const bothSamples = a.samples.length > 0 && b.samples.length > 0;
+  return (Object.keys(FIELD_LABELS) as (keyof RunSettings)[])
+    .filter((field) => !(bothSamples && field === 'inputs'))
+    .filter((field) => JSON.stringify(a[field]) !== JSON.stringify(b[field]));
 }
 
 /** What resuming with `settings` does to the earlier run `info` when they differ; empty
@@ -57,8 +60,13 @@ function differingFields(a: RunSettings, b: RunSettings): (keyof RunSettings)[] 
  * from the settings that make stages run again (the engine's resume rules, docs/cli.md). */
 function differsText(info: ResumeInfo, settings: RunSettings): string {
   const fields = differingFields(info.settings, settings);
-  const others = fields.filter((field) => field !== 'keep_features');
+  // Samples of a run of samples are told apart from the settings of each sample's run.
+  const samplesOnly = info.samples.length > 0 && settings.samples.length > 0;
+  const others = fields.filter((field) => field !== 'keep_features' && !(samplesOnly && field === 'samples'));
   const lines: string[] = [];
+  if (samplesOnly && fields.includes('samples')) {
+    lines.push('Its samples differ from the ones above: resuming runs the samples above, each in its own folder; one that ran before resumes there.');
+  }
   if (others.length > 0) {
     const names = others.map((field) => FIELD_LABELS[field]).join(', ');
     lines.push(`Its settings differ from the ones above (${names}): resuming redoes the stages they affect.`);
@@ -74,8 +82,28 @@ function differsText(info: ResumeInfo, settings: RunSettings): string {
 }
 
 function resumeText(info: ResumeInfo): string {
+  if (info.samples.length > 0) return samplesResumeText(info);
   const done = info.stages_done.length === 0 ? 'no stage finished yet' : `finished: ${stageNames(info.stages_done)}`;
   return `This output folder holds an earlier run (${info.state}; ${done}).`;
+}
+
+/** A run of samples: which samples finished (`ok`) and how far each other one got;
+ * resuming reuses the finished ones and resumes each other one in its folder. */
+function samplesResumeText(info: ResumeInfo): string {
+  const finished = info.samples.filter((s) => s.state === 'ok');
+  const unfinished = info.samples.filter((s) => s.state !== 'ok');
+  const howFar = (sample: ResumeInfo['samples'][number]): string => {
+    if (sample.state === null) return `${sample.name} (not started)`;
+    const done = sample.stages_done.length === 0 ? 'no stage finished' : `finished: ${stageNames(sample.stages_done)}`;
+    return `${sample.name} (${sample.state}; ${done})`;
+  };
+  const lines = [`This output folder holds an earlier run of ${info.samples.length} samples (${info.state}).`];
+  if (finished.length > 0) lines.push(`Finished: ${finished.map((s) => s.name).join(', ')}.`);
+  if (unfinished.length > 0) {
+    lines.push(`Not finished: ${unfinished.map(howFar).join(', ')}.`);
+    lines.push(finished.length > 0 ? 'Resume reuses the finished samples and goes on with the others.' : 'Resume goes on with each sample where it stopped.');
+  }
+  return lines.join(' ');
 }
 
 export function runSection(ctx: AppContext): Section {

@@ -36,6 +36,8 @@ class LatestQuery<A, R> {
   }
 }
 
+const sampleNames = (settings: RunSettings) => settings.samples.map((sample) => sample.name);
+
 export function syncSettings(api: Api, store: Store<AppState>): void {
   const setCheck = (kind: ModelKind, check: ModelCheck | null) =>
     store.set({ modelChecks: { ...store.get().modelChecks, [kind]: check } });
@@ -56,7 +58,7 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
     ]),
   );
   const resumable = new LatestQuery(
-    (outDir: string) => api.findResumable(outDir),
+    (folder: { outDir: string; samples: string[] }) => api.findResumable(folder.outDir, folder.samples),
     (info) => store.set({ resumable: info }),
     () => store.set({ resumable: null }),
   );
@@ -68,6 +70,9 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
       store.set({ problems: [{ field: 'inputs', message: `Settings could not be checked: ${errorText(reason)}` }], warnings: [] }),
   );
   let validateTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // A run of samples is found by its samples' folders: asked again when their names change.
+  const askResumable = (settings: RunSettings) => resumable.run({ outDir: settings.out_dir, samples: sampleNames(settings) });
 
   const refresh = (settings: RunSettings, previous: RunSettings | null) => {
     const changed = (field: keyof RunSettings) =>
@@ -84,10 +89,11 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
       setCheck(kind, null);
       if (settings[kind] !== '') check.run(settings[kind]);
     }
-    if (changed('out_dir')) {
+    const namesChanged = previous === null || JSON.stringify(sampleNames(previous)) !== JSON.stringify(sampleNames(settings));
+    if (changed('out_dir') || namesChanged) {
       resumable.drop();
       store.set({ resumable: null });
-      if (settings.out_dir !== '') resumable.run(settings.out_dir);
+      if (settings.out_dir !== '') askResumable(settings);
     }
     clearTimeout(validateTimer);
     validate.drop();
@@ -99,6 +105,6 @@ export function syncSettings(api: Api, store: Store<AppState>): void {
   store.subscribe((state, previous) => {
     if (state.settings !== previous.settings) refresh(state.settings, previous.settings);
     // A run that just ended may have left a resumable (or a finished) run in the folder.
-    if (previous.running && !state.running && state.settings.out_dir !== '') resumable.run(state.settings.out_dir);
+    if (previous.running && !state.running && state.settings.out_dir !== '') askResumable(state.settings);
   });
 }

@@ -11,9 +11,11 @@ import type {
   ModelKind,
   Preset,
   ReportsStatus,
+  ResumeInfo,
   RunEvent,
   RunSettings,
   RunSummary,
+  SampleResume,
   SampleRow,
   SamplesTable,
 } from '../types';
@@ -24,7 +26,7 @@ import { makeFailures, makeResults, type MockResults } from './results';
 import { createGpuHandlers } from './gpu';
 import { createModelHandlers } from './models';
 import { mockRun } from './run';
-import { runSamples } from './samples';
+import { runSamples, sampleDir } from './samples';
 import {
   checkModel,
   DEMO_SETTINGS,
@@ -244,6 +246,41 @@ function createHandlers(config: MockConfig): Handlers {
   };
   /** The tables across samples the runs of samples wrote, by output folder. */
   const tables = new Map<string, SamplesTable>();
+  /** The settings each run was started with, by output folder (the shell's record_given). */
+  const given = new Map<string, RunSettings>();
+  /** A run of the samples `names` in `outDir`, as the shell finds one (src-tauri/src/resume.rs):
+   *  null when none of their folders holds a run. */
+  const samplesResume = (outDir: string, names: string[]): ResumeInfo | null => {
+    const found = names.map((name) => ({ name, out_dir: sampleDir(outDir, name), folder: folders.get(sampleDir(outDir, name)) }));
+    const started = found.filter((f) => f.folder !== undefined);
+    const first = started[0]?.folder;
+    if (first === undefined) return null;
+    const samples: SampleResume[] = found.map((f) => ({ name: f.name, out_dir: f.out_dir, state: f.folder?.state ?? null, stages_done: f.folder?.stagesDone ?? [] }));
+    const states = samples.map((s) => s.state);
+    const state = states.every((s) => s === 'ok')
+      ? 'ok'
+      : states.includes('running')
+        ? 'running'
+        : states.some((s) => s === null || s === 'cancelled')
+          ? 'cancelled'
+          : states.every((s) => s === 'failed')
+            ? 'failed'
+            : 'partial';
+    // The settings given when every sample that ran is one of theirs; else the samples' own.
+    const kept = given.get(outDir);
+    const describes = kept !== undefined && started.every((f) => kept.samples.some((s) => s.name === f.name && JSON.stringify(s.inputs) === JSON.stringify(f.folder?.settings.inputs)));
+    const settings: RunSettings = describes
+      ? kept
+      : { ...first.settings, inputs: [], out_dir: outDir, samples: started.map((f) => ({ name: f.name, inputs: f.folder?.settings.inputs ?? [] })) };
+    const stagesDone = samples.map((s) => s.stages_done).reduce((all, some) => all.filter((stage) => some.includes(stage)));
+    return { out_dir: outDir, state, settings: clone(settings), stages_done: stagesDone, samples };
+  };
+  /** The sample folders in `outDir` that hold a run. */
+  const sampleFolders = (outDir: string): string[] =>
+    [...folders.keys()]
+      .filter((dir) => dir.startsWith(`${outDir}/`) && !dir.slice(outDir.length + 1).includes('/'))
+      .map((dir) => dir.slice(outDir.length + 1))
+      .sort();
 
   return {
     system_info: () => systemInfo(config.gpus),
@@ -266,6 +303,7 @@ function createHandlers(config: MockConfig): Handlers {
       if (problems.length > 0) fail('invalid', problems.map((p) => p.message).join('; '));
       const run = { cancelled: false };
       activeRun = run;
+      given.set(settings.out_dir, clone(settings));
       const channel = on_event as Channel<RunEvent>;
       const internals = (window as unknown as { __TAURI_INTERNALS__: ChannelInternals }).__TAURI_INTERNALS__;
       let index = 0;
@@ -297,11 +335,15 @@ function createHandlers(config: MockConfig): Handlers {
       if (activeRun !== null) activeRun.cancelled = true;
       return null;
     },
-    find_resumable: ({ out_dir }) => {
+    // As the shell: the setup's samples first, then the folder's own run, then the samples
+    // the run was started with or the sample folders found.
+    find_resumable: ({ out_dir, samples = [] }) => {
+      const ofSamples = samples.length > 0 ? samplesResume(out_dir, samples) : null;
+      if (ofSamples !== null) return ofSamples;
       const known = folders.get(out_dir);
-      return known === undefined
-        ? null
-        : { out_dir, state: known.state, settings: known.settings, stages_done: known.stagesDone };
+      if (known !== undefined) return { out_dir, state: known.state, settings: known.settings, stages_done: known.stagesDone, samples: [] };
+      const names = given.get(out_dir)?.samples.map((s) => s.name) ?? [];
+      return samplesResume(out_dir, names.length > 0 ? names : sampleFolders(out_dir));
     },
     load_failures: ({ out_dir }) => [...folder(out_dir).failures].sort((a, b) => b.count - a.count),
     export_failures: ({ out_dir, dest }) => {
