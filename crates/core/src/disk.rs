@@ -83,6 +83,20 @@ pub fn disk_full_source<'a>(err: &'a (dyn std::error::Error + 'static)) -> Optio
     None
 }
 
+/// The OS error number of the full-disk error in `err`'s chain ([`disk_full_source`]),
+/// for failures that are carried as values and turned back into an `io::Error` later
+/// (`io::Error::from_raw_os_error`). An error that wraps the OS error (tempfile's, with the
+/// path) has only its kind: Linux's ENOSPC or EDQUOT stands for it.
+pub fn disk_full_errno(err: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    let io = disk_full_source(err)?;
+    io.raw_os_error().or(match io.kind() {
+        io::ErrorKind::QuotaExceeded => Some(EDQUOT),
+        _ => Some(ENOSPC),
+    })
+}
+
 /// What a run's prepare makes of some reads: counts and the bytes of its text outputs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutputCounts {
@@ -565,6 +579,30 @@ mod tests {
         assert_eq!(e.parts.prepared_at_peak, e.parts.prepared_shards * 3 / 10);
         assert_eq!(e.peak - e.after, e.parts.prepared_at_peak);
     }
+
+    #[test]
+    fn a_wrapped_disk_full_error_keeps_its_errno() {
+        // tempfile wraps the OS error in one of its own, with the path: only the kind is left
+        // on the outer error.
+        let inner = io::Error::from_raw_os_error(28);
+        let wrapped = io::Error::new(inner.kind(), Wrapper(inner));
+        assert_eq!(wrapped.raw_os_error(), None);
+        assert_eq!(disk_full_errno(&wrapped), Some(28));
+        let quota = io::Error::new(io::ErrorKind::QuotaExceeded, "quota");
+        assert_eq!(disk_full_errno(&quota), Some(122));
+        assert_eq!(disk_full_errno(&io::Error::from_raw_os_error(13)), None);
+    }
+
+    #[derive(Debug)]
+    struct Wrapper(io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} at path", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {}
 
     #[test]
     fn disk_full_is_enospc_or_edquot_anywhere_in_the_chain() {

@@ -129,7 +129,16 @@ fn fill_and_resume(reference_dir: &Path, disk: u64, keep_features: bool, name: &
     let fs = SmallFs::mount(disk);
     let out = fs.path().join("run");
     let spec = spec(&out, keep_features, false);
-    let err = run(&spec, &mut |_| {}).unwrap_err();
+    let mut failures = Vec::new();
+    let err = run(&spec, &mut |event| {
+        if let RunEvent::Failure(failure) = event {
+            failures.push(failure.clone());
+        }
+    })
+    .unwrap_err();
+    // A full disk stops the run; it is not a shard's failure (a feature or merged file
+    // that cannot be written is not listed as a failed shard).
+    assert!(failures.is_empty(), "{name}: {failures:?}");
     let RunError::DiskFull { folder, path, .. } = &err else {
         panic!("{name}: not a disk-full error: {err}");
     };

@@ -220,6 +220,7 @@ fn write_merged(
             FailureKind::OutputWrite,
             FailureDetails::Output {
                 reason: e.to_string(),
+                disk_full: crate::disk::disk_full_errno(&e),
             },
             vec![spec.output.clone()],
         )

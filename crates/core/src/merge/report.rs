@@ -148,6 +148,10 @@ pub enum FailureDetails {
     /// The output could not be written.
     Output {
         reason: String,
+        /// The OS error number when the cause was a full disk or quota (ENOSPC, EDQUOT):
+        /// a run stops on it instead of listing the shard as failed.
+        #[serde(skip)]
+        disk_full: Option<i32>,
     },
     Cancelled,
 }
@@ -162,6 +166,17 @@ pub struct PairFailure {
 }
 
 impl PairFailure {
+    /// The OS error when the output could not be written because the disk is full.
+    pub fn disk_full(&self) -> Option<std::io::Error> {
+        match &self.details {
+            FailureDetails::Output {
+                disk_full: Some(code),
+                ..
+            } => Some(std::io::Error::from_raw_os_error(*code)),
+            _ => None,
+        }
+    }
+
     /// The side at fault, where one is.
     pub fn side(&self) -> Option<Side> {
         match &self.details {
@@ -218,7 +233,7 @@ impl fmt::Display for PairFailure {
                 }
                 write!(f, "IDs differ: {}", parts.join("; "))
             }
-            FailureDetails::Output { reason } => write!(f, "cannot write output: {reason}"),
+            FailureDetails::Output { reason, .. } => write!(f, "cannot write output: {reason}"),
             FailureDetails::Cancelled => f.write_str("cancelled"),
         }
     }

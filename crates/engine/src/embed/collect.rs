@@ -14,6 +14,7 @@ use super::worker::{device_label, Report, Work};
 use super::{
     DeviceStats, EmbedEvent, EmbedOptions, EmbedReport, FileOutcome, FileStatus, MemoryRows,
 };
+use virnucpro_core::disk::disk_full_errno;
 
 /// Messages to the collector: jobs and plans from the reader, reports from the workers.
 pub(super) enum Msg {
@@ -347,6 +348,10 @@ fn deliver(
     });
     match result {
         Ok(_) => FileStatus::Written,
-        Err(e) => FileStatus::Failed(FileFailure::new(FailureKind::Write, e.to_string())),
+        Err(e) => {
+            let mut failure = FileFailure::new(FailureKind::Write, e.to_string());
+            failure.disk_full = disk_full_errno(&e);
+            FileStatus::Failed(failure)
+        }
     }
 }

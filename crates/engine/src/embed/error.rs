@@ -75,6 +75,10 @@ impl fmt::Display for FailureKind {
 pub struct FileFailure {
     pub kind: FailureKind,
     pub message: String,
+    /// The OS error number when the feature file could not be written because the disk is
+    /// full (ENOSPC, EDQUOT): a run stops on it instead of listing the file as failed.
+    #[serde(skip)]
+    pub disk_full: Option<i32>,
 }
 
 impl FileFailure {
@@ -82,6 +86,7 @@ impl FileFailure {
         Self {
             kind,
             message: message.into(),
+            disk_full: None,
         }
     }
 }

@@ -17,7 +17,7 @@ use super::threads::{MergeWork, Msg};
 use super::Hub;
 use crate::classifier::ScoreError;
 use crate::embed::{
-    Delivery, EmbedEvent, EmbedReport, FailureKind, FileJob, FileOutcome, FileStatus,
+    Delivery, EmbedEvent, EmbedReport, FailureKind, FileFailure, FileJob, FileOutcome, FileStatus,
 };
 use virnucpro_core::run_folder::scores;
 
@@ -240,6 +240,26 @@ impl Hub<'_, '_, '_> {
         let Some((index, stage)) = self.shards.job(outcome.job) else {
             return;
         };
+        if self.error.is_some() && matches!(outcome.status, FileStatus::Failed(_)) {
+            // After the error that stops the run, a failure is its consequence (a staged
+            // shard removed with prepare's staging), not the shard's: resume redoes it.
+            return;
+        }
+        if let FileStatus::Failed(FileFailure {
+            disk_full: Some(code),
+            ..
+        }) = outcome.status
+        {
+            // Not the shard's fault: every later write would fail too.
+            let kind = match stage {
+                Stage::EmbedDna => FeatureKind::Nucleotide,
+                _ => FeatureKind::Protein,
+            };
+            let path = self.layout.feature_file(&self.shards[index].name(), kind);
+            let source = std::io::Error::from_raw_os_error(code);
+            self.stop(Some(RunError::disk_full_at(&path, source)));
+            return;
+        }
         // Every file's end is a progress event (its batches were thinned out).
         let mut units = 0;
         let mut rows = None;
@@ -302,6 +322,16 @@ impl Hub<'_, '_, '_> {
 
     fn merged(&mut self, index: usize, report: PairReport, table: Option<Arc<FeatureTable>>) {
         let stage = Stage::Merge;
+        if let PairOutcome::Failed(f) = &report.outcome {
+            if self.error.is_some() {
+                return; // a consequence of the error that stops the run
+            }
+            if let Some(source) = f.disk_full() {
+                let path = self.layout.feature_file(&report.shard, FeatureKind::Merged);
+                self.stop(Some(RunError::disk_full_at(&path, source)));
+                return;
+            }
+        }
         let step = match &report.outcome {
             PairOutcome::Merged { .. } => {
                 self.book.counts(stage).done += 1;
@@ -331,10 +361,13 @@ impl Hub<'_, '_, '_> {
 
     fn scored(&mut self, index: usize, result: Result<u64, ScoreError>) {
         let stage = Stage::Classify;
+        let stopped = self.error.is_some();
         let Some(shard) = self.shards.get_mut(index) else {
             return;
         };
         match result {
+            // A consequence of the error that stops the run, not the shard's failure.
+            Err(_) if stopped => shard.classify = Step::Failed,
             Ok(rows) => {
                 shard.classify = Step::Ok;
                 let counts = self.book.counts(stage);
