@@ -196,11 +196,13 @@ pub struct FailureEntry {
     pub damaged: bool,
 }
 
-/// What `set_aside_damaged` moved, and where to.
+/// What `set_aside_damaged` moved, and where to: the damaged failures' files, feature,
+/// merged and scores files alike.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SetAside {
     pub moved: Vec<PathBuf>,
-    /// `{out_dir}/set-aside/{UTC time}/`: the files keep their folder (`features/`, `merged/`).
+    /// `{out_dir}/set-aside/{UTC time}/`: the files keep their folder (`features/`,
+    /// `merged/`, `scores/`).
     pub folder: PathBuf,
 }
 

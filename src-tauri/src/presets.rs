@@ -57,14 +57,15 @@ pub fn list(map: &PresetMap, demo: Option<&Preset>) -> Vec<Preset> {
     all
 }
 
-/// `preset` with the inputs and models it names that are gone (moved or deleted since it
-/// was saved), so that the list can say so before the user loads it. The output folder is
-/// left out: a run makes it.
+/// `preset` with the inputs (its samples' included) and models it names that are gone
+/// (moved or deleted since it was saved), so that the list can say so before the user
+/// loads it. The output folder is left out: a run makes it.
 pub fn listed(preset: Preset) -> ListedPreset {
     let settings = &preset.settings;
     let missing = settings
         .inputs
         .iter()
+        .chain(settings.samples.iter().flat_map(|s| s.inputs.iter()))
         .chain([&settings.dnabert, &settings.esm, &settings.classifier])
         .filter(|path| !path.as_os_str().is_empty() && !path.exists())
         .cloned()

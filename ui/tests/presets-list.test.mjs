@@ -4,7 +4,7 @@
 // columns still and says a refused name at the field; Replace goes with the name.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { useBrowser, waitForText } from './harness.mjs';
+import { useBrowser, VALID_SETTINGS, waitForText } from './harness.mjs';
 
 const withApp = useBrowser(before, after);
 
@@ -41,6 +41,32 @@ test('a preset whose files are gone is marked in the list, with what is gone', (
     assert.equal(await page.getAttribute(row('Demo'), 'data-missing'), null);
     assert.equal(await page.$(`${row('Demo')} .badge.warn`), null);
   }));
+
+test('a preset of samples lists its samples, and their inputs that are gone', () =>
+  withApp(
+    {
+      lastSettings: {
+        ...VALID_SETTINGS,
+        inputs: [],
+        samples: [
+          { name: 'gut', inputs: ['/data/run43/reads'] },
+          { name: 'soil', inputs: ['/data/run42/reads', '/data/single/sample_D.fq.gz'] },
+        ],
+      },
+      gone: ['/data/single/sample_D.fq.gz'],
+    },
+    async ({ page }) => {
+      await page.click('[data-screen=presets]');
+      await page.fill('#preset-name', 'Two samples');
+      await page.press('#preset-name', 'Enter');
+      await page.waitForSelector(row('Two samples'));
+      const reads = `${row('Two samples')} .preset-summary div:first-child`;
+      await waitForText(page, reads, '2 samples: gut, soil');
+      assert.equal(await page.getAttribute(reads, 'title'), 'gut: /data/run43/reads\nsoil: /data/run42/reads, /data/single/sample_D.fq.gz');
+      await waitForText(page, `${row('Two samples')} .preset-summary .error-text`, 'Gone: single/sample_D.fq.gz');
+      assert.equal(await page.getAttribute(row('Two samples'), 'data-missing'), '');
+    },
+  ));
 
 test('a name that is taken or refused is said at the rename field, which keeps the focus', () =>
   withApp({}, async ({ page, calls }) => {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use tauri_plugin_store::StoreExt;
 
 use super::*;
-use crate::api::Precision;
+use crate::api::{Precision, SampleSettings};
 
 fn settings(tag: &str) -> RunSettings {
     RunSettings {
@@ -231,4 +231,36 @@ fn a_listed_preset_names_its_inputs_and_models_that_are_gone() {
     let json = serde_json::to_value(&listing).unwrap();
     assert_eq!(json["name"], "p", "the preset's fields, flattened: {json}");
     assert_eq!(json["missing"].as_array().map(Vec::len), Some(2));
+}
+
+/// A preset of samples: its samples' inputs are its inputs, checked like the others.
+#[test]
+fn a_listed_preset_of_samples_names_its_samples_inputs_that_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let reads = dir.path().join("reads");
+    std::fs::create_dir(&reads).unwrap();
+    let mut samples = settings("samples");
+    samples.inputs = Vec::new();
+    samples.dnabert = dir.path().to_path_buf();
+    samples.esm = reads.clone();
+    samples.classifier = reads.clone();
+    samples.samples = vec![
+        SampleSettings {
+            name: "gut".into(),
+            inputs: vec![reads.clone(), dir.path().join("gut.fq")],
+        },
+        SampleSettings {
+            name: "soil".into(),
+            inputs: vec![dir.path().join("soil")],
+        },
+    ];
+    let listing = listed(Preset {
+        name: "p".into(),
+        settings: samples,
+        updated: "t".into(),
+    });
+    assert_eq!(
+        listing.missing,
+        [dir.path().join("gut.fq"), dir.path().join("soil")]
+    );
 }

@@ -46,6 +46,16 @@ function describeDevices(devices: string[]): string {
   return [...gpuText, ...cpu].join(' + ');
 }
 
+/** What a preset reads: its inputs, or with samples (which are then the inputs) their
+ * names, each sample's files in the title. */
+function describeReads(s: RunSettings): HTMLElement {
+  if (s.samples.length === 0) return h('div', { title: s.inputs.join('\n') }, h('span', { class: 'label' }, 'Reads: '), listOf(s.inputs, 2));
+  const names = s.samples.map((sample) => sample.name);
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  const title = s.samples.map((sample) => `${sample.name}: ${sample.inputs.join(', ')}`).join('\n');
+  return h('div', { title }, h('span', { class: 'label' }, s.samples.length === 1 ? '1 sample: ' : `${s.samples.length} samples: `), shown);
+}
+
 /** What tells presets apart: their reads, models and devices, each path's full form in
  * its title. */
 function describe(preset: ListedPreset): HTMLElement {
@@ -54,7 +64,7 @@ function describe(preset: ListedPreset): HTMLElement {
   return h(
     'div',
     { class: 'preset-summary' },
-    h('div', { title: s.inputs.join('\n') }, h('span', { class: 'label' }, 'Reads: '), listOf(s.inputs, 2)),
+    describeReads(s),
     h('div', { title: models.join('\n') }, h('span', { class: 'label' }, 'Models: '), models.map(baseName).join(' · ') || 'none chosen'),
     h('div', {}, `${s.length} bp · ${describeDevices(s.devices)}`),
     preset.missing.length > 0 &&

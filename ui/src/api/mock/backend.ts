@@ -90,8 +90,10 @@ const fail = (kind: CommandErrorKind, message: string): never => {
   // Rejected as a plain object, like serde's CommandError on the real IPC.
   throw { kind, message } satisfies CommandErrorPayload;
 };
-/** What list_presets checks: the inputs and models (a run makes the output folder). */
-const modelAndInputPaths = (s: RunSettings) => [...s.inputs, s.dnabert, s.esm, s.classifier].filter((path) => path !== '');
+/** What list_presets checks: the inputs, the samples' too, and models (a run makes the
+ *  output folder). */
+const modelAndInputPaths = (s: RunSettings) =>
+  [...s.inputs, ...s.samples.flatMap((sample) => sample.inputs), s.dnabert, s.esm, s.classifier].filter((path) => path !== '');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 const now = () => new Date().toISOString();
