@@ -299,4 +299,21 @@ fn explicit_pairs_and_pairs_off() {
     prepare(out.path(), &["--pair".into(), path(&x1)])
         .assert()
         .code(1);
+    // predict checks the pairs with the other settings, before any work.
+    let missing = [
+        "--pair".to_owned(),
+        format!("{},{}", path(&x1), path(&dir.path().join("nope.fq"))),
+    ];
+    let output = predict(out.path(), &missing).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("INPUT: --pair: ") && stderr.contains("nope.fq"),
+        "{stderr}"
+    );
+    let same = ["--pair".to_owned(), format!("{},{}", path(&x1), path(&x1))];
+    let output = predict(out.path(), &same).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the same file twice"), "{stderr}");
 }
