@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use virnucpro_core::events::{FailureKind, RunEvent, RunStatus, RunSummary, Stage};
+/// `"auto" | "off"`.
+pub use virnucpro_core::pairs::PairMode;
 /// `"complete" | "partial" | "earlier" | "missing"`.
 pub use virnucpro_core::run_folder::manifest::ReportsState;
 pub use virnucpro_engine::devices::DeviceInfo;
@@ -33,6 +35,13 @@ pub struct RunSettings {
     /// the setting existed read as `false`.
     #[serde(default)]
     pub keep_features: bool,
+    /// Paired-end reads (the mode of `RunSpec::pairing`, the CLI's `--pairs`): `auto` reads
+    /// two files named as R1 and R2 of one pair (`_R1`/`_R2`, `_1`/`_2`, `.R1`/`.R2`,
+    /// `_R1_001`/`_R2_001`, same folder) as mates, each mate a read of its own (`/1`, `/2`)
+    /// with `pair_summary.tsv` giving a call per pair; `off` reads every file on its own.
+    /// Presets saved before the setting existed read as `auto`.
+    #[serde(default)]
+    pub pairs: PairMode,
     /// Several samples in one run, each its own run folder `out_dir/NAME/`, with
     /// `out_dir/summary.tsv` across them; empty = one run of `inputs` (and `inputs` is not
     /// used when samples are given). Presets saved before samples existed read as empty.
@@ -448,15 +457,21 @@ mod tests {
             "devices": ["cuda:0", "cuda:1"], "threads": null, "precision": "bf16",
             "batch_tokens": 4096
         });
-        // A preset saved before keep_features and samples existed reads as one run that
-        // keeps no features.
+        // A preset saved before keep_features, pairs and samples existed reads as one run
+        // that keeps no features and pairs files by their names.
         let settings: RunSettings = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(settings.precision, Precision::Bf16);
         assert!(!settings.keep_features && settings.samples.is_empty());
+        assert_eq!(settings.pairs, PairMode::Auto);
         let mut written = json.clone();
         written["keep_features"] = serde_json::json!(false);
+        written["pairs"] = serde_json::json!("auto");
         written["samples"] = serde_json::json!([]);
         assert_eq!(serde_json::to_value(&settings).unwrap(), written);
+        written["pairs"] = serde_json::json!("off");
+        let single_end: RunSettings = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(single_end.pairs, PairMode::Off);
+        written["pairs"] = serde_json::json!("auto");
         written["samples"] = serde_json::json!([{"name": "gut_1", "inputs": ["/data/g1"]}]);
         let settings: RunSettings = serde_json::from_value(written.clone()).unwrap();
         assert_eq!(

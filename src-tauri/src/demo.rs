@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 use virnucpro_core::run_folder::files::{fingerprint_model, FileEntry};
 use virnucpro_core::run_folder::manifest::Models;
 
-use crate::api::{Precision, RunSettings};
+use crate::api::{PairMode, Precision, RunSettings};
 
 pub const DEMO_PRESET: &str = "Demo";
 const SAMPLE_READS: &str = "sample_reads.fa";
@@ -76,6 +76,7 @@ impl DemoFiles {
             precision: Precision::Fp32,
             batch_tokens: None,
             keep_features: false,
+            pairs: PairMode::Auto,
             samples: Vec::new(),
         }
     }

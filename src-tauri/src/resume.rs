@@ -13,6 +13,11 @@
 //! scores files, with it the shards whose merged file is missing are embedded again; the
 //! setup screen says which.
 //!
+//! How the reads were paired is part of it too (`pairs`, the manifest's `settings.pairing`;
+//! older manifests, of versions without pairs, read as off): another choice prepares the
+//! reads again. A run given explicit pairs (the CLI's `--pair`) is never described by the
+//! app's settings, which have none.
+//!
 //! A run of samples has no manifest of its own: each sample is a run in `out/NAME/` with
 //! its own ([`find_for`]). Resuming it runs the samples again without restart: each sample
 //! resumes its folder, and a finished one is reused.
@@ -278,6 +283,9 @@ fn recorded_settings(out_dir: &Path, manifest: &RunManifest) -> RunSettings {
         precision: settings.precision,
         batch_tokens: Some(settings.batch_tokens),
         keep_features: settings.keep_features,
+        // Explicit pairs (the CLI's --pair) have no place in the app's settings: a resume
+        // with these prepares the reads again.
+        pairs: settings.pairing.mode,
         samples: Vec::new(),
     }
 }
@@ -303,7 +311,9 @@ fn describes(given: &RunSettings, manifest: &RunManifest) -> bool {
         && given
             .batch_tokens
             .is_none_or(|n| n == recorded.batch_tokens)
-        && given.keep_features == recorded.keep_features;
+        && given.keep_features == recorded.keep_features
+        && given.pairs == recorded.pairing.mode
+        && recorded.pairing.explicit.is_empty();
     let files: Vec<&Path> = manifest.inputs.iter().map(|i| i.path.as_path()).collect();
     let every_file_given = files
         .iter()
@@ -322,7 +332,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::Precision;
+    use crate::api::{PairMode, Precision};
 
     /// A manifest as the engine writes it, for a run that read `files` with batch budget
     /// 8192 and 16 threads.
@@ -336,7 +346,8 @@ mod tests {
             "inputs": files.iter().map(entry).collect::<Vec<_>>(),
             "models": {"dnabert": model("/m/dnabert"), "esm": model("/m/esm.pt"), "classifier": model("/m/500_model.pth")},
             "settings": {"length": 500, "shard_size": 10000, "devices": ["cuda:0", "cuda:1"], "threads": 16,
-                         "precision": "bf16", "batch_tokens": 8192, "classify_device": "cuda:0"},
+                         "precision": "bf16", "batch_tokens": 8192, "classify_device": "cuda:0",
+                         "pairing": {"mode": "auto", "explicit": []}},
             "plan": [], "stages": [], "failures": [], "error": null, "summary": null,
         });
         let path = RunLayout::new(out_dir).manifest();
@@ -358,6 +369,7 @@ mod tests {
             precision: Precision::Bf16,
             batch_tokens: None,
             keep_features: false,
+            pairs: PairMode::Auto,
             samples: Vec::new(),
         }
     }
@@ -489,6 +501,66 @@ mod tests {
             "the manifest's settings"
         );
         assert!(info.settings.keep_features);
+    }
+
+    /// How the reads were paired is part of the recorded run, like keep_features: settings
+    /// with the other mode are not taken for it, and the offer carries the manifest's. A
+    /// manifest from before paired reads reads as off; one with explicit pairs (the CLI's
+    /// --pair) is described by no settings of the app.
+    #[test]
+    fn the_pairing_is_part_of_the_recorded_run() {
+        let out = tempfile::tempdir().unwrap();
+        write_manifest(out.path(), &read_files());
+        let given = given(out.path());
+        assert_eq!(
+            find_as_given(out.path(), Some(&given)).unwrap().settings,
+            given
+        );
+        let single_end = RunSettings {
+            pairs: PairMode::Off,
+            ..given.clone()
+        };
+        let info = find_as_given(out.path(), Some(&single_end)).unwrap();
+        assert_eq!(
+            info.settings.inputs,
+            read_files(),
+            "the manifest's settings"
+        );
+        assert_eq!(info.settings.pairs, PairMode::Auto);
+
+        let path = RunLayout::new(out.path()).manifest();
+        let edit = |change: &dyn Fn(&mut serde_json::Value)| {
+            let mut manifest: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            change(&mut manifest);
+            std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        };
+        edit(&|m| {
+            m["settings"]["pairing"]["explicit"] = json!([["/data/x_R1.fq", "/data/y_R2.fq"]])
+        });
+        let info = find_as_given(out.path(), Some(&given)).unwrap();
+        assert_eq!(
+            info.settings.inputs,
+            read_files(),
+            "explicit pairs: not as given"
+        );
+
+        edit(&|m| {
+            m["settings"].as_object_mut().unwrap().remove("pairing");
+        });
+        assert_eq!(
+            find(out.path()).unwrap().settings.pairs,
+            PairMode::Off,
+            "absent: off"
+        );
+        assert_eq!(
+            find_as_given(out.path(), Some(&single_end))
+                .unwrap()
+                .settings,
+            single_end
+        );
+        let info = find_as_given(out.path(), Some(&given)).unwrap();
+        assert_eq!(info.settings.pairs, PairMode::Off);
     }
 
     /// A manifest in `dir` for a run that read `files`, ended `state` and finished
@@ -673,7 +745,10 @@ mod tests {
         std::fs::write(&path, text.replace("\"bf16\"", "\"fp8\"")).unwrap();
         let err = load_for(out.path(), Some(&given), &sample_names(&given)).unwrap_err();
         assert!(err.message.contains("soil"), "{}", err.message);
-        assert_eq!(find_for(out.path(), Some(&given), &sample_names(&given)), None);
+        assert_eq!(
+            find_for(out.path(), Some(&given), &sample_names(&given)),
+            None
+        );
     }
 
     /// An unknown precision (a newer engine, a hand edit) is not taken for fp32: the

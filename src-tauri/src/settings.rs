@@ -7,6 +7,7 @@ use virnucpro_engine::run::{
     spec_warnings, validate, RunSpec, Setting, SpecProblem, DEFAULT_SHARD_SIZE,
 };
 
+use virnucpro_core::pairs::Pairing;
 use virnucpro_core::run_folder::samples::{check_samples, Sample};
 use virnucpro_models::ModelRole as CatalogueRole;
 
@@ -81,8 +82,11 @@ fn spec_with(settings: &RunSettings, devices: DeviceChoice) -> RunSpec {
         out_dir: settings.out_dir.clone(),
         keep_features: settings.keep_features,
         space_check: true,
-        // Pairs by their file names, as the command line does by default.
-        pairing: Default::default(),
+        // By their names or not at all: the app gives no explicit pairs.
+        pairing: Pairing {
+            mode: settings.pairs,
+            explicit: Vec::new(),
+        },
         // The caches the Models screen installs into: the manifest says whether each
         // model is the catalogue's.
         model_cache: virnucpro_models::CacheRoots::from_env(),
@@ -293,6 +297,23 @@ mod tests {
         let spec = to_spec(&settings).unwrap();
         assert_eq!(spec.devices, DeviceChoice::List(vec![DeviceId::Cpu]));
         assert_eq!(spec.shard_size, DEFAULT_SHARD_SIZE);
+        assert_eq!(
+            spec.pairing,
+            Pairing::default(),
+            "pairs found by their names"
+        );
+    }
+
+    /// The Paired reads choice is the spec's pairing mode, without explicit pairs.
+    #[test]
+    fn paired_reads_off_reads_every_file_on_its_own() {
+        let (settings, _scope, _out) = demo();
+        let settings = RunSettings {
+            pairs: crate::api::PairMode::Off,
+            ..settings
+        };
+        let spec = to_spec(&settings).unwrap();
+        assert_eq!(spec.pairing, Pairing::off());
     }
 
     #[test]
@@ -309,6 +330,7 @@ mod tests {
             precision: crate::api::Precision::Fp32,
             batch_tokens: None,
             keep_features: false,
+            pairs: crate::api::PairMode::Auto,
             samples: Vec::new(),
         };
         // Every model installed: the Setup screen fills empty fields with them, and an

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use tauri_plugin_store::StoreExt;
 
 use super::*;
-use crate::api::{Precision, SampleSettings};
+use crate::api::{PairMode, Precision, SampleSettings};
 
 fn settings(tag: &str) -> RunSettings {
     RunSettings {
@@ -18,6 +18,7 @@ fn settings(tag: &str) -> RunSettings {
         precision: Precision::Bf16,
         batch_tokens: None,
         keep_features: false,
+        pairs: PairMode::Auto,
         samples: Vec::new(),
     }
 }

@@ -39,6 +39,7 @@ export type { ModelKind } from './generated/ModelKind';
 export type { ModelList } from './generated/ModelList';
 export type { ModelState } from './generated/ModelState';
 export type { ModelStatus } from './generated/ModelStatus';
+export type { PairMode } from './generated/PairMode';
 export type { Precision } from './generated/Precision';
 export type { Preset } from './generated/Preset';
 export type { ReadRow } from './generated/ReadRow';

@@ -63,6 +63,8 @@ export function defaultSettings(system: SystemInfo | null): RunSettings {
     batch_tokens: null,
     // Only each shard's scores are written unless the user asks for the features too.
     keep_features: false,
+    // Files named as R1 and R2 of a pair are read as mates, as the command line does.
+    pairs: 'auto',
     // One run of the inputs; samples run several in one go.
     samples: [],
   };

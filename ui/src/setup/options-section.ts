@@ -1,6 +1,6 @@
-// Read length, prepare and merge threads, and under "Advanced" the precision, the batch
-// budget and whether the run keeps its feature files.
-import type { ChunkLength, Precision, RunSettings } from '../api/types';
+// Read length, prepare and merge threads, paired reads, and under "Advanced" the precision,
+// the batch budget and whether the run keeps its feature files.
+import type { ChunkLength, PairMode, Precision, RunSettings } from '../api/types';
 import type { AppContext } from '../app/context';
 import { h } from '../ui/dom';
 import { fieldMessage, problemsFor, showProblems, type Section } from './section';
@@ -10,6 +10,10 @@ const PRECISIONS: readonly [Precision, string][] = [
   ['fp32', 'fp32 — matches the reference models'],
   ['bf16', 'bf16 — faster on recent GPUs, scores may differ slightly'],
   ['fp16', 'fp16 — faster on older GPUs, scores may differ slightly'],
+];
+const PAIR_MODES: readonly [PairMode, string][] = [
+  ['auto', 'Detect R1/R2 pairs by name (default)'],
+  ['off', 'Treat every file as single-end'],
 ];
 // What the batch field starts from when the user turns off the per-device choice.
 const DEFAULT_BATCH_TOKENS = 16384;
@@ -117,6 +121,37 @@ function threadsField(ctx: AppContext) {
   };
 }
 
+/** Paired-end reads (`RunSettings.pairs`, the CLI's --pairs): files named as R1 and R2 of
+ *  one pair are read as mates (auto), or every file on its own (off). */
+function pairsField(ctx: AppContext) {
+  const select = h(
+    'select',
+    {
+      id: 'pairs',
+      'aria-describedby': 'pairs-hint',
+      onchange: () => ctx.updateSettings({ pairs: select.value as PairMode }),
+    },
+    PAIR_MODES.map(([value, label]) => h('option', { value }, label)),
+  );
+  const element = h(
+    'div',
+    { class: 'field', id: 'pairs-field' },
+    h('label', { for: 'pairs' }, 'Paired reads'),
+    select,
+    h(
+      'p',
+      { class: 'hint', id: 'pairs-hint' },
+      'Files named as R1 and R2 of a pair (_R1/_R2, _1/_2, .R1/.R2, _R1_001/_R2_001, in the same folder) are read together: each mate is classified as a read of its own, named /1 and /2, and pair_summary.tsv gives a call per pair (virus when either mate is).',
+    ),
+  );
+  return {
+    element,
+    update(settings: RunSettings) {
+      select.value = settings.pairs;
+    },
+  };
+}
+
 /** Keep the feature files (`RunSettings.keep_features`, the CLI's --keep-features): off, a
  *  shard's embeddings go from the encoders through the merge to the classifier in memory
  *  and only its scores file is written, which is all a resume needs. */
@@ -213,6 +248,7 @@ function advancedFields(ctx: AppContext) {
 export function optionsSection(ctx: AppContext): Section {
   const length = lengthField(ctx);
   const threads = threadsField(ctx);
+  const pairs = pairsField(ctx);
   const advanced = advancedFields(ctx);
   const element = h(
     'fieldset',
@@ -220,6 +256,7 @@ export function optionsSection(ctx: AppContext): Section {
     h('legend', {}, 'Options'),
     length.element,
     threads.element,
+    pairs.element,
     advanced.element,
   );
   return {
@@ -228,6 +265,7 @@ export function optionsSection(ctx: AppContext): Section {
       const { settings } = state;
       length.update(settings, problemsFor(state, 'length'));
       threads.update(settings, problemsFor(state, 'threads'), state.system?.cores ?? null);
+      pairs.update(settings);
       advanced.update(settings, problemsFor(state, 'precision'), problemsFor(state, 'batch_tokens'));
     },
   };

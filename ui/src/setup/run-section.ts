@@ -19,6 +19,7 @@ const FIELD_LABELS: Record<keyof RunSettings, string> = {
   precision: 'Precision',
   batch_tokens: 'Batch budget',
   keep_features: 'Keep feature files',
+  pairs: 'Paired reads',
   samples: 'Samples',
 };
 

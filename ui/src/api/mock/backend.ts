@@ -72,8 +72,10 @@ function reportsAfter(outDir: string, status: string, failed: boolean, hadResult
 /** The stages of `folder` a run with `settings` resumes. As the engine: a run that keeps
  * the feature files embeds again every shard whose merged file is missing, and one that
  * kept none left only scores, so only prepare is resumed; the other way round the shards
- * are resumed from their scores. */
+ * are resumed from their scores. Another pairing prepares the reads again, and so redoes
+ * every stage. */
 function reusableStages(folder: Folder, settings: RunSettings): string[] {
+  if (settings.pairs !== folder.settings.pairs) return [];
   const keptNone = settings.keep_features && !folder.settings.keep_features;
   return keptNone ? folder.stagesDone.filter((stage) => stage === 'prepare') : folder.stagesDone;
 }

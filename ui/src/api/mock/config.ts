@@ -3,6 +3,7 @@
 // the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
 // reached the "shell".
 import type { GpuRuntimeState, ModelState, RunSettings, Stage } from '../types';
+import type { OldSettings } from './world';
 
 export interface MockConfig {
   /** Milliseconds before each command answers (the real IPC is never instant). */
@@ -28,10 +29,10 @@ export interface MockConfig {
   resumable: Record<string, string>;
   /** The settings store's last settings; as a file written by an older version, it may
    *  lack fields added since (read as the shell's serde defaults). */
-  lastSettings: RunSettings | Omit<RunSettings, 'keep_features' | 'samples'> | null;
+  lastSettings: RunSettings | OldSettings | null;
   /** Preset files import_preset can read besides those the app exported (an older
    *  version's, without the fields added since). */
-  presetFiles: Record<string, { name: string; settings: Omit<RunSettings, 'keep_features' | 'samples'>; updated: string }>;
+  presetFiles: Record<string, { name: string; settings: OldSettings; updated: string }>;
   /** Files and folders that are gone (moved or deleted): list_presets names them. */
   gone: string[];
   /** The state of each catalogue model in the mock's caches (by id; others are missing).

@@ -211,13 +211,18 @@ export const DEMO_SETTINGS: RunSettings = {
   precision: 'fp32',
   batch_tokens: null,
   keep_features: false,
+  pairs: 'auto',
   samples: [],
 };
 
+/** Settings as an older version wrote them: without the fields added since. */
+export type OldSettings = Omit<RunSettings, 'keep_features' | 'pairs' | 'samples'>;
+
 /** Settings as the shell reads them from a file (a preset, its settings store): serde's
- *  `#[serde(default)]` makes a `keep_features` that an older version did not write false. */
-export function readSettings(stored: RunSettings | Omit<RunSettings, 'keep_features' | 'samples'>): RunSettings {
-  return { keep_features: false, samples: [], ...stored };
+ *  `#[serde(default)]` makes a `keep_features` that an older version did not write false,
+ *  `pairs` auto and `samples` none. */
+export function readSettings(stored: RunSettings | OldSettings): RunSettings {
+  return { keep_features: false, pairs: 'auto', samples: [], ...stored };
 }
 
 /** Whether a run with `settings` used any of the Demo preset's random models, as the
