@@ -290,6 +290,9 @@ pub struct Results {
     pub reports: ReportsStatus,
     /// The run used a model of the Demo preset (random weights): its calls mean nothing.
     pub demo_models: bool,
+    /// `pair_summary.tsv` (a call per pair of mates), when the folder has one: its reads
+    /// had pairs.
+    pub pair_summary: Option<PathBuf>,
 }
 
 /// `start_run`'s answer: how the run ended.

@@ -6,6 +6,7 @@
 //! samples is its `summary.tsv` ([`load_samples`]).
 use std::path::Path;
 
+use virnucpro_core::pairs::PAIR_SUMMARY_FILE;
 use virnucpro_core::report::{
     read_read_summary, read_results_where, read_samples, Label, ReadSummaryRow, ResultRow,
     RESULTS_FILE,
@@ -106,6 +107,7 @@ pub fn load(out_dir: &Path, demo: Option<&RunSettings>) -> CommandResult<Results
             (Some(demo), Some(manifest)) => uses_demo_models(demo, &manifest.models),
             _ => false,
         },
+        pair_summary: Some(out_dir.join(PAIR_SUMMARY_FILE)).filter(|path| path.is_file()),
     })
 }
 
@@ -252,6 +254,14 @@ mod tests {
         assert_eq!(h.counts.iter().sum::<u64>(), 3);
         assert_eq!(h.counts[4], 1);
         assert_eq!(h.counts[BINS - 1], 2);
+        assert_eq!(results.pair_summary, None, "no pairs: none");
+        let pairs = dir.path().join("pair_summary.tsv");
+        std::fs::write(
+            &pairs,
+            "pair_id\tmate1_call\tmate2_call\tbest_virus_score\tcall\n",
+        )
+        .unwrap();
+        assert_eq!(load(dir.path(), None).unwrap().pair_summary, Some(pairs));
     }
 
     #[test]

@@ -112,3 +112,24 @@ test('resuming with the other pairing says the settings differ, and prepares the
     await page.waitForSelector('#use-resume-settings', { state: 'hidden' });
     assert.equal(await page.inputValue('#pairs'), 'off');
   }));
+
+test('Results offers pair_summary.tsv when the run found pairs, and not after a single-end run', () =>
+  withApp({ lastSettings: VALID_SETTINGS, pairedReads: true, failures: 'never', eventIntervalMs: 5 }, async ({ page, calls }) => {
+    await page.click('#run-button');
+    await page.waitForSelector('#run-summary:not([hidden])', { timeout: 15000 });
+    await page.click('[data-screen=results]');
+    await waitForText(page, '#pair-summary', 'Paired reads: each mate is a read of its own below (/1, /2); /data/results/new/pair_summary.tsv gives a call per pair');
+    await page.click('#open-pair-summary');
+    await page.waitForFunction(() => /** @type {any} */ (window).__VIRNUCPRO_MOCK_CALLS__.some((/** @type {any} */ c) => c.cmd === 'open_folder'));
+    assert.deepEqual(await calls('open_folder'), [{ path: '/data/results/new/pair_summary.tsv' }]);
+
+    await page.click('[data-screen=setup]');
+    await page.selectOption('#pairs', 'off');
+    await page.waitForSelector('#resume-button:enabled');
+    await page.click('#resume-button');
+    await page.waitForSelector('#run-summary h3:has-text("Run finished")', { timeout: 15000 });
+    await page.click('[data-screen=results]');
+    await page.waitForFunction(() => /** @type {any} */ (window).__VIRNUCPRO_MOCK_CALLS__.filter((/** @type {any} */ c) => c.cmd === 'load_results').length === 2);
+    await waitForText(page, '#results-totals', 'reads,');
+    assert.equal(await page.isHidden('#pair-summary'), true);
+  }));

@@ -112,6 +112,17 @@ export function resultsScreen(ctx: AppContext): Screen {
     h('strong', {}, 'Demo models: '),
     'these results come from the RANDOM tiny demo models, which show the app at work. The calls and scores say nothing about the reads; use the released models for real predictions.',
   );
+  // Paired reads: the run's call per pair of mates is a file of its own.
+  const pairSummaryPath = h('code', {});
+  const pairSummary = h(
+    'p',
+    { id: 'pair-summary', role: 'note', hidden: true },
+    h('strong', {}, 'Paired reads: '),
+    'each mate is a read of its own below (/1, /2); ',
+    pairSummaryPath,
+    ' gives a call per pair (virus when either mate is). ',
+    h('button', { type: 'button', class: 'link', id: 'open-pair-summary', onclick: () => void openPairSummary() }, 'Open pair_summary.tsv'),
+  );
   const histogramArea = h('div', { class: 'chart-area' });
   const detail = h('div', { id: 'read-detail' });
   const countLine = h('p', { id: 'read-count', 'aria-live': 'polite' });
@@ -300,6 +311,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     totals.textContent = outDir === '' ? '' : 'Loading…';
     notice.hidden = true;
     demoNotice.hidden = true;
+    pairSummary.hidden = true;
     replaceChildren(histogramArea);
     actionButtons.open.disabled = actionButtons.fasta.disabled = outDir === '';
     if (outDir !== '') {
@@ -322,6 +334,8 @@ export function resultsScreen(ctx: AppContext): Screen {
       // The shell tells a demo run (src-tauri/src/demo.rs): "84 of 120 reads called virus"
       // must not read as a finding.
       demoNotice.hidden = !loaded.demo_models;
+      pairSummary.hidden = loaded.pair_summary === null;
+      pairSummaryPath.textContent = loaded.pair_summary ?? '';
     }
     actionButtons.fasta.disabled = loaded === null;
     page = 0;
@@ -332,6 +346,12 @@ export function resultsScreen(ctx: AppContext): Screen {
   async function openFolder(): Promise<void> {
     const outDir = resultsFolder(ctx.store.get());
     await ctx.api.openFolder(outDir).catch((reason: unknown) => reportFailure(ctx, 'open the folder', reason));
+  }
+
+  async function openPairSummary(): Promise<void> {
+    const path = loaded?.pair_summary ?? null;
+    if (path === null) return;
+    await ctx.api.openFolder(path).catch((reason: unknown) => reportFailure(ctx, 'open pair_summary.tsv', reason));
   }
 
   async function exportFasta(): Promise<void> {
@@ -354,6 +374,7 @@ export function resultsScreen(ctx: AppContext): Screen {
     samples.element,
     demoNotice,
     notice,
+    pairSummary,
     h(
       'div',
       { class: 'results-grid' },

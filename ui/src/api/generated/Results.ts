@@ -15,4 +15,9 @@ reports: ReportsStatus,
 /**
  * The run used a model of the Demo preset (random weights): its calls mean nothing.
  */
-demo_models: boolean, };
+demo_models: boolean, 
+/**
+ * `pair_summary.tsv` (a call per pair of mates), when the folder has one: its reads
+ * had pairs.
+ */
+pair_summary: string | null, };

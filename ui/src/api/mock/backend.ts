@@ -355,7 +355,11 @@ function createHandlers(config: MockConfig): Handlers {
       return null;
     },
     load_samples: ({ out_dir }) => tables.get(out_dir) ?? fail('not_found', `${out_dir}: no table across samples (no summary.tsv)`),
-    load_results: ({ out_dir }) => ({ ...finishedResults(out_dir).results, reports: clone(folder(out_dir).reports) }),
+    load_results: ({ out_dir }) => {
+      // As the engine: a run that found pairs (Paired reads detected) writes pair_summary.tsv.
+      const paired = config.pairedReads && folder(out_dir).settings.pairs === 'auto';
+      return { ...finishedResults(out_dir).results, reports: clone(folder(out_dir).reports), pair_summary: paired ? `${out_dir}/pair_summary.tsv` : null };
+    },
     set_aside_damaged: ({ out_dir }) => {
       const moved = folder(out_dir).failures.flatMap((g) => g.entries.filter((e) => e.damaged).flatMap((e) => e.files));
       return { moved: [...new Set(moved)], folder: `${out_dir}/set-aside/2026-11-28T19-06-00Z` };

@@ -21,6 +21,9 @@ export interface MockConfig {
   logLines: number;
   /** Reads in each run's results. */
   readCount: number;
+  /** The runs' inputs hold R1/R2 pairs: a run that detects them (Paired reads auto) has
+   *  pair_summary.tsv in its results. */
+  pairedReads: boolean;
   /** GPUs in system_info (0 = a CPU-only machine without the CUDA backend). */
   gpus: number;
   /** When runs report failures: on a folder's first run only, on every run, or never. */
@@ -82,6 +85,7 @@ const DEFAULTS: MockConfig = {
   logLines: 0,
   holdStage: null,
   readCount: 300,
+  pairedReads: false,
   gpus: 2,
   failures: 'first',
   resumable: {},

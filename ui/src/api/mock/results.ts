@@ -98,7 +98,7 @@ export function makeResults(outDir: string, readCount: number, demoModels = fals
   }
   const reports: ReportsStatus = { state: 'complete', partial_files: [], last_run: 'ok' };
   return {
-    results: { out_dir: outDir, reports, reads, frames_scored: framesScored, histogram: histogramOf(reads), demo_models: demoModels },
+    results: { out_dir: outDir, reports, reads, frames_scored: framesScored, histogram: histogramOf(reads), demo_models: demoModels, pair_summary: null },
     frames,
   };
 }
