@@ -6,7 +6,7 @@ use std::path::Path;
 use virnucpro_core::events::{RunEvent, RunStatus, Stage};
 use virnucpro_core::features::{write_features, FeatureFile};
 use virnucpro_core::CancelToken;
-use virnucpro_desktop::api::{ReadCall, RunSettings, SampleSettings, ShellEvent};
+use virnucpro_desktop::api::{PairMode, ReadCall, RunSettings, SampleSettings, ShellEvent};
 use virnucpro_desktop::demo::DemoFiles;
 use virnucpro_desktop::{failures, results, resume, run, settings, virus_fasta};
 
@@ -322,4 +322,51 @@ fn a_cancelled_run_of_samples_is_offered_and_resumed_reusing_the_finished_sample
     let info = resume::find_for(&out, Some(&settings), &names).unwrap();
     assert_eq!(info.state, "ok");
     assert_eq!(results::load_samples(&out).unwrap().samples.len(), 2);
+}
+
+/// Paired reads through the shell: the demo reads as the R1 and R2 files of one pair
+/// (the same names in both, as mates have). Detected by name (the default), each mate is a
+/// read of its own (`/1`, `/2`) and Results offers `pair_summary.tsv`; treated as
+/// single-end, the same IDs in two files stop the run.
+#[test]
+fn paired_reads_are_read_as_mates_by_default_and_single_end_when_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_settings(&dir.path().join("unused"));
+    let reads = dir.path().join("reads");
+    std::fs::create_dir(&reads).unwrap();
+    for mate in ["x_R1.fa", "x_R2.fa"] {
+        std::fs::copy(&demo.inputs[0], reads.join(mate)).unwrap();
+    }
+    let out = dir.path().join("paired");
+    let settings = RunSettings {
+        inputs: vec![reads.clone()],
+        out_dir: out.clone(),
+        ..demo.clone()
+    };
+    assert_eq!(settings.pairs, PairMode::Auto);
+    let (status, _) = execute(&settings);
+    assert_eq!(status, RunStatus::Ok);
+    let loaded = results::load(&out, None).unwrap();
+    assert_eq!(loaded.reads.len(), 240, "120 pairs, each mate a read");
+    let mates: Vec<&str> = loaded.reads[..2]
+        .iter()
+        .map(|r| &r.read_id[r.read_id.len() - 2..])
+        .collect();
+    assert_eq!(mates, ["/1", "/2"]);
+    assert_eq!(loaded.pair_summary, Some(out.join("pair_summary.tsv")));
+
+    let single_end = RunSettings {
+        out_dir: dir.path().join("single-end"),
+        pairs: PairMode::Off,
+        ..settings
+    };
+    let spec = settings::to_spec(&single_end).unwrap();
+    let err = run::execute(&spec, &[], false, &CancelToken::new(), |_| {})
+        .expect_err("the same read IDs in two files");
+    assert!(
+        err.message.contains("x_R2.fa") && err.message.contains("used by an earlier record"),
+        "{}",
+        err.message
+    );
+    assert!(results::load(&single_end.out_dir, None).is_err());
 }
