@@ -11,7 +11,7 @@ use virnucpro_core::features::{FeatureFile, FeatureKind};
 use virnucpro_engine::devices::DeviceId;
 use virnucpro_engine::embed::{
     embed_files, embed_stream, output_in, Delivery, EmbedError, EmbedEvent, EmbedJob, EmbedOptions,
-    Encode, EncoderFactory, EngineModel, FailureKind, FileJob, FileStatus, Tokenize,
+    Encode, EncoderFactory, EngineModel, FailureKind, FileJob, FileOutcome, FileStatus, Tokenize,
 };
 
 /// A=1, C=2, G=3, T=4; anything else is refused.
@@ -742,10 +742,26 @@ fn the_first_model_embeds_while_the_second_loads() {
         first_done < second_ready,
         "a file of the first model was embedded before the second model was loaded"
     );
-    // Every file is complete, in memory, with its rows in input order.
+    // Every file is complete, in memory, with its rows in input order, handed over in its
+    // FileDone event; the report keeps no file's rows (memory would grow with the input).
     assert_eq!(report.files.len(), 3);
-    for (outcome, input) in report.files.iter().zip([0, 0, 1]) {
-        let FileStatus::Embedded { rows } = &outcome.status else {
+    for outcome in &report.files {
+        assert!(
+            matches!(outcome.status, FileStatus::Embedded { rows: None }),
+            "{outcome:?}"
+        );
+    }
+    let mut done: Vec<&FileOutcome> = events
+        .iter()
+        .filter_map(|e| match e {
+            EmbedEvent::FileDone(outcome) => Some(outcome),
+            _ => None,
+        })
+        .collect();
+    done.sort_by_key(|o| o.job);
+    assert_eq!(done.len(), 3);
+    for (outcome, input) in done.into_iter().zip([0, 0, 1]) {
+        let FileStatus::Embedded { rows: Some(rows) } = &outcome.status else {
             panic!("{outcome:?}");
         };
         let table = &rows.0;

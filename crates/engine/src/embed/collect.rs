@@ -104,7 +104,15 @@ impl Files {
             model: job.model,
         };
         on_event(&EmbedEvent::FileDone(outcome.clone()));
-        self.outcomes[file] = Some(outcome);
+        // The rows went with the event; the record of the file keeps none.
+        let kept = match outcome.status {
+            FileStatus::Embedded { .. } => FileOutcome {
+                status: FileStatus::Embedded { rows: None },
+                ..outcome
+            },
+            _ => outcome,
+        };
+        self.outcomes[file] = Some(kept);
     }
 }
 
@@ -337,7 +345,7 @@ fn deliver(
     if job.delivery == Delivery::Memory {
         let table = FeatureTable { meta, rows };
         return FileStatus::Embedded {
-            rows: MemoryRows(Arc::new(table)),
+            rows: Some(MemoryRows(Arc::new(table))),
         };
     }
     let result = FeatureWriter::create(&job.output, &meta).and_then(|mut writer| {

@@ -100,10 +100,13 @@ pub enum EmbedEvent {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileStatus {
     Written,
-    /// The rows are in memory (a [`Delivery::Memory`] job), in the input's order.
+    /// The rows are in memory (a [`Delivery::Memory`] job), in the input's order: handed
+    /// over in the file's [`EmbedEvent::FileDone`]; `None` in the run's [`EmbedReport`],
+    /// which keeps no rows (holding every file's rows to the end would make memory grow
+    /// with the input).
     Embedded {
         #[serde(skip)]
-        rows: MemoryRows,
+        rows: Option<MemoryRows>,
     },
     /// The existing output matches the input and model; nothing was recomputed.
     UpToDate,
