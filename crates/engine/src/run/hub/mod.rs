@@ -23,6 +23,7 @@ mod report_reuse;
 mod shard;
 mod stages;
 mod threads;
+mod window;
 
 use std::time::Duration;
 
@@ -126,6 +127,7 @@ pub(super) fn run_stages(
         model: setup.scores_model,
     };
     let mut hub = Hub::new(layout, events, outlets, reuse, scores, (&halt, cancel));
+    hub.window = window::Window::new(setup.embed.devices.len());
     std::thread::scope(|scope| {
         match setup.reuse_prepared {
             Some(prepared) => hub.prepared_all(prepared),
@@ -178,6 +180,8 @@ struct Hub<'s, 'e, 'a> {
     prepare_reused: bool,
     classify_output: Option<ClassifyOutput>,
     devices: DeviceBook,
+    /// Shards whose embedding waits for the shards before them to be scored.
+    window: window::Window,
     error: Option<RunError>,
     stopping: bool,
     /// Stops the threads on a fatal error; `cancel` is the user's.
@@ -208,6 +212,7 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
             prepare_reused: false,
             classify_output: None,
             devices: DeviceBook::default(),
+            window: window::Window::new(1),
             error: None,
             stopping: false,
             halt,

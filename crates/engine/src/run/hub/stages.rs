@@ -14,6 +14,7 @@ use super::super::prepared::{Prepared, ShardInfo};
 use super::super::RunError;
 use super::shard::Step;
 use super::threads::{MergeWork, Msg};
+use super::window::ShardPaths;
 use super::Hub;
 use crate::classifier::ScoreError;
 use crate::embed::{
@@ -100,14 +101,19 @@ impl Hub<'_, '_, '_> {
     /// A new shard (`paths`: each side's input, and where prepare will have moved it):
     /// its earlier scores are reused when they are current, else its two embedding jobs go
     /// to the engine.
-    fn add_shard(&mut self, record: ShardInfo, paths: [(PathBuf, Option<PathBuf>); 2]) {
-        let name = record.name();
+    fn add_shard(&mut self, record: ShardInfo, paths: ShardPaths) {
         let index = self.shards.push(record);
         self.shards[index].inputs = shard_inputs(&paths);
         // Kept features are checked first, by the embedding and the merge (see `merged`).
         if !self.scores.keep_features && self.scores_current(index) {
             return self.reuse_scores(index);
         }
+        self.hold_jobs(index, paths);
+    }
+
+    /// Hand shard `index`'s two embedding jobs to the engine (when the window has room).
+    pub(super) fn send_jobs(&mut self, index: usize, paths: ShardPaths) {
+        let name = self.shards[index].name();
         let Some(job_tx) = &self.outlets.jobs else {
             return;
         };
@@ -190,8 +196,9 @@ impl Hub<'_, '_, '_> {
         }
         self.prepared = Some(prepared);
         self.prepare_done = true;
-        // Every job is handed over: the engine ends when it has done them.
-        self.outlets.jobs = None;
+        // Once every job is handed over (the window may hold some back), the engine ends
+        // when it has done them.
+        self.release_jobs();
         self.book.complete(stage, self.events);
     }
 
@@ -270,7 +277,7 @@ impl Hub<'_, '_, '_> {
             }
             FileStatus::Embedded { rows: table } => {
                 self.book.counts(stage).done += 1;
-                rows = Some(table.0);
+                rows = table.map(|t| t.0);
                 Step::Ok
             }
             FileStatus::UpToDate => {
@@ -397,6 +404,7 @@ impl Hub<'_, '_, '_> {
         if self.stopping {
             return;
         }
+        self.release_jobs();
         if self.prepare_done {
             self.complete_embed_and_merge();
         }
