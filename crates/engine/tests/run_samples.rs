@@ -172,3 +172,27 @@ fn bad_sample_names_and_missing_inputs_are_all_listed_before_any_work() {
     assert!(text[2].contains("/no/such/reads.fa"), "{text:#?}");
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn pairs_given_explicitly_are_refused_with_samples_before_any_work() {
+    let out = tempfile::tempdir().unwrap();
+    let reads = fixture("e2e/a500/input.fa");
+    let mut spec = spec(out.path());
+    spec.pairing
+        .explicit
+        .push((reads.clone(), fixture("e2e/a300/input.fa")));
+    let samples = vec![Sample {
+        name: "one".into(),
+        inputs: vec![reads],
+    }];
+    let Err(RunError::Invalid(problems)) = validate_samples(&spec, &samples) else {
+        panic!("explicit pairs with samples are refused");
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("--pair") && t.contains("samples")),
+        "{text:#?}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::disk::{disk_full_source, is_disk_full};
 use virnucpro_core::merge::MergeError;
+use virnucpro_core::pairs::PAIR_SUMMARY_FILE;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
 use virnucpro_core::run_folder::layout::{
@@ -198,7 +199,10 @@ fn locate(path: &Path) -> (PathBuf, Writing) {
         MERGED_DIR => Writing::Merged,
         SCORES_DIR => Writing::Scores,
         REPORTS_STAGING => Writing::Reports,
-        name if name.starts_with("prediction_results") || name == "read_summary.tsv" => {
+        name if name.starts_with("prediction_results")
+            || name == "read_summary.tsv"
+            || name == PAIR_SUMMARY_FILE =>
+        {
             Writing::Reports
         }
         _ => Writing::RunRecords,

@@ -163,6 +163,17 @@ pub fn validate_samples(spec: &RunSpec, samples: &[Sample]) -> Result<ValidatedR
             message: e.to_string(),
         })
         .collect();
+    if !spec.pairing.explicit.is_empty() {
+        // Each sample's files are paired by name within the sample; a pair given for the
+        // whole run would belong to no sample's prepare.
+        problems.push(SpecProblem {
+            setting: Setting::Inputs,
+            kind: ProblemKind::Invalid,
+            message: "pairs given explicitly (--pair) cannot be combined with samples: name \
+                      the mates _R1/_R2 or _1/_2 and each sample's pairs are found by name"
+                .into(),
+        });
+    }
     if samples.is_empty() {
         problems.push(SpecProblem {
             setting: Setting::Inputs,
