@@ -161,15 +161,9 @@ fn the_demo_runs_and_a_corrupt_shard_is_reported_then_retried() {
     );
 }
 
-/// Two samples of the demo reads in one run, as the app starts it: each sample's events
-/// open with sample_started and end with its own run_finished, and the stream ends with
-/// the last sample's (the throttler does not stop at the first); the result has both
-/// samples and the table across them, and each sample's results are its folder's.
-#[test]
-fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let mut settings = demo_settings(&out);
+/// The demo's settings with its reads as two samples, `gut_1` and `skin`.
+fn two_samples_of_the_demo(out: &Path) -> RunSettings {
+    let mut settings = demo_settings(out);
     let reads = std::mem::take(&mut settings.inputs);
     settings.samples = ["gut_1", "skin"]
         .iter()
@@ -178,6 +172,18 @@ fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
             inputs: reads.clone(),
         })
         .collect();
+    settings
+}
+
+/// Two samples of the demo reads in one run, as the app starts it: each sample's events
+/// open with sample_started and end with its own run_finished, and the stream ends with
+/// the last sample's (the throttler does not stop at the first); the result has both
+/// samples and the table across them, and each sample's results are its folder's.
+#[test]
+fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let settings = two_samples_of_the_demo(&out);
     let mut events = Vec::new();
     let result = run::execute(
         &settings::to_spec(&settings).unwrap(),
@@ -248,15 +254,7 @@ fn two_samples_run_each_in_its_folder_with_the_table_across_them() {
 fn a_cancelled_run_of_samples_is_offered_and_resumed_reusing_the_finished_sample() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let mut settings = demo_settings(&out);
-    let reads = std::mem::take(&mut settings.inputs);
-    settings.samples = ["gut_1", "skin"]
-        .iter()
-        .map(|name| SampleSettings {
-            name: (*name).into(),
-            inputs: reads.clone(),
-        })
-        .collect();
+    let settings = two_samples_of_the_demo(&out);
     let names: Vec<String> = settings.samples.iter().map(|s| s.name.clone()).collect();
     let spec = settings::to_spec(&settings).unwrap();
     let cancel = CancelToken::new();
