@@ -659,7 +659,7 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
         assert_eq!(file.meta().model, "summer-p");
         assert_eq!(file.rows(), recs.len());
     }
-    // Each worker loads both models before its first batch.
+    // Each worker loads both models and reports each (even one no batch was left for).
     let ready = events
         .iter()
         .filter(|e| matches!(e, EmbedEvent::WorkerReady { .. }))
@@ -772,4 +772,68 @@ fn the_first_model_embeds_while_the_second_loads() {
         }
     }
     assert!(!s.out.exists(), "nothing written");
+}
+
+/// A model that finishes loading after the worker's last batch (no job needed it) is still
+/// reported ready: the run's manifest records every device's loads, whichever way the
+/// race between the closing queue and the load goes.
+#[test]
+fn a_model_that_loads_after_the_last_batch_is_still_reported() {
+    let s = setup(2, 30);
+    let first = summer(i64::MAX);
+    let (go, gate) = crossbeam_channel::bounded::<()>(1);
+    let second = GatedLoad(Mutex::new(gate));
+    let models = [
+        EngineModel {
+            kind: FeatureKind::Nucleotide,
+            model: "summer",
+            tokenizer: &Letters,
+            factory: &first,
+        },
+        EngineModel {
+            kind: FeatureKind::Protein,
+            model: "summer-p",
+            tokenizer: &Letters,
+            factory: &second,
+        },
+    ];
+    let options = EmbedOptions {
+        devices: vec![DeviceId::Cpu],
+        batch_tokens: 200,
+        force: false,
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for input in &s.inputs {
+        tx.send(FileJob {
+            model: 0,
+            input: input.clone(),
+            moved_to: None,
+            output: output_in(&s.out, FeatureKind::Nucleotide, input),
+            delivery: Delivery::Memory,
+        })
+        .unwrap();
+    }
+    drop(tx);
+    let mut events = Vec::new();
+    let mut done = 0;
+    let report = embed_stream(&models, rx, None, &options, &CancelToken::new(), &mut |e| {
+        // The second model loads only once every batch has run.
+        if matches!(e, EmbedEvent::FileDone(_)) {
+            done += 1;
+            if done == 2 {
+                let _ = go.try_send(());
+            }
+        }
+        events.push(e.clone());
+    })
+    .unwrap();
+    assert_eq!(report.files.len(), 2);
+    let ready: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            EmbedEvent::WorkerReady { model, .. } => Some(model.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ready, ["summer", "summer-p"], "{events:?}");
 }

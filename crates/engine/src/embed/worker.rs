@@ -118,6 +118,7 @@ pub(super) fn run_worker(
         };
         worker.encoders.resize_with(factories.len(), || None);
         worker.serve(&work, &loaded_rx, report, cancel);
+        worker.report_late_loads(&loaded_rx, report);
     });
 }
 
@@ -180,6 +181,22 @@ impl Worker {
                     }
                     Err(_) => loading = false,
                 },
+            }
+        }
+    }
+
+    /// Report the models that finished loading after the last batch was served. The scope
+    /// joins the loading thread anyway (a load cannot be interrupted), so this waits no
+    /// longer; it keeps every device's loads in the events and the run's manifest, whichever
+    /// way the race between the closing queue and a finishing load went.
+    fn report_late_loads(&mut self, loaded: &Receiver<Loaded>, report: &dyn Fn(Report) -> bool) {
+        for (index, result, seconds) in loaded.iter() {
+            let sent = match result {
+                Ok(encoder) => report(self.ready(index, encoder, seconds)),
+                Err(err) => report(Report::LoadFailed(err)),
+            };
+            if !sent {
+                return;
             }
         }
     }
