@@ -53,9 +53,10 @@ fi
 
 LIBTORCH=$work/lt/torch VIRNUCPRO_ACCEPT_LIBTORCH=2.11. CARGO_TARGET_DIR=$target \
   cargo build --config "patch.crates-io.torch-sys.path=\"$work/torch-sys\"" --release \
-  -p virnucpro-cli -p virnucpro-engine --bin virnucpro --example encoder_bench
+  -p virnucpro-cli -p virnucpro-engine --bin virnucpro --bin virnucpro-torch --example encoder_bench
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/fixtures/classifier .gpu/fixtures/models
 strip -o .gpu/bin/virnucpro "$target/release/virnucpro"
+strip -o .gpu/bin/virnucpro-torch "$target/release/virnucpro-torch"
 strip -o .gpu/bin/encoder_bench "$target/release/examples/encoder_bench"
 shared=../shared/fixtures
 cp -r "$shared/e2e" .gpu/fixtures/

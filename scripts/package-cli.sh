@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The server tarball: the `virnucpro` CLI with the CPU libtorch it was built against, the
-# demo (sample reads, RANDOM tiny models) and the docs, relocatable: the binary finds
-# libtorch through its RUNPATH `$ORIGIN/../lib/virnucpro/torch/lib` (crates/cli/build.rs),
-# no LD_LIBRARY_PATH. GPU support is one `virnucpro runtime fetch` away (docs/gpu-runtime.md).
+# demo (sample reads, RANDOM tiny models) and the docs, relocatable. `bin/virnucpro` links no
+# libtorch; the commands that run a model go to `lib/virnucpro/virnucpro-torch`, which finds
+# libtorch through its RUNPATH `$ORIGIN/torch/lib` (crates/cli/build.rs), no LD_LIBRARY_PATH. GPU support is one `virnucpro runtime fetch` away (docs/gpu-runtime.md).
 #
 #   scripts/package-cli.sh [OUT_DIR]     (PROFILE=debug for a quick check of the layout)
 # Then checks the unpacked tarball from an empty environment: --version, the demo run, and
@@ -21,6 +21,7 @@ else
   cargo build -p virnucpro-cli
 fi
 bin="${CARGO_TARGET_DIR:-target}/$profile/virnucpro"
+torch_bin="${CARGO_TARGET_DIR:-target}/$profile/virnucpro-torch"
 libtorch="$root/.deps/libtorch"
 
 stage="$(mktemp -d "${TMPDIR:-/tmp}/virnucpro-package.XXXXXX")"
@@ -28,6 +29,7 @@ trap 'rm -rf "$stage"' EXIT
 pkg="$stage/$name"
 mkdir -p "$pkg/bin" "$pkg/lib/virnucpro/torch" "$pkg/share/virnucpro" "$pkg/share/doc/virnucpro"
 install -m 0755 "$bin" "$pkg/bin/virnucpro"
+install -m 0755 "$torch_bin" "$pkg/lib/virnucpro/virnucpro-torch"
 # libtorch's own RPATH finds cudart/cupti at $ORIGIN/../../nvidia/cu13/lib: keep the layout.
 cp -a "$libtorch/torch/lib" "$pkg/lib/virnucpro/torch/lib"
 cp -a "$libtorch/torch/version.py" "$pkg/lib/virnucpro/torch/"
@@ -36,7 +38,7 @@ cp -a "$libtorch/nvidia/cu13/lib" "$pkg/lib/virnucpro/nvidia/cu13/lib"
 cp -a demo "$pkg/share/virnucpro/demo"
 cp -a README.md docs "$pkg/share/doc/virnucpro/"
 rm -rf "$pkg/share/doc/virnucpro/docs/screenshots"
-strip --strip-debug "$pkg/bin/virnucpro" 2>/dev/null || true
+strip --strip-debug "$pkg/bin/virnucpro" "$pkg/lib/virnucpro/virnucpro-torch" 2>/dev/null || true
 
 mkdir -p "$out"
 tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
@@ -48,12 +50,20 @@ trap 'rm -rf "$stage" "$check"' EXIT
 tar -C "$check" -xzf "$out/$name.tar.gz"
 run() { env -i HOME="$check/home" PATH=/usr/bin:/bin "$check/$name/bin/virnucpro" "$@"; }
 mkdir -p "$check/home"
-if ldd "$check/$name/bin/virnucpro" | grep -q 'not found'; then
-  ldd "$check/$name/bin/virnucpro" >&2
-  echo "error: a library of the packaged binary does not resolve" >&2
+front="$check/$name/bin/virnucpro"
+torch="$check/$name/lib/virnucpro/virnucpro-torch"
+for binary in "$front" "$torch"; do
+  if ldd "$binary" | grep -q 'not found'; then
+    ldd "$binary" >&2
+    echo "error: a library of the packaged $(basename "$binary") does not resolve" >&2
+    exit 1
+  fi
+done
+if ldd "$front" | grep -E 'libtorch|libc10'; then
+  echo "error: the packaged virnucpro links libtorch (only virnucpro-torch should)" >&2
   exit 1
 fi
-if ldd "$check/$name/bin/virnucpro" | grep -E 'libtorch|libc10' | grep -v "$check/$name/bin/../lib/virnucpro/"; then
+if ldd "$torch" | grep -E 'libtorch|libc10' | grep -v "$check/$name/lib/virnucpro/torch/lib/"; then
   echo "error: libtorch resolved outside the package" >&2
   exit 1
 fi

@@ -2,9 +2,10 @@
 # The release packages (docs/packaging.md):
 #   - a .deb of the desktop app (Tauri's bundler: desktop entry, icon, declared dependencies)
 #     that also carries the `virnucpro` CLI, the CPU libtorch both were built against, the
-#     demo and the docs. Both binaries find libtorch through the RUNPATH
-#     `$ORIGIN/../lib/virnucpro/torch/lib` (src-tauri/build.rs, crates/cli/build.rs):
-#     /usr/bin/… → /usr/lib/virnucpro/torch/lib, no LD_LIBRARY_PATH;
+#     demo and the docs. The app finds libtorch through the RUNPATH
+#     `$ORIGIN/../lib/virnucpro/torch/lib` (src-tauri/build.rs), `virnucpro-torch` (the
+#     CLI's commands that run a model) through `$ORIGIN/torch/lib` (crates/cli/build.rs):
+#     → /usr/lib/virnucpro/torch/lib, no LD_LIBRARY_PATH; `virnucpro` links none;
 #   - the server tarball of the CLI (scripts/package-cli.sh, which also checks it).
 #
 #   scripts/package.sh [OUT_DIR]     (PROFILE=debug for a quick check of the layout)
@@ -37,6 +38,7 @@ import json, sys
 overlay, cli, libtorch, root = sys.argv[1:]
 files = {
     "/usr/bin/virnucpro": cli,
+    "/usr/lib/virnucpro/virnucpro-torch": f"{cli}-torch",
     "/usr/lib/virnucpro/torch/lib": f"{libtorch}/torch/lib/",
     "/usr/lib/virnucpro/torch/version.py": f"{libtorch}/torch/version.py",
     # libtorch's own RUNPATH finds cudart/cupti at $ORIGIN/../../nvidia/cu13/lib.
@@ -54,7 +56,8 @@ deb="$out/$(basename "$deb")"
 check_deb() {
   local listing
   listing="$(dpkg-deb -c "$deb")"
-  for path in ./usr/bin/virnucpro-desktop ./usr/bin/virnucpro ./usr/lib/virnucpro/torch/lib/libtorch_cpu.so \
+  for path in ./usr/bin/virnucpro-desktop ./usr/bin/virnucpro ./usr/lib/virnucpro/virnucpro-torch \
+    ./usr/lib/virnucpro/torch/lib/libtorch_cpu.so \
     ./usr/share/applications/VirNucPro.desktop ./usr/lib/VirNucPro/demo/sample_reads.fa; do
     grep -q " ${path#./}\$" <<<"$listing" || { echo "error: $deb lacks $path" >&2; exit 1; }
   done

@@ -55,6 +55,8 @@ fn main() {
     }
     // Exported to dependents as DEP_VIRNUCPRO_ENGINE_LIBTORCH_LIB (see `links` in Cargo.toml).
     println!("cargo::metadata=libtorch_lib={}", lib_dir.display());
+    // And the version, for `virnucpro --version`: the front binary links no libtorch.
+    println!("cargo::metadata=libtorch_version={version}");
 }
 
 /// `'13.0'` from `cuda: Optional[str] = '13.0'` or `cuda = '13.0'`.

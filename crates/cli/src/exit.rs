@@ -6,10 +6,7 @@ use virnucpro_core::merged_input::MergedInputError;
 use virnucpro_core::prepare::{PrepareError, PreparedRecordError};
 use virnucpro_core::report::{ReadSummaryError, ReportError};
 use virnucpro_core::CancelToken;
-use virnucpro_engine::discovery::DiscoveryError;
-use virnucpro_engine::embed::EmbedError;
-use virnucpro_engine::run::{ProblemKind, RunError};
-use virnucpro_engine::ClassifierError;
+use virnucpro_models::discovery::DiscoveryError;
 use virnucpro_models::import::ImportError;
 use virnucpro_models::runtime::RuntimeError;
 use virnucpro_models::FetchError;
@@ -29,7 +26,8 @@ pub const OUTPUT_FAILED: u8 = 5;
 pub const CANCELLED: u8 = 130;
 
 /// The exit code for an error that ended a command (or, for `models fetch`, one model):
-/// the one mapping of errors to codes, used by every command.
+/// the one mapping of errors to codes, used by every command. The commands that run a model
+/// (`virnucpro-torch`) add the engine's errors in front of it (src/torch/exit.rs).
 pub fn code_for(err: &anyhow::Error) -> u8 {
     if let Some(code) = models_code(err) {
         return code;
@@ -60,15 +58,6 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             PreparedRecordError::Unreadable { .. } => INPUT_UNREADABLE,
             PreparedRecordError::Invalid { .. } => BAD_INPUT,
         };
-    }
-    if let Some(err) = err.downcast_ref::<EmbedError>() {
-        return embed_code(err);
-    }
-    if let Some(err) = err.downcast_ref::<RunError>() {
-        return run_code(err);
-    }
-    if err.downcast_ref::<ClassifierError>().is_some() {
-        return BAD_INPUT;
     }
     if err.downcast_ref::<ReportError>().is_some() {
         return OUTPUT_FAILED;
@@ -118,44 +107,6 @@ fn merge_code(err: &MergeError) -> u8 {
     }
 }
 
-fn embed_code(err: &EmbedError) -> u8 {
-    match err {
-        EmbedError::Load { .. } | EmbedError::Unusable(_) => BAD_INPUT,
-        EmbedError::Output { .. } => OUTPUT_FAILED,
-        EmbedError::Settings(_) | EmbedError::Worker(_) => FAILED,
-    }
-}
-
-/// A run's settings problems all of one kind give that kind's code; a mix gives 1.
-fn run_code(err: &RunError) -> u8 {
-    match err {
-        RunError::Invalid(problems) => {
-            let code = |p: &virnucpro_engine::run::SpecProblem| match p.kind {
-                ProblemKind::Invalid => FAILED,
-                ProblemKind::Missing => INPUT_UNREADABLE,
-                ProblemKind::BadFile => BAD_INPUT,
-                ProblemKind::Unwritable => OUTPUT_FAILED,
-            };
-            let first = problems.first().map_or(FAILED, code);
-            if problems.iter().all(|p| code(p) == first) {
-                first
-            } else {
-                FAILED
-            }
-        }
-        RunError::Prepare(e) => prepare_code(e),
-        RunError::Embed(e) => embed_code(e),
-        RunError::Classifier(_) => BAD_INPUT,
-        // Another run holds the folder: it cannot be written now.
-        RunError::Report(_) | RunError::Io { .. } | RunError::FolderBusy(_) => OUTPUT_FAILED,
-        // Too little space for the run, or the disk filled during it: the output cannot
-        // be written.
-        RunError::NoSpace { .. } | RunError::DiskFull { .. } => OUTPUT_FAILED,
-        RunError::Merge(MergeError::OutDir { .. }) => OUTPUT_FAILED,
-        RunError::Merge(_) | RunError::Worker(_) => FAILED,
-    }
-}
-
 /// Finding the input files (`core::fasta::discover_inputs`), for every command that reads
 /// FASTA: a folder without any is an unreadable input (4), as the table says.
 fn input_code(err: &InputError) -> u8 {
@@ -169,7 +120,7 @@ fn input_code(err: &InputError) -> u8 {
     }
 }
 
-fn prepare_code(err: &PrepareError) -> u8 {
+pub fn prepare_code(err: &PrepareError) -> u8 {
     match err {
         PrepareError::Input(input) => input_code(input),
         PrepareError::BadRecord { .. } => BAD_INPUT,
@@ -191,27 +142,5 @@ pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
     });
     if let Err(err) = installed {
         tracing::warn!(%err, "cannot install the Ctrl-C handler");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Too little space before a run, and a disk that fills during one, are outputs that
-    /// cannot be written.
-    #[test]
-    fn disk_space_errors_are_output_failures() {
-        let no_space = RunError::NoSpace {
-            folder: "/out".into(),
-            needed: 2,
-            available: 1,
-        };
-        assert_eq!(code_for(&no_space.into()), OUTPUT_FAILED);
-        let full = RunError::disk_full_at(
-            std::path::Path::new("/out/prepared/output_1.fa"),
-            std::io::Error::from(std::io::ErrorKind::StorageFull),
-        );
-        assert_eq!(code_for(&full.into()), OUTPUT_FAILED);
     }
 }

@@ -6,7 +6,9 @@
 pub mod backend;
 pub mod classifier;
 pub mod devices;
-pub mod discovery;
+/// Finding installed weights: pure Rust, in `virnucpro-models` so that commands that run no
+/// model find them without linking libtorch.
+pub use virnucpro_models::discovery;
 pub mod dnabert;
 pub mod embed;
 pub mod encode;

@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod checksum;
+pub mod discovery;
 pub mod download;
 pub mod roots;
 

@@ -2,7 +2,7 @@
 //! user put them, catalogue or not.
 use std::path::PathBuf;
 
-use virnucpro_engine::discovery::{
+use virnucpro_models::discovery::{
     discover, DiscoverOptions, Discovery, DiscoveryError, ModelCandidate, SearchRoots,
 };
 use virnucpro_models::CacheRoots;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use virnucpro_engine::discovery::Discovery;
+use virnucpro_models::discovery::Discovery;
 use virnucpro_models::{status, CacheRoots, Catalogue, ModelState, ModelStatus};
 
 use super::found::{discover_all, print_found};

@@ -40,11 +40,15 @@ pub(super) fn open_folder(
     Ok((layout, lock))
 }
 
-/// This program's file name (`virnucpro`, `virnucpro-desktop`), for the lock's holder.
+/// This program's name as it was started (`virnucpro`, `virnucpro-desktop`), for the lock's
+/// holder: the name in argv[0], which `virnucpro` keeps when it hands a run to
+/// `virnucpro-torch`; the executable's file name where argv[0] has none.
 pub(super) fn program_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    let file_name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    std::env::args_os()
+        .next()
+        .and_then(|arg0| file_name(std::path::Path::new(&arg0)))
+        .or_else(|| std::env::current_exe().ok().and_then(|p| file_name(&p)))
         .unwrap_or_else(|| "virnucpro".to_owned())
 }
 

@@ -5,7 +5,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use virnucpro_core::input_paths::PathError;
-use virnucpro_engine::discovery::{
+use virnucpro_models::discovery::{
     discover, DiscoverOptions, Discovery, DiscoveryError, Layout, ModelCandidate, ModelKind,
     SearchRoots, Source,
 };

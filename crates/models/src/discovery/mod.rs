@@ -3,7 +3,7 @@
 //! downloading anything.
 //!
 //! Candidates are recognised by file names and `config.json` only; no weights are parsed
-//! here (that is `crate::weights`' job). Anything that looks unfinished is reported as a
+//! here (that is the engine's `weights` module's job). Anything that looks unfinished is reported as a
 //! problem of the candidate, never hidden, so that a user sees why a model is unusable.
 use std::collections::HashSet;
 use std::fmt;

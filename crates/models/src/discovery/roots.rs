@@ -2,7 +2,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use virnucpro_models::roots::RootParts;
+use crate::roots::RootParts;
 
 /// The folders `discover` looks in. Built from the environment by [`SearchRoots::from_env`],
 /// or directly (tests point it at temporary folders without touching the process env).
