@@ -6,7 +6,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 APP_BIN := $(TARGET_DIR)/debug/virnucpro-desktop
 
 # fuzz-% stays off .PHONY: make skips pattern rules for phony targets.
-.PHONY: setup build package package-cli test-install demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict bench-scale clean ipc-types
+.PHONY: setup build package package-cli test-install demo workflow-demo test lint fmt ui app app-build test-e2e bench-prepare bench-merge bench-embed bench-predict bench-scale bench-startup clean ipc-types
 
 setup:
 	@bash scripts/setup.sh
@@ -91,6 +91,10 @@ bench-prepare: build
 
 bench-predict: build
 	bash scripts/bench-predict.sh
+
+# Start-up and whole-process cost of the commands that run no model (no libtorch).
+bench-startup: build
+	bash scripts/bench-startup.sh
 
 # Needs python3 for the legacy .pt inputs (standard library only).
 bench-scale: setup
