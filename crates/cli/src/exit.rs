@@ -3,6 +3,7 @@ use virnucpro_core::fasta::InputError;
 use virnucpro_core::input_paths::PathError;
 use virnucpro_core::merge::MergeError;
 use virnucpro_core::merged_input::MergedInputError;
+use virnucpro_core::pairs::PairSummaryError;
 use virnucpro_core::prepare::{PrepareError, PreparedRecordError};
 use virnucpro_core::report::{ReadSummaryError, ReportError};
 use virnucpro_core::CancelToken;
@@ -48,9 +49,13 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         return merge_code(err);
     }
     if let Some(err) = err.downcast_ref::<ReadSummaryError>() {
+        return read_summary_code(err);
+    }
+    if let Some(err) = err.downcast_ref::<PairSummaryError>() {
         return match err {
-            ReadSummaryError::Io { .. } => INPUT_UNREADABLE,
-            ReadSummaryError::Format { .. } => BAD_INPUT,
+            PairSummaryError::ReadSummary(err) => read_summary_code(err),
+            PairSummaryError::Mismatch { .. } => BAD_INPUT,
+            PairSummaryError::Write { .. } => OUTPUT_FAILED,
         };
     }
     if let Some(err) = err.downcast_ref::<PreparedRecordError>() {
@@ -95,6 +100,13 @@ fn models_code(err: &anyhow::Error) -> Option<u8> {
     // Only a folder named with `--dir` can fail; like any missing input it is 4.
     err.downcast_ref::<DiscoveryError>()
         .map(|_| INPUT_UNREADABLE)
+}
+
+fn read_summary_code(err: &ReadSummaryError) -> u8 {
+    match err {
+        ReadSummaryError::Io { .. } => INPUT_UNREADABLE,
+        ReadSummaryError::Format { .. } => BAD_INPUT,
+    }
 }
 
 /// `virnucpro merge`'s own errors, by the table of docs/cli.md: an input folder that

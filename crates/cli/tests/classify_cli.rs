@@ -194,10 +194,15 @@ fn prepared_folder_gives_the_read_summary() {
             .arg(&out);
         cmd
     };
+    // A pair summary left from paired reads goes: these reads are single-end.
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("pair_summary.tsv"), "stale").unwrap();
     classify(&prepared)
         .assert()
         .success()
-        .stdout(predicate::str::contains("read_summary.tsv"));
+        .stdout(predicate::str::contains("read_summary.tsv"))
+        .stdout(predicate::str::contains("pair_summary").not());
+    assert!(!out.join("pair_summary.tsv").exists());
     let summary = fs::read_to_string(out.join("read_summary.tsv")).unwrap();
     let reads: Vec<&str> = summary.lines().skip(1).collect();
     let input_ids: Vec<String> = virnucpro_testkit::fasta_records(&fixture("e2e/a500/input.fa"))

@@ -317,3 +317,66 @@ fn explicit_pairs_and_pairs_off() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the same file twice"), "{stderr}");
 }
+
+/// The staged commands (as the workflow runs them) end in the same pair summary as
+/// `predict`: `classify --prepared` of paired reads writes it beside the read summary.
+#[test]
+fn classify_prepared_writes_the_pair_summary_predict_writes() {
+    let reads = tempfile::tempdir().unwrap();
+    illumina_pair(reads.path(), "S2_S2_L001", 12);
+    let whole = tempfile::tempdir().unwrap();
+    let output = predict(whole.path(), &[path(reads.path())])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let staged = tempfile::tempdir().unwrap();
+    let dir = |name: &str| staged.path().join(name);
+    let run = |cmd: &mut Command| {
+        let output = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{output:?}");
+        text
+    };
+    run(&mut prepare(&dir("prepared"), &[path(reads.path())]));
+    for (model, weights, input) in [
+        ("dnabert-s", fixture("models/dnabert_s_tiny"), "nucleotide"),
+        (
+            "esm2",
+            fixture("models/esm2_tiny_fairesm/esm2_t2_tiny_fixture.pt"),
+            "protein",
+        ),
+    ] {
+        run(Command::new(bin())
+            .args(["embed", "--model", model, "--devices", "cpu", "--weights"])
+            .arg(&weights)
+            .arg("--in")
+            .arg(dir("prepared").join(input))
+            .arg("--out")
+            .arg(dir(input)));
+    }
+    run(Command::new(bin())
+        .args(["merge", "--nucleotide"])
+        .arg(dir("nucleotide"))
+        .arg("--protein")
+        .arg(dir("protein"))
+        .arg("--out")
+        .arg(dir("merged")));
+    let stdout = run(Command::new(bin())
+        .arg("classify")
+        .arg(dir("merged"))
+        .arg("--classifier")
+        .arg(fixture("e2e/a500/classifier.pth"))
+        .arg("--prepared")
+        .arg(dir("prepared"))
+        .arg("--out")
+        .arg(dir("reports")));
+    let pair_file = dir("reports").join("pair_summary.tsv");
+    assert!(stdout.contains("(12 pairs, "), "{stdout}");
+    let ours = fs::read(&pair_file).unwrap();
+    assert_eq!(
+        ours,
+        fs::read(whole.path().join("pair_summary.tsv")).unwrap()
+    );
+    assert_eq!(rows(&pair_file).len(), 12);
+}

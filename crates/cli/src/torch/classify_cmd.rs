@@ -1,9 +1,10 @@
 //! `virnucpro classify`: merged features → MLP classifier → the original's two reports.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use virnucpro_core::merged_input::find_merged_files;
+use virnucpro_core::pairs::{PairTotals, PAIR_SUMMARY_FILE};
 use virnucpro_core::prepare::PreparedRecord;
 use virnucpro_core::report::{ReportError, READ_SUMMARY_FILE};
 use virnucpro_core::CancelToken;
@@ -24,7 +25,8 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "PTH")]
     classifier: PathBuf,
     /// Output folder for prediction_results.txt and prediction_results_highestscore.csv
-    /// (and read_summary.tsv with --prepared).
+    /// (and read_summary.tsv with --prepared, and pair_summary.tsv when its reads were
+    /// pairs of mates).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The `virnucpro prepare` folder the merged features come from: also write
@@ -39,10 +41,13 @@ pub struct ClassifyArgs {
 pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let files = find_merged_files(&args.inputs)?;
-    let chunked = match &args.prepared {
-        Some(dir) => Some(PreparedRecord::read(dir)?.chunked_path(dir)),
+    let prepared = match &args.prepared {
+        Some(dir) => Some((PreparedRecord::read(dir)?, dir)),
         None => None,
     };
+    let chunked = prepared
+        .as_ref()
+        .map(|(record, dir)| record.chunked_path(dir));
     // CPU for now: device selection arrives with the embedding workers (issue 4). The MLP is
     // tiny next to the embedders; a shard of 10 000 rows takes well under a second on CPU.
     let model = MlpClassifier::load(&args.classifier, DeviceId::Cpu)?;
@@ -64,6 +69,12 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
     let virus_rows = scorer.virus_rows;
     let (summary, reads) = scorer.finish()?;
     let read_summary = reads.map(|_| args.out.join(READ_SUMMARY_FILE));
+    let pair_summary = match (&read_summary, &prepared) {
+        (Some(read_summary), Some((record, _))) => {
+            write_pair_summary(read_summary, record, &args.out)?
+        }
+        _ => None,
+    };
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let json = serde_json::json!({
@@ -77,6 +88,9 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
             "read_summary": read_summary,
             "reads": reads.map(|r| r.reads),
             "virus_reads": reads.map(|r| r.virus_reads),
+            "pair_summary": pair_summary.as_ref().map(|(path, _)| path),
+            "pairs": pair_summary.as_ref().map(|(_, totals)| totals.pairs),
+            "virus_pairs": pair_summary.as_ref().map(|(_, totals)| totals.virus_pairs),
             "elapsed_s": seconds,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -103,8 +117,41 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
         if let Some(path) = &read_summary {
             println!("  {}", path.display());
         }
+        if let Some((path, totals)) = &pair_summary {
+            println!(
+                "  {} ({} pairs, {} with a virus call)",
+                path.display(),
+                totals.pairs,
+                totals.virus_pairs
+            );
+        }
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// `pair_summary.tsv` beside the read summary when the prepared reads were pairs of mates
+/// (docs/paired-reads.md); otherwise an earlier one in `out` is removed, as a run does.
+fn write_pair_summary(
+    read_summary: &Path,
+    record: &PreparedRecord,
+    out: &Path,
+) -> anyhow::Result<Option<(PathBuf, PairTotals)>> {
+    let path = out.join(PAIR_SUMMARY_FILE);
+    if record.pairs.is_empty() {
+        match std::fs::remove_file(&path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ReportError::Io { path, source: err }.into())
+            }
+            _ => return Ok(None),
+        }
+    }
+    let totals = virnucpro_core::pairs::write_pair_summary(
+        read_summary,
+        &record.pairs,
+        record.reads,
+        &path,
+    )?;
+    Ok(Some((path, totals)))
 }
 
 /// The inner error, so that the exit code follows its type (exit.rs).
