@@ -582,20 +582,7 @@ fn a_worker_that_panics_ends_the_run_with_an_error_instead_of_hanging() {
 fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
     let s = setup(2, 30);
     let model = summer(i64::MAX);
-    let models = [
-        EngineModel {
-            kind: FeatureKind::Nucleotide,
-            model: "summer",
-            tokenizer: &Letters,
-            factory: &model,
-        },
-        EngineModel {
-            kind: FeatureKind::Protein,
-            model: "summer-p",
-            tokenizer: &Letters,
-            factory: &model,
-        },
-    ];
+    let models = summer_models(&model, &model);
     let options = EmbedOptions {
         devices: vec![DeviceId::Cpu, DeviceId::Cpu],
         batch_tokens: 200,
@@ -668,6 +655,35 @@ fn one_engine_runs_two_models_on_jobs_that_arrive_while_it_runs() {
     assert!(report.devices.iter().all(|d| d.wait_seconds >= 0.0));
 }
 
+/// DNABERT-S's and ESM-2's places in a run (`summer`, `summer-p`), from two factories.
+fn summer_models<'a>(
+    first: &'a dyn EncoderFactory,
+    second: &'a dyn EncoderFactory,
+) -> [EngineModel<'a>; 2] {
+    [
+        EngineModel {
+            kind: FeatureKind::Nucleotide,
+            model: "summer",
+            tokenizer: &Letters,
+            factory: first,
+        },
+        EngineModel {
+            kind: FeatureKind::Protein,
+            model: "summer-p",
+            tokenizer: &Letters,
+            factory: second,
+        },
+    ]
+}
+
+fn one_cpu() -> EmbedOptions {
+    EmbedOptions {
+        devices: vec![DeviceId::Cpu],
+        batch_tokens: 200,
+        force: false,
+    }
+}
+
 /// Loads a `Summer` only once `go` says so (or after a minute, so that a worker that waits
 /// for it before its first batch shows as a failed assertion, not a hung test).
 struct GatedLoad(Mutex<crossbeam_channel::Receiver<()>>);
@@ -691,25 +707,8 @@ fn the_first_model_embeds_while_the_second_loads() {
     let first = summer(i64::MAX);
     let (go, gate) = crossbeam_channel::bounded::<()>(1);
     let second = GatedLoad(Mutex::new(gate));
-    let models = [
-        EngineModel {
-            kind: FeatureKind::Nucleotide,
-            model: "summer",
-            tokenizer: &Letters,
-            factory: &first,
-        },
-        EngineModel {
-            kind: FeatureKind::Protein,
-            model: "summer-p",
-            tokenizer: &Letters,
-            factory: &second,
-        },
-    ];
-    let options = EmbedOptions {
-        devices: vec![DeviceId::Cpu],
-        batch_tokens: 200,
-        force: false,
-    };
+    let models = summer_models(&first, &second);
+    let options = one_cpu();
     // The second model's file comes first in the queue: its batches wait for the model.
     let jobs: Vec<FileJob> = [(1, &s.inputs[0]), (0, &s.inputs[0]), (0, &s.inputs[1])]
         .into_iter()
@@ -783,25 +782,8 @@ fn a_model_that_loads_after_the_last_batch_is_still_reported() {
     let first = summer(i64::MAX);
     let (go, gate) = crossbeam_channel::bounded::<()>(1);
     let second = GatedLoad(Mutex::new(gate));
-    let models = [
-        EngineModel {
-            kind: FeatureKind::Nucleotide,
-            model: "summer",
-            tokenizer: &Letters,
-            factory: &first,
-        },
-        EngineModel {
-            kind: FeatureKind::Protein,
-            model: "summer-p",
-            tokenizer: &Letters,
-            factory: &second,
-        },
-    ];
-    let options = EmbedOptions {
-        devices: vec![DeviceId::Cpu],
-        batch_tokens: 200,
-        force: false,
-    };
+    let models = summer_models(&first, &second);
+    let options = one_cpu();
     let (tx, rx) = crossbeam_channel::unbounded();
     for input in &s.inputs {
         tx.send(FileJob {
