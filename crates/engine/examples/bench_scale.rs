@@ -52,31 +52,67 @@ fn stand_in(dim: usize) -> Box<dyn EncoderFactory> {
     )
 }
 
-/// The largest total size of the files under a folder, sampled every 100 ms until stopped.
-struct DiskSampler {
-    peak: Arc<AtomicU64>,
+/// Sampled every 100 ms until stopped: the largest total size of the files under a folder
+/// and the largest anonymous and file-backed resident memory (VmHWM counts both; only the
+/// first is memory a run takes from others: mapped file pages are page cache). With
+/// `BENCH_TIMELINE=1`, one line a second on stderr: seconds, RssAnon, RssFile, disk.
+struct Sampler {
+    peaks: Arc<[AtomicU64; 3]>,
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
 }
 
-impl DiskSampler {
+/// The peaks a `Sampler` saw.
+struct Peaks {
+    disk: u64,
+    anon: u64,
+    file: u64,
+}
+
+impl Sampler {
     fn start(folder: PathBuf) -> Self {
-        let peak = Arc::new(AtomicU64::new(0));
+        let peaks = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
         let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (Arc::clone(&peak), Arc::clone(&stop));
+        let (p, s) = (Arc::clone(&peaks), Arc::clone(&stop));
+        let timeline = std::env::var_os("BENCH_TIMELINE").is_some();
         let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut tick = 0u64;
             while !s.load(Ordering::Relaxed) {
-                p.fetch_max(bytes_under(&folder), Ordering::Relaxed);
+                let now = [
+                    bytes_under(&folder),
+                    status_bytes("RssAnon"),
+                    status_bytes("RssFile"),
+                ];
+                for (peak, value) in p.iter().zip(now) {
+                    peak.fetch_max(value, Ordering::Relaxed);
+                }
+                if timeline && (tick % 10 == 0 || now[2] > 150_000_000) {
+                    let mb = |b: u64| b / 1_000_000;
+                    eprintln!(
+                        "t={:7.1}s anon={:5} MB file={:5} MB disk={:6} MB",
+                        started.elapsed().as_secs_f64(),
+                        mb(now[1]),
+                        mb(now[2]),
+                        mb(now[0])
+                    );
+                }
+                tick += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        Self { peak, stop, thread }
+        Self {
+            peaks,
+            stop,
+            thread,
+        }
     }
 
-    fn finish(self) -> u64 {
+    fn finish(self) -> Peaks {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.thread.join();
-        self.peak.load(Ordering::Relaxed)
+        let [disk, anon, file] = [0, 1, 2].map(|i| self.peaks[i].load(Ordering::Relaxed));
+        Peaks { disk, anon, file }
     }
 }
 
@@ -129,9 +165,16 @@ fn main() -> Result<()> {
         model.factory = stand_in(dim);
     }
 
-    let sampler = DiskSampler::start(PathBuf::from(out));
+    let sampler = Sampler::start(PathBuf::from(out));
     let started = Instant::now();
-    let mut on_event = |_: &RunEvent| {};
+    let mut on_event = |event: &RunEvent| {
+        if let RunEvent::StageFinished { stage, seconds, .. } = event {
+            eprintln!(
+                "t={:7.1}s {stage:?} finished ({seconds:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
     let outcome = run_validated(
         &mut validated,
         RunOptions { restart: true },
@@ -139,7 +182,8 @@ fn main() -> Result<()> {
         &mut on_event,
     )?;
     let wall = started.elapsed().as_secs_f64();
-    let peak_disk = sampler.finish();
+    let peaks = sampler.finish();
+    let peak_disk = peaks.disk;
     let after = bytes_under(Path::new(out));
     let s = &outcome.summary;
     let reads = s.reads.max(1) as f64;
@@ -152,6 +196,8 @@ fn main() -> Result<()> {
             "wall_seconds": wall,
             "reads_per_second": s.reads as f64 / wall,
             "peak_rss_bytes": status_bytes("VmHWM"),
+            "peak_rss_anon_bytes": peaks.anon,
+            "peak_rss_file_bytes": peaks.file,
             "rss_anon_bytes_after": status_bytes("RssAnon"),
             "rss_file_bytes_after": status_bytes("RssFile"),
             "peak_disk_bytes": peak_disk,
