@@ -126,8 +126,16 @@ pub(super) fn run_stages(
         keep_features: setup.keep_features,
         model: setup.scores_model,
     };
-    let mut hub = Hub::new(layout, events, outlets, reuse, scores, (&halt, cancel));
-    hub.window = window::Window::new(setup.embed.devices.len());
+    let devices = setup.embed.devices.len();
+    let mut hub = Hub::new(
+        layout,
+        events,
+        outlets,
+        reuse,
+        scores,
+        devices,
+        (&halt, cancel),
+    );
     std::thread::scope(|scope| {
         match setup.reuse_prepared {
             Some(prepared) => hub.prepared_all(prepared),
@@ -156,8 +164,6 @@ pub(super) fn run_stages(
     hub.end()
 }
 
-/// The calling thread while the stages run: it owns every shard's state and the run's
-/// events, and hands out work.
 /// How the run keeps each shard's rows and scores.
 struct ScoresSetting {
     keep_features: bool,
@@ -165,6 +171,8 @@ struct ScoresSetting {
     model: String,
 }
 
+/// The calling thread while the stages run: it owns every shard's state and the run's
+/// events, and hands out work.
 struct Hub<'s, 'e, 'a> {
     layout: &'s RunLayout,
     scores: ScoresSetting,
@@ -196,6 +204,8 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
         outlets: Outlets,
         reuse: ReportReuse<'a>,
         scores: ScoresSetting,
+        // Sizes the window of shards in flight: two per device, and a few more.
+        devices: usize,
         (halt, cancel): (&'a CancelToken, &'a CancelToken),
     ) -> Self {
         Self {
@@ -212,7 +222,7 @@ impl<'s, 'e, 'a> Hub<'s, 'e, 'a> {
             prepare_reused: false,
             classify_output: None,
             devices: DeviceBook::default(),
-            window: window::Window::new(1),
+            window: window::Window::new(devices),
             error: None,
             stopping: false,
             halt,
