@@ -260,7 +260,7 @@ impl<'a, 'e> Runner<'a, 'e> {
     }
 
     fn finish(&mut self, status: RunStatus, done: &hub::Finished) -> Result<RunOutcome, RunError> {
-        pairs::write_pair_summary(&self.layout, done)?;
+        let reports = pairs::write_pair_summary(&self.layout, done)?;
         let failures = self.events.failures.clone();
         let failures_path = self.layout.failures();
         write_atomic(&failures_path, failures_tsv(&failures).as_bytes())
@@ -280,7 +280,7 @@ impl<'a, 'e> Runner<'a, 'e> {
         self.manifest.state = status.into();
         self.manifest.failures = failures.clone();
         self.manifest.summary = Some(summary.clone());
-        self.manifest.reports = Some(done.reports.clone());
+        self.manifest.reports = Some(reports.clone());
         self.manifest
             .write(&self.layout.manifest())
             .map_err(io_error(&self.layout.manifest()))?;
@@ -290,7 +290,7 @@ impl<'a, 'e> Runner<'a, 'e> {
             failures,
             stages: self.manifest.stages.clone(),
             manifest: self.layout.manifest(),
-            reports: done.reports.clone(),
+            reports,
         })
     }
 }

@@ -7,7 +7,8 @@
 //! - a run with failures puts its reports at the usual names only when there are none;
 //!   otherwise the earlier ones stay, and its own go beside them as
 //!   `prediction_results.partial.txt`, `prediction_results_highestscore.partial.csv` and
-//!   `read_summary.partial.tsv`;
+//!   `read_summary.partial.tsv` (and `pair_summary.partial.tsv` from it when the reads had
+//!   pairs, written by `pairs` after these are in place);
 //! - a cancelled or stopped run puts nothing in place.
 //!
 //! The stamp of the usual reports (`reports-inputs.json`) is removed before they are
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::atomic::sync_dir;
 
+use virnucpro_core::pairs::PAIR_SUMMARY_FILE;
 use virnucpro_core::run_folder::layout::RunLayout;
 use virnucpro_core::run_folder::manifest::{ReportsRecord, ReportsState};
 use virnucpro_core::run_folder::reports_stamp;
@@ -122,11 +124,12 @@ pub fn publish(layout: &RunLayout, complete: bool) -> io::Result<ReportsRecord> 
     Ok(record)
 }
 
-/// Partial reports left by an earlier run: out of date once the usual ones are current.
+/// Partial reports left by an earlier run, the pair summary made from them too: out of
+/// date once the usual ones are current.
 pub fn remove_partial_reports(layout: &RunLayout) -> io::Result<()> {
-    partial_outputs(layout)
-        .iter()
-        .try_for_each(|p| remove_if_present(p))
+    let mut partial = partial_outputs(layout);
+    partial.push(layout.root.join(partial_name(PAIR_SUMMARY_FILE)));
+    partial.iter().try_for_each(|p| remove_if_present(p))
 }
 
 /// The staging folder and whatever an unfinished classify left in it.
@@ -195,11 +198,15 @@ mod tests {
             ]
         );
         assert!(!layout.reports_staging().exists());
+        // Written beside them by `pairs` when the reads had pairs.
+        let pair_summary = layout.root.join("pair_summary.partial.tsv");
+        std::fs::write(&pair_summary, "second, partial").unwrap();
 
         stage(&layout, "third, complete");
         let record = publish(&layout, true).unwrap();
         assert_eq!(record.state, ReportsState::Complete);
         assert_eq!(read_all(&usual), ["third, complete"; 3]);
         assert!(partial_outputs(&layout).iter().all(|p| !p.exists()));
+        assert!(!pair_summary.exists(), "goes with the partial reports");
     }
 }
