@@ -87,7 +87,7 @@ impl Sampler {
                 for (peak, value) in p.iter().zip(now) {
                     peak.fetch_max(value, Ordering::Relaxed);
                 }
-                if timeline && (tick % 10 == 0 || now[2] > 150_000_000) {
+                if timeline && (tick.is_multiple_of(10) || now[2] > 150_000_000) {
                     let mb = |b: u64| b / 1_000_000;
                     eprintln!(
                         "t={:7.1}s anon={:5} MB file={:5} MB disk={:6} MB",

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use virnucpro_core::disk::{disk_full_source, is_disk_full};
 use virnucpro_core::merge::MergeError;
-use virnucpro_core::pairs::PAIR_SUMMARY_FILE;
 use virnucpro_core::prepare::PrepareError;
 use virnucpro_core::report::ReportError;
 use virnucpro_core::run_folder::layout::{
@@ -200,8 +199,8 @@ fn locate(path: &Path) -> (PathBuf, Writing) {
         SCORES_DIR => Writing::Scores,
         REPORTS_STAGING => Writing::Reports,
         name if name.starts_with("prediction_results")
-            || name == "read_summary.tsv"
-            || name == PAIR_SUMMARY_FILE =>
+            || name.starts_with("read_summary")
+            || name.starts_with("pair_summary") =>
         {
             Writing::Reports
         }
@@ -280,6 +279,30 @@ mod tests {
         )));
         assert!(message.contains(&path.display().to_string()), "{message}");
         assert!(message.contains("the run resumes"), "{message}");
+    }
+
+    /// Every report, under its usual name or a partial run's, is a report being written.
+    #[test]
+    fn a_full_disk_while_writing_any_report_says_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), b"{}").unwrap();
+        for name in [
+            "prediction_results.txt",
+            "prediction_results_highestscore.partial.csv",
+            "read_summary.tsv",
+            "read_summary.partial.tsv",
+            "pair_summary.tsv",
+            "pair_summary.partial.tsv",
+        ] {
+            let (folder, writing) = locate(&dir.path().join(name));
+            assert_eq!(
+                (folder.as_path(), writing),
+                (dir.path(), Writing::Reports),
+                "{name}"
+            );
+        }
+        let (_, writing) = locate(&dir.path().join("run-manifest.json"));
+        assert_eq!(writing, Writing::RunRecords);
     }
 
     #[test]

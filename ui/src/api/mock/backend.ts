@@ -61,12 +61,14 @@ const COMPLETE: ReportsStatus = { state: 'complete', partial_files: [], last_run
 const PARTIAL_NAMES = ['prediction_results.partial.txt', 'prediction_results_highestscore.partial.csv', 'read_summary.partial.tsv'];
 
 /** As the engine decides (crates/engine/src/run/publish.rs): a run with failures keeps the
- * earlier reports, when there are any, and writes its own beside them. */
-function reportsAfter(outDir: string, status: string, failed: boolean, hadResults: boolean): ReportsStatus {
+ * earlier reports, when there are any, and writes its own beside them (with its pair
+ * summary when the reads were pairs). */
+function reportsAfter(outDir: string, status: string, failed: boolean, hadResults: boolean, paired: boolean): ReportsStatus {
   if (status === 'cancelled') return { state: hadResults ? 'earlier' : 'missing', partial_files: [], last_run: status };
   if (!failed) return { ...COMPLETE, last_run: status };
   if (!hadResults) return { state: 'partial', partial_files: [], last_run: status };
-  return { state: 'earlier', partial_files: PARTIAL_NAMES.map((n) => `${outDir}/${n}`), last_run: status };
+  const names = paired ? [...PARTIAL_NAMES, 'pair_summary.partial.tsv'] : PARTIAL_NAMES;
+  return { state: 'earlier', partial_files: names.map((n) => `${outDir}/${n}`), last_run: status };
 }
 
 /** The stages of `folder` a run with `settings` resumes. As the engine: a run that keeps
@@ -212,7 +214,8 @@ function createHandlers(config: MockConfig): Handlers {
     const finished = summary.status !== 'cancelled';
     const hadResults = (known?.results ?? null) !== null;
     const keptOrNew = () => {
-      const reports = reportsAfter(settings.out_dir, summary.status, failures.length > 0, hadResults);
+      const paired = config.pairedReads && settings.pairs === 'auto';
+      const reports = reportsAfter(settings.out_dir, summary.status, failures.length > 0, hadResults, paired);
       const results = finished && reports.state !== 'earlier' ? () => made : (known?.results ?? null);
       return { reports, results };
     };
