@@ -7,9 +7,8 @@ use std::path::Path;
 use tch::{Device, Tensor};
 use virnucpro_core::events::{ItemCounts, RunEvent, RunStatus, Stage};
 use virnucpro_core::features::{DataCheck, FeatureFile};
-use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
-use virnucpro_engine::run::{run_validated, validate, RunOptions, RunSpec};
+use virnucpro_engine::run::RunSpec;
 
 mod common;
 
@@ -66,24 +65,13 @@ fn run(out: &Path, fail_last_shard: bool) -> (RunStatus, Vec<RunEvent>) {
 }
 
 fn run_spec(spec: &RunSpec, fail_last_shard: bool) -> (RunStatus, Vec<RunEvent>) {
-    let mut validated = validate(spec).unwrap();
-    if fail_last_shard {
-        let placeholder: Box<dyn EncoderFactory> =
-            Box::new(|_: Device| -> Result<Box<dyn Encode>, EmbedError> {
-                Err(EmbedError::Settings("placeholder".into()))
-            });
-        let inner = std::mem::replace(&mut validated.esm.factory, placeholder);
-        validated.esm.factory = Box::new(FailsLastShardFactory(inner));
-    }
-    let mut seen = Vec::new();
-    let outcome = run_validated(
-        &mut validated,
-        RunOptions::default(),
-        &CancelToken::new(),
-        &mut |e| seen.push(e.clone()),
-    )
-    .unwrap();
-    (outcome.summary.status, seen)
+    common::run_with_esm(spec, |inner| {
+        if fail_last_shard {
+            Box::new(FailsLastShardFactory(inner))
+        } else {
+            inner
+        }
+    })
 }
 
 fn counts(events: &[RunEvent], stage: Stage) -> ItemCounts {

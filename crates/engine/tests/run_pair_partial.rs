@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
 use virnucpro_core::events::{RunEvent, RunStatus, Stage};
 use virnucpro_core::features::FeatureFile;
-use virnucpro_core::CancelToken;
 use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
-use virnucpro_engine::run::{run_validated, validate, RunOptions, RunSpec};
+use virnucpro_engine::run::RunSpec;
 use virnucpro_testkit::{fasta_records, fixture};
 
 mod common;
@@ -66,24 +65,13 @@ impl EncoderFactory for FailsFactory {
 /// The run's status and events; with `failing_esm`, every ESM-2 batch fails (only the
 /// shards that must be embedded again have any).
 fn run(spec: &RunSpec, failing_esm: bool) -> (RunStatus, Vec<RunEvent>) {
-    let mut validated = validate(spec).unwrap();
-    if failing_esm {
-        let placeholder: Box<dyn EncoderFactory> =
-            Box::new(|_: Device| -> Result<Box<dyn Encode>, EmbedError> {
-                Err(EmbedError::Settings("placeholder".into()))
-            });
-        let inner = std::mem::replace(&mut validated.esm.factory, placeholder);
-        validated.esm.factory = Box::new(FailsFactory(inner));
-    }
-    let mut seen = Vec::new();
-    let outcome = run_validated(
-        &mut validated,
-        RunOptions::default(),
-        &CancelToken::new(),
-        &mut |e| seen.push(e.clone()),
-    )
-    .unwrap();
-    (outcome.summary.status, seen)
+    common::run_with_esm(spec, |inner| {
+        if failing_esm {
+            Box::new(FailsFactory(inner))
+        } else {
+            inner
+        }
+    })
 }
 
 fn failed(events: &[RunEvent], stage: Stage) -> u64 {

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use virnucpro_core::events::{RunEvent, RunStatus};
 use virnucpro_core::CancelToken;
-use virnucpro_engine::run::{run_prediction, RunOptions, RunSpec};
+use virnucpro_engine::embed::{EmbedError, Encode, EncoderFactory};
+use virnucpro_engine::run::{run_prediction, run_validated, validate, RunOptions, RunSpec};
 use virnucpro_engine::{DeviceChoice, DeviceId};
 use virnucpro_testkit::fixture;
 
@@ -36,6 +37,30 @@ pub fn run_until(spec: &RunSpec, stop: &dyn Fn(&RunEvent) -> bool) -> (RunStatus
         }
         seen.push(e.clone());
     })
+    .unwrap();
+    (outcome.summary.status, seen)
+}
+
+/// Run `spec` to its end with ESM-2's factory wrapped by `wrap_esm` (e.g. in one whose
+/// encoder fails some batches); the status and the events seen.
+pub fn run_with_esm(
+    spec: &RunSpec,
+    wrap_esm: impl FnOnce(Box<dyn EncoderFactory>) -> Box<dyn EncoderFactory>,
+) -> (RunStatus, Vec<RunEvent>) {
+    let mut validated = validate(spec).unwrap();
+    let placeholder: Box<dyn EncoderFactory> =
+        Box::new(|_: tch::Device| -> Result<Box<dyn Encode>, EmbedError> {
+            Err(EmbedError::Settings("placeholder".into()))
+        });
+    let inner = std::mem::replace(&mut validated.esm.factory, placeholder);
+    validated.esm.factory = wrap_esm(inner);
+    let mut seen = Vec::new();
+    let outcome = run_validated(
+        &mut validated,
+        RunOptions::default(),
+        &CancelToken::new(),
+        &mut |e| seen.push(e.clone()),
+    )
     .unwrap();
     (outcome.summary.status, seen)
 }
