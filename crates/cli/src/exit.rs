@@ -128,6 +128,7 @@ fn input_code(err: &InputError) -> u8 {
         InputError::EmptyFile { .. }
         | InputError::NotFasta { .. }
         | InputError::Truncated { .. }
+        | InputError::ChangedWhileRead { .. }
         | InputError::Pair(_) => BAD_INPUT,
     }
 }

@@ -103,18 +103,29 @@ impl MateStream {
             record: self.record,
             line,
         };
-        let first = checker.check(
-            &at(p1, a.start_line_number()),
-            a.id(),
-            a.seq().into_owned(),
-            Some(Mate::R1),
-        );
-        let second = checker.check(
-            &at(p2, b.start_line_number()),
-            b.id(),
-            b.seq().into_owned(),
-            Some(Mate::R2),
-        );
+        let checked = checker
+            .check(
+                &at(p1, a.start_line_number()),
+                a.id(),
+                a.seq().into_owned(),
+                Some(Mate::R1),
+            )
+            .and_then(|first| {
+                let second = checker.check(
+                    &at(p2, b.start_line_number()),
+                    b.id(),
+                    b.seq().into_owned(),
+                    Some(Mate::R2),
+                )?;
+                Ok((first, second))
+            });
+        let (first, second) = match checked {
+            Ok(items) => items,
+            Err(error) => {
+                self.done = true;
+                return Some(Err(error));
+            }
+        };
         self.pending = Some(second);
         Some(Ok(first))
     }

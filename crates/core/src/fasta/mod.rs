@@ -4,7 +4,6 @@
 //! Record ID = header text up to the first whitespace (as Biopython's `record.id`), CRLF is
 //! tolerated, spaces inside sequence lines are dropped (as Biopython does). Every problem
 //! names the file, the record (number, ID, line) and what is wrong.
-use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,7 +13,9 @@ use needletail::errors::ParseErrorKind;
 use crate::input_paths::{expand, PathError};
 use crate::pairs::{InputUnit, Mate, MateStream};
 use needletail::FastxReader;
-use xxhash_rust::xxh3::xxh3_128;
+use seen_ids::{ExactIds, Fingerprints, Seen, SeenIds, REMAINDER_BITS};
+
+mod seen_ids;
 
 /// The file name endings of what the reader reads (FASTA, including protein `.faa`, and
 /// FASTQ), matched without regard to case, after an optional [`COMPRESSION_SUFFIXES`] one.
@@ -54,6 +55,9 @@ pub enum InputError {
         after_record: u64,
         detail: String,
     },
+    /// Read again to check a read ID, the inputs had fewer records than the first time.
+    #[error("{path}: the input files changed while they were read (reading them again to check a read ID, they ended before {records} records)")]
+    ChangedWhileRead { path: PathBuf, records: u64 },
     /// Paired files that are not mates, or a pairing that cannot be.
     #[error(transparent)]
     Pair(Box<crate::pairs::PairError>),
@@ -277,16 +281,39 @@ impl ReadStream {
     /// The files read as `units` say (`crate::pairs::plan_units`): alone, or two in
     /// lockstep as mates. IDs must be unique across all of them (a mate's with its suffix).
     pub fn with_units(files: Vec<InputFile>, units: Vec<InputUnit>, checks: ReadChecks) -> Self {
+        Self::with_fingerprints(files, units, checks, REMAINDER_BITS)
+    }
+
+    /// [`ReadStream::with_units`], its read IDs kept as fingerprints of 16 +
+    /// `remainder_bits` bits until one repeats.
+    fn with_fingerprints(
+        files: Vec<InputFile>,
+        units: Vec<InputUnit>,
+        checks: ReadChecks,
+        remainder_bits: u32,
+    ) -> Self {
+        let replay = Replay {
+            files: files.clone(),
+            units: units.clone(),
+        };
+        let checker = RecordChecker {
+            seen_ids: SeenIds::Fingerprints(Fingerprints::new(remainder_bits)),
+            checks,
+            replay: Some(replay),
+            checked: 0,
+            record_ids_until: u64::MAX,
+        };
+        Self::with_checker(files, units, checker)
+    }
+
+    fn with_checker(files: Vec<InputFile>, units: Vec<InputUnit>, checker: RecordChecker) -> Self {
         Self {
             files,
             unit_reads: vec![0; units.len()],
             units,
             next_unit: 0,
             current: None,
-            checker: RecordChecker {
-                seen_ids: SeenIds::default(),
-                checks,
-            },
+            checker,
         }
     }
 
@@ -299,12 +326,15 @@ impl ReadStream {
     ) -> Result<Self, InputError> {
         let parser =
             needletail::parse_fastx_reader(reader).map_err(|err| parse_error(label, 0, err))?;
-        let mut stream = Self::new(
-            vec![InputFile {
-                path: label.to_path_buf(),
-                bytes: 0,
-            }],
-            checks,
+        let file = InputFile {
+            path: label.to_path_buf(),
+            bytes: 0,
+        };
+        // A reader cannot be read again, so its IDs are kept exactly from the start.
+        let mut stream = Self::with_checker(
+            vec![file],
+            vec![InputUnit::Single(0)],
+            RecordChecker::exact(checks, u64::MAX),
         );
         stream.current = Some((
             0,
@@ -411,12 +441,7 @@ fn next_single(
                 record: *record,
                 line: rec.start_line_number(),
             };
-            Some(Ok(checker.check(
-                &at,
-                rec.id(),
-                rec.seq().into_owned(),
-                None,
-            )))
+            Some(checker.check(&at, rec.id(), rec.seq().into_owned(), None))
         }
     }
 }
@@ -505,56 +530,60 @@ pub(crate) fn header_id(header: &[u8]) -> Option<&str> {
     )
 }
 
-/// The read IDs seen so far, as 128-bit hashes, in 256 sets by the hash's top byte. One set
-/// would double in one step, holding the old table and one twice its size at once (57 bytes
-/// a read at the peak); 256 sets grow one at a time, so the peak is that of a set of tables
-/// between half and seven eighths full: 17 bytes a slot, 20–39 bytes a read.
-struct SeenIds {
-    sets: Vec<HashSet<u128>>,
-}
-
-impl Default for SeenIds {
-    fn default() -> Self {
-        Self {
-            sets: vec![HashSet::new(); 256],
-        }
-    }
-}
-
-impl SeenIds {
-    /// Whether `id` is new (and now seen).
-    fn insert(&mut self, id: &str) -> bool {
-        let hash = xxh3_128(id.as_bytes());
-        let set = (hash >> 120) as usize;
-        self.sets[set].insert(hash)
-    }
-}
-
 /// The checks of every record, and the IDs seen so far.
 pub(crate) struct RecordChecker {
     seen_ids: SeenIds,
     checks: ReadChecks,
+    /// What the stream reads, to read it again when a fingerprint repeats; `None` once the
+    /// IDs are kept exactly.
+    replay: Option<Replay>,
+    /// Records checked so far (by [`RecordChecker::check`], with or without a problem).
+    checked: u64,
+    /// Records from this one on (0-based) are checked without their ID: a replay stops
+    /// before the record that started it.
+    record_ids_until: u64,
+}
+
+/// The files and units of a [`ReadStream`], to read them again from the start.
+struct Replay {
+    files: Vec<InputFile>,
+    units: Vec<InputUnit>,
 }
 
 impl RecordChecker {
+    /// A checker that keeps the IDs of its first `record_ids_until` records exactly.
+    fn exact(checks: ReadChecks, record_ids_until: u64) -> Self {
+        Self {
+            seen_ids: SeenIds::Exact(ExactIds::default()),
+            checks,
+            replay: None,
+            checked: 0,
+            record_ids_until,
+        }
+    }
+
     /// A checked read, or what is wrong with the record. A mate's read ID is its ID
     /// without a trailing `/1` or `/2` of its own mate, then with it (`Mate::suffix`);
-    /// messages name the record by the ID in the file.
+    /// messages name the record by the ID in the file. Fails only when reading the inputs
+    /// again to check a repeated fingerprint fails.
     pub(crate) fn check(
         &mut self,
         at: &RecordAt,
         header: &[u8],
         mut seq: Vec<u8>,
         mate: Option<Mate>,
-    ) -> ReadItem {
+    ) -> Result<ReadItem, InputError> {
+        let index = self.checked;
+        self.checked += 1;
         let mut location = RecordLocation {
             file: at.path.to_path_buf(),
             record: at.record,
             line: at.line,
             id: String::new(),
         };
-        let issue =
-            |location: RecordLocation, problem| ReadItem::Issue(RecordIssue { location, problem });
+        let issue = |location: RecordLocation, problem| {
+            Ok(ReadItem::Issue(RecordIssue { location, problem }))
+        };
         let Some(id) = header_id(header) else {
             location.id = String::from_utf8_lossy(header).chars().take(40).collect();
             return issue(location, RecordProblem::HeaderNotText);
@@ -567,7 +596,7 @@ impl RecordChecker {
             Some(mate) => format!("{}{}", mate_name(id, mate), mate.suffix()),
             None => location.id.clone(),
         };
-        if !self.seen_ids.insert(&read_id) {
+        if index < self.record_ids_until && !self.is_new(&read_id, index, at.path)? {
             return issue(location, RecordProblem::DuplicateId);
         }
         if memchr::memchr2(b' ', b'\t', &seq).is_some() {
@@ -594,12 +623,59 @@ impl RecordChecker {
                 },
             );
         }
-        ReadItem::Read(Read {
+        Ok(ReadItem::Read(Read {
             id: read_id,
             seq,
             location,
-        })
+        }))
     }
+
+    /// Whether `read_id`, of the record `index` records after the first, is new. A repeated
+    /// fingerprint is decided by reading the records before this one again (`path` is this
+    /// one's file, named if they are no longer there).
+    fn is_new(&mut self, read_id: &str, index: u64, path: &Path) -> Result<bool, InputError> {
+        match self.seen_ids.insert(read_id) {
+            Seen::New => return Ok(true),
+            Seen::Earlier => return Ok(false),
+            Seen::Maybe => {}
+        }
+        let Some(replay) = self.replay.take() else {
+            return Ok(false);
+        };
+        tracing::info!(
+            records = index,
+            "a read ID's fingerprint repeats: reading the records before it again to decide \
+             exactly whether the ID does"
+        );
+        // The fingerprints go before the exact IDs come, so both are never held at once.
+        self.seen_ids = SeenIds::Exact(ExactIds::default());
+        self.seen_ids = replay_ids(replay, self.checks, index, path)?;
+        Ok(self.seen_ids.insert(read_id) == Seen::New)
+    }
+}
+
+/// The IDs of the first `records` records of `replay`'s files, kept exactly, read again.
+fn replay_ids(
+    replay: Replay,
+    checks: ReadChecks,
+    records: u64,
+    path: &Path,
+) -> Result<SeenIds, InputError> {
+    let checker = RecordChecker::exact(checks, records);
+    let mut stream = ReadStream::with_checker(replay.files, replay.units, checker);
+    while stream.checker.checked < records {
+        match stream.next() {
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Err(err),
+            None => {
+                return Err(InputError::ChangedWhileRead {
+                    path: path.to_path_buf(),
+                    records,
+                })
+            }
+        }
+    }
+    Ok(stream.checker.seen_ids)
 }
 
 /// A mate's name: its ID without a trailing suffix of its own mate (`/1` in R1).
@@ -610,18 +686,6 @@ pub(crate) fn mate_name(id: &str, mate: Mate) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seen_ids_find_every_repeat_across_their_sets() {
-        let mut seen = SeenIds::default();
-        let ids: Vec<String> = (0..20_000).map(|k| format!("read_{k}/1")).collect();
-        assert!(ids.iter().all(|id| seen.insert(id)), "all new");
-        assert!(ids.iter().all(|id| !seen.insert(id)), "all seen");
-        assert!(seen.insert("read_0/2"));
-        let used = seen.sets.iter().filter(|s| !s.is_empty()).count();
-        assert_eq!(used, 256, "the IDs spread over every set");
-        assert_eq!(seen.sets.iter().map(HashSet::len).sum::<usize>(), 20_001);
-    }
 
     fn stream_of(bytes: &[u8]) -> (tempfile::TempDir, ReadStream) {
         let dir = tempfile::tempdir().unwrap();
@@ -788,3 +852,6 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod replay_tests;
