@@ -5,8 +5,16 @@ use tch::{Device, Kind, TchError, Tensor};
 
 use super::config::Esm2Config;
 use super::keys::{Layout, Part};
-use crate::layers::{fused_attention, LayerNorm, Linear};
+use crate::layers::{fused_attention, FastPath, LayerNorm, Linear};
 use crate::weights::{Checkpoint, WeightError};
+
+/// What every layer of one forward pass shares: the switches in force and, with
+/// [`FastPath::position_cache`], the rotary tables of the batch's length.
+pub(crate) struct Step<'a> {
+    pub fast: FastPath,
+    /// `(cos, sin)`, each `[T, head_dim]`, when every layer's frequencies are the same.
+    pub rotary: Option<&'a (Tensor, Tensor)>,
+}
 
 #[derive(Debug)]
 pub(crate) struct Layer {
@@ -85,21 +93,37 @@ impl Layer {
         out
     }
 
+    /// The rotary frequencies as loaded (in the model's kind).
+    pub fn inv_freq(&self) -> &Tensor {
+        &self.inv_freq
+    }
+
     /// fair-esm's `TransformerLayer.forward` (pre-LN). `x` is time-major `[T, B, hidden]`, as
     /// fair-esm runs its layers; `key_padding` is `[B, T]`, true at padded positions, or
     /// `None` when no row is padded (fair-esm drops the mask then too).
-    pub fn forward(&self, x: &Tensor, key_padding: Option<&Tensor>) -> Result<Tensor, TchError> {
-        let attended = self.attention(&layer_norm(&self.attn_norm, x)?, key_padding)?;
-        let x = x.f_add(&attended)?;
-        let hidden = gelu(&linear(&self.fc1, &layer_norm(&self.final_norm, &x)?)?)?;
-        x.f_add(&linear(&self.fc2, &hidden)?)
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        key_padding: Option<&Tensor>,
+        step: &Step,
+    ) -> Result<Tensor, TchError> {
+        let attended = self.attention(&layer_norm(&self.attn_norm, x)?, key_padding, step)?;
+        let x = residual(x, attended, step.fast)?;
+        let hidden = linear(&self.fc1, &layer_norm(&self.final_norm, &x)?)?;
+        let hidden = gelu(hidden, step.fast)?;
+        residual(&x, linear(&self.fc2, &hidden)?, step.fast)
     }
 
     /// fair-esm's `MultiheadAttention.forward` with rotary embeddings (the path ESM-2 takes:
     /// `rot_emb` rules out `F.multi_head_attention_forward`), op for op and in the same
     /// shapes, so that libtorch picks the same kernels; half precisions take the fused
     /// kernel for the attention proper instead ([`fused_attention`]).
-    fn attention(&self, x: &Tensor, key_padding: Option<&Tensor>) -> Result<Tensor, TchError> {
+    fn attention(
+        &self,
+        x: &Tensor,
+        key_padding: Option<&Tensor>,
+        step: &Step,
+    ) -> Result<Tensor, TchError> {
         let (len, batch, width) = x.size3()?;
         let rows = batch * self.heads;
         // `q *= self.scaling`, before the rotation: both are linear, but the order changes
@@ -112,9 +136,17 @@ impl Layer {
                 .f_view([len, rows, self.head_dim])?
                 .f_transpose(0, 1)
         };
-        let (cos, sin) = rotary_tables(&self.inv_freq, len)?;
-        let q = rotate(&split(&q)?, &cos, &sin)?;
-        let k = rotate(&split(&linear(&self.key, x)?)?, &cos, &sin)?;
+        let own;
+        let (cos, sin) = match step.rotary {
+            Some((cos, sin)) => (cos, sin),
+            None => {
+                own = rotary_tables(&self.inv_freq, len)?;
+                (&own.0, &own.1)
+            }
+        };
+        let in_place = step.fast.in_place;
+        let q = rotate(&split(&q)?, cos, sin, in_place)?;
+        let k = rotate(&split(&linear(&self.key, x)?)?, cos, sin, in_place)?;
         let v = split(&linear(&self.value, x)?)?;
         let out = if fused_attention(x.kind()) {
             let heads = |t: &Tensor| t.f_reshape([batch, self.heads, len, self.head_dim]);
@@ -173,21 +205,56 @@ pub(crate) fn rotary_tables(inv_freq: &Tensor, len: i64) -> Result<(Tensor, Tens
 }
 
 /// `x * cos + rotate_half(x) * sin` with `rotate_half(x) = cat(-x2, x1)` over the halves of
-/// the last dimension.
-fn rotate(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, TchError> {
+/// the last dimension; `in_place` reuses the two products' buffers (same values).
+fn rotate(x: &Tensor, cos: &Tensor, sin: &Tensor, in_place: bool) -> Result<Tensor, TchError> {
     let halves = x.f_chunk(2, -1)?;
-    let rotated = Tensor::f_cat(&[&halves[1].f_neg()?, &halves[0]], -1)?;
+    let mut rotated = Tensor::f_cat(&[&halves[1].f_neg()?, &halves[0]], -1)?;
+    if in_place {
+        let _ = rotated.f_mul_(sin)?;
+        let mut out = x.f_mul(cos)?;
+        let _ = out.f_add_(&rotated)?;
+        return Ok(out);
+    }
     x.f_mul(cos)?.f_add(&rotated.f_mul(sin)?)
 }
 
+/// `x + update`, the residual connection. In place, the sum goes into `update`, which the
+/// layer has just made: `x` may be a representation the caller keeps.
+fn residual(x: &Tensor, mut update: Tensor, fast: FastPath) -> Result<Tensor, TchError> {
+    if fast.in_place {
+        let _ = update.f_add_(x)?;
+        Ok(update)
+    } else {
+        x.f_add(&update)
+    }
+}
+
 /// fair-esm's (and HF ESM's) explicit erf GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, rather
-/// than `torch.nn.functional.gelu`, whose kernel rounds differently.
-fn gelu(x: &Tensor) -> Result<Tensor, TchError> {
-    let erf = x
-        .f_div_scalar(std::f64::consts::SQRT_2)?
-        .f_erf()?
-        .f_add_scalar(1.0)?;
-    x.f_mul_scalar(0.5)?.f_mul(&erf)
+/// than `torch.nn.functional.gelu`, whose kernel rounds differently; with
+/// [`FastPath::gelu`] that kernel (one pass over the widest activation instead of five).
+fn gelu(mut x: Tensor, fast: FastPath) -> Result<Tensor, TchError> {
+    match (fast.gelu, fast.in_place) {
+        (true, true) => {
+            let _ = x.f_gelu_("none")?;
+            Ok(x)
+        }
+        (true, false) => x.f_gelu("none"),
+        (false, true) => {
+            let mut erf = x.f_div_scalar(std::f64::consts::SQRT_2)?;
+            let _ = erf.f_erf_()?;
+            let _ = erf.f_add_scalar_(1.0)?;
+            let _ = x.f_mul_scalar_(0.5)?;
+            let _ = x.f_mul_(&erf)?;
+            Ok(x)
+        }
+        (false, false) => {
+            let erf = x
+                .f_div_scalar(std::f64::consts::SQRT_2)?
+                .f_erf()?
+                .f_add_scalar(1.0)?;
+            x.f_mul_scalar(0.5)?.f_mul(&erf)
+        }
+    }
 }
 
 /// `Linear::forward`, but returning libtorch failures (a CUDA out-of-memory must reach the

@@ -13,3 +13,6 @@ pub use alphabet::{Alphabet, AlphabetError};
 pub use config::Esm2Config;
 pub use error::{Esm2Error, Esm2Problem};
 pub use model::{Esm2, VIRNUCPRO_MAX_RESIDUES};
+
+#[cfg(test)]
+mod fast_tests;

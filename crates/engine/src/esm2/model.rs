@@ -1,15 +1,16 @@
 //! The ESM-2 encoder: token embedding with the token-dropout rescale, the transformer
 //! layers, and the final layer norm; plus VirNucPro's mean-pooled protein embedding.
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind, TchError, Tensor};
 
 use super::alphabet::Alphabet;
 use super::config::{self, Esm2Config};
 use super::error::{Esm2Error, Esm2Problem};
 use super::keys::{self, Layout};
-use super::layer::{layer_norm, Layer};
-use crate::layers::LayerNorm;
+use super::layer::{layer_norm, rotary_tables, Layer, Step};
+use crate::layers::{FastPath, LayerNorm};
 use crate::weights::Checkpoint;
 
 /// VirNucPro averages the representation over at most this many leading residues; the model
@@ -30,6 +31,23 @@ pub struct Esm2 {
     embed_tokens: Tensor,
     layers: Vec<Layer>,
     final_norm: LayerNorm,
+    /// The switches in force (none in f32).
+    fast: FastPath,
+    /// Whether every layer holds the same rotary frequencies (the released checkpoints
+    /// do), so that one table serves them all.
+    shared_inv_freq: bool,
+    /// `(cos, sin)` for the longest batch yet, with [`FastPath::position_cache`]: a row of
+    /// the table depends on its position only, so a shorter batch takes the leading rows.
+    rotary: RefCell<Option<(Tensor, Tensor)>>,
+}
+
+/// What the encoder proper hands the pooling besides the last representation.
+struct Forward {
+    last: Tensor,
+    /// The token ids on the model's device.
+    tokens: Tensor,
+    /// The fewest non-padding tokens of a row, when the checks read it ([`FastPath::pool`]).
+    min_real: Option<i64>,
 }
 
 impl Esm2 {
@@ -73,6 +91,10 @@ impl Esm2 {
             device,
         )
         .map_err(weights)?;
+        let shared_inv_freq = layers
+            .split_first()
+            .is_some_and(|(first, rest)| rest.iter().all(|l| l.inv_freq().equal(first.inv_freq())));
+        let fast = FastPath::for_kind(kind);
         tracing::info!(
             path = %path.display(),
             layout = ?layout,
@@ -81,6 +103,7 @@ impl Esm2 {
             heads = config.heads,
             kind = ?kind,
             device = ?device,
+            fast_path = %fast,
             "ESM-2 loaded"
         );
         Ok(Self {
@@ -91,7 +114,22 @@ impl Esm2 {
             embed_tokens,
             layers,
             final_norm,
+            fast,
+            shared_inv_freq,
+            rotary: RefCell::new(None),
         })
+    }
+
+    /// The fast-path switches in force ([`FastPath::for_kind`] after loading).
+    pub fn fast_path(&self) -> FastPath {
+        self.fast
+    }
+
+    /// Choose the fast-path switches (for measuring them one by one); in f32 none applies
+    /// ([`FastPath::effective`]).
+    pub fn set_fast_path(&mut self, fast: FastPath) {
+        self.fast = fast.effective(self.kind);
+        tracing::debug!(fast_path = %self.fast, "ESM-2 fast path");
     }
 
     /// Check, from the headers alone (no tensor data is read), that `path` holds an ESM-2
@@ -164,6 +202,7 @@ impl Esm2 {
     /// `last_hidden_state`).
     pub fn last_hidden_state(&self, tokens: &Tensor) -> Result<Tensor, Esm2Error> {
         self.forward(tokens, None)
+            .map(|forward| forward.last)
             .map_err(|p| Esm2Error::new(&self.path, p))
     }
 
@@ -178,39 +217,33 @@ impl Esm2 {
     /// padding never enters a mean. A span of zero positions is refused.
     pub fn embed(&self, tokens: &Tensor, lengths: &[usize]) -> Result<Tensor, Esm2Error> {
         let fail = |problem: Esm2Problem| Esm2Error::new(&self.path, problem);
-        let last = self.last_hidden_state(tokens)?;
-        let rows = last.size().first().copied().unwrap_or(0);
+        // Uploaded before the forward is queued, so that the copy waits for nothing.
+        let caps = if self.fast.pool {
+            let caps: Vec<i64> = lengths
+                .iter()
+                .map(|&l| l.min(VIRNUCPRO_MAX_RESIDUES) as i64)
+                .collect();
+            let upload = || Tensor::f_from_slice(&caps)?.f_to_device(self.device);
+            Some(upload().map_err(|e| fail(e.into()))?)
+        } else {
+            None
+        };
+        let forward = self.forward(tokens, None).map_err(fail)?;
+        let rows = forward.last.size().first().copied().unwrap_or(0);
         if lengths.len() as i64 != rows {
             return Err(fail(Esm2Problem::Input(format!(
                 "{} lengths given for {rows} token rows",
                 lengths.len()
             ))));
         }
-        let pooled = || -> Result<Tensor, Esm2Problem> {
-            let row_tokens = Vec::<i64>::try_from(
-                tokens
-                    .f_ne(Alphabet::PAD)?
-                    .f_sum_dim_intlist(-1, false, Kind::Int64)?
-                    .f_to_device(Device::Cpu)?,
-            )?;
-            let mut means = Vec::with_capacity(lengths.len());
-            for (row, (&length, &tokens_in_row)) in lengths.iter().zip(&row_tokens).enumerate() {
-                let span = (length.min(VIRNUCPRO_MAX_RESIDUES) as i64).min(tokens_in_row - 1);
-                if span <= 0 {
-                    return Err(Esm2Problem::Input(format!(
-                        "row {row} has no residues to average (length {length})"
-                    )));
-                }
-                means.push(
-                    last.f_select(0, row as i64)?
-                        .f_narrow(0, 1, span)?
-                        .f_to_kind(Kind::Float)?
-                        .f_mean_dim(0i64, false, None::<Kind>)?,
-                );
-            }
-            Ok(Tensor::f_stack(&means, 0)?)
-        };
-        pooled().map_err(fail)
+        // Every span is at least one position when every length is and every row has a
+        // residue or `<eos>` after `<cls>`; otherwise the row by row path names the row.
+        let spans_known = forward.min_real.is_some_and(|real| real >= 2)
+            && lengths.iter().all(|&length| length > 0);
+        match caps {
+            Some(caps) if spans_known => masked_mean(&forward, &caps).map_err(|e| fail(e.into())),
+            _ => pool_rows(&forward.last, tokens, lengths).map_err(fail),
+        }
     }
 
     /// The encoder; when `all` is given, every intermediate representation is pushed to it.
@@ -218,9 +251,14 @@ impl Esm2 {
         &self,
         tokens: &Tensor,
         mut all: Option<&mut Vec<Tensor>>,
-    ) -> Result<Tensor, Esm2Problem> {
+    ) -> Result<Forward, Esm2Problem> {
         let _no_grad = tch::no_grad_guard();
-        let tokens = self.check_tokens(tokens)?;
+        let (tokens, read) = if self.fast.pool {
+            let (tokens, read) = self.check_tokens_once(tokens)?;
+            (tokens, Some(read))
+        } else {
+            (self.check_tokens(tokens)?, None)
+        };
         let padding = tokens.f_eq(Alphabet::PAD)?;
         let mut x = Tensor::f_embedding(&self.embed_tokens, &tokens, Alphabet::PAD, false, false)?;
         if self.config.token_dropout {
@@ -237,13 +275,18 @@ impl Esm2 {
         // libtorch, so the same kernels round the same way.
         let mut x = x.f_transpose(0, 1)?;
         // fair-esm passes no mask at all when nothing is padded.
-        let key_padding = if bool::try_from(padding.f_any()?)? {
-            Some(padding)
-        } else {
-            None
+        let padded = match read {
+            Some(read) => read.padded,
+            None => bool::try_from(padding.f_any()?)?,
+        };
+        let key_padding = padded.then_some(padding);
+        let rotary = self.rotary_for(x.size().first().copied().unwrap_or(0))?;
+        let step = Step {
+            fast: self.fast,
+            rotary: rotary.as_ref(),
         };
         for layer in &self.layers {
-            x = layer.forward(&x, key_padding.as_ref())?;
+            x = layer.forward(&x, key_padding.as_ref(), &step)?;
             if let Some(all) = all.as_deref_mut() {
                 all.push(x.f_transpose(0, 1)?);
             }
@@ -255,7 +298,33 @@ impl Esm2 {
                 *last = x.shallow_clone();
             }
         }
-        Ok(x)
+        Ok(Forward {
+            last: x,
+            tokens,
+            min_real: read.map(|read| read.min_real),
+        })
+    }
+
+    /// The rotary tables every layer of a `len`-token batch shares, with
+    /// [`FastPath::position_cache`] and one set of frequencies; kept for the next batch of
+    /// the same length. `None`: each layer builds its own, as fair-esm does.
+    fn rotary_for(&self, len: i64) -> Result<Option<(Tensor, Tensor)>, TchError> {
+        let first = match self.layers.first() {
+            Some(first) if self.fast.position_cache && self.shared_inv_freq => first,
+            _ => return Ok(None),
+        };
+        let Ok(mut cache) = self.rotary.try_borrow_mut() else {
+            return Ok(None);
+        };
+        let fits = cache
+            .as_ref()
+            .is_some_and(|(cos, _)| cos.size().first() == Some(&len));
+        if !fits {
+            *cache = Some(rotary_tables(first.inv_freq(), len)?);
+        }
+        Ok(cache
+            .as_ref()
+            .map(|(cos, sin)| (cos.shallow_clone(), sin.shallow_clone())))
     }
 
     /// fair-esm's token dropout at inference: `<mask>` embeddings are zeroed and every
@@ -285,39 +354,130 @@ impl Esm2 {
     /// non-padding token per row, on the model's device. Checked here because an
     /// out-of-range id would abort a CUDA context rather than fail.
     fn check_tokens(&self, tokens: &Tensor) -> Result<Tensor, Esm2Problem> {
-        let bad = |s: String| Esm2Problem::Input(s);
-        let size = tokens.size();
-        if size.len() != 2 || size[0] == 0 || size[1] == 0 {
-            return Err(bad(format!(
-                "tokens must be a non-empty [batch, length] tensor, got shape {size:?}"
-            )));
-        }
-        if tokens.kind() != Kind::Int64 {
-            return Err(bad(format!(
-                "tokens must be int64, got {:?}",
-                tokens.kind()
-            )));
-        }
+        check_shape(tokens)?;
         let (min, max) = (
             tokens.f_min()?.f_int64_value(&[])?,
             tokens.f_max()?.f_int64_value(&[])?,
         );
-        if min < 0 || max >= Alphabet::SIZE as i64 {
-            return Err(bad(format!(
-                "token ids must lie in 0..{}, found {min}..={max}",
-                Alphabet::SIZE
-            )));
-        }
+        check_range(min, max)?;
         let real = tokens
             .f_ne(Alphabet::PAD)?
             .f_sum_dim_intlist(-1, false, Kind::Int64)?
             .f_min()?
             .f_int64_value(&[])?;
-        if real == 0 {
-            return Err(bad("a token row holds only padding".into()));
-        }
+        check_real(real)?;
         Ok(tokens.f_to_device(self.device)?)
     }
+
+    /// [`Esm2::check_tokens`] reading the device once instead of three times, and telling
+    /// besides whether any row is padded and the fewest real tokens of a row.
+    fn check_tokens_once(&self, tokens: &Tensor) -> Result<(Tensor, TokenRead), Esm2Problem> {
+        check_shape(tokens)?;
+        let real = tokens
+            .f_ne(Alphabet::PAD)?
+            .f_sum_dim_intlist(-1, false, Kind::Int64)?;
+        let read = Tensor::f_stack(&[tokens.f_min()?, tokens.f_max()?, real.f_min()?], 0)?
+            .f_to_device(Device::Cpu)?;
+        let (min, max, min_real) = match Vec::<i64>::try_from(&read)?[..] {
+            [min, max, min_real] => (min, max, min_real),
+            _ => return Err(Esm2Problem::Input("token statistics unreadable".into())),
+        };
+        check_range(min, max)?;
+        check_real(min_real)?;
+        // A row with fewer real tokens than the width holds padding (right-padded or not).
+        let width = tokens.size().get(1).copied().unwrap_or(0);
+        let read = TokenRead {
+            padded: min_real < width,
+            min_real,
+        };
+        Ok((tokens.f_to_device(self.device)?, read))
+    }
+}
+
+/// What [`Esm2::check_tokens_once`] learnt from its one read.
+#[derive(Clone, Copy)]
+struct TokenRead {
+    padded: bool,
+    min_real: i64,
+}
+
+fn check_shape(tokens: &Tensor) -> Result<(), Esm2Problem> {
+    let size = tokens.size();
+    if size.len() != 2 || size[0] == 0 || size[1] == 0 {
+        return Err(Esm2Problem::Input(format!(
+            "tokens must be a non-empty [batch, length] tensor, got shape {size:?}"
+        )));
+    }
+    if tokens.kind() != Kind::Int64 {
+        return Err(Esm2Problem::Input(format!(
+            "tokens must be int64, got {:?}",
+            tokens.kind()
+        )));
+    }
+    Ok(())
+}
+
+fn check_range(min: i64, max: i64) -> Result<(), Esm2Problem> {
+    if min < 0 || max >= Alphabet::SIZE as i64 {
+        return Err(Esm2Problem::Input(format!(
+            "token ids must lie in 0..{}, found {min}..={max}",
+            Alphabet::SIZE
+        )));
+    }
+    Ok(())
+}
+
+fn check_real(fewest_real_tokens: i64) -> Result<(), Esm2Problem> {
+    if fewest_real_tokens == 0 {
+        return Err(Esm2Problem::Input("a token row holds only padding".into()));
+    }
+    Ok(())
+}
+
+/// The VirNucPro mean row by row, as the reference slices it: each row's span is read
+/// back to the host, then averaged in f32.
+fn pool_rows(last: &Tensor, tokens: &Tensor, lengths: &[usize]) -> Result<Tensor, Esm2Problem> {
+    let row_tokens = Vec::<i64>::try_from(
+        tokens
+            .f_ne(Alphabet::PAD)?
+            .f_sum_dim_intlist(-1, false, Kind::Int64)?
+            .f_to_device(Device::Cpu)?,
+    )?;
+    let mut means = Vec::with_capacity(lengths.len());
+    for (row, (&length, &tokens_in_row)) in lengths.iter().zip(&row_tokens).enumerate() {
+        let span = (length.min(VIRNUCPRO_MAX_RESIDUES) as i64).min(tokens_in_row - 1);
+        if span <= 0 {
+            return Err(Esm2Problem::Input(format!(
+                "row {row} has no residues to average (length {length})"
+            )));
+        }
+        means.push(
+            last.f_select(0, row as i64)?
+                .f_narrow(0, 1, span)?
+                .f_to_kind(Kind::Float)?
+                .f_mean_dim(0i64, false, None::<Kind>)?,
+        );
+    }
+    Ok(Tensor::f_stack(&means, 0)?)
+}
+
+/// The VirNucPro mean with [`FastPath::pool`]: the same spans, `1 ..= min(cap, real - 1)`
+/// per row, as a mask built on the device, and one sum over the batch accumulated in f32;
+/// nothing is read back. `caps` holds `min(1024, length)` per row, on the device.
+fn masked_mean(forward: &Forward, caps: &Tensor) -> Result<Tensor, TchError> {
+    let (last, tokens) = (&forward.last, &forward.tokens);
+    let width = tokens.size().get(1).copied().unwrap_or(0);
+    let real = tokens
+        .f_ne(Alphabet::PAD)?
+        .f_sum_dim_intlist(-1, false, Kind::Int64)?;
+    let spans = caps.f_minimum(&real.f_sub_scalar(1)?)?.f_unsqueeze(1)?;
+    let positions = Tensor::f_arange(width, (Kind::Int64, tokens.device()))?.f_unsqueeze(0)?;
+    let outside = positions
+        .f_lt(1)?
+        .f_logical_or(&positions.f_gt_tensor(&spans)?)?;
+    last.f_masked_fill(&outside.f_unsqueeze(-1)?, 0.0)?
+        .f_sum_dim_intlist(1, false, Kind::Float)?
+        .f_div(&spans.f_to_kind(Kind::Float)?)
 }
 
 /// What the headers say: the encoder's keys (prefix removed), their layout and the
