@@ -6,7 +6,7 @@
 //! adds nothing to the weighted sum of values.
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{fused_attention, LayerNorm, Linear};
+use crate::layers::{fused_attention, FastPath, LayerNorm, Linear};
 use crate::weights::{Checkpoint, WeightError};
 
 /// Word + token-type (always type 0) embeddings, then LayerNorm. No position embeddings:
@@ -98,14 +98,29 @@ impl EncoderLayer {
     }
 
     /// `x`: `[B, T, H]`; `bias`: `[B, heads, T, T]` additive (ALiBi + padding), in x's kind.
-    pub fn forward(&self, x: &Tensor, bias: &Tensor) -> Tensor {
-        let attention = self
-            .attention_norm
-            .forward(&(self.attention_out.forward(&self.self_attention(x, bias)) + x));
+    /// With [`FastPath::in_place`] the residual adds and the gate product write into tensors
+    /// this layer has just made (the same sums, without an allocation each).
+    pub fn forward(&self, x: &Tensor, bias: &Tensor, fast: FastPath) -> Tensor {
+        let mut attended = self.attention_out.forward(&self.self_attention(x, bias));
+        let attention = if fast.in_place {
+            let _ = attended.g_add_(x);
+            self.attention_norm.forward(&attended)
+        } else {
+            self.attention_norm.forward(&(attended + x))
+        };
         let up = self.gated.forward(&attention);
         // The first half is gated through the exact (erf) GELU, the second half is the gate.
         let gated = up.narrow(-1, 0, self.intermediate);
         let linear = up.narrow(-1, self.intermediate, self.intermediate);
+        if fast.in_place {
+            // The product goes into the GELU's fresh (contiguous) output, not back into
+            // `up`: `wo` then reads the same contiguous input, so the sums stay the same.
+            let mut product = gated.gelu("none");
+            let _ = product.g_mul_(&linear);
+            let mut mlp = self.wo.forward(&product);
+            let _ = mlp.g_add_(&attention);
+            return self.mlp_norm.forward(&mlp);
+        }
         let mlp = self.wo.forward(&(gated.gelu("none") * linear));
         self.mlp_norm.forward(&(mlp + &attention))
     }

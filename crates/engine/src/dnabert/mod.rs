@@ -19,3 +19,6 @@ pub use alibi::slopes as alibi_slopes;
 pub use error::DnaBertError;
 pub use model::DnaBertS;
 pub use tokenizer::DnaTokenizer;
+
+#[cfg(test)]
+mod fast_tests;

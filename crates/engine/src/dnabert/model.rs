@@ -1,8 +1,10 @@
 //! The DNABERT-S encoder: loading a model folder or file, and the forward pass.
+use std::cell::RefCell;
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
+use crate::layers::FastPath;
 use crate::weights::Checkpoint;
 
 use super::alibi;
@@ -24,6 +26,10 @@ pub struct DnaBertS {
     shape: Shape,
     kind: Kind,
     device: Device,
+    /// The switches in force (none in f32).
+    fast: FastPath,
+    /// The f32 ALiBi table of the last batch length, with [`FastPath::position_cache`].
+    alibi: RefCell<Option<Tensor>>,
 }
 
 impl std::fmt::Debug for DnaBertS {
@@ -33,6 +39,7 @@ impl std::fmt::Debug for DnaBertS {
             .field("heads", &self.slopes.len())
             .field("kind", &self.kind)
             .field("device", &self.device)
+            .field("fast", &self.fast)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +70,7 @@ impl DnaBertS {
             heads,
             ?kind,
             ?device,
+            fast_path = %FastPath::for_kind(kind),
             "loaded DNABERT-S"
         );
         Ok(Self {
@@ -73,7 +81,21 @@ impl DnaBertS {
             shape,
             kind,
             device,
+            fast: FastPath::for_kind(kind),
+            alibi: RefCell::new(None),
         })
+    }
+
+    /// The fast-path switches in force ([`FastPath::for_kind`] after loading).
+    pub fn fast_path(&self) -> FastPath {
+        self.fast
+    }
+
+    /// Choose the fast-path switches (for measuring them one by one); in f32 none applies
+    /// ([`FastPath::effective`]).
+    pub fn set_fast_path(&mut self, fast: FastPath) {
+        self.fast = fast.effective(self.kind);
+        tracing::debug!(fast_path = %self.fast, "DNABERT-S fast path");
     }
 
     /// Check, from the headers alone (no tensor data is read), that `path` holds a
@@ -122,7 +144,12 @@ impl DnaBertS {
         let mut outputs = Vec::with_capacity(self.layers.len() + 1);
         outputs.push(hidden.shallow_clone());
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &bias).masked_fill(&is_pad, 0.0);
+            hidden = layer.forward(&hidden, &bias, self.fast);
+            if self.fast.in_place {
+                let _ = hidden.masked_fill_(&is_pad, 0.0);
+            } else {
+                hidden = hidden.masked_fill(&is_pad, 0.0);
+            }
             outputs.push(hidden.shallow_clone());
         }
         outputs
@@ -169,7 +196,28 @@ impl DnaBertS {
         let len = mask.size().get(1).copied().unwrap_or(0);
         let padding = mask.eq(0).to_kind(Kind::Float) * PAD_BIAS;
         let padding = padding.unsqueeze(1).unsqueeze(1);
-        (padding + alibi::bias(&self.slopes, len, self.device)).to_kind(self.kind)
+        (padding + self.alibi_table(len)).to_kind(self.kind)
+    }
+
+    /// `alibi::bias` for `len` positions; with [`FastPath::position_cache`] kept for the
+    /// next batch of the same length (the same tensor, so the same values).
+    fn alibi_table(&self, len: i64) -> Tensor {
+        let cache = self
+            .fast
+            .position_cache
+            .then(|| self.alibi.try_borrow_mut().ok())
+            .flatten();
+        let Some(mut cache) = cache else {
+            return alibi::bias(&self.slopes, len, self.device);
+        };
+        match cache.as_ref() {
+            Some(table) if table.size().get(2) == Some(&len) => table.shallow_clone(),
+            _ => {
+                let table = alibi::bias(&self.slopes, len, self.device);
+                *cache = Some(table.shallow_clone());
+                table
+            }
+        }
     }
 }
 
