@@ -7,7 +7,16 @@
 //!                                                 embed SEQS random sequences (MODEL: dnabert-s | esm2;
 //!                                                 DEVICES as --devices, default cpu; PRECISION fp32|bf16|fp16)
 //! encoder_bench load MODEL DIR                    load on the CPU, print the file size and peak RSS
+//! encoder_bench ablate MODEL DIR SEQS BUDGET DEVICE PRECISION [ROUNDS]
+//!                                                 the half-precision fast-path switches one by one
 //! ```
+//! `ablate` loads the model once on DEVICE (`cpu`, `0`, `cuda:0`; BUDGET 0: the default
+//! budget), plans SEQS random sequences into batches as a run does, and runs every variant
+//! of `VIRNUCPRO_FASTPATH` (`;`-separated `FastPath` texts such as `all;none;-pool;none,+gelu`;
+//! default: all, none, each switch left out, each switch alone) over all of them, ROUNDS
+//! times (default 2) in rotating order. Per variant it prints the best and mean tokens/s
+//! and the largest difference of its embeddings from the first variant's (`none` first
+//! when listed). The variable is read here only: the library takes a typed `FastPath`.
 //! Weights are random (the numbers are meaningless); the shapes are those of the real
 //! models, so the work per token is the real work.
 use std::fs::File;
@@ -15,12 +24,17 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use tch::Device;
+use tch::{Device, Tensor};
 use virnucpro_core::cancel::CancelToken;
 use virnucpro_engine::devices::parse_devices;
+use virnucpro_engine::dnabert::DnaBertS;
+use virnucpro_engine::embed::batch::plan_batches;
 use virnucpro_engine::embed::{
-    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, ModelKind, Precision,
+    default_budget, embed_files, setup_model, EmbedEvent, EmbedOptions, Encode, ModelKind,
+    Precision, PrecisionExt,
 };
+use virnucpro_engine::esm2::{Alphabet, Esm2};
+use virnucpro_engine::layers::FastPath;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -43,6 +57,16 @@ fn main() -> Result<()> {
             arg(8).unwrap_or_else(|_| "fp32".into()).parse()?,
         ),
         "load" => load(arg(2)?.parse()?, Path::new(&arg(3)?)),
+        "ablate" => ablate(&Ablation {
+            model: arg(2)?.parse()?,
+            dir: arg(3)?.into(),
+            seqs: arg(4)?.parse()?,
+            budget: arg(5)?.parse()?,
+            device: arg(6)?,
+            precision: arg(7)?.parse()?,
+            rounds: arg(8).map_or(Ok(2), |r| r.parse())?,
+            variants: variants_from_env()?,
+        }),
         other => Err(format!("unknown command {other}").into()),
     }
 }
@@ -330,21 +354,28 @@ fn write_safetensors(path: &Path, tensors: &[Spec]) -> Result<u64> {
     Ok(8 + json.len() as u64 + offset as u64)
 }
 
-fn random_fasta(path: &Path, model: ModelKind, n: usize) -> Result<()> {
-    let mut out = BufWriter::new(File::create(path)?);
+/// `n` random sequences of the typical input: 500 bp chunks, and their ~166-residue
+/// translations.
+fn random_sequences(model: ModelKind, n: usize) -> Vec<String> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    // Typical inputs: 500 bp chunks, and their ~166-residue translations.
     let (alphabet, len): (&[u8], usize) = match model {
         ModelKind::DnabertS => (b"ACGT", 500),
         ModelKind::Esm2 => (b"LAGVSERTIDPNQKFYMHWC", 166),
     };
-    for i in 0..n {
+    (0..n)
+        .map(|_| {
+            (0..len)
+                .map(|_| alphabet[(xorshift(&mut state) >> 33) as usize % alphabet.len()] as char)
+                .collect()
+        })
+        .collect()
+}
+
+fn random_fasta(path: &Path, model: ModelKind, n: usize) -> Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    for (i, seq) in random_sequences(model, n).iter().enumerate() {
         writeln!(out, ">s{i}")?;
-        let seq: Vec<u8> = (0..len)
-            .map(|_| alphabet[(xorshift(&mut state) >> 33) as usize % alphabet.len()])
-            .collect();
-        out.write_all(&seq)?;
-        writeln!(out)?;
+        writeln!(out, "{seq}")?;
     }
     out.flush()?;
     Ok(())
@@ -426,5 +457,210 @@ fn load(model: ModelKind, dir: &Path) -> Result<()> {
         peak / 1e6,
         peak / file_bytes as f64
     );
+    Ok(())
+}
+
+/// The arguments of `ablate`.
+struct Ablation {
+    model: ModelKind,
+    dir: std::path::PathBuf,
+    seqs: usize,
+    budget: usize,
+    device: String,
+    precision: Precision,
+    rounds: usize,
+    variants: Vec<(String, FastPath)>,
+}
+
+/// `VIRNUCPRO_FASTPATH` as `;`-separated variants; by default the exact path, all switches,
+/// each switch left out and each switch alone.
+fn variants_from_env() -> Result<Vec<(String, FastPath)>> {
+    let texts: Vec<String> = match std::env::var("VIRNUCPRO_FASTPATH") {
+        Ok(list) => list.split(';').map(|t| t.trim().to_string()).collect(),
+        Err(_) => {
+            let mut all = vec!["none".to_string(), "all".to_string()];
+            for name in FastPath::NAMES {
+                all.push(format!("-{name}"));
+                all.push(format!("none,+{name}"));
+            }
+            all
+        }
+    };
+    let mut variants = Vec::with_capacity(texts.len());
+    for text in texts.into_iter().filter(|t| !t.is_empty()) {
+        let fast: FastPath = text.parse()?;
+        variants.push((text, fast));
+    }
+    if variants.is_empty() {
+        return Err("VIRNUCPRO_FASTPATH lists no variant".into());
+    }
+    Ok(variants)
+}
+
+/// A model loaded for `ablate`, whose switches change between passes.
+enum Loaded {
+    Esm2(Esm2),
+    Dnabert(Box<DnaBertS>),
+}
+
+impl Loaded {
+    fn set_fast_path(&mut self, fast: FastPath) {
+        match self {
+            Self::Esm2(m) => m.set_fast_path(fast),
+            Self::Dnabert(m) => m.set_fast_path(fast),
+        }
+    }
+
+    fn encoder(&self) -> &dyn Encode {
+        match self {
+            Self::Esm2(m) => m,
+            Self::Dnabert(m) => m.as_ref(),
+        }
+    }
+
+    fn tokenize(&self, sequence: &str) -> Result<Vec<i64>> {
+        Ok(match self {
+            Self::Esm2(_) => Alphabet::new().encode(sequence)?,
+            Self::Dnabert(m) => m.tokenizer().encode(sequence)?,
+        })
+    }
+
+    fn pad_id(&self) -> i64 {
+        match self {
+            Self::Esm2(_) => Alphabet::PAD,
+            Self::Dnabert(m) => m.tokenizer().pad_id(),
+        }
+    }
+}
+
+/// One batch as the worker builds it: right-padded ids (uploaded per pass, as a run
+/// does) and the token count of each row.
+struct Planned {
+    ids: Tensor,
+    lengths: Vec<i64>,
+    indices: Vec<usize>,
+}
+
+fn ablate(a: &Ablation) -> Result<()> {
+    let device_ids = parse_devices(&a.device)?;
+    let device = device_ids
+        .first()
+        .map(|&d| Device::from(d))
+        .ok_or("no device")?;
+    let budget = match a.budget {
+        0 => default_budget(&device_ids),
+        n => n,
+    };
+    let kind = a.precision.kind();
+    let started = Instant::now();
+    let mut model = match a.model {
+        ModelKind::Esm2 => Loaded::Esm2(Esm2::load(&a.dir, kind, device)?),
+        ModelKind::DnabertS => Loaded::Dnabert(Box::new(DnaBertS::load(&a.dir, kind, device)?)),
+    };
+    let load_s = started.elapsed().as_secs_f64();
+    let batches = plan(&model, a.model, a.seqs, budget)?;
+    let tokens: i64 = batches.iter().flat_map(|b| &b.lengths).sum();
+    println!(
+        "ablate {} device={device:?} precision={} seqs={} batches={} tokens={tokens} budget={budget} rounds={} load_s={load_s:.2}",
+        a.model.as_str(),
+        a.precision.as_str(),
+        a.seqs,
+        batches.len(),
+        a.rounds
+    );
+    // Untimed: the first forward pays for kernel selection and the allocator's growth.
+    if let Some(first) = batches.first() {
+        model.set_fast_path(FastPath::EXACT);
+        let _ = model
+            .encoder()
+            .embed(&first.ids.to(device), &first.lengths)?;
+    }
+    let n = a.variants.len();
+    let mut seconds = vec![Vec::with_capacity(a.rounds); n];
+    let mut outputs: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+    for round in 0..a.rounds {
+        for step in 0..n {
+            let v = (step + round) % n;
+            model.set_fast_path(a.variants[v].1);
+            let (s, rows) = pass(&model, &batches, device, a.seqs)?;
+            seconds[v].push(s);
+            outputs[v].get_or_insert(rows);
+        }
+    }
+    report(&a.variants, &seconds, &outputs, tokens)
+}
+
+/// Tokenize and plan the batches of a run (longest first within the budget).
+fn plan(model: &Loaded, kind: ModelKind, seqs: usize, budget: usize) -> Result<Vec<Planned>> {
+    let rows = random_sequences(kind, seqs)
+        .iter()
+        .map(|s| model.tokenize(s))
+        .collect::<Result<Vec<_>>>()?;
+    let lengths: Vec<usize> = rows.iter().map(Vec::len).collect();
+    let pad = model.pad_id();
+    let mut out = Vec::new();
+    for batch in plan_batches(&lengths, budget) {
+        let mut flat = Vec::with_capacity(batch.padded_tokens());
+        for &i in &batch.indices {
+            flat.extend_from_slice(&rows[i]);
+            flat.resize(flat.len() + batch.width - rows[i].len(), pad);
+        }
+        let shape = [batch.indices.len() as i64, batch.width as i64];
+        out.push(Planned {
+            ids: Tensor::from_slice(&flat).view(shape),
+            lengths: batch.indices.iter().map(|&i| lengths[i] as i64).collect(),
+            indices: batch.indices,
+        });
+    }
+    Ok(out)
+}
+
+/// One pass over every batch: seconds, and the embeddings `[seqs, dim]` in input order.
+/// Each batch is uploaded and its rows come back to the host, as in a run, so the time
+/// includes every synchronisation a run has.
+fn pass(model: &Loaded, batches: &[Planned], device: Device, seqs: usize) -> Result<(f64, Tensor)> {
+    let encoder = model.encoder();
+    let started = Instant::now();
+    let mut rows: Vec<Option<Tensor>> = (0..seqs).map(|_| None).collect();
+    for batch in batches {
+        let out = encoder.embed(&batch.ids.to(device), &batch.lengths)?;
+        for (r, &i) in batch.indices.iter().enumerate() {
+            rows[i] = Some(out.get(r as i64));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: Vec<Tensor> = rows.into_iter().flatten().collect();
+    Ok((seconds, Tensor::stack(&rows, 0)))
+}
+
+fn report(
+    variants: &[(String, FastPath)],
+    seconds: &[Vec<f64>],
+    outputs: &[Option<Tensor>],
+    tokens: i64,
+) -> Result<()> {
+    // Differences are taken from the exact path when it ran, else from the first variant.
+    let base = variants
+        .iter()
+        .position(|(_, f)| *f == FastPath::EXACT)
+        .unwrap_or(0);
+    let reference = outputs
+        .get(base)
+        .and_then(Option::as_ref)
+        .ok_or("no pass ran")?;
+    for (v, (text, fast)) in variants.iter().enumerate() {
+        let best = seconds[v].iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = seconds[v].iter().sum::<f64>() / seconds[v].len().max(1) as f64;
+        let diff = match &outputs[v] {
+            Some(rows) => (rows - reference).abs().max().double_value(&[]),
+            None => f64::NAN,
+        };
+        println!(
+            "variant={text} switches={fast} best_s={best:.3} mean_s={mean:.3} tokens_per_s_best={:.0} tokens_per_s_mean={:.0} max_abs_diff_vs_{}={diff:.3e}",
+            tokens as f64 / best,
+            tokens as f64 / mean,
+            variants[base].0,
+        );
+    }
     Ok(())
 }
