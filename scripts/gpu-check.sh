@@ -26,6 +26,8 @@ python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch
 nproc
 
 step() { echo; echo "== $*"; }
+# `virnucpro compare`: labels, scores and features of two runs matched by ID.
+compare() { echo "-- $1"; "$B/virnucpro" compare "$2" "$3"; }
 timed() { # timed LIMIT_S CMD...: run with a limit, print wall seconds
   local limit=$1; shift
   local t0=$(date +%s.%N)
@@ -46,13 +48,13 @@ for len in 500 300; do
     dev=${run%%:*} prec=${run##*:}
     timed 120 "$B/virnucpro" -q predict "$case_dir/input.fa" --length $len \
       --dnabert "$F/models/dnabert_s_tiny" --esm "$F/models/esm2_tiny_fairesm/esm2_t2_tiny_fixture.pt" \
-      --classifier "$case_dir/classifier.pth" --devices "$dev" --precision "$prec" \
+      --classifier "$case_dir/classifier.pth" --devices "$dev" --precision "$prec" --keep-features \
       --out "$W/a$len-$dev-$prec" --json-events > "$W/a$len-$dev-$prec.jsonl"
   done
-  python3 scripts/gpu_compare.py "a$len cpu-fp32 vs original" "$W/a$len-cpu-fp32" "$case_dir/expected/input_merged"
-  python3 scripts/gpu_compare.py "a$len cuda-fp32 vs original" "$W/a$len-0-fp32" "$case_dir/expected/input_merged"
+  compare "a$len cpu-fp32 vs original" "$W/a$len-cpu-fp32" "$case_dir/expected/input_merged"
+  compare "a$len cuda-fp32 vs original" "$W/a$len-0-fp32" "$case_dir/expected/input_merged"
   for prec in fp32 bf16 fp16; do
-    python3 scripts/gpu_compare.py "a$len cpu-fp32 vs cuda-$prec" "$W/a$len-cpu-fp32" "$W/a$len-0-$prec"
+    compare "a$len cpu-fp32 vs cuda-$prec" "$W/a$len-cpu-fp32" "$W/a$len-0-$prec"
   done
 done
 grep -h '"device_throughput"' "$W"/a500-0-fp32.jsonl | tail -2

@@ -1,4 +1,5 @@
 //! Exit codes, the same for every command (documented in docs/cli.md and `--help`).
+use virnucpro_core::compare::CompareError;
 use virnucpro_core::fasta::InputError;
 use virnucpro_core::input_paths::PathError;
 use virnucpro_core::merge::MergeError;
@@ -67,6 +68,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<ReportError>().is_some() {
         return OUTPUT_FAILED;
     }
+    if let Some(err) = err.downcast_ref::<CompareError>() {
+        return compare_code(err);
+    }
     match err.downcast_ref::<PrepareError>() {
         Some(err) => prepare_code(err),
         None => FAILED,
@@ -100,6 +104,18 @@ fn models_code(err: &anyhow::Error) -> Option<u8> {
     // Only a folder named with `--dir` can fail; like any missing input it is 4.
     err.downcast_ref::<DiscoveryError>()
         .map(|_| INPUT_UNREADABLE)
+}
+
+/// `virnucpro compare`: a folder that is not there or cannot be read is 4; one that is
+/// not a run, or holds files that do not parse or do not go together, is 3.
+fn compare_code(err: &CompareError) -> u8 {
+    match err {
+        CompareError::NotFound { .. }
+        | CompareError::Io { .. }
+        | CompareError::NotAFolder { .. } => INPUT_UNREADABLE,
+        CompareError::ReadSummary(err) => read_summary_code(err),
+        _ => BAD_INPUT,
+    }
 }
 
 fn read_summary_code(err: &ReadSummaryError) -> u8 {

@@ -141,6 +141,7 @@ mod tests {
             &["merge", "-i", "predict"],
             &["models", "list"],
             &["summarize"],
+            &["compare", "predict", "classify"],
             &["help"],
             &["help", "prepare"],
             &["help", "help", "predict"],

@@ -1,7 +1,8 @@
 //! The `virnucpro` command line, split in two binaries so that commands that run no model
 //! never load libtorch (0.3 s and ~110 MiB per process):
 //!
-//! - `virnucpro` (src/main.rs), the front: `prepare`, `merge`, `summarize`, `models`, and
+//! - `virnucpro` (src/main.rs), the front: `prepare`, `merge`, `summarize`, `compare`,
+//!   `models`, and
 //!   the help. It calls no tch code, so the linker drops libtorch from it.
 //! - `virnucpro-torch` (src/torch/), beside it: `predict`, `classify`, `embed`, `devices`
 //!   and `runtime`. The front replaces itself with it (`exec`) for those, with the same
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+pub mod compare_cmd;
 pub mod exit;
 pub mod forward;
 pub mod logging;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use virnucpro_cli::{
-    about, exit, forward, logging, merge_cmd, models_cmd, prepare_cmd, summarize_cmd, GlobalArgs,
+    about, compare_cmd, exit, forward, logging, merge_cmd, models_cmd, prepare_cmd, summarize_cmd,
+    GlobalArgs,
 };
 
 #[derive(Parser)]
@@ -37,6 +38,9 @@ enum Command {
     Embed(forward::Forwarded),
     /// One line per sample (reads, virus calls, chunks, frames) from their read summaries.
     Summarize(summarize_cmd::SummarizeArgs),
+    /// How far apart two runs of the same reads are (e.g. fp32 and bf16): label agreement,
+    /// score and feature differences.
+    Compare(compare_cmd::CompareArgs),
     #[command(about = about::DEVICES, disable_help_flag = true)]
     Devices(forward::Forwarded),
     /// The models a run needs: which are installed, and `fetch`, `verify` or `import` them.
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
             models_cmd::run(args, &cancel)
         }
         Command::Summarize(args) => summarize_cmd::run(args),
+        Command::Compare(args) => compare_cmd::run(args),
     };
     virnucpro_cli::finish(result, exit::code_for)
 }

@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod cancel;
 pub mod chunk;
+pub mod compare;
 pub mod disk;
 pub mod events;
 pub mod fasta;

@@ -15,7 +15,7 @@ pub use consensus::{modified_id, Consensus, Verdicts, GROUP_LIMIT};
 pub use error::{ReadSummaryError, ReportError};
 pub use read_summary::{for_each_read_summary_row, read_read_summary, ReadCall, ReadSummaryRow};
 pub use reads::{read_of_chunk, ReadTally, ReadTotals, READ_SUMMARY_FILE, READ_SUMMARY_HEADER};
-pub use results_reader::{read_results_where, ResultRow};
+pub use results_reader::{for_each_result_row, read_results_where, ResultRow};
 pub use samples::{
     read_samples, read_summary_totals, render_samples, SampleTotals, SAMPLES_HEADER,
 };

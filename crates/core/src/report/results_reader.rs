@@ -65,16 +65,27 @@ pub fn read_results_where(
     keep: impl Fn(&ResultRow) -> bool,
 ) -> Result<Vec<ResultRow>, TsvError> {
     let mut rows = Vec::new();
-    for_each_line(path, RESULTS_HEADER, |line| {
-        if wanted(line) {
-            let row = parse_row(line)?;
-            if keep(&row) {
-                rows.push(row);
-            }
+    for_each_result_row(path, wanted, |row| {
+        if keep(&row) {
+            rows.push(row);
         }
-        Ok(())
     })?;
     Ok(rows)
+}
+
+/// Each row of the `prediction_results.txt` at `path` whose line `wanted` keeps, in file
+/// order, in one streaming pass; errors as [`read_results_where`]'s.
+pub fn for_each_result_row(
+    path: &Path,
+    wanted: impl Fn(&str) -> bool,
+    mut each: impl FnMut(ResultRow),
+) -> Result<(), TsvError> {
+    for_each_line(path, RESULTS_HEADER, |line| {
+        if wanted(line) {
+            each(parse_row(line)?);
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
