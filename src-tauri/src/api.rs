@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use virnucpro_core::compare::{CompareWarning, RunComparison};
 use virnucpro_core::events::{FailureKind, RunEvent, RunStatus, RunSummary, Stage};
 /// `"auto" | "off"`.
 pub use virnucpro_core::pairs::PairMode;
@@ -340,6 +341,27 @@ pub struct SampleRow {
 pub struct SamplesTable {
     pub path: PathBuf,
     pub samples: Vec<SampleRow>,
+}
+
+/// `compare_runs`: two runs of the same reads compared report by report and feature by
+/// feature (core's `RunComparison`, as `virnucpro compare --json` gives it), with what
+/// their manifests say differs besides precision and devices.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Comparison {
+    #[serde(flatten)]
+    pub comparison: RunComparison,
+    /// Different weights, chunk length or shard size: said before the numbers.
+    pub warnings: Vec<ComparisonWarning>,
+}
+
+/// One of [`Comparison::warnings`]: the typed warning (its `warning` tag and values) and
+/// its sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ComparisonWarning {
+    #[serde(flatten)]
+    pub warning: CompareWarning,
+    /// What `virnucpro compare` prints for it.
+    pub message: String,
 }
 
 /// One model's state in the caches (`virnucpro_models::status`): `state` is `verified`,

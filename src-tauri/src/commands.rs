@@ -12,16 +12,19 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, FilePath};
 
 use crate::api::{
-    FailureGroup, FetchEvent, FrameRow, GpuRuntimeStatus, ImportReport, InputScan, InstalledModels,
-    ListedPreset, ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus, Preset, Results,
-    ResumeInfo, RunResult, RunSettings, SamplesTable, SetAside, ShellEvent, SystemInfo,
+    Comparison, FailureGroup, FetchEvent, FrameRow, GpuRuntimeStatus, ImportReport, InputScan,
+    InstalledModels, ListedPreset, ModelCheck, ModelJobKind, ModelList, ModelRole, ModelStatus,
+    Preset, Results, ResumeInfo, RunResult, RunSettings, SamplesTable, SetAside, ShellEvent,
+    SystemInfo,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::gpu_runtime::GpuRuntimes;
 use crate::model_store::{ModelStore, Models};
 use crate::state::AppState;
 use crate::timestamp::now;
-use crate::{failures, models, paths, presets, results, resume, run, scan, settings, system};
+use crate::{
+    compare, failures, models, paths, presets, results, resume, run, scan, settings, system,
+};
 
 /// Run `work` on the blocking pool and wait for it without holding up the main thread.
 async fn blocking<T: Send + 'static>(
@@ -258,6 +261,18 @@ pub async fn load_samples(
 ) -> CommandResult<SamplesTable> {
     state.scope.check(&out_dir)?;
     blocking(move || results::load_samples(&out_dir)).await
+}
+
+/// Two runs of the same reads compared (`virnucpro compare A B`); both folders must be
+/// in the scope (a folder picked with `pick_folders` is).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn compare_runs(
+    state: State<'_, AppState>,
+    a: PathBuf,
+    b: PathBuf,
+) -> CommandResult<Comparison> {
+    state.scope.check_all([&a, &b])?;
+    blocking(move || compare::compare(&a, &b)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

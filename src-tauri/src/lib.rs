@@ -7,6 +7,7 @@
 pub mod api;
 mod close;
 pub mod commands;
+pub mod compare;
 pub mod demo;
 pub mod error;
 pub mod failures;
@@ -48,6 +49,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         commands::set_aside_damaged,
         commands::load_results,
         commands::load_samples,
+        commands::compare_runs,
         commands::load_read_frames,
         commands::export_virus_fasta,
         commands::open_folder,

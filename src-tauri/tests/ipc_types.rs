@@ -78,6 +78,7 @@ fn generate() -> BTreeMap<PathBuf, String> {
     files.add::<api::Results>();
     files.add::<api::RunResult>();
     files.add::<api::SamplesTable>();
+    files.add::<api::Comparison>();
     files.add::<api::FrameRow>();
     files.add::<api::ShellEvent>();
     files.add::<api::ModelList>();

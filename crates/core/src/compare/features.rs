@@ -25,6 +25,7 @@ const LEGACY_MERGED_SUFFIX: &str = "_merged.pt";
 
 /// How far apart the matched rows are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeatureStats {
     /// The largest |a − b| of any value, and the row it is in.
     pub max_abs_diff: f64,
@@ -37,6 +38,7 @@ pub struct FeatureStats {
 
 /// One feature kind of both runs, compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeatureComparison {
     pub kind: FeatureKind,
     /// Shards present in both runs.
@@ -56,6 +58,7 @@ pub struct FeatureComparison {
 
 /// A feature kind only one run kept (the other ran without `--keep-features`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeatureSkip {
     pub kind: FeatureKind,
     pub kept_in: Side,

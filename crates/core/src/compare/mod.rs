@@ -35,6 +35,8 @@ pub const ID_EXAMPLES: usize = 5;
 
 /// Which of the two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "CompareSide"))]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     A,
@@ -43,6 +45,7 @@ pub enum Side {
 
 /// Everything `virnucpro compare` finds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunComparison {
     pub a: ComparedRun,
     pub b: ComparedRun,
@@ -75,6 +78,7 @@ impl RunComparison {
 /// Why two runs may differ for reasons other than how they computed: said before the
 /// numbers, so that a disagreement is not blamed on the precision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "warning", rename_all = "snake_case")]
 pub enum CompareWarning {
     /// The weight files of a model differ (their content hashes).

@@ -20,6 +20,7 @@ pub const DISAGREEMENT_EXAMPLES: usize = 10;
 
 /// The reports a run writes, each compared when both runs have it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     /// `prediction_results.txt`: one row per scored frame, `Prediction`, `score1`, `score2`.
@@ -44,6 +45,7 @@ impl ReportKind {
 
 /// How far apart the scores of the matched rows are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreDiff {
     /// Matched rows with a score on both sides.
     pub rows: u64,
@@ -57,6 +59,7 @@ pub struct ScoreDiff {
 /// A row whose label differs between the runs, with the virus score of each (`score2`,
 /// or `best_virus_score`; none for chunks).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Disagreement {
     pub id: String,
     pub label_a: String,
@@ -67,6 +70,7 @@ pub struct Disagreement {
 
 /// One report of both runs, compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReportComparison {
     pub report: ReportKind,
     pub file: &'static str,
@@ -92,6 +96,7 @@ pub struct ReportComparison {
 /// A report only one of the runs has (e.g. `read_summary.tsv`, which the original tool
 /// does not write).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReportSkip {
     pub report: ReportKind,
     pub file: &'static str,

@@ -13,6 +13,7 @@ use crate::run_folder::{ModelRecord, ReportsState, RunLayout, RunManifest, RunSt
 
 /// What kind of folder a compared run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FolderKind {
     /// A `virnucpro predict` run folder (it has `run-manifest.json`).
@@ -26,6 +27,7 @@ pub enum FolderKind {
 /// A model as a run recorded it: its id (`{kind} {name} {precision}`) and the content
 /// hashes of its weight files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelUsed {
     pub model_id: String,
     pub xxh3: Vec<String>,
@@ -42,6 +44,7 @@ impl ModelUsed {
 
 /// The models a run recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelIds {
     pub dnabert: ModelUsed,
     pub esm: ModelUsed,
@@ -61,6 +64,7 @@ impl ModelIds {
 
 /// One of the two runs, and what its manifest says about how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ComparedRun {
     pub path: PathBuf,
     pub kind: FolderKind,

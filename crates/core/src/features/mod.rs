@@ -43,6 +43,7 @@ pub const EXTENSION: &str = "safetensors";
 
 /// What the rows of a feature file are embeddings of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum FeatureKind {
     Nucleotide,

@@ -108,6 +108,7 @@ impl fmt::Display for FailureKind {
 
 /// IDs in one category: how many distinct ones, and the first few in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IdExamples {
     pub count: usize,
     pub examples: Vec<String>,

@@ -156,6 +156,7 @@ pub struct ReportsRecord {
 /// The manifest's `state`: `running` while the run is in progress (a kill leaves it so),
 /// then how it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     Running,
