@@ -204,6 +204,22 @@ fn a_demo_run_through_ipc_resolves_with_its_summary() {
         .invoke("load_results", json!({ "out_dir": out_dir }))
         .unwrap();
     assert_eq!(results["reads"].as_array().unwrap().len(), 120);
+    // The run compared with itself through the IPC: flattened, every report agreeing;
+    // a folder never chosen is refused before anything is read.
+    let same = ui
+        .invoke("compare_runs", json!({ "a": out_dir, "b": out_dir }))
+        .unwrap();
+    assert_eq!(same["a"]["kind"], "run");
+    assert_eq!(same["warnings"], json!([]));
+    let reports = same["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 3, "{same}");
+    assert!(reports
+        .iter()
+        .all(|r| r["agreement_percent"] == json!(100.0) && r["identical"] == json!(true)));
+    let err = ui
+        .invoke("compare_runs", json!({ "a": out_dir, "b": "/etc" }))
+        .unwrap_err();
+    assert_eq!(err["kind"], "not_allowed");
     let read = results["reads"]
         .as_array()
         .unwrap()

@@ -67,6 +67,8 @@ export const api = {
   loadResults: (outDir: string) => call('load_results', { out_dir: outDir }),
   /** The table across the samples of a run of samples (its summary.tsv). */
   loadSamples: (outDir: string) => call('load_samples', { out_dir: outDir }),
+  /** Two runs of the same reads compared report by report (`virnucpro compare A B`). */
+  compareRuns: (a: string, b: string) => call('compare_runs', { a, b }),
   /** One read's scored frames (prediction_results.txt rows), in chunk then frame order. */
   loadReadFrames: (outDir: string, readId: string) => call('load_read_frames', { out_dir: outDir, read_id: readId }),
   exportVirusFasta: (outDir: string, dest: string) =>

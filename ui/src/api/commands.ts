@@ -3,6 +3,7 @@
 // compiler catches a command that one side misses or spells differently.
 import type { Channel } from '@tauri-apps/api/core';
 import type {
+  Comparison,
   FailureGroup,
   FetchEvent,
   ImportReport,
@@ -49,6 +50,7 @@ export interface Commands {
   set_aside_damaged: { args: { out_dir: string }; result: SetAside };
   load_results: { args: { out_dir: string }; result: Results };
   load_samples: { args: { out_dir: string }; result: SamplesTable };
+  compare_runs: { args: { a: string; b: string }; result: Comparison };
   load_read_frames: { args: { out_dir: string; read_id: string }; result: FrameRow[] };
   export_virus_fasta: { args: { out_dir: string; dest: string }; result: number };
   open_folder: { args: { path: string }; result: null };

@@ -7,6 +7,12 @@
 
 export type { CacheRoots } from './generated/CacheRoots';
 export type { CatalogueRole } from './generated/CatalogueRole';
+export type { Comparison } from './generated/Comparison';
+export type { ComparisonWarning } from './generated/ComparisonWarning';
+export type { ComparedRun } from './generated/ComparedRun';
+export type { ReportComparison } from './generated/ReportComparison';
+export type { FeatureComparison } from './generated/FeatureComparison';
+export type { Disagreement } from './generated/Disagreement';
 export type { CommandErrorKind } from './generated/CommandErrorKind';
 export type { CommandErrorPayload } from './generated/CommandErrorPayload';
 export type { DeviceId } from './generated/DeviceId';

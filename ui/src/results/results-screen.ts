@@ -10,6 +10,7 @@ import { folderHead } from '../ui/folder-head';
 import { formatCount, formatScore } from '../ui/format';
 import { messageLine } from '../ui/message-line';
 import { histogramSvg } from './histogram';
+import { comparePanel } from './compare-panel';
 import { samplesPanel } from './samples-panel';
 import {
   callClass,
@@ -102,6 +103,8 @@ export function resultsScreen(ctx: AppContext): Screen {
   const freshness = folderFreshness(ctx.store);
   // A run of samples: the table across them and the sample shown.
   const samples = samplesPanel(ctx, () => void load());
+  // Another run of the same reads against the one shown.
+  const comparison = comparePanel(ctx, () => loaded?.out_dir ?? '');
 
   const heading = h('p', { id: 'results-folder', class: 'muted' });
   const totals = h('p', { id: 'results-totals', 'aria-live': 'polite' });
@@ -338,6 +341,7 @@ export function resultsScreen(ctx: AppContext): Screen {
       pairSummaryPath.textContent = loaded.pair_summary ?? '';
     }
     actionButtons.fasta.disabled = loaded === null;
+    comparison.reset();
     page = 0;
     refreshRows();
     select(selected);
@@ -401,6 +405,7 @@ export function resultsScreen(ctx: AppContext): Screen {
       h('div', { class: 'table-scroll' }, h('table', { class: 'data', id: 'read-table' }, h('thead', {}, headRow), body)),
       h('div', { class: 'pager', role: 'group', 'aria-label': 'Pages' }, pager.first, pager.prev, pageLabel, pager.next, pager.last),
     ),
+    comparison.element,
   );
 
   select(null);

@@ -22,7 +22,8 @@ import type {
 import { STAGES } from '../types';
 import { readMockConfig, type MockConfig } from './config';
 import gpuSettings from './gpu-settings.json';
-import { makeFailures, makeResults, type MockResults } from './results';
+import { compareMockRuns, type MockRun } from './compare';
+import { makeFailures, makeResults, makeVariant, type MockResults } from './results';
 import { createGpuHandlers } from './gpu';
 import { createModelHandlers } from './models';
 import { mockRun } from './run';
@@ -32,6 +33,7 @@ import {
   DEMO_SETTINGS,
   defaultFilePick,
   defaultFolderPick,
+  isReadsFolder,
   readSettings,
   scanInputs,
   systemInfo,
@@ -117,6 +119,22 @@ function seedFolders(config: MockConfig): Map<string, Folder> {
     finishedRuns: 1,
     reports: COMPLETE,
   });
+  for (const [outDir, variant] of Object.entries(config.variants)) {
+    const base = folders.get(variant.of);
+    if (base?.results == null) continue;
+    const baseResults = base.results;
+    folders.set(outDir, {
+      ...base,
+      settings: {
+        ...base.settings,
+        out_dir: outDir,
+        precision: variant.precision,
+        devices: variant.devices ?? base.settings.devices,
+        keep_features: variant.keepFeatures ?? base.settings.keep_features,
+      },
+      results: once(() => makeVariant(baseResults(), outDir, variant.precision, variant.flips)),
+    });
+  }
   for (const [outDir, state] of Object.entries(config.resumable)) {
     folders.set(outDir, {
       state,
@@ -171,6 +189,17 @@ function createHandlers(config: MockConfig): Handlers {
   const folder = (outDir: string) => folders.get(outDir) ?? fail('not_found', `${outDir} holds no VirNucPro run`);
   const finishedResults = (outDir: string): MockResults =>
     folder(outDir).results?.() ?? fail('not_found', `no read_summary.tsv in ${outDir}: the run did not finish`);
+  /** A folder compare_runs reads, with the errors of core's ComparedRun::open. */
+  const comparedRun = (path: string): MockRun => {
+    const found = folders.get(path);
+    if (found === undefined) {
+      return isReadsFolder(path)
+        ? fail('invalid', `${path}: not a run folder: it holds neither run-manifest.json nor prediction_results.txt`)
+        : fail('not_found', `${path}: no such folder`);
+    }
+    const results = found.results?.() ?? fail('not_found', `${path}: the run folder has no prediction_results.txt (the run ended ${found.state})`);
+    return { path, state: found.state, reportsState: found.reports.state, settings: found.settings, results };
+  };
   const put = (p: Preset) => {
     presets.set(p.name, p);
     return p;
@@ -358,6 +387,7 @@ function createHandlers(config: MockConfig): Handlers {
       return null;
     },
     load_samples: ({ out_dir }) => tables.get(out_dir) ?? fail('not_found', `${out_dir}: no table across samples (no summary.tsv)`),
+    compare_runs: ({ a, b }) => compareMockRuns(comparedRun(a), comparedRun(b)),
     load_results: ({ out_dir }) => {
       // As the engine: a run that found pairs (Paired reads detected) writes pair_summary.tsv.
       const paired = config.pairedReads && folder(out_dir).settings.pairs === 'auto';

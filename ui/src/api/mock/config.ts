@@ -2,7 +2,7 @@
 // MockConfig before the app starts (a developer can change it in the console); every command
 // the UI sends is appended to `window.__VIRNUCPRO_MOCK_CALLS__` so tests can check what
 // reached the "shell".
-import type { GpuRuntimeState, ModelState, RunSettings, Stage } from '../types';
+import type { GpuRuntimeState, ModelState, Precision, RunSettings, Stage } from '../types';
 import type { OldSettings } from './world';
 
 export interface MockConfig {
@@ -30,6 +30,10 @@ export interface MockConfig {
   failures: 'first' | 'always' | 'never';
   /** Output folders that already hold an earlier run, with its manifest state. */
   resumable: Record<string, string>;
+  /** Run folders that ran the reads of the folder `of` again (another precision or
+   *  devices): the same reads, scores moved a little and `flips` frames' labels changed
+   *  (what compare_runs finds); `keepFeatures`: the run kept its feature files. */
+  variants: Record<string, { of: string; precision: Precision; devices?: string[]; keepFeatures?: boolean; flips: number }>;
   /** The settings store's last settings; as a file written by an older version, it may
    *  lack fields added since (read as the shell's serde defaults). */
   lastSettings: RunSettings | OldSettings | null;
@@ -89,6 +93,7 @@ const DEFAULTS: MockConfig = {
   gpus: 2,
   failures: 'first',
   resumable: {},
+  variants: { '/data/results/run41-bf16': { of: '/data/results/run41', precision: 'bf16', flips: 3 } },
   lastSettings: null,
   presetFiles: {},
   gone: [],

@@ -1,6 +1,6 @@
 // Made-up but self-consistent results: frames with scores, and the per-read summary and
 // histogram derived from them by the rules of read_summary.tsv and the highest-score report.
-import type { FailureGroup, FrameRow, ReadRow, ReportsStatus, Results } from '../types';
+import type { FailureGroup, FrameRow, Precision, ReadRow, ReportsStatus, Results } from '../types';
 
 /** A small seeded generator, so the same folder always shows the same results. */
 export function seededRandom(seed: number): () => number {
@@ -46,7 +46,7 @@ function readFrames(readId: string, chunks: number, virusLike: boolean, random: 
   return frames;
 }
 
-function summarise(readId: string, chunks: number, frames: FrameRow[]): ReadRow {
+export function summarise(readId: string, chunks: number, frames: FrameRow[]): ReadRow {
   let virusChunks = 0;
   for (let chunk = 1; chunk <= chunks; chunk += 1) {
     const own = frames.filter((f) => f.chunk === chunk);
@@ -139,4 +139,37 @@ export function makeFailures(outDir: string, keepFeatures: boolean): FailureGrou
       ],
     },
   ];
+}
+
+/** How far a score or feature value of a run at each precision strays from the exact one
+ *  in the mock (bf16 keeps 8 bits of mantissa, fp16 11, fp32 24). */
+export const PRECISION_NOISE: Record<Precision, number> = { fp32: 1e-6, fp16: 1e-3, bf16: 4e-3 };
+
+/** The same reads as `base` run again with other arithmetic (`precision`, another
+ *  device): every frame's virus score moved by up to ±PRECISION_NOISE (seeded by
+ *  `outDir`) and the first `flips` frames between 0.3 and 0.7 moved across 0.5, so their
+ *  labels differ; the read summary follows from the frames as the run writes it. */
+export function makeVariant(base: MockResults, outDir: string, precision: Precision, flips: number): MockResults {
+  const random = seededRandom(seedOf(outDir));
+  let flipped = 0;
+  const frames = new Map<string, FrameRow[]>();
+  const reads: ReadRow[] = [];
+  for (const read of base.results.reads) {
+    const own = (base.frames.get(read.read_id) ?? []).map((frame): FrameRow => {
+      let virus = Math.min(1, Math.max(0, frame.score_virus + (random() - 0.5) * 2 * PRECISION_NOISE[precision]));
+      if (flipped < flips && Math.abs(frame.score_virus - 0.5) < 0.2) {
+        flipped += 1;
+        virus = 1 - frame.score_virus;
+      }
+      virus = f32(virus);
+      return { ...frame, score_virus: virus, score_other: f32(1 - virus), prediction: virus > 1 - virus ? 'virus' : 'others' };
+    });
+    frames.set(read.read_id, own);
+    reads.push(summarise(read.read_id, read.chunks, own));
+  }
+  const framesScored = [...frames.values()].reduce((sum, own) => sum + own.length, 0);
+  return {
+    results: { ...base.results, out_dir: outDir, reads, frames_scored: framesScored, histogram: histogramOf(reads) },
+    frames,
+  };
 }

@@ -57,6 +57,11 @@ const FILES: Record<string, FastaFile> = {
   [`${DEMO_DIR}/sample_reads.fa`]: file(`${DEMO_DIR}/sample_reads.fa`, 161_000, 120),
 };
 
+/** A folder of reads the mock's disk has (not a run folder). */
+export function isReadsFolder(path: string): boolean {
+  return path in FOLDERS;
+}
+
 export function scanInputs(inputs: string[]): InputScan {
   const files: FastaFile[] = [];
   const problems: string[] = [];
