@@ -51,7 +51,10 @@ test('a run compared with itself agrees fully and is byte-identical', () =>
       assert.equal(row[4], row[3], 'every matched row agrees');
       assert.equal(row[5], '100.00 %');
       assert.equal(row[7], 'yes');
+      assert.equal(row[8], 'yes', 'reaches the default minimum');
     }
+    await waitForText(page, '#compare-verdict', 'Every report reaches the minimum of 99.9 % label agreement.');
+    assert.equal(await page.getAttribute('#compare-verdict', 'data-tone'), 'ok');
     assert.equal((await reportRow(page, 'frames'))[6], '0');
     await waitForText(page, '#compare-no-disagreements', 'No row’s label differs');
     assert.equal(await page.$('#compare-warnings'), null);
@@ -142,3 +145,47 @@ test('runs that kept their features show each kind’s differences and cosines',
       ]);
     },
   ));
+
+test('the minimum label agreement is checked as `compare --min-agreement` checks it, and can be changed', () =>
+  withApp({ lastSettings: FINISHED, answers: { pick_folders: [[BF16]] } }, async ({ page, calls }) => {
+    await compareWithPicked(page);
+    await page.waitForSelector('#compare-verdict');
+    assert.equal(await page.inputValue('#compare-min'), '99.9');
+    const { reports } = await backendComparison(page, RUN, BF16);
+    const compared = (await calls('compare_runs')).length;
+    /** @param {number} min */
+    const expectedBelow = (min) => reports.filter((/** @type {any} */ r) => r.agreement_percent < min);
+    /** @param {number} min */
+    const columnAt = async (min) => {
+      for (const r of reports) {
+        assert.equal((await reportRow(page, r.report))[8], r.agreement_percent >= min ? 'yes' : 'no', `${r.file} at ${min}`);
+      }
+    };
+    // The variant flipped frames, so the default minimum fails, naming each report below it.
+    const low = expectedBelow(99.9);
+    assert.ok(low.length > 0 && low.length < reports.length, 'some reports are below 99.9 %, not all');
+    const named = low.map((/** @type {any} */ r) => `${r.file} (${r.agreement_percent.toFixed(3)} %)`).join(', ');
+    await waitForText(page, '#compare-verdict', `Below the minimum of 99.9 % label agreement: ${named}.`);
+    assert.equal(await page.getAttribute('#compare-verdict', 'data-tone'), 'error');
+    await columnAt(99.9);
+    // Exactly the lowest agreement passes (below means strictly below); a hair above fails.
+    const lowest = Math.min(...reports.map((/** @type {any} */ r) => r.agreement_percent));
+    await page.fill('#compare-min', String(lowest));
+    await waitForText(page, '#compare-verdict', `Every report reaches the minimum of ${lowest} %`);
+    await columnAt(lowest);
+    await page.fill('#compare-min', `${(lowest + 0.001).toFixed(3)} %`);
+    await waitForText(page, '#compare-verdict', 'Below the minimum of');
+    await columnAt(Number((lowest + 0.001).toFixed(3)));
+    // Not a percentage: said, and no row judged.
+    for (const bad of ['', 'abc', '101', '-1']) {
+      await page.fill('#compare-min', bad);
+      await waitForText(page, '#compare-verdict', 'Give the minimum label agreement as a percentage from 0 to 100.');
+      assert.deepEqual(
+        await page.$$eval('#compare-reports tbody td.verdict', (tds) => tds.map((td) => td.textContent)),
+        reports.map(() => '—'),
+        `nothing judged for ${JSON.stringify(bad)}`,
+      );
+    }
+    assert.equal((await calls('compare_runs')).length, compared, 'changing the minimum does not compare again');
+  }));
+

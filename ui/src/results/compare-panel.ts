@@ -18,6 +18,20 @@ const percent = (p: number) => `${p.toFixed(2)} %`;
 const small = (x: number) => (x === 0 ? '0' : x < 1e-3 ? x.toExponential(2) : x.toFixed(4));
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
+/** The agreement a bf16 or GPU run should reach before it replaces fp32 (docs/models.md). */
+export const DEFAULT_MIN_AGREEMENT = 99.9;
+
+/** The minimum typed in, or null when it is not a percentage from 0 to 100. */
+export function parseMinimum(text: string): number | null {
+  const trimmed = text.trim().replace(/%$/, '').trim();
+  if (trimmed === '') return null;
+  const value = Number(trimmed);
+  return Number.isFinite(value) && value >= 0 && value <= 100 ? value : null;
+}
+
+/** The reports below `min`, by the rule of `virnucpro compare --min-agreement`. */
+export const below = (reports: ReportComparison[], min: number) => reports.filter((r) => r.agreement_percent < min);
+
 function runLine(side: string, run: ComparedRun): HTMLElement {
   const made =
     run.kind === 'reports'
@@ -26,12 +40,12 @@ function runLine(side: string, run: ComparedRun): HTMLElement {
   return h('li', { 'data-side': side }, h('strong', {}, `Run ${side.toUpperCase()}: `), h('code', {}, run.path), ` — ${made}`);
 }
 
-function reportsTable(reports: ReportComparison[]): HTMLElement {
+function reportsTable(reports: ReportComparison[], min: number | null): HTMLElement {
   return h(
     'table',
     { class: 'data', id: 'compare-reports' },
     h('caption', {}, 'Reports, rows matched by ID'),
-    tableHead('Report', numeric('Rows A'), numeric('Rows B'), numeric('Matched'), numeric('Labels agree'), numeric('Agreement'), numeric('Max |Δ score|'), 'Byte-identical'),
+    tableHead('Report', numeric('Rows A'), numeric('Rows B'), numeric('Matched'), numeric('Labels agree'), numeric('Agreement'), numeric('Max |Δ score|'), 'Byte-identical', 'Reaches minimum'),
     h(
       'tbody',
       {},
@@ -44,6 +58,7 @@ function reportsTable(reports: ReportComparison[]): HTMLElement {
             h('td', { class: 'num' }, text),
           ),
           h('td', {}, yesNo(r.identical)),
+          h('td', { class: 'verdict' }, min === null ? '—' : yesNo(r.agreement_percent >= min)),
         ),
       ),
     ),
@@ -117,7 +132,18 @@ function summaryOf(c: Comparison): HTMLElement[] {
   return [h('p', { id: 'compare-headline' }, headline), ...notes.map((n) => h('p', { class: 'muted' }, n))];
 }
 
-function render(c: Comparison): HTMLElement[] {
+/** Whether every report reaches the minimum, as `--min-agreement` decides. */
+function verdictOf(c: Comparison, min: number | null): HTMLElement {
+  const line = (tone: string, text: string) => h('p', { id: 'compare-verdict', 'data-tone': tone }, text);
+  if (min === null) return line('error', 'Give the minimum label agreement as a percentage from 0 to 100.');
+  if (c.reports.length === 0) return line('error', 'No report to hold to the minimum.');
+  const low = below(c.reports, min);
+  if (low.length === 0) return line('ok', `Every report reaches the minimum of ${min} % label agreement.`);
+  const named = low.map((r) => `${r.file} (${r.agreement_percent.toFixed(3)} %)`).join(', ');
+  return line('error', `Below the minimum of ${min} % label agreement: ${named}.`);
+}
+
+function render(c: Comparison, min: number | null): HTMLElement[] {
   const parts: HTMLElement[] = [h('ul', { id: 'compare-runs' }, runLine('a', c.a), runLine('b', c.b))];
   if (c.warnings.length > 0) {
     parts.push(
@@ -128,8 +154,8 @@ function render(c: Comparison): HTMLElement[] {
       ),
     );
   }
-  parts.push(...summaryOf(c));
-  parts.push(h('div', { class: 'table-scroll' }, reportsTable(c.reports)));
+  parts.push(...summaryOf(c), verdictOf(c, min));
+  parts.push(h('div', { class: 'table-scroll' }, reportsTable(c.reports, min)));
   parts.push(h('div', { class: 'table-scroll' }, disagreementsTable(c.reports)));
   if (c.features.length > 0) parts.push(h('div', { class: 'table-scroll' }, featuresTable(c.features)));
   return parts;
@@ -140,11 +166,32 @@ export function comparePanel(ctx: AppContext, current: () => string): ComparePan
   const status = h('p', { id: 'compare-status', role: 'status', 'aria-live': 'polite' });
   const body = h('div', { id: 'compare-body' });
   const button = h('button', { type: 'button', id: 'compare-button', onclick: () => void compare() }, 'Compare with another run…');
+  // The check `virnucpro compare --min-agreement` makes, applied to the comparison shown.
+  const minimum = h('input', {
+    type: 'text',
+    inputmode: 'decimal',
+    id: 'compare-min',
+    value: String(DEFAULT_MIN_AGREEMENT),
+    size: '6',
+    'aria-describedby': 'compare-min-hint',
+    oninput: () => show(),
+  });
+  let shown: Comparison | null = null;
+  const show = () => {
+    if (shown !== null) replaceChildren(body, ...render(shown, parseMinimum(minimum.value)));
+  };
   const element = h(
     'section',
     { class: 'panel', id: 'compare-panel', 'aria-labelledby': 'compare-title' },
     h('h3', { id: 'compare-title' }, 'Compare with another run'),
     h('p', { class: 'muted' }, 'Another run of the same reads (another precision or device, or the original tool’s {input}_merged folder): label agreement and score differences, report by report.'),
+    h(
+      'p',
+      { id: 'compare-min-field' },
+      h('label', { for: 'compare-min' }, 'Minimum label agreement (%) '),
+      minimum,
+      h('span', { class: 'muted', id: 'compare-min-hint' }, ` A run in bf16 or on another device should reach ${DEFAULT_MIN_AGREEMENT} % in every report before it replaces fp32 (virnucpro compare --min-agreement).`),
+    ),
     button,
     status,
     body,
@@ -164,11 +211,13 @@ export function comparePanel(ctx: AppContext, current: () => string): ComparePan
     status.textContent = 'Comparing…';
     status.removeAttribute('data-tone');
     replaceChildren(body);
+    shown = null;
     button.disabled = true;
     try {
       const comparison = await ctx.api.compareRuns(a, b);
       status.textContent = `Compared ${a} (A) with ${b} (B).`;
-      replaceChildren(body, ...render(comparison));
+      shown = comparison;
+      show();
     } catch (reason) {
       status.dataset['tone'] = 'error';
       status.textContent = `Could not compare the runs: ${errorText(reason)}`;
@@ -183,6 +232,7 @@ export function comparePanel(ctx: AppContext, current: () => string): ComparePan
       status.textContent = '';
       status.removeAttribute('data-tone');
       replaceChildren(body);
+      shown = null;
       button.disabled = current() === '';
     },
   };
