@@ -59,26 +59,31 @@ impl FeatureWriter {
 
     /// Append one row of `dim` values.
     pub fn write_row(&mut self, row: &[f32]) -> Result<(), FeatureError> {
-        if row.len() != self.dim() || self.written == self.rows() {
+        self.write_row_parts(&[row])
+    }
+
+    /// Append one row given as consecutive parts (a merged row: the nucleotide values,
+    /// then the protein values), written from where they are, without joining them first.
+    pub fn write_row_parts(&mut self, parts: &[&[f32]]) -> Result<(), FeatureError> {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        if len != self.dim() || self.written == self.rows() {
             return Err(self.shape_error(format!(
-                "row {} of {} values; expected {} rows of {}",
+                "row {} of {len} values; expected {} rows of {}",
                 self.written,
-                row.len(),
                 self.rows(),
                 self.dim()
             )));
         }
-        self.buf.resize(row.len() * 4, 0);
-        for (bytes, v) in self.buf.chunks_exact_mut(4).zip(row) {
-            bytes.copy_from_slice(&v.to_le_bytes());
+        for part in parts {
+            let bytes = little_endian_bytes(part, &mut self.buf);
+            self.hasher.update(bytes);
+            self.file
+                .write_all(bytes)
+                .map_err(|source| FeatureError::Write {
+                    path: self.file.target().to_path_buf(),
+                    source,
+                })?;
         }
-        self.hasher.update(&self.buf);
-        self.file
-            .write_all(&self.buf)
-            .map_err(|source| FeatureError::Write {
-                path: self.file.target().to_path_buf(),
-                source,
-            })?;
         self.written += 1;
         Ok(())
     }
@@ -122,6 +127,17 @@ impl FeatureWriter {
             reason,
         }
     }
+}
+
+/// The values' little-endian bytes: the values' own memory on a little-endian machine,
+/// else converted into `buf`.
+fn little_endian_bytes<'a>(values: &'a [f32], buf: &'a mut Vec<u8>) -> &'a [u8] {
+    if cfg!(target_endian = "little") {
+        return bytemuck::cast_slice(values);
+    }
+    buf.clear();
+    buf.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    buf
 }
 
 /// Write a whole feature file: `data` holds `meta.ids.len()` rows of `meta.dim`, row-major.
@@ -205,5 +221,44 @@ mod tests {
             data_error(&path),
             Some(DataError::NonFinite { row: 1, column: 1 })
         );
+    }
+
+    #[test]
+    fn rows_in_parts_are_the_same_file_as_whole_rows_and_are_counted_as_one_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let (whole, parts) = (
+            dir.path().join("w.protein.safetensors"),
+            dir.path().join("p.protein.safetensors"),
+        );
+        let values = [1.5f32, -0.0, f32::MIN_POSITIVE, 4.0, f32::MAX, -6.25];
+        write_features(&whole, &meta(), &values).unwrap();
+        let mut writer = FeatureWriter::create(&parts, &meta()).unwrap();
+        writer
+            .write_row_parts(&[&values[..1], &values[1..3]])
+            .unwrap();
+        writer.write_row_parts(&[&values[3..], &[]]).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&parts).unwrap()
+        );
+
+        // Parts that do not add up to a row are refused, and no file is left.
+        let short = dir.path().join("s.protein.safetensors");
+        let mut writer = FeatureWriter::create(&short, &meta()).unwrap();
+        let err = writer
+            .write_row_parts(&[&values[..1], &values[1..2]])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("row 0 of 2 values; expected 2 rows of 3"),
+            "{err}"
+        );
+        let err = writer
+            .write_row_parts(&[&values[..3], &values[3..4]])
+            .unwrap_err();
+        assert!(err.to_string().contains("row 0 of 4 values"), "{err}");
+        drop(writer);
+        assert!(!short.exists());
     }
 }

@@ -226,8 +226,8 @@ fn write_merged(
         )
     };
     let mut writer = FeatureWriter::create(&spec.output, &meta).map_err(output_failure)?;
-    merge_rows((&nuc, &nuc_path), (&prot, &prot_path), opts, &mut |row| {
-        writer.write_row(row).map_err(output_failure)
+    merge_rows((&nuc, &nuc_path), (&prot, &prot_path), opts, &mut |parts| {
+        writer.write_row_parts(parts).map_err(output_failure)
     })?;
     let bytes = writer.finish().map_err(output_failure)?;
     Ok((meta.ids.len(), bytes))
@@ -244,33 +244,37 @@ fn merged_meta(nuc: &Source, prot: &Source, inputs: Vec<InputChecksum>) -> Featu
     }
 }
 
+/// Takes a merged row as its parts: nucleotide values, then protein values.
+type PushRow<'a> = dyn FnMut(&[&[f32]]) -> Result<(), PairFailure> + 'a;
+
 /// Match the IDs of both sides and hand each merged row, in the nucleotide side's order,
-/// to `push`; a non-finite value anywhere fails the pair, naming its side, row and column.
-/// `paths` name the sides in messages.
+/// to `push` as its two parts (nucleotide values, then protein values), each where it
+/// already is when its side holds its rows in memory; a non-finite value anywhere fails
+/// the pair, naming its side, row and column. `paths` name the sides in messages.
 fn merge_rows(
     (nuc, nuc_path): (&Source, &Path),
     (prot, prot_path): (&Source, &Path),
     opts: &MergeOptions,
-    push: &mut dyn FnMut(&[f32]) -> Result<(), PairFailure>,
+    push: &mut PushRow,
 ) -> Result<(), PairFailure> {
     let both = || vec![nuc_path.to_path_buf(), prot_path.to_path_buf()];
     let index = match_ids(nuc.ids(), prot.ids(), opts.max_id_examples)
         .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
-    let (dim_n, dim_p) = (nuc.dim(), prot.dim());
-    let mut row = vec![0f32; dim_n + dim_p];
+    // Rows of feature files are decoded here; rows in memory are not copied.
+    let (mut scratch_n, mut scratch_p) = (vec![0f32; nuc.dim()], vec![0f32; prot.dim()]);
     for (i, id) in nuc.ids().iter().enumerate() {
         if i % CANCEL_CHECK_ROWS == 0 && opts.cancel.is_cancelled() {
             return Err(cancelled(both()));
         }
         let j = index[id.as_str()];
-        nuc.row_into(i, &mut row[..dim_n]);
-        prot.row_into(j, &mut row[dim_n..]);
-        if let Some(column) = row.iter().position(|v| !v.is_finite()) {
-            let (side, path, row, column) = if column < dim_n {
-                (Side::Nucleotide, nuc_path, i, column)
-            } else {
-                (Side::Protein, prot_path, j, column - dim_n)
-            };
+        let n = row_of(nuc, i, &mut scratch_n);
+        let p = row_of(prot, j, &mut scratch_p);
+        let bad = match (first_non_finite(n), first_non_finite(p)) {
+            (Some(column), _) => Some((Side::Nucleotide, nuc_path, i, column)),
+            (None, Some(column)) => Some((Side::Protein, prot_path, j, column)),
+            (None, None) => None,
+        };
+        if let Some((side, path, row, column)) = bad {
             return Err(fail(
                 FailureKind::Corrupt,
                 FailureDetails::NonFinite {
@@ -282,9 +286,42 @@ fn merge_rows(
                 vec![path.to_path_buf()],
             ));
         }
-        push(&row)?;
+        push(&[n, p])?;
     }
     Ok(())
+}
+
+/// Values checked at once: a block is tested without branches (so the compiler can use
+/// vector instructions), and searched value by value only when it holds a bad one.
+const FINITE_BLOCK: usize = 256;
+
+/// The index of the first NaN or infinity in `values`.
+fn first_non_finite(values: &[f32]) -> Option<usize> {
+    // All exponent bits set: infinity or NaN.
+    const EXPONENT: u32 = 0x7f80_0000;
+    values
+        .chunks(FINITE_BLOCK)
+        .enumerate()
+        .find(|(_, block)| {
+            block
+                .iter()
+                .fold(false, |bad, v| bad | (v.to_bits() & EXPONENT == EXPONENT))
+        })
+        .and_then(|(i, block)| {
+            let at = block.iter().position(|v| !v.is_finite())?;
+            Some(i * FINITE_BLOCK + at)
+        })
+}
+
+/// Row `row` of `source`: where it is, or decoded into `scratch`.
+fn row_of<'a>(source: &'a Source, row: usize, scratch: &'a mut [f32]) -> &'a [f32] {
+    match source.row(row) {
+        Some(values) => values,
+        None => {
+            source.row_into(row, scratch);
+            scratch
+        }
+    }
 }
 
 /// Merge two tables held in memory into a merged table, with the same checks as a merge of
@@ -310,8 +347,8 @@ pub(crate) fn merge_tables(
     let meta = merged_meta(&nuc, &prot, inputs);
     let mut rows = Vec::with_capacity(meta.ids.len() * meta.dim);
     let [nuc_path, prot_path] = origins;
-    merge_rows((&nuc, nuc_path), (&prot, prot_path), opts, &mut |row| {
-        rows.extend_from_slice(row);
+    merge_rows((&nuc, nuc_path), (&prot, prot_path), opts, &mut |parts| {
+        parts.iter().for_each(|part| rows.extend_from_slice(part));
         Ok(())
     })?;
     Ok(FeatureTable { meta, rows })
@@ -333,6 +370,53 @@ mod tests {
         };
         write_features(&path, &meta, &vec![0.25; rows * dim]).unwrap();
         path
+    }
+
+    #[test]
+    fn the_first_non_finite_value_is_found_wherever_it_is() {
+        let specials = [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        // Finite edge values on either side of the exponent test.
+        let finite = [
+            0.0,
+            -0.0,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -1e-45,
+            1.0,
+        ];
+        for len in [0, 1, 255, 256, 257, 3 * FINITE_BLOCK + 5] {
+            let clean: Vec<f32> = (0..len).map(|i| finite[i % finite.len()]).collect();
+            assert_eq!(first_non_finite(&clean), None, "len {len}");
+            for at in [0, len / 2, len.saturating_sub(1)]
+                .into_iter()
+                .filter(|&a| a < len)
+            {
+                for (k, special) in specials.iter().enumerate() {
+                    let mut values = clean.clone();
+                    values[at] = *special;
+                    // A later bad value does not hide the first.
+                    if let Some(last) = values.last_mut().filter(|_| at + 1 < len) {
+                        *last = specials[(k + 1) % specials.len()];
+                    }
+                    assert_eq!(
+                        first_non_finite(&values),
+                        Some(at),
+                        "len {len}, {special} at {at}"
+                    );
+                }
+            }
+        }
+        // NaNs of many payloads, either sign, one per block position.
+        for at in 0..FINITE_BLOCK {
+            let payload = ((at as u32 + 1) * 0x0002_9a5b) & 0x007f_ffff;
+            let sign = (at as u32 & 1) << 31;
+            let mut values = vec![1.0f32; FINITE_BLOCK];
+            values[at] = f32::from_bits(sign | 0x7f80_0000 | payload.max(1));
+            assert!(values[at].is_nan());
+            assert_eq!(first_non_finite(&values), Some(at), "payload {payload:#x}");
+        }
     }
 
     #[test]

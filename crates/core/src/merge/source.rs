@@ -79,6 +79,16 @@ impl Source {
         }
     }
 
+    /// Row `row` where it already is as f32 values (rows decoded into memory, or held
+    /// there); `None` for a feature file, whose rows are decoded by [`Source::row_into`].
+    pub fn row(&self, row: usize) -> Option<&[f32]> {
+        match self {
+            Self::Features(_) => None,
+            Self::Legacy(f) => Some(&f.data[row * f.dim..(row + 1) * f.dim]),
+            Self::Table(t) => Some(t.row(row)),
+        }
+    }
+
     /// Decode row `row` into `out` (`out.len() == dim()`).
     pub fn row_into(&self, row: usize, out: &mut [f32]) {
         match self {
