@@ -42,9 +42,9 @@ fn percent(text: &str) -> Result<f64, String> {
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let cmp = compare_runs(&args.a, &args.b)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cmp)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&cmp)?);
     } else {
-        print!("{}", render(&cmp));
+        crate::out!("{}", render(&cmp));
     }
     for warning in cmp.warnings() {
         tracing::warn!("{warning}");

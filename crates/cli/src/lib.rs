@@ -22,6 +22,7 @@ pub mod merge_cmd;
 pub mod models_cmd;
 pub mod pairs_args;
 pub mod prepare_cmd;
+pub mod stdout;
 pub mod summarize_cmd;
 pub mod units;
 
@@ -81,6 +82,10 @@ pub fn finish(
     code_for: impl Fn(&anyhow::Error) -> u8,
 ) -> ExitCode {
     match result {
+        // The work was done, but its output did not all reach a file that should hold it.
+        Ok(code) if code == ExitCode::SUCCESS && stdout::failure().is_some() => {
+            ExitCode::from(exit::OUTPUT_FAILED)
+        }
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -74,9 +74,9 @@ pub fn run(args: &MergeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
             "failures_tsv": failures_path,
             "report": report,
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print!("{}", summary(&report, &failures_path));
+        crate::out!("{}", summary(&report, &failures_path));
     }
     Ok(ExitCode::from(code))
 }

@@ -71,7 +71,7 @@ pub fn run(args: &PrepareArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
     let started = Instant::now();
     let summary = prepare(&args.inputs, &args.out, &options, &mut |_| {})?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary, &args.out, started.elapsed().as_secs_f64());
     }
@@ -88,40 +88,40 @@ pub fn run(args: &PrepareArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
 
 fn print_summary(s: &PrepareSummary, out: &Path, seconds: f64) {
     let files = s.inputs.len();
-    println!("prepare finished in {seconds:.2} s");
-    println!(
+    crate::outln!("prepare finished in {seconds:.2} s");
+    crate::outln!(
         "  input:    {files} file{}, {} reads, {} bp",
         if files == 1 { "" } else { "s" },
         s.reads,
         s.bases
     );
-    println!("  chunks:   {} of up to {} bp", s.chunks, s.chunk_len);
+    crate::outln!("  chunks:   {} of up to {} bp", s.chunks, s.chunk_len);
     let per_frame: Vec<String> = Frame::ALL
         .iter()
         .map(|f| format!("{} {}", f.suffix(), s.frames.get(*f)))
         .collect();
-    println!(
+    crate::outln!(
         "  frames:   {} kept ({})",
         s.frames_kept,
         per_frame.join(", ")
     );
     for pair in &s.pairs {
-        println!(
+        crate::outln!(
             "  mates:    {} + {}: {} reads (/1 and /2)",
             pair.r1.display(),
             pair.r2.display(),
             pair.reads
         );
     }
-    println!(
+    crate::outln!(
         "  shards:   {} (up to {} pairs each)",
         s.shards.len(),
         s.shard_size
     );
     if s.skipped.is_empty() {
-        println!("  skipped:  none");
+        crate::outln!("  skipped:  none");
     } else {
-        println!("  skipped:  {} records", s.skipped.len());
+        crate::outln!("  skipped:  {} records", s.skipped.len());
         let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for issue in &s.skipped {
             let reason = match &issue.problem {
@@ -133,12 +133,12 @@ fn print_summary(s: &PrepareSummary, out: &Path, seconds: f64) {
             by_reason.entry(reason).or_default().push(issue.to_string());
         }
         for (reason, issues) in by_reason {
-            println!("    {reason}: {}", issues.len());
+            crate::outln!("    {reason}: {}", issues.len());
             for issue in issues.iter().take(5) {
-                println!("      {issue}");
+                crate::outln!("      {issue}");
             }
             if issues.len() > 5 {
-                println!(
+                crate::outln!(
                     "      … and {} more (all listed in {MANIFEST_FILE})",
                     issues.len() - 5
                 );
@@ -146,14 +146,14 @@ fn print_summary(s: &PrepareSummary, out: &Path, seconds: f64) {
         }
     }
     for warning in &s.warnings {
-        println!("  warning:  {warning}");
+        crate::outln!("  warning:  {warning}");
     }
-    println!("output in {}:", out.display());
-    println!("  {:<26} chunked reads", s.chunked.display());
-    println!("  {:<26} DNA of each kept frame", "nucleotide/output_N.fa");
-    println!(
+    crate::outln!("output in {}:", out.display());
+    crate::outln!("  {:<26} chunked reads", s.chunked.display());
+    crate::outln!("  {:<26} DNA of each kept frame", "nucleotide/output_N.fa");
+    crate::outln!(
         "  {:<26} protein of each kept frame",
         "protein/output_N.faa"
     );
-    println!("  {:<26} this summary, as JSON", MANIFEST_FILE);
+    crate::outln!("  {:<26} this summary, as JSON", MANIFEST_FILE);
 }

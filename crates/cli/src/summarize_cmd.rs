@@ -49,13 +49,13 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("wrote {}", out.display());
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&samples)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&samples)?);
     } else if args.out.is_none() {
-        print!("{table}");
+        crate::out!("{table}");
     } else {
         let reads: u64 = samples.iter().map(|s| s.reads).sum();
         let virus: u64 = samples.iter().map(|s| s.virus_reads).sum();
-        println!(
+        crate::outln!(
             "{} samples, {reads} reads, {virus} with a virus call",
             samples.len()
         );

@@ -114,20 +114,20 @@ pub fn run_verify(
         };
         match status.state {
             // Not asked for by name: a model that is not there is not a failed check.
-            ModelState::Missing if !named => println!("{id}: missing"),
-            ModelState::Verified => println!("{id}: verified ({})", status.path.display()),
-            ModelState::Installed => println!(
+            ModelState::Missing if !named => crate::outln!("{id}: missing"),
+            ModelState::Verified => crate::outln!("{id}: verified ({})", status.path.display()),
+            ModelState::Installed => crate::outln!(
                 "{id}: installed; the catalogue pins no checksum for some files ({})",
                 status.path.display()
             ),
             state => {
-                println!("{id}: {state}");
+                crate::outln!("{id}: {state}");
                 for file in status
                     .files
                     .iter()
                     .filter(|f| matches!(f.state, virnucpro_models::FileState::Damaged))
                 {
-                    println!(
+                    crate::outln!(
                         "  {}: does not match the catalogue's checksum",
                         file.path.display()
                     );

@@ -31,27 +31,27 @@ pub fn discover_all(
 
 pub fn print_found(found: &Discovery) {
     if found.models.is_empty() {
-        println!("No DNABERT-S or ESM-2 weights found.");
+        crate::outln!("No DNABERT-S or ESM-2 weights found.");
     } else {
         let complete = found.models.iter().filter(|m| m.is_complete()).count();
-        println!(
+        crate::outln!(
             "Found {} model(s), {complete} complete (every DNABERT-S and ESM-2, catalogue or not):",
             found.models.len()
         );
         for model in &found.models {
-            println!();
+            crate::outln!();
             print_model(model);
         }
     }
-    println!();
-    println!("Looked in:");
+    crate::outln!();
+    crate::outln!("Looked in:");
     for place in &found.searched {
         let missing = if place.present { "" } else { "  (not present)" };
-        println!("  {:<9}  {}{missing}", place.source, place.path.display());
+        crate::outln!("  {:<9}  {}{missing}", place.source, place.path.display());
     }
     if found.models.is_empty() {
-        println!();
-        println!(
+        crate::outln!();
+        crate::outln!(
             "Get them with `virnucpro models fetch`, set HF_HUB_CACHE, HF_HOME or TORCH_HOME \
              to where the Python tools put them, or name a folder with --dir."
         );
@@ -65,7 +65,7 @@ fn print_model(model: &ModelCandidate) {
         1 => "1 problem".to_string(),
         n => format!("{n} problems"),
     };
-    println!(
+    crate::outln!(
         "{:<9}  {}  {layout}  {}  {state}",
         model.kind,
         model.name,
@@ -75,7 +75,7 @@ fn print_model(model: &ModelCandidate) {
         .revision
         .as_ref()
         .map_or(String::new(), |r| format!(", revision {r}"));
-    println!(
+    crate::outln!(
         "  path:    {} ({}{revision})",
         model.path.display(),
         model.source
@@ -83,10 +83,10 @@ fn print_model(model: &ModelCandidate) {
     for file in &model.files {
         if let Some(digest) = &file.sha256 {
             let name = file.path.file_name().unwrap_or(file.path.as_os_str());
-            println!("  sha256:  {digest}  {}", name.to_string_lossy());
+            crate::outln!("  sha256:  {digest}  {}", name.to_string_lossy());
         }
     }
     for problem in &model.problems {
-        println!("  problem: {problem}");
+        crate::outln!("  problem: {problem}");
     }
 }

@@ -45,7 +45,7 @@ pub fn run(
         match (&file.matched, &file.installed) {
             (Some(m), Some(to)) => {
                 matched += 1;
-                println!(
+                crate::outln!(
                     "{}: {} {} ({size}), installed as {}",
                     file.path.display(),
                     m.model,
@@ -55,21 +55,21 @@ pub fn run(
             }
             (Some(m), None) => {
                 matched += 1;
-                println!(
+                crate::outln!(
                     "{}: {} {} ({size}), verified in place",
                     file.path.display(),
                     m.model,
                     m.file
                 );
             }
-            (None, _) => println!(
+            (None, _) => crate::outln!(
                 "{}: matches no catalogue checksum ({size}); not installed. A run can still use it \
                  by its path, and its manifest marks it \"unverified\"",
                 file.path.display()
             ),
         }
     }
-    println!(
+    crate::outln!(
         "{matched} of {} file(s) matched the catalogue.",
         report.files.len()
     );

@@ -53,26 +53,28 @@ pub fn run(args: &ListArgs, catalogue: &Catalogue) -> anyhow::Result<ExitCode> {
             catalogue: &states,
             found: &found,
         };
-        println!("{}", serde_json::to_string_pretty(&listing)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&listing)?);
     } else {
         print_catalogue(&states);
-        println!();
+        crate::outln!();
         print_found(&found);
     }
     Ok(ExitCode::from(exit::OK))
 }
 
 fn print_catalogue(states: &[ModelStatus]) {
-    println!("The models a run needs:");
+    crate::outln!("The models a run needs:");
     for model in states {
         let size = model.size.map_or("size unpublished".into(), units::bytes);
-        println!(
+        crate::outln!(
             "  {:<15} {:<9}  {size:>10}  {}",
-            model.id, model.state, model.title
+            model.id,
+            model.state,
+            model.title
         );
-        println!("  {:<15} {}", "", model.path.display());
+        crate::outln!("  {:<15} {}", "", model.path.display());
         if let Some(hint) = hint(model) {
-            println!("  {:<15} {hint}", "");
+            crate::outln!("  {:<15} {hint}", "");
         }
     }
 }

@@ -30,7 +30,7 @@ impl EventPrinter {
     pub fn show(&mut self, event: &FetchEvent) {
         if self.json {
             if let Ok(line) = serde_json::to_string(event) {
-                println!("{line}");
+                crate::outln!("{line}");
             }
             return;
         }
@@ -89,7 +89,7 @@ impl EventPrinter {
     pub fn done(&mut self, status: &ModelStatus) {
         self.clear();
         if !self.json {
-            println!(
+            crate::outln!(
                 "{}: {} ({})",
                 status.id,
                 status.state,

@@ -93,32 +93,34 @@ pub fn run(args: &ClassifyArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode
             "virus_pairs": pair_summary.as_ref().map(|(_, totals)| totals.virus_pairs),
             "elapsed_s": seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        virnucpro_cli::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!("classify finished in {seconds:.2} s");
-        println!("  shards:   {}", files.len());
-        println!(
+        virnucpro_cli::outln!("classify finished in {seconds:.2} s");
+        virnucpro_cli::outln!("  shards:   {}", files.len());
+        virnucpro_cli::outln!(
             "  frames:   {} classified, {virus_rows} virus",
             summary.rows
         );
-        println!(
+        virnucpro_cli::outln!(
             "  chunks:   {} (one consensus call per chunk)",
             summary.groups
         );
         if let Some(reads) = reads {
-            println!(
+            virnucpro_cli::outln!(
                 "  reads:    {} ({} with a virus call, {} without a scored frame)",
-                reads.reads, reads.virus_reads, reads.unscored_reads
+                reads.reads,
+                reads.virus_reads,
+                reads.unscored_reads
             );
         }
-        println!("output:");
-        println!("  {}", summary.results.display());
-        println!("  {}", summary.highestscore.display());
+        virnucpro_cli::outln!("output:");
+        virnucpro_cli::outln!("  {}", summary.results.display());
+        virnucpro_cli::outln!("  {}", summary.highestscore.display());
         if let Some(path) = &read_summary {
-            println!("  {}", path.display());
+            virnucpro_cli::outln!("  {}", path.display());
         }
         if let Some((path, totals)) = &pair_summary {
-            println!(
+            virnucpro_cli::outln!(
                 "  {} ({} pairs, {} with a virus call)",
                 path.display(),
                 totals.pairs,

@@ -21,13 +21,13 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<ExitCode> {
             "backend": backend_json(backend),
             "devices": devices,
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        virnucpro_cli::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!("backend: {}", backend.describe());
+        virnucpro_cli::outln!("backend: {}", backend.describe());
         if let Some(why) = backend.cuda.why_not() {
-            println!("why not CUDA: {why}");
+            virnucpro_cli::outln!("why not CUDA: {why}");
         }
-        println!();
+        virnucpro_cli::outln!();
         print_table(&devices);
     }
     Ok(ExitCode::from(exit::OK))
@@ -80,12 +80,14 @@ fn print_table(devices: &[DeviceInfo]) {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    println!("{}", line(&header).trim_end());
+    virnucpro_cli::outln!("{}", line(&header).trim_end());
     for row in &rows {
-        println!("{}", line(row).trim_end());
+        virnucpro_cli::outln!("{}", line(row).trim_end());
     }
     if devices.iter().all(|d| d.slow) {
-        println!();
-        println!("No GPU: embedding would run on the CPU, which is slow for ESM-2 3B.");
+        virnucpro_cli::outln!();
+        virnucpro_cli::outln!(
+            "No GPU: embedding would run on the CPU, which is slow for ESM-2 3B."
+        );
     }
 }

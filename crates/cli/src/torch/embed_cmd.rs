@@ -114,9 +114,9 @@ pub fn run(args: &EmbedArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode> {
             "failed": report.failed().count(),
             "report": report,
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        virnucpro_cli::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print!("{}", summary(&report, seconds));
+        virnucpro_cli::out!("{}", summary(&report, seconds));
     }
     Ok(ExitCode::from(code))
 }

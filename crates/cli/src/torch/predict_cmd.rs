@@ -183,7 +183,7 @@ fn print_samples(outcome: &SamplesOutcome) {
         match &sample.result {
             Ok(run) => {
                 let s = &run.summary;
-                println!(
+                virnucpro_cli::outln!(
                     "sample {}: {}: {} reads, {} frames scored; {} reads with a virus call ({})",
                     sample.name,
                     status_word(s.status),
@@ -194,11 +194,11 @@ fn print_samples(outcome: &SamplesOutcome) {
                 );
                 print_kept_reports(run);
             }
-            Err(e) => println!("sample {}: failed: {e}", sample.name),
+            Err(e) => virnucpro_cli::outln!("sample {}: failed: {e}", sample.name),
         }
     }
     if let Some(summary) = &outcome.summary {
-        println!("samples in one table: {}", summary.display());
+        virnucpro_cli::outln!("samples in one table: {}", summary.display());
     }
 }
 
@@ -235,7 +235,7 @@ fn model_paths(
 /// The run's one-line summary and the result files it left.
 fn print_outcome(outcome: &RunOutcome) {
     let summary = &outcome.summary;
-    println!(
+    virnucpro_cli::outln!(
         "predict {} in {:.1} s: {} reads, {} chunks, {} frames scored; {} reads with a virus call",
         status_word(summary.status),
         summary.seconds,
@@ -245,18 +245,18 @@ fn print_outcome(outcome: &RunOutcome) {
         summary.virus_reads
     );
     if summary.failures > 0 {
-        println!("{} failures listed in failures.tsv", summary.failures);
+        virnucpro_cli::outln!("{} failures listed in failures.tsv", summary.failures);
     }
-    println!("results in {}:", summary.out_dir.display());
+    virnucpro_cli::outln!("results in {}:", summary.out_dir.display());
     let pair_summary = summary
         .out_dir
         .join(virnucpro_core::pairs::PAIR_SUMMARY_FILE);
     for path in RunLayout::new(&summary.out_dir).result_files() {
         if path.exists() {
-            println!("  {}", path.display());
+            virnucpro_cli::outln!("  {}", path.display());
         }
         if path.ends_with(virnucpro_core::report::READ_SUMMARY_FILE) && pair_summary.exists() {
-            println!("  {}", pair_summary.display());
+            virnucpro_cli::outln!("  {}", pair_summary.display());
         }
     }
     print_kept_reports(outcome);
@@ -269,9 +269,11 @@ fn print_kept_reports(outcome: &RunOutcome) {
     if record.state != ReportsState::Earlier {
         return;
     }
-    println!("the reports above are an earlier run's, kept: this run did not complete its own");
+    virnucpro_cli::outln!(
+        "the reports above are an earlier run's, kept: this run did not complete its own"
+    );
     for name in &record.partial_files {
-        println!(
+        virnucpro_cli::outln!(
             "  this run's partial reports: {}",
             outcome.summary.out_dir.join(name).display()
         );
@@ -300,7 +302,7 @@ impl Progress {
             Progress::Json => {
                 // A closed stdout (`| head`) must not stop the run.
                 if let Ok(line) = serde_json::to_string(event) {
-                    println!("{line}");
+                    virnucpro_cli::outln!("{line}");
                 }
             }
             Progress::Bars(bars) => bars.show(event),

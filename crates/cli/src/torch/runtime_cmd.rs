@@ -61,7 +61,7 @@ pub fn run(args: &RuntimeArgs, cancel: &CancelToken) -> anyhow::Result<ExitCode>
         }) => fetch(&manifest, index_url.clone(), *tries, *json_events, cancel),
         Some(Action::Remove) => {
             let freed = remove_runtime(&manifest, &paths()?)?;
-            println!("removed the GPU runtime ({} freed)", units::bytes(freed));
+            virnucpro_cli::outln!("removed the GPU runtime ({} freed)", units::bytes(freed));
             Ok(ExitCode::from(exit::OK))
         }
     }
@@ -83,31 +83,35 @@ fn status(manifest: &RuntimeManifest, json: bool) -> anyhow::Result<ExitCode> {
             "backend": backend.describe(),
             "why_not_cuda": backend.cuda.why_not(),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        virnucpro_cli::outln!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::from(exit::OK));
     }
-    println!(
+    virnucpro_cli::outln!(
         "GPU runtime: libtorch {} with CUDA {}: {}",
-        status.libtorch, status.cuda, status.state
+        status.libtorch,
+        status.cuda,
+        status.state
     );
-    println!("  folder:   {}", status.path.display());
+    virnucpro_cli::outln!("  folder:   {}", status.path.display());
     match status.state {
-        RuntimeState::Installed => println!("  size:     {}", units::bytes(status.bytes_present)),
-        RuntimeState::Partial => println!(
+        RuntimeState::Installed => {
+            virnucpro_cli::outln!("  size:     {}", units::bytes(status.bytes_present))
+        }
+        RuntimeState::Partial => virnucpro_cli::outln!(
             "  {} of {} downloaded: `virnucpro runtime fetch` resumes",
             units::bytes(status.bytes_present),
             units::bytes(status.download_bytes)
         ),
-        RuntimeState::Missing => println!(
+        RuntimeState::Missing => virnucpro_cli::outln!(
             "  `virnucpro runtime fetch` installs it ({} download, {} unpacked)",
             units::bytes(status.download_bytes),
             units::bytes(status.unpacked_bytes)
         ),
     }
-    println!("  driver:   {}", check.message(&status.cuda));
-    println!("  backend:  {}", backend.describe());
+    virnucpro_cli::outln!("  driver:   {}", check.message(&status.cuda));
+    virnucpro_cli::outln!("  backend:  {}", backend.describe());
     if let Some(why) = backend.cuda.why_not() {
-        println!("  why not CUDA: {why}");
+        virnucpro_cli::outln!("  why not CUDA: {why}");
     }
     Ok(ExitCode::from(exit::OK))
 }
@@ -138,12 +142,12 @@ fn fetch(
         Ok(status) => {
             printer.clear();
             if !json {
-                println!(
+                virnucpro_cli::outln!(
                     "GPU runtime installed: {} ({})",
                     status.path.display(),
                     units::bytes(status.bytes_present)
                 );
-                println!("`virnucpro devices` shows whether CUDA loads with it.");
+                virnucpro_cli::outln!("`virnucpro devices` shows whether CUDA loads with it.");
             }
             Ok(ExitCode::from(exit::OK))
         }
