@@ -10,7 +10,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use support::{esm_pickle, f32_bytes, torch_archive, Pickle};
 use virnucpro_core::legacy::{
-    read_legacy_from, read_legacy_with, Decoded, Decoder, LegacyErrorKind, LegacyKind,
+    read_legacy_features, read_legacy_features_into, read_legacy_from, read_legacy_with, Decoded,
+    Decoder, LegacyErrorKind, LegacyKind,
 };
 
 /// A decoder's answer in comparable form: kind, ids, width and the bits of every value, or
@@ -80,6 +81,49 @@ fn every_dnabert_and_esm_fixture_is_streamed_to_the_general_decoders_rows() {
             "{file}"
         );
     }
+}
+
+/// The merge hands each file the row buffer of an earlier one (with its old values, and
+/// a capacity too large or too small): the rows must be the file's own, and nothing else.
+#[test]
+fn rows_read_into_a_used_buffer_are_those_read_into_a_new_one() {
+    let paths = LEGACY_FIXTURES.map(virnucpro_testkit::fixture);
+    let fresh: Vec<_> = paths
+        .iter()
+        .map(|p| read_legacy_features(p).unwrap())
+        .collect();
+    let mut buffer = vec![f32::NAN; 3];
+    // Each file into the buffer the file before left, twice round: every layout after
+    // every other, the buffer growing and being reused larger than needed.
+    for (path, expected) in paths.iter().zip(&fresh).cycle().take(2 * paths.len()) {
+        let before = buffer.capacity();
+        let read = read_legacy_features_into(path, std::mem::take(&mut buffer)).unwrap();
+        assert_eq!(read.kind, expected.kind, "{}", path.display());
+        assert_eq!(read.ids, expected.ids, "{}", path.display());
+        assert_eq!(read.dim, expected.dim, "{}", path.display());
+        let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&read.data), bits(&expected.data), "{}", path.display());
+        if read.data.len() <= before {
+            assert_eq!(
+                read.data.capacity(),
+                before,
+                "{}: the buffer was reused",
+                path.display()
+            );
+        }
+        buffer = read.data;
+    }
+    // A file the streaming decoder declines, read into a used buffer: the general decoder's
+    // rows, whatever the buffer held.
+    let dir = tempfile::tempdir().unwrap();
+    let declined = dir.path().join("output_1_DNABERT_S.pt");
+    std::fs::write(&declined, archive(&int_row(), &[])).unwrap();
+    let Ok(Decoded::Declined(_)) = read_legacy_with(&declined, Decoder::Fast) else {
+        panic!("the streaming decoder reads a row starting with an int");
+    };
+    let read = read_legacy_features_into(&declined, vec![7.0; 100]).unwrap();
+    assert_eq!(read.data, read_legacy_features(&declined).unwrap().data);
+    assert_eq!(read.data.len(), 2);
 }
 
 #[test]
@@ -226,6 +270,32 @@ fn errors_are_the_general_decoders_word_for_word() {
     }
 }
 
+/// A DNABERT-S file whose row starts with an int: the general decoder reads it (as a
+/// float), the streaming one declines it.
+fn int_row() -> Vec<u8> {
+    Pickle::proto(2)
+        .op(b'}')
+        .mark()
+        .str("nucleotide")
+        .str_list(&["a"])
+        .str("data")
+        .op(b']')
+        .op(b'}')
+        .mark()
+        .str("label")
+        .str("a")
+        .str("mean_representation")
+        .op(b']')
+        .mark()
+        .int(3)
+        .float(0.5)
+        .op(b'e')
+        .op(b'u')
+        .op(b'a')
+        .op(b'u')
+        .stop()
+}
+
 #[test]
 fn unexpected_opcodes_and_globals_fall_back_to_the_general_decoder() {
     let dangerous = Pickle::proto(2)
@@ -253,27 +323,7 @@ fn unexpected_opcodes_and_globals_fall_back_to_the_general_decoder() {
         .op(b'a')
         .op(b'u')
         .stop();
-    let int_row = Pickle::proto(2)
-        .op(b'}')
-        .mark()
-        .str("nucleotide")
-        .str_list(&["a"])
-        .str("data")
-        .op(b']')
-        .op(b'}')
-        .mark()
-        .str("label")
-        .str("a")
-        .str("mean_representation")
-        .op(b']')
-        .mark()
-        .int(3)
-        .float(0.5)
-        .op(b'e')
-        .op(b'u')
-        .op(b'a')
-        .op(b'u')
-        .stop();
+    let int_row = int_row();
     // Protocol 4 framing, short strings and MEMOIZE.
     let proto4 = Pickle::proto(4)
         .ops(&[0x95])

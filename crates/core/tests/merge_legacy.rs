@@ -68,6 +68,69 @@ fn e2e_fixtures_match_the_original_merged_files() {
     }
 }
 
+/// Several pairs of different widths and row counts in one merge: each pair decodes into
+/// the row buffers an earlier pair left (larger or smaller than it needs), on one thread and
+/// on two, and every output is still its original's merged file, bit for bit.
+#[test]
+fn pairs_merged_one_after_another_each_match_their_original() {
+    let sources = [
+        ("reference/test_with_orfs_vanilla", "", "", ""),
+        (
+            "e2e/a500/expected",
+            "input_nucleotide/",
+            "input_protein/",
+            "input_merged/",
+        ),
+        ("reference/test_fixed_500bp_vanilla", "", "", ""),
+        (
+            "e2e/a300/expected",
+            "input_nucleotide/",
+            "input_protein/",
+            "input_merged/",
+        ),
+        ("reference/test_with_orfs_vanilla", "", "", ""),
+    ];
+    let (_tmp, nuc, prot) = input_dirs();
+    let mut originals = Vec::new();
+    for (k, (dir, n, p, m)) in sources.iter().enumerate() {
+        let dir = fixture(dir);
+        let shard = k + 1;
+        let copy = |from: String, to: PathBuf| std::fs::copy(dir.join(from), to).unwrap();
+        copy(
+            format!("{n}output_1_DNABERT_S.pt"),
+            nuc.join(format!("output_{shard}_DNABERT_S.pt")),
+        );
+        copy(
+            format!("{p}output_1_ESM.pt"),
+            prot.join(format!("output_{shard}_ESM.pt")),
+        );
+        originals.push(read_legacy_features(&dir.join(format!("{m}output_1_merged.pt"))).unwrap());
+    }
+    for threads in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let opts = MergeOptions {
+            threads: Some(threads),
+            ..MergeOptions::default()
+        };
+        let report = merge_dirs(&nuc, &prot, out.path(), &opts, &no_progress).unwrap();
+        assert_eq!(report.pairs.len(), sources.len());
+        for (k, expected) in originals.iter().enumerate() {
+            let merged = out
+                .path()
+                .join(format!("output_{}.merged.safetensors", k + 1));
+            let merged = FeatureFile::open(&merged).unwrap();
+            assert_eq!(merged.ids(), expected.ids.as_slice(), "pair {}", k + 1);
+            assert_eq!(merged.dim(), expected.dim, "pair {}", k + 1);
+            assert_eq!(
+                bits(&merged.to_vec()),
+                bits(&expected.data),
+                "pair {} ({threads} threads)",
+                k + 1
+            );
+        }
+    }
+}
+
 #[test]
 fn legacy_and_safetensors_inputs_mix_and_merge_the_same() {
     // Our nucleotide file holding the legacy DNABERT rows + the legacy ESM file.

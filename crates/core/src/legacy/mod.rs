@@ -121,7 +121,18 @@ pub enum Decoded {
 
 /// Read a DNABERT-S, ESM or merged feature file of the Python tools.
 pub fn read_legacy_features(path: &Path) -> Result<LegacyFeatures, LegacyError> {
-    match read_legacy_with(path, Decoder::Auto)? {
+    read_legacy_features_into(path, Vec::new())
+}
+
+/// [`read_legacy_features`], the rows decoded into `spare` (emptied first) when the
+/// streaming decoder reads the file: a buffer of an earlier file whose memory is already
+/// the process's, so that its pages are not faulted in again.
+pub fn read_legacy_features_into(
+    path: &Path,
+    spare: Vec<f32>,
+) -> Result<LegacyFeatures, LegacyError> {
+    let archive = TorchArchive::<FileSource>::open(path).map_err(LegacyError::from_torch)?;
+    match decode_archive(&archive, Decoder::Auto, spare)? {
         Decoded::Read { features, .. } => Ok(features),
         // Auto never declines: the general decoder reads what the streaming one declines.
         Decoded::Declined(reason) => Err(LegacyError::corrupt(path, reason)),
@@ -131,7 +142,7 @@ pub fn read_legacy_features(path: &Path) -> Result<LegacyFeatures, LegacyError> 
 /// Read the file at `path` with the chosen decoder(s).
 pub fn read_legacy_with(path: &Path, decoder: Decoder) -> Result<Decoded, LegacyError> {
     let archive = TorchArchive::<FileSource>::open(path).map_err(LegacyError::from_torch)?;
-    decode_archive(&archive, decoder)
+    decode_archive(&archive, decoder, Vec::new())
 }
 
 /// Read an archive held in `source` (named `path` in errors) with the chosen decoder(s):
@@ -142,16 +153,17 @@ pub fn read_legacy_from<S: ByteSource>(
     decoder: Decoder,
 ) -> Result<Decoded, LegacyError> {
     let archive = TorchArchive::from_source(path, source).map_err(LegacyError::from_torch)?;
-    decode_archive(&archive, decoder)
+    decode_archive(&archive, decoder, Vec::new())
 }
 
 fn decode_archive<S: ByteSource>(
     archive: &TorchArchive<S>,
     decoder: Decoder,
+    spare: Vec<f32>,
 ) -> Result<Decoded, LegacyError> {
     let path = archive.path();
     if decoder != Decoder::General {
-        match fast::decode(archive)? {
+        match fast::decode(archive, spare)? {
             Ok(features) => {
                 log_import(path, &features, true);
                 return Ok(Decoded::Read {

@@ -118,14 +118,14 @@ pub fn merge_pairs(
     let start = Instant::now();
     let with_work = pairs.iter().filter(|p| p.is_complete()).count();
     let threads = opts.effective_threads(with_work);
-    let gauge = pair::Gauge::default();
+    let shared = pair::Shared::default();
     let totals = Mutex::new(Totals {
         done: 0,
         bytes_in: 0,
         bytes_out: 0,
     });
     let one = |spec: &PairSpec| {
-        let report = pair::merge_pair(spec, opts, &gauge);
+        let report = pair::merge_pair(spec, opts, &shared);
         let mut t = totals
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -160,7 +160,7 @@ pub fn merge_pairs(
     };
     Ok(MergeReport {
         threads,
-        peak_pairs_in_flight: gauge.peak(),
+        peak_pairs_in_flight: shared.gauge.peak(),
         elapsed: start.elapsed(),
         pairs: reports,
     })
@@ -170,7 +170,7 @@ pub fn merge_pairs(
 /// schedule pairs themselves, such as a run that merges each shard as soon as its two
 /// feature files exist.
 pub fn merge_one(spec: &PairSpec, opts: &MergeOptions) -> PairReport {
-    pair::merge_pair(spec, opts, &pair::Gauge::default())
+    pair::merge_pair(spec, opts, &pair::Shared::default())
 }
 
 /// Merge a shard's two embedding tables held in memory (a run that does not keep its

@@ -10,7 +10,7 @@ use crate::features::{
 use super::discover::{expected_names, PairSpec};
 use super::ids::match_ids;
 use super::report::{FailureDetails, FailureKind, PairFailure, PairOutcome, PairReport, Side};
-use super::source::{Input, InputFailure, Source};
+use super::source::{Input, InputFailure, RowBuffers, Source};
 use super::MergeOptions;
 
 /// Rows copied between two looks at the cancel token.
@@ -33,6 +33,13 @@ impl Gauge {
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
     }
+}
+
+/// What the pairs of one merge share.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub gauge: Gauge,
+    pub buffers: RowBuffers,
 }
 
 struct InFlight<'a>(&'a Gauge);
@@ -86,7 +93,7 @@ fn single_input(spec: &PairSpec, side: Side) -> Result<&Path, PairFailure> {
 }
 
 /// Merge one pair. Never panics on bad input; every way it can end is in the report.
-pub(crate) fn merge_pair(spec: &PairSpec, opts: &MergeOptions, gauge: &Gauge) -> PairReport {
+pub(crate) fn merge_pair(spec: &PairSpec, opts: &MergeOptions, shared: &Shared) -> PairReport {
     let mut report = PairReport {
         shard: spec.shard.clone(),
         nucleotide: spec.nucleotide.clone(),
@@ -96,7 +103,7 @@ pub(crate) fn merge_pair(spec: &PairSpec, opts: &MergeOptions, gauge: &Gauge) ->
         bytes_in: 0,
         bytes_out: 0,
     };
-    report.outcome = match run(spec, opts, gauge, &mut report) {
+    report.outcome = match run(spec, opts, shared, &mut report) {
         Ok(outcome) => outcome,
         Err(failure) => {
             tracing::warn!(shard = %spec.shard, kind = %failure.kind, "{failure}");
@@ -109,7 +116,7 @@ pub(crate) fn merge_pair(spec: &PairSpec, opts: &MergeOptions, gauge: &Gauge) ->
 fn run(
     spec: &PairSpec,
     opts: &MergeOptions,
-    gauge: &Gauge,
+    shared: &Shared,
     report: &mut PairReport,
 ) -> Result<PairOutcome, PairFailure> {
     if opts.cancel.is_cancelled() {
@@ -119,7 +126,7 @@ fn run(
     let prot_path = single_input(spec, Side::Protein)?;
     // Each input is opened once: hashed for the checkpoint, then read (feature files
     // through the same map; `.pt` files hashed in pieces, then decoded, see `Input`).
-    let _in_flight = gauge.enter();
+    let _in_flight = shared.gauge.enter();
     let map = |side, path: &Path| {
         Input::open(path).map_err(|e| {
             input_failure(
@@ -142,7 +149,7 @@ fn run(
         tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
         return Ok(PairOutcome::Skipped { rows });
     }
-    let result = write_merged(spec, opts, nuc, prot, inputs);
+    let result = write_merged(spec, opts, (nuc, prot), inputs, &shared.buffers);
     match result {
         Ok((rows, bytes)) => {
             report.bytes_out = bytes;
@@ -202,17 +209,17 @@ fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
 fn write_merged(
     spec: &PairSpec,
     opts: &MergeOptions,
-    nuc_file: Input,
-    prot_file: Input,
+    (nuc_file, prot_file): (Input, Input),
     inputs: Vec<InputChecksum>,
+    buffers: &RowBuffers,
 ) -> Result<(usize, u64), PairFailure> {
     let (nuc_path, prot_path) = (
         nuc_file.path().to_path_buf(),
         prot_file.path().to_path_buf(),
     );
-    let nuc = Source::open(nuc_file, Side::Nucleotide)
+    let nuc = Source::open(nuc_file, Side::Nucleotide, buffers)
         .map_err(|e| input_failure(Side::Nucleotide, &nuc_path, e))?;
-    let prot = Source::open(prot_file, Side::Protein)
+    let prot = Source::open(prot_file, Side::Protein, buffers)
         .map_err(|e| input_failure(Side::Protein, &prot_path, e))?;
     let meta = merged_meta(&nuc, &prot, inputs);
     let output_failure = |e: crate::features::FeatureError| {
@@ -226,9 +233,12 @@ fn write_merged(
         )
     };
     let mut writer = FeatureWriter::create(&spec.output, &meta).map_err(output_failure)?;
-    merge_rows((&nuc, &nuc_path), (&prot, &prot_path), opts, &mut |parts| {
+    let merged = merge_rows((&nuc, &nuc_path), (&prot, &prot_path), opts, &mut |parts| {
         writer.write_row_parts(parts).map_err(output_failure)
-    })?;
+    });
+    buffers.give_back(Side::Nucleotide, nuc);
+    buffers.give_back(Side::Protein, prot);
+    merged?;
     let bytes = writer.finish().map_err(output_failure)?;
     Ok((meta.ids.len(), bytes))
 }
@@ -439,7 +449,8 @@ mod tests {
         opts.cancel.cancel();
         let (nuc, prot) = (Input::open(&nuc).unwrap(), Input::open(&prot).unwrap());
         // Past the check at the start of the pair: the row loop must notice on its own.
-        let failure = write_merged(&spec, &opts, nuc, prot, Vec::new()).unwrap_err();
+        let buffers = RowBuffers::default();
+        let failure = write_merged(&spec, &opts, (nuc, prot), Vec::new(), &buffers).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Cancelled);
         assert!(!spec.output.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -473,7 +484,7 @@ mod tests {
             protein: vec![paths[1].clone()],
             output: dir.path().join("output_0.merged.safetensors"),
         };
-        let report = merge_pair(&spec, &MergeOptions::default(), &Gauge::default());
+        let report = merge_pair(&spec, &MergeOptions::default(), &Shared::default());
         assert!(matches!(report.outcome, PairOutcome::Merged { rows: 3 }));
         let file = FeatureFile::open(&spec.output).unwrap();
 

@@ -64,8 +64,8 @@ pub(super) fn read<S: ByteSource>(
     let rows = if sources.iter().all(|s| matches!(s, RowSource::Floats(..))) {
         float_rows(&sources, floats)?
     } else if floats.is_empty() {
-        drop(floats);
-        tensor_rows(archive, &sources, ids.len())?
+        // The same buffer: empty here, it may hold the memory of an earlier file's rows.
+        tensor_rows(archive, &sources, ids.len(), floats)?
     } else {
         return Err(Decline::new("rows of floats and of tensors in one file"));
     };
@@ -182,8 +182,10 @@ fn tensor_rows<S: ByteSource>(
     archive: &TorchArchive<S>,
     sources: &[RowSource],
     expected_rows: usize,
+    buffer: Vec<f32>,
 ) -> Result<Rows, Decline> {
     let mut rows = Rows::new();
+    rows.data = buffer;
     for (i, source) in sources.iter().enumerate() {
         let RowSource::Tensor(tensor) = source else {
             return Err(Decline::new("rows of floats and of tensors in one file"));

@@ -120,8 +120,10 @@ struct Vm<'a, S: ByteSource + ?Sized> {
 /// Decode `archive` if it holds a DNABERT-S or ESM layout this decoder reads: `Ok(Ok)` with
 /// the features, `Ok(Err)` with the reason it declines, `Err` when the rows are read and
 /// fail the checks both decoders share (the general decoder's error, word for word).
+/// The rows go into `spare`, emptied first.
 pub(super) fn decode<S: ByteSource>(
     archive: &TorchArchive<S>,
+    spare: Vec<f32>,
 ) -> Result<Result<LegacyFeatures, String>, LegacyError> {
     let (start, size) = archive.pickle_span();
     if size > MAX_PICKLE_BYTES {
@@ -129,7 +131,7 @@ pub(super) fn decode<S: ByteSource>(
             "the pickle is larger than the general reader allows".into()
         ));
     }
-    let mut vm = Vm::new(Stream::new(archive.source(), start, size), size);
+    let mut vm = Vm::new(Stream::new(archive.source(), start, size), size, spare);
     let root = match vm.run() {
         Ok(root) => root,
         Err(Decline(reason)) => return Ok(Err(reason)),
@@ -141,7 +143,8 @@ pub(super) fn decode<S: ByteSource>(
 }
 
 impl<'a, S: ByteSource + ?Sized> Vm<'a, S> {
-    fn new(input: Stream<'a, S>, size: u64) -> Self {
+    fn new(input: Stream<'a, S>, size: u64, mut floats: Vec<f32>) -> Self {
+        floats.clear();
         Self {
             input,
             stack: Vec::new(),
@@ -151,7 +154,7 @@ impl<'a, S: ByteSource + ?Sized> Vm<'a, S> {
             shared: Vec::new(),
             lists: Vec::new(),
             dicts: Vec::new(),
-            floats: Vec::new(),
+            floats,
             budget: Budget {
                 nodes: (1 << 20) + size.saturating_mul(3),
                 bytes: (64 << 20) + size.saturating_mul(4),
