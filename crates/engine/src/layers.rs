@@ -108,6 +108,12 @@ pub struct FastPath {
     /// Residual adds, GELU, the gate product and padding fills in place, on tensors just
     /// made, instead of allocating a result each.
     pub in_place: bool,
+    /// ESM-2's `embed` runs a batch as one packed sequence, `[tokens, hidden]` with no
+    /// padding: the linears, norms and GELU skip the padded positions, and attention runs
+    /// per row (the varlen flash kernel on CUDA). Not in [`FastPath::DEFAULT`]: the CUDA
+    /// kernel call is unmeasured. Representations for all layers stay padded. DNABERT-S has
+    /// no packed path (docs/models.md): no effect there.
+    pub packed: bool,
 }
 
 /// A [`FastPath`] text naming no switch.
@@ -122,6 +128,7 @@ impl FastPath {
         position_cache: false,
         gelu: false,
         in_place: false,
+        packed: false,
     };
     /// Every switch on.
     pub const ALL: Self = Self {
@@ -129,13 +136,21 @@ impl FastPath {
         position_cache: true,
         gelu: true,
         in_place: true,
+        packed: true,
+    };
+    /// What runs by default in bf16 and f16: every switch but [`FastPath::packed`], whose
+    /// CUDA kernel has not been measured (nor run) on a GPU yet.
+    pub const DEFAULT: Self = Self {
+        packed: false,
+        ..Self::ALL
     };
     /// The switch names, as [`FastPath::from_str`](std::str::FromStr) reads them.
-    pub const NAMES: [&'static str; 4] = ["pool", "position_cache", "gelu", "in_place"];
+    pub const NAMES: [&'static str; 5] = ["pool", "position_cache", "gelu", "in_place", "packed"];
 
-    /// What a model loaded in `kind` runs by default: everything in bf16 and f16.
+    /// What a model loaded in `kind` runs by default: [`FastPath::DEFAULT`] in bf16 and
+    /// f16, nothing in f32.
     pub fn for_kind(kind: Kind) -> Self {
-        Self::ALL.effective(kind)
+        Self::DEFAULT.effective(kind)
     }
 
     /// The switches that apply in `kind`: these in bf16 and f16, none in f32 (whose
@@ -155,6 +170,7 @@ impl FastPath {
             "position_cache" | "rotary_cache" => Some(&mut self.position_cache),
             "gelu" => Some(&mut self.gelu),
             "in_place" => Some(&mut self.in_place),
+            "packed" => Some(&mut self.packed),
             _ => None,
         }
     }
@@ -162,16 +178,27 @@ impl FastPath {
 
 impl std::fmt::Display for FastPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let on = [self.pool, self.position_cache, self.gelu, self.in_place];
-        let names: Vec<&str> = Self::NAMES
-            .iter()
-            .zip(on)
-            .filter_map(|(name, on)| on.then_some(*name))
-            .collect();
-        match names.len() {
-            0 => f.write_str("none"),
-            4 => f.write_str("all"),
-            _ => write!(f, "none,+{}", names.join(",+")),
+        let on = [
+            self.pool,
+            self.position_cache,
+            self.gelu,
+            self.in_place,
+            self.packed,
+        ];
+        let named = |want: bool| -> Vec<&str> {
+            Self::NAMES
+                .iter()
+                .zip(on)
+                .filter_map(|(name, on)| (on == want).then_some(*name))
+                .collect()
+        };
+        let (on, off) = (named(true), named(false));
+        // The shorter of the two spellings: the default reads `-packed`.
+        match (on.len(), off.len()) {
+            (0, _) => f.write_str("none"),
+            (_, 0) => f.write_str("all"),
+            (n, m) if n > m => write!(f, "-{}", off.join(",-")),
+            _ => write!(f, "none,+{}", on.join(",+")),
         }
     }
 }
@@ -211,6 +238,8 @@ mod tests {
             "none",
             "none,+pool",
             "none,+position_cache,+in_place",
+            "-packed",
+            "-pool,-packed",
         ] {
             let fast: FastPath = text.parse().unwrap();
             assert_eq!(fast.to_string(), text);
@@ -232,8 +261,17 @@ mod tests {
 
     #[test]
     fn only_half_precisions_take_the_fast_path() {
-        assert_eq!(FastPath::for_kind(Kind::BFloat16), FastPath::ALL);
-        assert_eq!(FastPath::for_kind(Kind::Half), FastPath::ALL);
+        assert_eq!(FastPath::for_kind(Kind::BFloat16), FastPath::DEFAULT);
+        assert_eq!(FastPath::for_kind(Kind::Half), FastPath::DEFAULT);
+        // Packing stays off until measured on a GPU; everything else is on.
+        const { assert!(!FastPath::DEFAULT.packed) };
+        assert_eq!(
+            FastPath {
+                packed: true,
+                ..FastPath::DEFAULT
+            },
+            FastPath::ALL
+        );
         assert_eq!(FastPath::for_kind(Kind::Float), FastPath::EXACT);
         assert_eq!(FastPath::ALL.effective(Kind::Double), FastPath::EXACT);
     }

@@ -43,6 +43,11 @@ pub enum Esm2Problem {
     Input(String),
     #[error("libtorch failed: {0}")]
     Torch(#[from] tch::TchError),
+    /// The varlen flash-attention kernel of the packed fast path failed (a libtorch without
+    /// it, an unsupported head width, out of memory): the switch is `packed`, so a run
+    /// without it (`-packed`) takes the padded path.
+    #[error("the fast-path switch 'packed' failed in the varlen flash-attention kernel: {0}")]
+    PackedAttention(tch::TchError),
 }
 
 impl From<WeightError> for Esm2Problem {

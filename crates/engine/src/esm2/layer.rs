@@ -4,7 +4,9 @@
 use tch::{Device, Kind, TchError, Tensor};
 
 use super::config::Esm2Config;
+use super::error::Esm2Problem;
 use super::keys::{Layout, Part};
+use super::packed::Packing;
 use crate::layers::{fused_attention, FastPath, LayerNorm, Linear};
 use crate::weights::{Checkpoint, WeightError};
 
@@ -12,7 +14,8 @@ use crate::weights::{Checkpoint, WeightError};
 /// [`FastPath::position_cache`], the rotary tables of the batch's length.
 pub(crate) struct Step<'a> {
     pub fast: FastPath,
-    /// `(cos, sin)`, each `[T, head_dim]`, when every layer's frequencies are the same.
+    /// `(cos, sin)`, each `[T, head_dim]`, when every layer's frequencies are the same; on a
+    /// packed batch each `[tokens, 1, head_dim]`, one row per token at its own position.
     pub rotary: Option<&'a (Tensor, Tensor)>,
 }
 
@@ -107,11 +110,35 @@ impl Layer {
         key_padding: Option<&Tensor>,
         step: &Step,
     ) -> Result<Tensor, TchError> {
-        let attended = self.attention(&layer_norm(&self.attn_norm, x)?, key_padding, step)?;
+        self.block(x, step, |normed| self.attention(normed, key_padding, step))
+    }
+
+    /// The same layer on a packed batch, `x` `[tokens, hidden]` ([`FastPath::packed`]): every
+    /// op but the attention is the padded path's, on the real tokens only.
+    pub(super) fn forward_packed(
+        &self,
+        x: &Tensor,
+        packing: &Packing,
+        step: &Step,
+    ) -> Result<Tensor, Esm2Problem> {
+        self.block(x, step, |normed| {
+            self.attention_packed(normed, packing, step)
+        })
+    }
+
+    /// The pre-LN block around `attend`, one body for both layouts so that they cannot drift
+    /// apart: norm, attention, residual, norm, fc1, GELU, fc2, residual.
+    fn block<E: From<TchError>>(
+        &self,
+        x: &Tensor,
+        step: &Step,
+        attend: impl FnOnce(&Tensor) -> Result<Tensor, E>,
+    ) -> Result<Tensor, E> {
+        let attended = attend(&layer_norm(&self.attn_norm, x)?)?;
         let x = residual(x, attended, step.fast)?;
         let hidden = linear(&self.fc1, &layer_norm(&self.final_norm, &x)?)?;
         let hidden = gelu(hidden, step.fast)?;
-        residual(&x, linear(&self.fc2, &hidden)?, step.fast)
+        Ok(residual(&x, linear(&self.fc2, &hidden)?, step.fast)?)
     }
 
     /// fair-esm's `MultiheadAttention.forward` with rotary embeddings (the path ESM-2 takes:
@@ -148,41 +175,7 @@ impl Layer {
         let q = rotate(&split(&q)?, cos, sin, in_place)?;
         let k = rotate(&split(&linear(&self.key, x)?)?, cos, sin, in_place)?;
         let v = split(&linear(&self.value, x)?)?;
-        let out = if fused_attention(x.kind()) {
-            let heads = |t: &Tensor| t.f_reshape([batch, self.heads, len, self.head_dim]);
-            let keep = match key_padding {
-                Some(padding) => Some(padding.f_logical_not()?.f_view([batch, 1, 1, len])?),
-                None => None,
-            };
-            // q is already scaled, hence scale 1.
-            Tensor::f_scaled_dot_product_attention(
-                &heads(&q)?,
-                &heads(&k)?,
-                &heads(&v)?,
-                keep.as_ref(),
-                0.0,
-                false,
-                1.0,
-                false,
-            )?
-            .f_reshape([rows, len, self.head_dim])?
-        } else {
-            let weights = q.f_bmm(&k.f_transpose(1, 2)?)?;
-            if let Some(padding) = key_padding {
-                // `masked_fill(key_padding_mask.unsqueeze(1).unsqueeze(2), -inf)` on the
-                // [B, heads, T, T] view; in place, the same kernel without a copy.
-                let _ = weights
-                    .f_view([batch, self.heads, len, len])?
-                    .f_masked_fill_(&padding.f_unsqueeze(1)?.f_unsqueeze(2)?, f64::NEG_INFINITY)?;
-            }
-            // `utils.softmax(x, dim=-1)` is `F.softmax(x.float(), dim)`, then `.type_as(x)`
-            // (a no-op in f32).
-            weights
-                .f_to_kind(Kind::Float)?
-                .f_softmax(-1, None::<Kind>)?
-                .f_to_kind(x.kind())?
-                .f_bmm(&v)?
-        };
+        let out = attend(&q, &k, &v, batch, self.heads, key_padding)?;
         // `attn.transpose(0, 1).contiguous().view(tgt_len, bsz, embed_dim)`.
         let out = out
             .f_transpose(0, 1)?
@@ -190,6 +183,84 @@ impl Layer {
             .f_view([len, batch, width])?;
         linear(&self.attn_out, &out)
     }
+
+    /// [`Layer::attention`] on a packed batch, `x` `[tokens, hidden]`: the same projections,
+    /// scale and rotation on `[tokens, heads, head_dim]`, with each token's rotary position
+    /// its place in its own row, and attention within each row only.
+    fn attention_packed(
+        &self,
+        x: &Tensor,
+        packing: &Packing,
+        step: &Step,
+    ) -> Result<Tensor, Esm2Problem> {
+        let (tokens, width) = x.size2()?;
+        let mut q = linear(&self.query, x)?;
+        let _ = q.f_mul_scalar_((self.head_dim as f64).powf(-0.5))?;
+        let split = |t: &Tensor| t.f_view([tokens, self.heads, self.head_dim]);
+        let own;
+        let (cos, sin) = match step.rotary {
+            Some((cos, sin)) => (cos, sin),
+            None => {
+                own = packing.rotary(&self.inv_freq)?;
+                (&own.0, &own.1)
+            }
+        };
+        let in_place = step.fast.in_place;
+        let q = rotate(&split(&q)?, cos, sin, in_place)?;
+        let k = rotate(&split(&linear(&self.key, x)?)?, cos, sin, in_place)?;
+        let v = split(&linear(&self.value, x)?)?;
+        let out = packing.attend(&q, &k, &v)?.f_reshape([tokens, width])?;
+        Ok(linear(&self.attn_out, &out)?)
+    }
+}
+
+/// The attention proper of `batch` rows of `heads` heads each: `q` (already scaled), `k` and
+/// `v` are `[batch * heads, T, head_dim]`, and so is the result. `key_padding` is `[batch, T]`,
+/// true at padded keys. The reference op sequence, or the fused kernel in half precision
+/// ([`fused_attention`]); the packed path runs it on one row at a time.
+pub(super) fn attend(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    batch: i64,
+    heads: i64,
+    key_padding: Option<&Tensor>,
+) -> Result<Tensor, TchError> {
+    let (rows, len, head_dim) = q.size3()?;
+    if fused_attention(q.kind()) {
+        let split = |t: &Tensor| t.f_reshape([batch, heads, len, head_dim]);
+        let keep = match key_padding {
+            Some(padding) => Some(padding.f_logical_not()?.f_view([batch, 1, 1, len])?),
+            None => None,
+        };
+        // q is already scaled, hence scale 1.
+        return Tensor::f_scaled_dot_product_attention(
+            &split(q)?,
+            &split(k)?,
+            &split(v)?,
+            keep.as_ref(),
+            0.0,
+            false,
+            1.0,
+            false,
+        )?
+        .f_reshape([rows, len, head_dim]);
+    }
+    let weights = q.f_bmm(&k.f_transpose(1, 2)?)?;
+    if let Some(padding) = key_padding {
+        // `masked_fill(key_padding_mask.unsqueeze(1).unsqueeze(2), -inf)` on the
+        // [B, heads, T, T] view; in place, the same kernel without a copy.
+        let _ = weights
+            .f_view([batch, heads, len, len])?
+            .f_masked_fill_(&padding.f_unsqueeze(1)?.f_unsqueeze(2)?, f64::NEG_INFINITY)?;
+    }
+    // `utils.softmax(x, dim=-1)` is `F.softmax(x.float(), dim)`, then `.type_as(x)`
+    // (a no-op in f32).
+    weights
+        .f_to_kind(Kind::Float)?
+        .f_softmax(-1, None::<Kind>)?
+        .f_to_kind(q.kind())?
+        .f_bmm(v)
 }
 
 /// `cos` and `sin` of `position * inv_freq`, each `[T, head_dim]` (fair-esm's

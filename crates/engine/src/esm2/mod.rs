@@ -8,6 +8,7 @@ mod error;
 mod keys;
 mod layer;
 mod model;
+mod packed;
 
 pub use alphabet::{Alphabet, AlphabetError};
 pub use config::Esm2Config;
@@ -16,3 +17,5 @@ pub use model::{Esm2, VIRNUCPRO_MAX_RESIDUES};
 
 #[cfg(test)]
 mod fast_tests;
+#[cfg(test)]
+mod packed_tests;

@@ -132,6 +132,13 @@ impl Esm2 {
         tracing::debug!(fast_path = %self.fast, "ESM-2 fast path");
     }
 
+    /// Tests only: the switches exactly as given, in any kind. f32 with `packed` forced on
+    /// shows that packing computes the padded path's values, free of half rounding.
+    #[cfg(test)]
+    pub(crate) fn force_fast_path(&mut self, fast: FastPath) {
+        self.fast = fast;
+    }
+
     /// Check, from the headers alone (no tensor data is read), that `path` holds an ESM-2
     /// model that [`Esm2::load`] would load: its layout, every key and shape, and the
     /// declared configuration. A model of another kind (a DNABERT-S folder) is named.
@@ -217,6 +224,12 @@ impl Esm2 {
     /// padding never enters a mean. A span of zero positions is refused.
     pub fn embed(&self, tokens: &Tensor, lengths: &[usize]) -> Result<Tensor, Esm2Error> {
         let fail = |problem: Esm2Problem| Esm2Error::new(&self.path, problem);
+        if self.fast.packed {
+            // `None`: a batch that is not right-padded, which the padded path below handles.
+            if let Some(pooled) = self.embed_packed(tokens, lengths).map_err(fail)? {
+                return Ok(pooled);
+            }
+        }
         // Uploaded before the forward is queued, so that the copy waits for nothing.
         let caps = if self.fast.pool {
             let caps: Vec<i64> = lengths
@@ -230,12 +243,7 @@ impl Esm2 {
         };
         let forward = self.forward(tokens, None).map_err(fail)?;
         let rows = forward.last.size().first().copied().unwrap_or(0);
-        if lengths.len() as i64 != rows {
-            return Err(fail(Esm2Problem::Input(format!(
-                "{} lengths given for {rows} token rows",
-                lengths.len()
-            ))));
-        }
+        check_lengths(lengths.len(), rows).map_err(fail)?;
         // Every span is at least one position when every length is and every row has a
         // residue or `<eos>` after `<cls>`; otherwise the row by row path names the row.
         let spans_known = forward.min_real.is_some_and(|real| real >= 2)
@@ -260,13 +268,7 @@ impl Esm2 {
             (self.check_tokens(tokens)?, None)
         };
         let padding = tokens.f_eq(Alphabet::PAD)?;
-        let mut x = Tensor::f_embedding(&self.embed_tokens, &tokens, Alphabet::PAD, false, false)?;
-        if self.config.token_dropout {
-            x = self.token_dropout_rescale(&x, &tokens, &padding)?;
-        }
-        // Padded positions start from zero (they are never attended to).
-        let keep = padding.f_logical_not()?;
-        x = x.f_mul(&keep.f_unsqueeze(-1)?.f_to_kind(x.kind())?)?;
+        let x = self.embedded(&tokens, &padding)?;
         if let Some(all) = all.as_deref_mut() {
             all.push(x.shallow_clone());
         }
@@ -305,10 +307,37 @@ impl Esm2 {
         })
     }
 
+    /// The token embedding the first layer sees, `[B, T, hidden]`: token dropout's rescale
+    /// applied, padded positions zero. `tokens` are on the model's device; `padding` is
+    /// `tokens == <pad>`.
+    pub(super) fn embedded(
+        &self,
+        tokens: &Tensor,
+        padding: &Tensor,
+    ) -> Result<Tensor, Esm2Problem> {
+        let mut x = Tensor::f_embedding(&self.embed_tokens, tokens, Alphabet::PAD, false, false)?;
+        if self.config.token_dropout {
+            x = self.token_dropout_rescale(&x, tokens, padding)?;
+        }
+        // Padded positions start from zero (they are never attended to).
+        let keep = padding.f_logical_not()?;
+        Ok(x.f_mul(&keep.f_unsqueeze(-1)?.f_to_kind(x.kind())?)?)
+    }
+
+    /// The layers, in order (for the packed forward).
+    pub(super) fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layer norm after the last layer (for the packed forward).
+    pub(super) fn final_norm(&self) -> &LayerNorm {
+        &self.final_norm
+    }
+
     /// The rotary tables every layer of a `len`-token batch shares, with
     /// [`FastPath::position_cache`] and one set of frequencies; kept for the next batch of
     /// the same length. `None`: each layer builds its own, as fair-esm does.
-    fn rotary_for(&self, len: i64) -> Result<Option<(Tensor, Tensor)>, TchError> {
+    pub(super) fn rotary_for(&self, len: i64) -> Result<Option<(Tensor, Tensor)>, TchError> {
         let first = match self.layers.first() {
             Some(first) if self.fast.position_cache && self.shared_inv_freq => first,
             _ => return Ok(None),
@@ -401,7 +430,7 @@ struct TokenRead {
     min_real: i64,
 }
 
-fn check_shape(tokens: &Tensor) -> Result<(), Esm2Problem> {
+pub(super) fn check_shape(tokens: &Tensor) -> Result<(), Esm2Problem> {
     let size = tokens.size();
     if size.len() != 2 || size[0] == 0 || size[1] == 0 {
         return Err(Esm2Problem::Input(format!(
@@ -417,7 +446,7 @@ fn check_shape(tokens: &Tensor) -> Result<(), Esm2Problem> {
     Ok(())
 }
 
-fn check_range(min: i64, max: i64) -> Result<(), Esm2Problem> {
+pub(super) fn check_range(min: i64, max: i64) -> Result<(), Esm2Problem> {
     if min < 0 || max >= Alphabet::SIZE as i64 {
         return Err(Esm2Problem::Input(format!(
             "token ids must lie in 0..{}, found {min}..={max}",
@@ -427,11 +456,34 @@ fn check_range(min: i64, max: i64) -> Result<(), Esm2Problem> {
     Ok(())
 }
 
-fn check_real(fewest_real_tokens: i64) -> Result<(), Esm2Problem> {
+pub(super) fn check_real(fewest_real_tokens: i64) -> Result<(), Esm2Problem> {
     if fewest_real_tokens == 0 {
         return Err(Esm2Problem::Input("a token row holds only padding".into()));
     }
     Ok(())
+}
+
+/// `lengths` must give one length per token row.
+pub(super) fn check_lengths(given: usize, rows: i64) -> Result<(), Esm2Problem> {
+    if given as i64 != rows {
+        return Err(Esm2Problem::Input(format!(
+            "{given} lengths given for {rows} token rows"
+        )));
+    }
+    Ok(())
+}
+
+/// How many positions after `<cls>` the VirNucPro mean of a row takes: its `length` capped
+/// at 1024, cut at its own last token (`<eos>`); `tokens_in_row` counts `<cls>` and `<eos>`.
+/// A row with nothing to average is refused, naming it.
+pub(super) fn row_span(row: usize, length: usize, tokens_in_row: i64) -> Result<i64, Esm2Problem> {
+    let span = (length.min(VIRNUCPRO_MAX_RESIDUES) as i64).min(tokens_in_row - 1);
+    if span <= 0 {
+        return Err(Esm2Problem::Input(format!(
+            "row {row} has no residues to average (length {length})"
+        )));
+    }
+    Ok(span)
 }
 
 /// The VirNucPro mean row by row, as the reference slices it: each row's span is read
@@ -445,12 +497,7 @@ fn pool_rows(last: &Tensor, tokens: &Tensor, lengths: &[usize]) -> Result<Tensor
     )?;
     let mut means = Vec::with_capacity(lengths.len());
     for (row, (&length, &tokens_in_row)) in lengths.iter().zip(&row_tokens).enumerate() {
-        let span = (length.min(VIRNUCPRO_MAX_RESIDUES) as i64).min(tokens_in_row - 1);
-        if span <= 0 {
-            return Err(Esm2Problem::Input(format!(
-                "row {row} has no residues to average (length {length})"
-            )));
-        }
+        let span = row_span(row, length, tokens_in_row)?;
         means.push(
             last.f_select(0, row as i64)?
                 .f_narrow(0, 1, span)?
