@@ -74,6 +74,14 @@ if [[ -z "${PREDICT_ONLY:-}" ]]; then
   timed 150 "$B/encoder_bench" run esm2 "$W/esm3b" 4000 8 0 0 bf16                # default budget (from free memory)
 fi
 
+# ABLATION=1: the fast-path switches one by one on the weights just written (about 6 min;
+# scripts/gpu-ablation.sh). `packed` needs the varlen flash op of libtorch 2.13: with this
+# torch 2.11 build its variants print error= lines and the others are still measured.
+if [[ -n "${ABLATION:-}" ]]; then
+  step "3b. fast-path ablation (docs/models.md, Half-precision fast path)"
+  OUT=$OUT bash "$(dirname "${BASH_SOURCE[0]}")/gpu-ablation.sh" "$B/encoder_bench" "$W/esm3b" "$W/dnabert"
+fi
+
 step "4. predict end to end, real shapes (DNABERT-S + ESM-2 3B + the 3328x512 classifier)"
 cp "$TOKENIZER_JSON" "$W/dnabert/" 2>/dev/null
 nvidia-smi dmon -s u -d 1 > "$OUT/dmon.txt" 2>&1 &

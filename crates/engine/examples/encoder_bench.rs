@@ -7,7 +7,7 @@
 //!                                                 embed SEQS random sequences (MODEL: dnabert-s | esm2;
 //!                                                 DEVICES as --devices, default cpu; PRECISION fp32|bf16|fp16)
 //! encoder_bench load MODEL DIR                    load on the CPU, print the file size and peak RSS
-//! encoder_bench ablate MODEL DIR SEQS BUDGET DEVICE PRECISION [ROUNDS]
+//! encoder_bench ablate MODEL DIR SEQS BUDGET DEVICE PRECISION [ROUNDS [LENGTHS]]
 //!                                                 the half-precision fast-path switches one by one
 //! ```
 //! `ablate` loads the model once on DEVICE (`cpu`, `0`, `cuda:0`; BUDGET 0: the default
@@ -16,7 +16,12 @@
 //! default: all, none, each switch left out, each switch alone) over all of them, ROUNDS
 //! times (default 2) in rotating order. Per variant it prints the best and mean tokens/s
 //! and the largest difference of its embeddings from the first variant's (`none` first
-//! when listed). The variable is read here only: the library takes a typed `FastPath`.
+//! when listed); a variant that fails (`packed` where the flash kernel is missing) prints
+//! its error instead, the others go on, and the command exits non-zero. LENGTHS `fixed`
+//! (default): every sequence the typical length, so batches hold no padding; `mixed`: 1 to
+//! the typical length, uniformly, so batches are padded as a run's are at their edges
+//! (what `packed` removes). The variable is read here only: the library takes a typed
+//! `FastPath`.
 //! Weights are random (the numbers are meaningless); the shapes are those of the real
 //! models, so the work per token is the real work.
 use std::fs::File;
@@ -65,6 +70,11 @@ fn main() -> Result<()> {
             device: arg(6)?,
             precision: arg(7)?.parse()?,
             rounds: arg(8).map_or(Ok(2), |r| r.parse())?,
+            mixed: match arg(9).as_deref() {
+                Err(_) | Ok("fixed") => false,
+                Ok("mixed") => true,
+                Ok(other) => return Err(format!("LENGTHS is fixed or mixed, not {other}").into()),
+            },
             variants: variants_from_env()?,
         }),
         other => Err(format!("unknown command {other}").into()),
@@ -357,13 +367,22 @@ fn write_safetensors(path: &Path, tensors: &[Spec]) -> Result<u64> {
 /// `n` random sequences of the typical input: 500 bp chunks, and their ~166-residue
 /// translations.
 fn random_sequences(model: ModelKind, n: usize) -> Vec<String> {
+    random_sequences_of(model, n, false)
+}
+
+/// [`random_sequences`], or with `mixed` lengths drawn uniformly from 1 to the typical one.
+fn random_sequences_of(model: ModelKind, n: usize, mixed: bool) -> Vec<String> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let (alphabet, len): (&[u8], usize) = match model {
+    let (alphabet, typical): (&[u8], usize) = match model {
         ModelKind::DnabertS => (b"ACGT", 500),
         ModelKind::Esm2 => (b"LAGVSERTIDPNQKFYMHWC", 166),
     };
     (0..n)
         .map(|_| {
+            let len = match mixed {
+                true => 1 + (xorshift(&mut state) >> 33) as usize % typical,
+                false => typical,
+            };
             (0..len)
                 .map(|_| alphabet[(xorshift(&mut state) >> 33) as usize % alphabet.len()] as char)
                 .collect()
@@ -469,6 +488,8 @@ struct Ablation {
     device: String,
     precision: Precision,
     rounds: usize,
+    /// Sequence lengths from 1 to the typical one instead of all typical.
+    mixed: bool,
     variants: Vec<(String, FastPath)>,
 }
 
@@ -558,13 +579,15 @@ fn ablate(a: &Ablation) -> Result<()> {
         ModelKind::DnabertS => Loaded::Dnabert(Box::new(DnaBertS::load(&a.dir, kind, device)?)),
     };
     let load_s = started.elapsed().as_secs_f64();
-    let batches = plan(&model, a.model, a.seqs, budget)?;
+    let batches = plan(&model, a.model, a.seqs, budget, a.mixed)?;
     let tokens: i64 = batches.iter().flat_map(|b| &b.lengths).sum();
+    let padded: usize = batches.iter().map(|b| b.ids.numel()).sum();
     println!(
-        "ablate {} device={device:?} precision={} seqs={} batches={} tokens={tokens} budget={budget} rounds={} load_s={load_s:.2}",
+        "ablate {} device={device:?} precision={} seqs={} lengths={} batches={} tokens={tokens} padded_tokens={padded} budget={budget} rounds={} load_s={load_s:.2}",
         a.model.as_str(),
         a.precision.as_str(),
         a.seqs,
+        if a.mixed { "mixed" } else { "fixed" },
         batches.len(),
         a.rounds
     );
@@ -576,23 +599,49 @@ fn ablate(a: &Ablation) -> Result<()> {
             .embed(&first.ids.to(device), &first.lengths)?;
     }
     let n = a.variants.len();
-    let mut seconds = vec![Vec::with_capacity(a.rounds); n];
-    let mut outputs: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+    let mut runs: Vec<Runs> = (0..n).map(|_| Runs::default()).collect();
     for round in 0..a.rounds {
         for step in 0..n {
             let v = (step + round) % n;
+            if runs[v].error.is_some() {
+                continue;
+            }
             model.set_fast_path(a.variants[v].1);
-            let (s, rows) = pass(&model, &batches, device, a.seqs)?;
-            seconds[v].push(s);
-            outputs[v].get_or_insert(rows);
+            match pass(&model, &batches, device, a.seqs) {
+                Ok((s, rows)) => {
+                    runs[v].seconds.push(s);
+                    runs[v].output.get_or_insert(rows);
+                }
+                // One variant's failure (a kernel this libtorch lacks) spoils no other.
+                Err(e) => runs[v].error = Some(e.to_string()),
+            }
         }
     }
-    report(&a.variants, &seconds, &outputs, tokens)
+    report(&a.variants, &runs, tokens)?;
+    match runs.iter().filter(|r| r.error.is_some()).count() {
+        0 => Ok(()),
+        failed => Err(format!("{failed} variant(s) failed (error= lines above)").into()),
+    }
+}
+
+/// What the passes of one variant gave: their seconds, the first pass's embeddings, or the
+/// error that stopped it.
+#[derive(Default)]
+struct Runs {
+    seconds: Vec<f64>,
+    output: Option<Tensor>,
+    error: Option<String>,
 }
 
 /// Tokenize and plan the batches of a run (longest first within the budget).
-fn plan(model: &Loaded, kind: ModelKind, seqs: usize, budget: usize) -> Result<Vec<Planned>> {
-    let rows = random_sequences(kind, seqs)
+fn plan(
+    model: &Loaded,
+    kind: ModelKind,
+    seqs: usize,
+    budget: usize,
+    mixed: bool,
+) -> Result<Vec<Planned>> {
+    let rows = random_sequences_of(kind, seqs, mixed)
         .iter()
         .map(|s| model.tokenize(s))
         .collect::<Result<Vec<_>>>()?;
@@ -633,25 +682,25 @@ fn pass(model: &Loaded, batches: &[Planned], device: Device, seqs: usize) -> Res
     Ok((seconds, Tensor::stack(&rows, 0)))
 }
 
-fn report(
-    variants: &[(String, FastPath)],
-    seconds: &[Vec<f64>],
-    outputs: &[Option<Tensor>],
-    tokens: i64,
-) -> Result<()> {
+fn report(variants: &[(String, FastPath)], runs: &[Runs], tokens: i64) -> Result<()> {
     // Differences are taken from the exact path when it ran, else from the first variant.
     let base = variants
         .iter()
         .position(|(_, f)| *f == FastPath::EXACT)
         .unwrap_or(0);
-    let reference = outputs
+    let reference = runs
         .get(base)
-        .and_then(Option::as_ref)
-        .ok_or("no pass ran")?;
+        .and_then(|r| r.output.as_ref())
+        .ok_or("no pass of the reference variant ran")?;
     for (v, (text, fast)) in variants.iter().enumerate() {
-        let best = seconds[v].iter().copied().fold(f64::INFINITY, f64::min);
-        let mean = seconds[v].iter().sum::<f64>() / seconds[v].len().max(1) as f64;
-        let diff = match &outputs[v] {
+        if let Some(error) = &runs[v].error {
+            println!("variant={text} switches={fast} error={error}");
+            continue;
+        }
+        let seconds = &runs[v].seconds;
+        let best = seconds.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = seconds.iter().sum::<f64>() / seconds.len().max(1) as f64;
+        let diff = match &runs[v].output {
             Some(rows) => (rows - reference).abs().max().double_value(&[]),
             None => f64::NAN,
         };
