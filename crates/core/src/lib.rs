@@ -13,6 +13,7 @@ pub mod events;
 pub mod fasta;
 pub mod features;
 pub mod file_kind;
+pub mod finite;
 pub mod frames;
 pub mod input_paths;
 pub mod legacy;

@@ -135,7 +135,7 @@ impl FeatureFile {
         let mut row = vec![0f32; self.dim()];
         for index in 0..self.rows() {
             self.row_into(index, &mut row);
-            if let Some(column) = row.iter().position(|v| !v.is_finite()) {
+            if let Some(column) = crate::finite::first_non_finite(&row) {
                 return Err(data_error(DataError::NonFinite { row: index, column }));
             }
         }

@@ -257,15 +257,7 @@ fn finish(
         ));
     }
     let dim = rows.dim.unwrap_or(0);
-    // A pass that vectorises first; the position is looked for only in a bad file.
-    let all_finite = rows
-        .data
-        .chunks(1024)
-        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()));
-    if let Some(bad) = (!all_finite)
-        .then(|| rows.data.iter().position(|v| !v.is_finite()))
-        .flatten()
-    {
+    if let Some(bad) = crate::finite::first_non_finite(&rows.data) {
         let (row, col) = (bad / dim.max(1), bad % dim.max(1));
         let id = ids.get(row).map_or("?", String::as_str);
         return Err(LegacyError::corrupt(
