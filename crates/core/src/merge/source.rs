@@ -87,7 +87,7 @@ impl Source {
     pub fn row(&self, row: usize) -> Option<&[f32]> {
         match self {
             Self::Features(_) => None,
-            Self::Legacy(f) => Some(&f.data[row * f.dim..(row + 1) * f.dim]),
+            Self::Legacy(f) => f.row(row),
             Self::Table(t) => Some(t.row(row)),
         }
     }
@@ -136,9 +136,9 @@ impl RowBuffers {
 }
 
 /// An input file, opened for hashing and reading. Our feature files stay mapped (hashed,
-/// then read through the same map). The Python tools' `.pt` files are mapped only to be
-/// hashed and decoded by the legacy reader afterwards, so that no map of them is held
-/// while the rows are decoded: a pair in flight then holds little more than its rows.
+/// then read through the same map). The Python tools' `.pt` files are hashed in pieces and
+/// decoded by the legacy reader afterwards, so that no map of them is ever held: a pair in
+/// flight then holds little more than its rows.
 pub(crate) enum Input {
     Mapped(MappedFile),
     Torch {
