@@ -50,7 +50,7 @@ test('with GPUs, Setup shows no reason and the panel shows the runtime installed
   }));
 
 test('a download shows bytes, percent, rate, time left and unpacking, then asks for a restart', () =>
-  withApp({ gpus: 0, modelSteps: 20, eventIntervalMs: 30 }, async ({ page, calls }) => {
+  withApp({ gpus: 0, modelSteps: 20, eventIntervalMs: 30, holdRuntimeUnpacking: true }, async ({ page, calls }) => {
     await openPanel(page);
     await page.click('#gpu-download');
     await page.waitForSelector('#gpu-panel[data-job="fetch"]');
@@ -59,7 +59,12 @@ test('a download shows bytes, percent, rate, time left and unpacking, then asks 
     assert.equal(await page.isHidden('#gpu-download'), true);
     const value = await page.$eval('#gpu-bar', (p) => /** @type {HTMLProgressElement} */ (p).value);
     assert.ok(value > 0, 'the bar moves');
+    // The mock holds at the first wheel's unpacking: a page drawn slowly under load would
+    // otherwise miss a step that lasts one event interval.
     await waitForText(page, '#gpu-progress', /unpacking torch-2\.13\.0.*\.whl…/);
+    await page.evaluate(() => {
+      /** @type {any} */ (window).__VIRNUCPRO_MOCK__.holdRuntimeUnpacking = false;
+    });
     await waitForState(page, 'installed');
     await page.waitForSelector('#gpu-restart:not([hidden])');
     await waitForText(page, '#gpu-restart', 'Restart VirNucPro to use it');

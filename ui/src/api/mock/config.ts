@@ -59,6 +59,9 @@ export interface MockConfig {
   driver: string | null;
   /** A fraction of the GPU runtime at which its download stops until cancelled. */
   holdRuntimeAt: number | null;
+  /** While true, the GPU runtime's download stops at its first "unpacking" event, so a test
+   *  can read that state however slowly the page is drawn; set it false to go on. */
+  holdRuntimeUnpacking: boolean;
   /** What the pickers answer, in order; when a queue is empty a default is made up. */
   answers: {
     pick_folders: string[][];
@@ -104,6 +107,7 @@ const DEFAULTS: MockConfig = {
   gpuRuntime: null,
   driver: '580.95.05',
   holdRuntimeAt: null,
+  holdRuntimeUnpacking: false,
   answers: { pick_folders: [], pick_file: [], pick_save_file: [], import_models: [] },
 };
 

@@ -104,6 +104,7 @@ export function createGpuHandlers(config: MockConfig) {
         }
         for (const [file] of WHEELS) {
           channel.send({ event: 'unpacking', model, file });
+          while (config.holdRuntimeUnpacking) await sleep(5);
           await sleep(config.eventIntervalMs);
         }
         state = 'installed';
