@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use virnucpro_core::features::{write_features, FeatureFile, FeatureKind, FeatureMeta};
-use virnucpro_core::legacy::{read_legacy_features, LegacyKind};
+use virnucpro_core::legacy::{read_legacy_features, LegacyFeatures, LegacyKind};
 use virnucpro_core::merge::{
     merge_dirs, no_progress, FailureDetails, FailureKind, MergeOptions, PairOutcome, Side,
 };
@@ -48,6 +48,19 @@ fn assert_matches_original(nuc: PathBuf, prot: PathBuf, merged_pt: PathBuf) {
     let n = read_legacy_features(&nuc.join("output_1_DNABERT_S.pt")).unwrap();
     let p = read_legacy_features(&prot.join("output_1_ESM.pt")).unwrap();
     assert_eq!(merged.dim(), n.dim + p.dim);
+}
+
+/// Our nucleotide file for shard `output_1` in `dir`: the IDs and width of the legacy
+/// DNABERT-S file `legacy`, holding `data`.
+fn write_our_nucleotide(dir: &Path, legacy: &LegacyFeatures, data: &[f32]) {
+    let meta = FeatureMeta {
+        kind: FeatureKind::Nucleotide,
+        model: "DNABERT-S".into(),
+        dim: legacy.dim,
+        ids: legacy.ids.clone(),
+        inputs: vec![],
+    };
+    write_features(&dir.join("output_1.nucleotide.safetensors"), &meta, data).unwrap();
 }
 
 #[test]
@@ -140,19 +153,7 @@ fn legacy_and_safetensors_inputs_mix_and_merge_the_same() {
     let tmp = tempfile::tempdir().unwrap();
     let nuc = tmp.path().join("nuc");
     std::fs::create_dir(&nuc).unwrap();
-    let meta = FeatureMeta {
-        kind: FeatureKind::Nucleotide,
-        model: "DNABERT-S".into(),
-        dim: legacy_n.dim,
-        ids: legacy_n.ids.clone(),
-        inputs: vec![],
-    };
-    write_features(
-        &nuc.join("output_1.nucleotide.safetensors"),
-        &meta,
-        &legacy_n.data,
-    )
-    .unwrap();
+    write_our_nucleotide(&nuc, &legacy_n, &legacy_n.data);
     let out = tmp.path().join("out");
     let report = merge(&nuc, &dir.join("input_protein"), &out);
     assert!(matches!(
@@ -169,6 +170,36 @@ fn legacy_and_safetensors_inputs_mix_and_merge_the_same() {
         again.pairs[0].outcome,
         PairOutcome::Skipped { .. }
     ));
+}
+
+#[test]
+fn a_non_finite_value_in_our_file_beside_a_legacy_file_is_found() {
+    // The merge does not look at the legacy side's rows again (its reader refuses
+    // non-finite values), but still at the rows of our file beside it.
+    let dir = fixture("e2e/a500/expected");
+    let legacy_n =
+        read_legacy_features(&dir.join("input_nucleotide/output_1_DNABERT_S.pt")).unwrap();
+    let (_tmp, nuc, _) = input_dirs();
+    let mut data = legacy_n.data.clone();
+    let (row, column) = (legacy_n.ids.len() - 1, legacy_n.dim - 1);
+    data[row * legacy_n.dim + column] = f32::INFINITY;
+    write_our_nucleotide(&nuc, &legacy_n, &data);
+    let out = tempfile::tempdir().unwrap();
+    let report = merge(&nuc, &dir.join("input_protein"), out.path());
+    let PairOutcome::Failed(failure) = &report.pairs[0].outcome else {
+        panic!("{:?}", report.pairs[0].outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Corrupt);
+    assert_eq!(
+        failure.details,
+        FailureDetails::NonFinite {
+            side: Side::Nucleotide,
+            id: legacy_n.ids[row].clone(),
+            row,
+            column,
+        }
+    );
+    assert!(!out.path().join("output_1.merged.safetensors").exists());
 }
 
 #[test]

@@ -92,6 +92,13 @@ impl Source {
         }
     }
 
+    /// Whether every value is already known to be finite: the legacy reader refuses a file
+    /// holding a NaN or an infinity (naming its row and column), so the merge need not look
+    /// at those rows a second time. Feature files and tables are looked at by the merge.
+    pub fn known_finite(&self) -> bool {
+        matches!(self, Self::Legacy(_))
+    }
+
     /// Decode row `row` into `out` (`out.len() == dim()`).
     pub fn row_into(&self, row: usize, out: &mut [f32]) {
         match self {
