@@ -181,3 +181,63 @@ fn archive_reader_never_reads_outside_a_byte_source() {
     assert!(bytes.read_exact_at(1, &mut buf).is_ok());
     assert_eq!(buf, [2, 3]);
 }
+
+/// A source that reads like `bytes` until `broken` is set, and then fails every read.
+struct BreakingSource {
+    bytes: Vec<u8>,
+    broken: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl ByteSource for BreakingSource {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        if self.broken.get() {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        self.bytes.read_exact_at(offset, buf)
+    }
+}
+
+#[test]
+fn tensors_are_appended_after_what_a_buffer_holds_and_a_failed_read_keeps_it() {
+    let values = [1.5f32, -2.0, 0.099975586, 3.0e-5, 7.25];
+    let halves: Vec<u8> = values[..3]
+        .iter()
+        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+        .collect();
+    // f32 and f16 (converted), each with an offset.
+    for (class, bytes, expected) in [
+        ("FloatStorage", f32_bytes(&values), &values[1..4]),
+        ("HalfStorage", halves, &values[1..3]),
+    ] {
+        let numel = expected.len() as i32;
+        let (archive, value) = single_tensor(class, bytes, numel, 1, &[numel], &[1]);
+        let mut out = vec![9.0f32, 8.0];
+        archive
+            .read_f32_into(value.as_tensor().unwrap(), &mut out)
+            .unwrap();
+        assert_eq!(out, [&[9.0, 8.0][..], expected].concat(), "{class}");
+    }
+
+    let pickle = Pickle::proto(2)
+        .tensor("FloatStorage", "0", 5, 0, &[5], &[1])
+        .stop();
+    let broken = std::rc::Rc::new(std::cell::Cell::new(false));
+    let source = BreakingSource {
+        bytes: torch_archive(&pickle, &[("0", f32_bytes(&values))]),
+        broken: broken.clone(),
+    };
+    let archive = TorchArchive::from_source(Path::new("t.pt"), source).unwrap();
+    let value = archive.load().unwrap();
+    broken.set(true);
+    let mut out = vec![9.0f32, 8.0];
+    let err = archive
+        .read_f32_into(value.as_tensor().unwrap(), &mut out)
+        .unwrap_err();
+    assert!(matches!(err.problem, TorchFileProblem::Io(_)), "{err}");
+    assert!(err.to_string().contains("the disk went away"), "{err}");
+    assert_eq!(out, [9.0, 8.0], "the rows before are kept");
+}
