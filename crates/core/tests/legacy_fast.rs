@@ -496,3 +496,41 @@ proptest! {
         prop_assert!(assert_same(&bytes));
     }
 }
+
+#[test]
+fn files_hashed_while_decoded_are_read_about_once_and_have_their_checksums() {
+    use virnucpro_core::features::HashingSource;
+    use virnucpro_core::legacy::read_legacy_source_into;
+    use xxhash_rust::xxh3::xxh3_64;
+
+    // Past the zip directory's tail read (a tiny file is hashed whole by it): 300 ESM rows
+    // of 2560 values, each in its own storage, and DNABERT-S rows of 20,000 floats.
+    let lens = vec![2560; 300];
+    let ids: Vec<String> = (0..lens.len()).map(|i| format!("r{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let esm_file = archive(&esm(&ids, &lens), &esm_storages(&lens, 0.5));
+    let row: Vec<f64> = (0..20_000).map(|i| f64::from(i) / 7.0).collect();
+    let dnabert_file = archive(&dnabert(&["a", "b", "c"], &[&row, &row, &row]), &[]);
+    for (name, bytes) in [("esm", esm_file), ("dnabert", dnabert_file)] {
+        let path = Path::new("features.pt");
+        let source = HashingSource::new(bytes.clone());
+        let (features, source) = read_legacy_source_into(path, source, Vec::new()).unwrap();
+        let expected = read_legacy_from(path, bytes.clone(), Decoder::General).unwrap();
+        let Decoded::Read {
+            features: general, ..
+        } = expected
+        else {
+            panic!("{name}: the general decoder declined");
+        };
+        assert_eq!(features, general, "{name}");
+        let (checksum, reads) = source.finish(name.into()).unwrap();
+        assert_eq!(checksum.xxh3, format!("{:016x}", xxh3_64(&bytes)), "{name}");
+        assert_eq!(checksum.bytes, bytes.len() as u64, "{name}");
+        // Only the zip directory at the end, read first, is read again.
+        assert!(
+            reads.read_again * 100 < checksum.bytes,
+            "{name}: {reads:?} of {} bytes",
+            bytes.len()
+        );
+    }
+}

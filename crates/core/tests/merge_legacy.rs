@@ -261,3 +261,37 @@ fn a_real_legacy_torch_pickle_is_refused_with_the_resave_advice() {
         "{text}"
     );
 }
+
+#[test]
+fn legacy_inputs_are_recorded_with_their_files_checksums_fresh_up_to_date_and_stale() {
+    use virnucpro_core::features::checksum_file;
+
+    let dir = fixture("reference/test_with_orfs_vanilla");
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("output_1.merged.safetensors");
+    let expected = vec![
+        checksum_file(&dir.join("output_1_DNABERT_S.pt")).unwrap(),
+        checksum_file(&dir.join("output_1_ESM.pt")).unwrap(),
+    ];
+    let recorded = || FeatureFile::validate_header(&output).unwrap().meta.inputs;
+    // No output yet: the .pt files are hashed as they are decoded.
+    let first = merge(&dir, &dir, out.path());
+    assert!(matches!(first.pairs[0].outcome, PairOutcome::Merged { .. }));
+    assert_eq!(recorded(), expected);
+    let rows = bits(&FeatureFile::open(&output).unwrap().to_vec());
+    // An output there: hashed first, found up to date.
+    let again = merge(&dir, &dir, out.path());
+    assert!(matches!(
+        again.pairs[0].outcome,
+        PairOutcome::Skipped { .. }
+    ));
+    // A damaged output: hashed first, then decoded with the checksums already taken.
+    std::fs::write(&output, b"not a feature file").unwrap();
+    let redone = merge(&dir, &dir, out.path());
+    assert!(matches!(
+        redone.pairs[0].outcome,
+        PairOutcome::Merged { .. }
+    ));
+    assert_eq!(recorded(), expected);
+    assert_eq!(bits(&FeatureFile::open(&output).unwrap().to_vec()), rows);
+}

@@ -76,7 +76,8 @@ pub fn checksum_file(path: &Path) -> io::Result<InputChecksum> {
     })
 }
 
-fn file_name(path: &Path) -> String {
+/// The name an [`InputChecksum`] records for `path`: its last component.
+pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()

@@ -20,6 +20,7 @@
 mod checksum;
 mod error;
 mod file;
+mod hashing_source;
 mod header;
 mod table;
 mod writer;
@@ -29,9 +30,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use checksum::{checksum_file, MappedFile};
+pub use checksum::{checksum_file, file_name, MappedFile};
 pub use error::{DataError, FeatureError, FeatureErrorKind};
 pub use file::{DataCheck, FeatureFile};
+pub use hashing_source::{HashedReads, HashingSource};
 pub use header::{
     Dtype, Header, HeaderError, DATA_CHECKSUM_KEY, MAX_DIM, MAX_HEADER_LEN, TENSOR_NAME,
 };

@@ -132,10 +132,30 @@ pub fn read_legacy_features_into(
     spare: Vec<f32>,
 ) -> Result<LegacyFeatures, LegacyError> {
     let archive = TorchArchive::<FileSource>::open(path).map_err(LegacyError::from_torch)?;
-    match decode_archive(&archive, Decoder::Auto, spare)? {
+    decode_auto(&archive, spare)
+}
+
+/// [`read_legacy_features_into`] from `source` (named `path` in errors). The source comes
+/// back with the features, for what it learned from the reads made of it: a
+/// [`crate::features::HashingSource`] has the file's checksum without a second pass.
+pub fn read_legacy_source_into<S: ByteSource>(
+    path: &Path,
+    source: S,
+    spare: Vec<f32>,
+) -> Result<(LegacyFeatures, S), LegacyError> {
+    let archive = TorchArchive::from_source(path, source).map_err(LegacyError::from_torch)?;
+    let features = decode_auto(&archive, spare)?;
+    Ok((features, archive.into_source()))
+}
+
+fn decode_auto<S: ByteSource>(
+    archive: &TorchArchive<S>,
+    spare: Vec<f32>,
+) -> Result<LegacyFeatures, LegacyError> {
+    match decode_archive(archive, Decoder::Auto, spare)? {
         Decoded::Read { features, .. } => Ok(features),
         // Auto never declines: the general decoder reads what the streaming one declines.
-        Decoded::Declined(reason) => Err(LegacyError::corrupt(path, reason)),
+        Decoded::Declined(reason) => Err(LegacyError::corrupt(archive.path(), reason)),
     }
 }
 

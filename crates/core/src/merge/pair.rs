@@ -125,32 +125,23 @@ fn run(
     }
     let nuc_path = single_input(spec, Side::Nucleotide)?;
     let prot_path = single_input(spec, Side::Protein)?;
-    // Each input is opened once: hashed for the checkpoint, then read (feature files
-    // through the same map; `.pt` files hashed in pieces, then decoded, see `Input`).
+    // Each input is opened once (see `Input`): feature files are mapped, hashed for the
+    // checkpoint and read through the same map; `.pt` files are hashed as they are decoded.
     let _in_flight = shared.gauge.enter();
-    let map = |side, path: &Path| {
-        Input::open(path).map_err(|e| {
-            input_failure(
-                side,
-                path,
-                InputFailure {
-                    kind: FailureKind::Unreadable,
-                    reason: format!("{}: {e}", path.display()),
-                },
-            )
-        })
-    };
-    let nuc = map(Side::Nucleotide, nuc_path)?;
-    let prot = map(Side::Protein, prot_path)?;
-    let inputs = vec![nuc.checksum(), prot.checksum()];
-    report.bytes_in = inputs.iter().map(|i| i.bytes).sum();
+    let open = |side, path: &Path| Input::open(path).map_err(|e| unreadable(side, path, e));
+    let mut nuc = open(Side::Nucleotide, nuc_path)?;
+    let mut prot = open(Side::Protein, prot_path)?;
+    report.bytes_in = nuc.bytes() + prot.bytes();
 
-    let existing = existing_output(&spec.output, &inputs);
+    let existing = existing_for(
+        &spec.output,
+        [(&mut nuc, Side::Nucleotide), (&mut prot, Side::Protein)],
+    )?;
     if let Existing::UpToDate { rows } = existing {
         tracing::info!(shard = %spec.shard, rows, "up to date, skipped");
         return Ok(PairOutcome::Skipped { rows });
     }
-    let result = write_merged(spec, opts, (nuc, prot), inputs, &shared.buffers);
+    let result = write_merged(spec, opts, (nuc, prot), &shared.buffers);
     match result {
         Ok((rows, bytes)) => {
             report.bytes_out = bytes;
@@ -179,11 +170,30 @@ enum Existing {
     Stale,
 }
 
-fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
-    match std::fs::symlink_metadata(output) {
-        Ok(meta) if meta.is_file() => {}
-        _ => return Existing::Absent,
+fn unreadable(side: Side, path: &Path, e: std::io::Error) -> PairFailure {
+    let reason = format!("{}: {e}", path.display());
+    let kind = FailureKind::Unreadable;
+    input_failure(side, path, InputFailure { kind, reason })
+}
+
+/// What is at the output path for these inputs. Only an output already there can be up to
+/// date, and only its inputs' checksums can tell: they are taken now, before the inputs
+/// are read. Without one, a `.pt` input is hashed as it is decoded, not read twice.
+fn existing_for(output: &Path, inputs: [(&mut Input, Side); 2]) -> Result<Existing, PairFailure> {
+    // Something that is not a file is left to the writer.
+    if !std::fs::symlink_metadata(output).is_ok_and(|meta| meta.is_file()) {
+        return Ok(Existing::Absent);
     }
+    let mut checksums = Vec::with_capacity(inputs.len());
+    for (input, side) in inputs {
+        let checksum = input.checksum_now();
+        checksums.push(checksum.map_err(|e| unreadable(side, input.path(), e))?);
+    }
+    Ok(existing_output(output, &checksums))
+}
+
+/// What the file at the output path is to `inputs`.
+fn existing_output(output: &Path, inputs: &[InputChecksum]) -> Existing {
     match FeatureFile::validate_header(output) {
         Ok(h) if h.meta.kind == FeatureKind::Merged && h.meta.inputs == inputs => {
             // Same inputs; the data itself must also be what was written (a file damaged
@@ -211,18 +221,17 @@ fn write_merged(
     spec: &PairSpec,
     opts: &MergeOptions,
     (nuc_file, prot_file): (Input, Input),
-    inputs: Vec<InputChecksum>,
     buffers: &RowBuffers,
 ) -> Result<(usize, u64), PairFailure> {
     let (nuc_path, prot_path) = (
         nuc_file.path().to_path_buf(),
         prot_file.path().to_path_buf(),
     );
-    let nuc = Source::open(nuc_file, Side::Nucleotide, buffers)
+    let (nuc, nuc_checksum) = Source::open(nuc_file, Side::Nucleotide, buffers)
         .map_err(|e| input_failure(Side::Nucleotide, &nuc_path, e))?;
-    let prot = Source::open(prot_file, Side::Protein, buffers)
+    let (prot, prot_checksum) = Source::open(prot_file, Side::Protein, buffers)
         .map_err(|e| input_failure(Side::Protein, &prot_path, e))?;
-    let meta = merged_meta(&nuc, &prot, inputs);
+    let meta = merged_meta(&nuc, &prot, vec![nuc_checksum, prot_checksum]);
     let output_failure = |e: crate::features::FeatureError| {
         fail(
             FailureKind::OutputWrite,
@@ -387,7 +396,7 @@ mod tests {
         let (nuc, prot) = (Input::open(&nuc).unwrap(), Input::open(&prot).unwrap());
         // Past the check at the start of the pair: the row loop must notice on its own.
         let buffers = RowBuffers::default();
-        let failure = write_merged(&spec, &opts, (nuc, prot), Vec::new(), &buffers).unwrap_err();
+        let failure = write_merged(&spec, &opts, (nuc, prot), &buffers).unwrap_err();
         assert_eq!(failure.kind, FailureKind::Cancelled);
         assert!(!spec.output.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);

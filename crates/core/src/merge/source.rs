@@ -5,10 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::features::{
-    checksum_file, FeatureErrorKind, FeatureFile, FeatureTable, InputChecksum, MappedFile,
+    checksum_file, file_name, FeatureErrorKind, FeatureFile, FeatureTable, HashingSource,
+    InputChecksum, MappedFile,
 };
 use crate::file_kind::FileKind;
-use crate::legacy::{read_legacy_features_into, LegacyErrorKind, LegacyFeatures, LegacyKind};
+use crate::legacy::{
+    read_legacy_features_into, read_legacy_source_into, LegacyError, LegacyErrorKind,
+    LegacyFeatures, LegacyKind,
+};
+use crate::pickle::FileSource;
 
 use super::report::{FailureKind, Side};
 
@@ -27,14 +32,21 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    /// Use `input` as the `side` input, read by the reader its content calls for; rows
-    /// decoded into memory go into a buffer of `buffers`.
-    pub fn open(input: Input, side: Side, buffers: &RowBuffers) -> Result<Self, InputFailure> {
+    /// Use `input` as the `side` input, read by the reader its content calls for, with the
+    /// input's checksum; rows decoded into memory go into a buffer of `buffers`.
+    pub fn open(
+        input: Input,
+        side: Side,
+        buffers: &RowBuffers,
+    ) -> Result<(Self, InputChecksum), InputFailure> {
         let file = match input {
             // The pickle reader reads the archive itself.
-            Input::Torch { path, .. } => return read_legacy(&path, side, buffers.take(side)),
+            Input::Torch { path, checksum, .. } => {
+                return read_legacy(&path, side, buffers.take(side), checksum)
+            }
             Input::Mapped(file) => file,
         };
+        let checksum = file.checksum();
         let file = FeatureFile::from_mapped(file).map_err(|e| InputFailure {
             kind: match e.kind() {
                 FeatureErrorKind::Unreadable | FeatureErrorKind::Write => FailureKind::Unreadable,
@@ -51,7 +63,7 @@ impl Source {
                 reason: format!("holds {} features, expected {expected}", file.meta().kind),
             });
         }
-        Ok(Self::Features(file))
+        Ok((Self::Features(file), checksum))
     }
 
     pub fn ids(&self) -> &[String] {
@@ -143,14 +155,19 @@ impl RowBuffers {
 }
 
 /// An input file, opened for hashing and reading. Our feature files stay mapped (hashed,
-/// then read through the same map). The Python tools' `.pt` files are hashed in pieces and
-/// decoded by the legacy reader afterwards, so that no map of them is ever held: a pair in
-/// flight then holds little more than its rows.
+/// then read through the same map). The Python tools' `.pt` files are never mapped, so
+/// that a pair in flight holds little more than its rows (a map's pages would count in the
+/// resident set on top of the row buffers the pairs before left for this one): the legacy
+/// reader hashes them as it reads them ([`HashingSource`]), or, when an existing output
+/// needs their checksums before they are read, they are hashed in pieces first.
 pub(crate) enum Input {
     Mapped(MappedFile),
     Torch {
         path: PathBuf,
-        checksum: InputChecksum,
+        /// Its size when opened.
+        bytes: u64,
+        /// `None` until hashed on its own ([`Input::checksum_now`]).
+        checksum: Option<InputChecksum>,
     },
 }
 
@@ -159,12 +176,19 @@ impl Input {
         if !is_torch_file(path, FileKind::of_file(path)?) {
             return Ok(Self::Mapped(MappedFile::open(path)?));
         }
-        // Hashed in pieces, not through a map: a map's pages would count in the resident
-        // set on top of the row buffers the pairs before left for this one.
         Ok(Self::Torch {
             path: path.to_path_buf(),
-            checksum: checksum_file(path)?,
+            bytes: std::fs::metadata(path)?.len(),
+            checksum: None,
         })
+    }
+
+    /// Its size in bytes.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::Mapped(file) => file.bytes().len() as u64,
+            Self::Torch { bytes, .. } => *bytes,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -174,11 +198,15 @@ impl Input {
         }
     }
 
-    /// Name, size and XXH3-64 of the file.
-    pub fn checksum(&self) -> InputChecksum {
+    /// Name, size and XXH3-64 of the file, read now for a `.pt` file not hashed yet.
+    pub fn checksum_now(&mut self) -> io::Result<InputChecksum> {
         match self {
-            Self::Mapped(file) => file.checksum(),
-            Self::Torch { checksum, .. } => checksum.clone(),
+            Self::Mapped(file) => Ok(file.checksum()),
+            Self::Torch {
+                checksum: Some(checksum),
+                ..
+            } => Ok(checksum.clone()),
+            Self::Torch { path, checksum, .. } => Ok(checksum.insert(checksum_file(path)?).clone()),
         }
     }
 }
@@ -194,16 +222,21 @@ fn is_torch_file(path: &Path, kind: FileKind) -> bool {
     }
 }
 
-/// The adapter to the legacy `.pt` reader ([`crate::legacy`], safe pickle, no code run).
-fn read_legacy(path: &Path, side: Side, spare: Vec<f32>) -> Result<Source, InputFailure> {
-    let features = read_legacy_features_into(path, spare).map_err(|e| InputFailure {
-        kind: match e.kind() {
-            LegacyErrorKind::Unreadable => FailureKind::Unreadable,
-            LegacyErrorKind::Corrupt => FailureKind::Corrupt,
-            LegacyErrorKind::UnsupportedDtype => FailureKind::UnsupportedDtype,
-        },
-        reason: e.to_string(),
-    })?;
+/// The adapter to the legacy `.pt` reader ([`crate::legacy`], safe pickle, no code run):
+/// the rows, and the file's checksum, taken from the reader's reads unless it is `known`.
+fn read_legacy(
+    path: &Path,
+    side: Side,
+    spare: Vec<f32>,
+    known: Option<InputChecksum>,
+) -> Result<(Source, InputChecksum), InputFailure> {
+    let (features, checksum) = match known {
+        Some(checksum) => (
+            read_legacy_features_into(path, spare).map_err(legacy_failure)?,
+            checksum,
+        ),
+        None => read_legacy_hashed(path, spare)?,
+    };
     let expected = match side {
         Side::Nucleotide => LegacyKind::Dnabert,
         Side::Protein => LegacyKind::Esm,
@@ -230,5 +263,35 @@ fn read_legacy(path: &Path, side: Side, spare: Vec<f32>) -> Result<Source, Input
             ),
         });
     }
-    Ok(Source::Legacy(features))
+    Ok((Source::Legacy(features), checksum))
+}
+
+fn legacy_failure(e: LegacyError) -> InputFailure {
+    InputFailure {
+        kind: match e.kind() {
+            LegacyErrorKind::Unreadable => FailureKind::Unreadable,
+            LegacyErrorKind::Corrupt => FailureKind::Corrupt,
+            LegacyErrorKind::UnsupportedDtype => FailureKind::UnsupportedDtype,
+        },
+        reason: e.to_string(),
+    }
+}
+
+/// Decode the `.pt` file at `path`, hashing it as it is read.
+fn read_legacy_hashed(
+    path: &Path,
+    spare: Vec<f32>,
+) -> Result<(LegacyFeatures, InputChecksum), InputFailure> {
+    let unreadable = |e: io::Error| InputFailure {
+        kind: FailureKind::Unreadable,
+        reason: format!("{}: {e}", path.display()),
+    };
+    let file = std::fs::File::open(path)
+        .and_then(FileSource::new)
+        .map_err(unreadable)?;
+    let (features, source) =
+        read_legacy_source_into(path, HashingSource::new(file), spare).map_err(legacy_failure)?;
+    let (checksum, reads) = source.finish(file_name(path)).map_err(unreadable)?;
+    tracing::debug!(path = %path.display(), reads.while_read, reads.read_again, "hashed while decoding");
+    Ok((features, checksum))
 }

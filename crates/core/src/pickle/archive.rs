@@ -153,6 +153,11 @@ impl<S: ByteSource> TorchArchive<S> {
         &self.source
     }
 
+    /// The source, for what it learned from the reads (a [`crate::features::HashingSource`]'s hash).
+    pub fn into_source(self) -> S {
+        self.source
+    }
+
     /// The storage elements a tensor view covers, as `(first, end)` element indexes, after
     /// checking that the archive holds them. A view that repeats elements (stride 0) is
     /// refused: it could ask for more memory than the file holds.
