@@ -262,12 +262,27 @@ fn errors_are_the_general_decoders_word_for_word() {
             &esm(&["x"], &[2]),
             &[("0".into(), f32_bytes(&[f32::NAN, 1.0]))],
         ),
+        // Bad values in two later rows (checked as each row is read): the first is named.
+        archive(
+            &esm(&["x", "y", "z"], &[2, 2, 2]),
+            &[
+                ("0".into(), f32_bytes(&[0.5, 1.0])),
+                ("1".into(), f32_bytes(&[2.0, f32::INFINITY])),
+                ("2".into(), f32_bytes(&[f32::NAN, 3.0])),
+            ],
+        ),
     ];
     for (i, bytes) in cases.iter().enumerate() {
         let general = outcome(from_bytes(bytes, Decoder::General)).unwrap();
         assert!(general.is_err(), "case {i} must fail: {general:?}");
         assert_same(bytes);
     }
+    let last = cases.last().unwrap();
+    let error = outcome(from_bytes(last, Decoder::Fast)).unwrap().unwrap_err();
+    assert_eq!(
+        error.1,
+        "features.pt: row 1 (y) column 1 is inf (features must be finite)"
+    );
 }
 
 /// A DNABERT-S file whose row starts with an int: the general decoder reads it (as a

@@ -135,11 +135,11 @@ impl<S: ByteSource> Reader<'_, S> {
             return Err(self.corrupt("'data' has rows of no values"));
         }
         let too_big = || self.corrupt(format!("'data' shape {:?} is too large", tensor.shape));
-        Ok(Rows {
-            dim: Some(usize::try_from(d).map_err(|_| too_big())?),
-            count: usize::try_from(n).map_err(|_| too_big())?,
-            data: values,
-        })
+        Ok(Rows::of(
+            Some(usize::try_from(d).map_err(|_| too_big())?),
+            values,
+            usize::try_from(n).map_err(|_| too_big())?,
+        ))
     }
 
     fn row(&self, value: &Value, index: usize) -> Result<Vec<f32>, LegacyError> {

@@ -221,15 +221,48 @@ struct Rows {
     dim: Option<usize>,
     data: Vec<f32>,
     count: usize,
+    /// How far `data` was already checked for NaN and infinity ([`Rows::check_finite`]).
+    finite: FiniteCheck,
+}
+
+/// Values `0..checked` of a [`Rows`] were checked for NaN and infinity while they were
+/// still in the cache; `first` is the first one found there.
+#[derive(Default)]
+struct FiniteCheck {
+    checked: usize,
+    first: Option<usize>,
 }
 
 impl Rows {
     fn new() -> Self {
+        Self::of(None, Vec::new(), 0)
+    }
+
+    fn of(dim: Option<usize>, data: Vec<f32>, count: usize) -> Self {
         Self {
-            dim: None,
-            data: Vec::new(),
-            count: 0,
+            dim,
+            data,
+            count,
+            finite: FiniteCheck::default(),
         }
+    }
+
+    /// Check the values appended since the last check, while they are in the cache: for
+    /// ESM files, whose rows come one storage at a time, this saves [`finish`] a pass over
+    /// the whole matrix in memory.
+    fn check_finite(&mut self) {
+        let FiniteCheck { checked, first } = &mut self.finite;
+        if first.is_none() {
+            *first = crate::finite::first_non_finite(&self.data[*checked..]).map(|i| *checked + i);
+        }
+        *checked = self.data.len();
+    }
+
+    /// The index of the first NaN or infinity in `data`, using what was checked before.
+    fn first_non_finite(&self) -> Option<usize> {
+        let FiniteCheck { checked, first } = self.finite;
+        first
+            .or_else(|| crate::finite::first_non_finite(&self.data[checked..]).map(|i| checked + i))
     }
 
     fn push(&mut self, row: Vec<f32>, index: usize) -> Result<(), String> {
@@ -277,7 +310,7 @@ fn finish(
         ));
     }
     let dim = rows.dim.unwrap_or(0);
-    if let Some(bad) = crate::finite::first_non_finite(&rows.data) {
+    if let Some(bad) = rows.first_non_finite() {
         let (row, col) = (bad / dim.max(1), bad % dim.max(1));
         let id = ids.get(row).map_or("?", String::as_str);
         return Err(LegacyError::corrupt(

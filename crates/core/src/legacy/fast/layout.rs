@@ -196,6 +196,7 @@ fn tensor_rows<S: ByteSource>(
             .map_err(|e| Decline::new(format!("a tensor the general decoder will report: {e}")))?;
         rows.check_next(rows.data.len() - before, i)
             .map_err(Decline::new)?;
+        rows.check_finite();
         rows.count += 1;
         if i == 0 {
             reserve_rows(&mut rows.data, archive, expected_rows);
