@@ -278,7 +278,9 @@ fn errors_are_the_general_decoders_word_for_word() {
         assert_same(bytes);
     }
     let last = cases.last().unwrap();
-    let error = outcome(from_bytes(last, Decoder::Fast)).unwrap().unwrap_err();
+    let error = outcome(from_bytes(last, Decoder::Fast))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(
         error.1,
         "features.pt: row 1 (y) column 1 is inf (features must be finite)"
