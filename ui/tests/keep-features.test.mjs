@@ -141,6 +141,13 @@ test('resuming a run that kept its features without Keep feature files reuses it
     await page.uncheck('#keep-features');
     await waitForText(page, '#resume-differs', 'It kept its feature files: resuming without Keep feature files reuses the shards it scored');
     await page.click('#use-resume-settings');
-    await page.waitForSelector('#use-resume-settings', { state: 'hidden' });
+    // This wait once timed out in a loaded full run (2026-12-04), never in 23 runs since
+    // under load; if it does, say what the page showed, to tell a lost click (the box
+    // still unchecked) from settings that still differ.
+    await page.waitForSelector('#use-resume-settings', { state: 'hidden', timeout: 10000 }).catch(async () => {
+      const differs = await page.textContent('#resume-differs');
+      const checked = await page.isChecked('#keep-features');
+      assert.fail(`"Use its settings" still shown; Keep feature files ${checked ? 'checked' : 'unchecked'}; #resume-differs: ${JSON.stringify(differs)}`);
+    });
     assert.equal(await page.isChecked('#keep-features'), true);
   }));
