@@ -251,18 +251,21 @@ impl Rows {
     /// ESM files, whose rows come one storage at a time, this saves [`finish`] a pass over
     /// the whole matrix in memory.
     fn check_finite(&mut self) {
-        let FiniteCheck { checked, first } = &mut self.finite;
-        if first.is_none() {
-            *first = crate::finite::first_non_finite(&self.data[*checked..]).map(|i| *checked + i);
+        if self.finite.first.is_none() {
+            self.finite.first = self.first_unchecked();
         }
-        *checked = self.data.len();
+        self.finite.checked = self.data.len();
     }
 
     /// The index of the first NaN or infinity in `data`, using what was checked before.
     fn first_non_finite(&self) -> Option<usize> {
-        let FiniteCheck { checked, first } = self.finite;
-        first
-            .or_else(|| crate::finite::first_non_finite(&self.data[checked..]).map(|i| checked + i))
+        self.finite.first.or_else(|| self.first_unchecked())
+    }
+
+    /// The index of the first NaN or infinity among the values not checked yet.
+    fn first_unchecked(&self) -> Option<usize> {
+        let checked = self.finite.checked;
+        crate::finite::first_non_finite(&self.data[checked..]).map(|i| checked + i)
     }
 
     fn push(&mut self, row: Vec<f32>, index: usize) -> Result<(), String> {

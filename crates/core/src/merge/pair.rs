@@ -171,9 +171,7 @@ enum Existing {
 }
 
 fn unreadable(side: Side, path: &Path, e: std::io::Error) -> PairFailure {
-    let reason = format!("{}: {e}", path.display());
-    let kind = FailureKind::Unreadable;
-    input_failure(side, path, InputFailure { kind, reason })
+    input_failure(side, path, InputFailure::unreadable(path, e))
 }
 
 /// What is at the output path for these inputs. Only an output already there can be up to
@@ -282,11 +280,10 @@ fn merge_rows(
         .map_err(|ids| fail(FailureKind::IdMismatch, FailureDetails::Ids(ids), both()))?;
     // Rows of feature files are decoded here; rows in memory are not copied.
     let (mut scratch_n, mut scratch_p) = (vec![0f32; nuc.dim()], vec![0f32; prot.dim()]);
-    // Rows the legacy reader checked are not looked at again (a few % of a legacy merge).
-    let non_finite = |source: &Source, row: &[f32]| match source.known_finite() {
-        true => None,
-        false => first_non_finite(row),
-    };
+    // Rows the legacy reader checked are not looked at again.
+    let check = |source: &Source| !source.known_finite();
+    let (check_n, check_p) = (check(nuc), check(prot));
+    let non_finite = |check: bool, row: &[f32]| check.then(|| first_non_finite(row)).flatten();
     for (i, id) in nuc.ids().iter().enumerate() {
         if i % CANCEL_CHECK_ROWS == 0 && opts.cancel.is_cancelled() {
             return Err(cancelled(both()));
@@ -294,7 +291,7 @@ fn merge_rows(
         let j = index[id.as_str()];
         let n = row_of(nuc, i, &mut scratch_n);
         let p = row_of(prot, j, &mut scratch_p);
-        let bad = match (non_finite(nuc, n), non_finite(prot, p)) {
+        let bad = match (non_finite(check_n, n), non_finite(check_p, p)) {
             (Some(column), _) => Some((Side::Nucleotide, nuc_path, i, column)),
             (None, Some(column)) => Some((Side::Protein, prot_path, j, column)),
             (None, None) => None,

@@ -24,6 +24,16 @@ pub(crate) struct InputFailure {
     pub reason: String,
 }
 
+impl InputFailure {
+    /// The file at `path` could not be opened or read.
+    pub fn unreadable(path: &Path, e: io::Error) -> Self {
+        Self {
+            kind: FailureKind::Unreadable,
+            reason: format!("{}: {e}", path.display()),
+        }
+    }
+}
+
 pub(crate) enum Source {
     Features(FeatureFile),
     Legacy(LegacyFeatures),
@@ -282,10 +292,7 @@ fn read_legacy_hashed(
     path: &Path,
     spare: Vec<f32>,
 ) -> Result<(LegacyFeatures, InputChecksum), InputFailure> {
-    let unreadable = |e: io::Error| InputFailure {
-        kind: FailureKind::Unreadable,
-        reason: format!("{}: {e}", path.display()),
-    };
+    let unreadable = |e| InputFailure::unreadable(path, e);
     let file = std::fs::File::open(path)
         .and_then(FileSource::new)
         .map_err(unreadable)?;
